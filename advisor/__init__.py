@@ -1,0 +1,1 @@
+"""Index advice: read the workload, recommend indexes with measured benefit, report unused ones."""

@@ -1,0 +1,1 @@
+"""Multi-site backups, verification, point-in-time restore and restore drills."""

@@ -1,0 +1,94 @@
+"""Configuration: environment (`ERPOPS_` prefix, `__` for nesting) over an optional `erpops.toml`.
+
+Defaults live here and only here. Each tool adds one typed section; `erpops config show` prints the
+effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{(DEFAULT_VAR_DIR / 'erpops.sqlite').resolve()}"
+
+
+class MatchingSettings(BaseModel):
+    """Three-way match tolerances (fractions, e.g. 0.02 = 2 %)."""
+
+    price_tolerance: Decimal = Decimal("0.02")
+    quantity_tolerance: Decimal = Decimal("0")
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    page_size_max: int = 500
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ERPOPS_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    database_echo: bool = False
+    pool_size: int = 10
+    encryption_key: SecretStr | None = None
+    matching: MatchingSettings = MatchingSettings()
+    api: ApiSettings = ApiSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the effective configuration; nothing is read at import time."""
+    return Settings(**overrides)
+
+
+SECRET_WORDS = ("password", "secret", "key", "token")
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The configuration as plain data, with secrets and URL passwords masked."""
+    data = settings.model_dump(mode="json")
+    return _mask(data)
+
+
+def _mask(value: Any, name: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, k) for k, v in value.items()}
+    if isinstance(value, str) and "://" in value and "@" in value:
+        scheme, rest = value.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else value
+    if value is not None and any(word in name.lower() for word in SECRET_WORDS):
+        return "***"
+    return value

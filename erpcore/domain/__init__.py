@@ -1,0 +1,1 @@
+"""The ERP domain in plain Python: no SQLAlchemy, no FastAPI, no I/O."""

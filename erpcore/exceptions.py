@@ -1,0 +1,81 @@
+"""The one exception tree of erpops; the CLI and the API map it to exit codes and HTTP statuses.
+
+    ErpError                      exit 1
+    ├── NotFound                  HTTP 404   a referenced record does not exist
+    ├── ValidationFailed          HTTP 422   input is well-formed but breaks a rule (negative qty, unknown item)
+    ├── Conflict                  HTTP 409   the state of the data refuses the action
+    │   ├── InsufficientStock     HTTP 409   not enough free stock to reserve or ship
+    │   ├── InvalidTransition     HTTP 409   document status does not allow the action
+    │   └── IdempotencyMismatch   HTTP 422   an Idempotency-Key reused with another request body
+    ├── Unauthorized              HTTP 401   no or unknown bearer token
+    ├── Forbidden                 HTTP 403   the token's role may not do this
+    ├── IntegrityViolation        exit 1     `erpops check` found broken invariants
+    └── ConfigError               exit 2     the configuration cannot be used
+"""
+
+from __future__ import annotations
+
+
+class ErpError(Exception):
+    """Root of every expected error; anything else is a bug and keeps its traceback."""
+
+    status_code = 500
+    exit_code = 1
+    code = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(ErpError):
+    status_code = 404
+    code = "not_found"
+
+
+class ValidationFailed(ErpError):
+    status_code = 422
+    code = "validation_failed"
+
+
+class Conflict(ErpError):
+    status_code = 409
+    code = "conflict"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class IdempotencyMismatch(ErpError):
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+class Unauthorized(ErpError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ErpError):
+    status_code = 403
+    code = "forbidden"
+
+
+class IntegrityViolation(ErpError):
+    code = "integrity_violation"
+
+
+class ConfigError(ErpError):
+    exit_code = 2
+    code = "config_error"
+
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2

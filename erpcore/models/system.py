@@ -1,0 +1,67 @@
+"""Plumbing tables: document numbering, API tokens, idempotency keys, the outbox, the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erpcore.models.base import BigId, Base, Timestamped, intpk
+
+
+class DocumentSequence(Base):
+    """Next gap-free number per document type and year; its row is locked by the posting transaction."""
+
+    __tablename__ = "document_sequence"
+
+    doc_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer)
+
+
+class ApiToken(Timestamped, Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex, never the token
+    role: Mapped[str] = mapped_column(String(24))
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class IdempotencyKey(Timestamped, Base):
+    """The first response to a POST with an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_key"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigId, ForeignKey("api_token.id"), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+
+
+class OutboxMessage(Timestamped, Base):
+    """Events for the world outside the process, written in the business transaction."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[intpk]
+    topic: Mapped[str] = mapped_column(String(80), index=True)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime | None]
+
+
+class AuditEvent(Timestamped, Base):
+    """Who did what; each row carries the hash of the previous one so tampering shows."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[intpk]
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(BigId)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""The root `erpops` command: it only mounts each package's own typer sub-app."""

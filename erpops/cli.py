@@ -1,0 +1,58 @@
+"""Root typer app: mounts the core's commands and one sub-app per tool, and maps errors to exit codes.
+
+Expected errors (the `erpcore.exceptions` tree) print one line on stderr and exit with their code
+(1 failed check or operation, 2 configuration or usage); anything else is a bug and keeps its traceback.
+Sub-apps import their heavy dependencies inside commands, so `erpops --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from advisor.cli import app as advisor_app
+from archive.cli import app as archive_app
+from backup.cli import app as backup_app
+from erpcore.cli import register as register_core
+from erpcore.exceptions import ErpError
+from failover.cli import app as failover_app
+from loadtest.cli import app as loadtest_app
+from monitor.cli import app as monitor_app
+from runbooks.cli import app as runbook_app
+
+app = typer.Typer(
+    name="erpops",
+    help="Operations, observability and resilience toolkit around a compact ERP core.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+register_core(app)
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(runbook_app, name="runbook")
+app.add_typer(loadtest_app, name="loadtest")
+app.add_typer(archive_app, name="archive")
+app.add_typer(advisor_app, name="advisor")
+app.add_typer(backup_app, name="backup")
+app.add_typer(failover_app, name="failover")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `erpops` console script."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="erpops", standalone_mode=False)
+    except ErpError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""Failover drills under live ERP load that measure RTO and RPO."""

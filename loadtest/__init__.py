@@ -1,0 +1,1 @@
+"""Locust load suites for the ERP with SLO gates that fail CI."""

@@ -1,0 +1,1 @@
+"""Metrics, DB health probes, threshold alerting and Alertmanager-compatible webhooks."""

@@ -1,0 +1,1 @@
+"""A runbook for every alert, rendered in the terminal."""

@@ -1,0 +1,25 @@
+"""Fixtures shared by every tier: database engines on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.dbhelpers import engine_for
+
+BACKENDS = ["sqlite", "pg"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated database on each backend, private to the test."""
+    with engine_for(backend, tmp_path) as eng:
+        yield eng
