@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Each tool adds its own scripts/ensure-<tool>.sh for the Debian packages and services its tests need.
 services:
-	@bash scripts/ensure-services.sh
+	@for f in scripts/ensure-*.sh; do bash $$f || exit 1; done
 
 demo: $(STAMP)
 	@mkdir -p var
