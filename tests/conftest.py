@@ -23,3 +23,14 @@ def engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
     """A freshly migrated database on each backend, private to the test."""
     with engine_for(backend, tmp_path) as eng:
         yield eng
+
+
+@pytest.fixture
+def erp(engine: Engine) -> "Erp":
+    """The wired ERP core on a fresh database of each backend."""
+    from erpcore.services.bootstrap import bootstrap
+
+    return bootstrap(engine)
+
+
+from erpcore.services.bootstrap import Erp  # noqa: E402  (type of the fixture above)

@@ -1,0 +1,47 @@
+"""Domain events: facts, past tense, small and frozen. Handlers run inside the writing transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+class Event:
+    """Base of every domain event."""
+
+
+@dataclass(frozen=True)
+class SalesOrderApproved(Event):
+    sales_order_id: int
+
+
+@dataclass(frozen=True)
+class ReservationFellShort(Event):
+    sales_order_line_id: int
+    item_id: int
+    warehouse_id: int
+    shortfall: Decimal
+
+
+@dataclass(frozen=True)
+class StockDecreased(Event):
+    item_id: int
+    warehouse_id: int
+
+
+@dataclass(frozen=True)
+class GoodsReceived(Event):
+    goods_receipt_id: int
+    purchase_order_id: int
+
+
+@dataclass(frozen=True)
+class SupplierInvoiceHeld(Event):
+    supplier_invoice_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DocumentPosted(Event):
+    doc_type: str
+    doc_id: int

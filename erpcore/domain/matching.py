@@ -1,0 +1,57 @@
+"""Three-way match: purchase order price, received quantity and invoiced quantity within tolerances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from erpcore.domain.money import ZERO
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    price: Decimal = Decimal("0.02")  # fraction of the PO price
+    quantity: Decimal = ZERO  # fraction of the received quantity
+
+
+@dataclass(frozen=True)
+class MatchLine:
+    line_no: int
+    sku: str
+    po_price: Decimal
+    qty_received: Decimal
+    qty_invoiced_before: Decimal  # already matched on earlier invoices
+    qty: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    matched: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "matched within tolerances"
+
+
+def three_way_match(lines: list[MatchLine], tolerances: Tolerances) -> MatchResult:
+    """Match every invoice line; any line out of tolerance holds the whole invoice, with every reason."""
+    reasons: list[str] = []
+    for line in lines:
+        allowed_qty = line.qty_received * (1 + tolerances.quantity) - line.qty_invoiced_before
+        if line.qty > allowed_qty:
+            reasons.append(
+                f"line {line.line_no} ({line.sku}): invoiced {line.qty:f} but only "
+                f"{max(allowed_qty, ZERO):f} received and not yet invoiced"
+            )
+        if line.po_price == 0:
+            over = line.price > 0
+        else:
+            over = abs(line.price - line.po_price) > line.po_price * tolerances.price
+        if over:
+            reasons.append(
+                f"line {line.line_no} ({line.sku}): price {line.price:f} differs from PO price "
+                f"{line.po_price:f} by more than {tolerances.price * 100:f}%"
+            )
+    return MatchResult(matched=not reasons, reasons=tuple(reasons))

@@ -1,0 +1,87 @@
+"""What each business event posts to the general ledger, as data: lines naming account roles.
+
+Services and the seeder both build their journal entries here, so history and live postings follow
+one set of rules. Zero amounts are dropped (a journal line is on exactly one side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from erpcore.domain.accounts import Role
+from erpcore.domain.money import ZERO
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    role: Role
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    customer_id: int | None = None
+    supplier_id: int | None = None
+
+
+def _dr(role: Role, amount: Decimal, **party: int) -> PostingLine:
+    return PostingLine(role, debit=amount, **party) if amount >= 0 else PostingLine(role, credit=-amount, **party)
+
+
+def _cr(role: Role, amount: Decimal, **party: int) -> PostingLine:
+    return PostingLine(role, credit=amount, **party) if amount >= 0 else PostingLine(role, debit=-amount, **party)
+
+
+def _nonzero(lines: list[PostingLine]) -> list[PostingLine]:
+    return [line for line in lines if line.debit or line.credit]
+
+
+def shipment(cost: Decimal) -> list[PostingLine]:
+    """Stock leaves at moving-average cost: Dr COGS / Cr Inventory."""
+    return _nonzero([_dr(Role.COGS, cost), _cr(Role.INVENTORY, cost)])
+
+
+def customer_invoice(customer_id: int, net: Decimal, tax: Decimal) -> list[PostingLine]:
+    """Dr AR (total) / Cr Revenue (net) / Cr Output VAT (tax)."""
+    return _nonzero([
+        _dr(Role.AR, net + tax, customer_id=customer_id),
+        _cr(Role.REVENUE, net),
+        _cr(Role.OUTPUT_VAT, tax),
+    ])
+
+
+def customer_receipt(customer_id: int, amount: Decimal) -> list[PostingLine]:
+    """Dr Bank / Cr AR."""
+    return _nonzero([_dr(Role.BANK, amount), _cr(Role.AR, amount, customer_id=customer_id)])
+
+
+def goods_receipt(value: Decimal) -> list[PostingLine]:
+    """Stock arrives at the purchase order price: Dr Inventory / Cr GRNI."""
+    return _nonzero([_dr(Role.INVENTORY, value), _cr(Role.GRNI, value)])
+
+
+def supplier_invoice(supplier_id: int, grni: Decimal, net: Decimal, tax: Decimal) -> list[PostingLine]:
+    """Dr GRNI (received value) + Dr/Cr price variance + Dr Input VAT / Cr AP (total)."""
+    return _nonzero([
+        _dr(Role.GRNI, grni),
+        _dr(Role.PRICE_VARIANCE, net - grni),
+        _dr(Role.INPUT_VAT, tax),
+        _cr(Role.AP, net + tax, supplier_id=supplier_id),
+    ])
+
+
+def supplier_payment(supplier_id: int, amount: Decimal) -> list[PostingLine]:
+    """Dr AP / Cr Bank."""
+    return _nonzero([_dr(Role.AP, amount, supplier_id=supplier_id), _cr(Role.BANK, amount)])
+
+
+def capital_injection(amount: Decimal) -> list[PostingLine]:
+    """Dr Bank / Cr Share capital: the owners fund the company."""
+    return _nonzero([_dr(Role.BANK, amount), _cr(Role.EQUITY, amount)])
+
+
+def reversal(lines: list[PostingLine]) -> list[PostingLine]:
+    """The entry that nets `lines` to zero: every debit becomes a credit and back."""
+    return [replace(line, debit=line.credit, credit=line.debit) for line in lines]
+
+
+def is_balanced(lines: list[PostingLine]) -> bool:
+    return sum((line.debit for line in lines), ZERO) == sum((line.credit for line in lines), ZERO)

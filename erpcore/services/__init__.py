@@ -1,0 +1,1 @@
+"""Service layer: each function owns one unit of work; the API and the CLI both call these."""

@@ -1,0 +1,77 @@
+"""Automation: handlers of domain events, run inside the transaction that raised them.
+
+- an approved order that could not reserve everything raises a requisition for the shortfall;
+- free stock falling under an item's safety stock raises one requisition for the reorder quantity
+  (not one per movement: none is raised while an earlier one is still open or on order);
+- a goods receipt re-runs three-way match for invoices of that order waiting on it;
+- an invoice put on hold is a business-rule interception: an alert event goes to the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+
+from erpcore.alerts import raise_alert
+from erpcore.domain.events import (
+    Event, GoodsReceived, ReservationFellShort, StockDecreased, SupplierInvoiceHeld,
+)
+from erpcore.domain.status import RequisitionStatus, SupplierInvoiceStatus
+from erpcore.domain.stock import below_safety
+from erpcore.models import (
+    Item, PurchaseOrderLine, PurchaseRequisition, StockBalance, SupplierInvoice,
+)
+from erpcore.services import purchasing
+from erpcore.services.unit_of_work import UnitOfWork
+
+
+def requisition_for_shortfall(event: ReservationFellShort, uow: UnitOfWork) -> None:
+    purchasing.raise_requisition(uow, event.item_id, event.warehouse_id, event.shortfall, "shortage",
+                                 sales_order_line_id=event.sales_order_line_id)
+
+
+def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
+    s = uow.session
+    row = s.execute(select(StockBalance.on_hand, StockBalance.reserved, Item.safety_stock, Item.reorder_qty)
+                    .join(Item, Item.id == StockBalance.item_id)
+                    .where(StockBalance.item_id == event.item_id,
+                           StockBalance.warehouse_id == event.warehouse_id)).one_or_none()
+    if row is None or not below_safety(row.on_hand, row.reserved, row.safety_stock):
+        return
+    pending = s.scalar(select(exists().where(
+        PurchaseRequisition.item_id == event.item_id,
+        PurchaseRequisition.warehouse_id == event.warehouse_id,
+        PurchaseRequisition.reason == "safety_stock",
+        or_(PurchaseRequisition.status == RequisitionStatus.OPEN,
+            and_(PurchaseRequisition.status == RequisitionStatus.ORDERED,
+                 exists().where(PurchaseOrderLine.id == PurchaseRequisition.purchase_order_line_id,
+                                PurchaseOrderLine.qty_received < PurchaseOrderLine.quantity))),
+    )))
+    if pending:
+        return
+    quantity = max(row.reorder_qty, row.safety_stock - (row.on_hand - row.reserved))
+    purchasing.raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
+
+
+def rematch_waiting_invoices(event: GoodsReceived, uow: UnitOfWork) -> None:
+    waiting = uow.session.scalars(select(SupplierInvoice.id).where(
+        SupplierInvoice.purchase_order_id == event.purchase_order_id,
+        SupplierInvoice.status == SupplierInvoiceStatus.ON_HOLD).order_by(SupplierInvoice.id)).all()
+    for invoice_id in waiting:
+        purchasing.match_invoice(uow, invoice_id)
+
+
+def alert_on_hold(event: SupplierInvoiceHeld, uow: UnitOfWork) -> None:
+    raise_alert(uow.session.connection(), "SupplierInvoiceOnHold",
+                f"supplier invoice {event.supplier_invoice_id} held: {event.reason}", "warning",
+                {"component": "erp", "rule": "three_way_match", "document": str(event.supplier_invoice_id)})
+
+
+HANDLERS: dict[type[Event], list[Callable[[Any, UnitOfWork], None]]] = {
+    ReservationFellShort: [requisition_for_shortfall],
+    StockDecreased: [requisition_below_safety],
+    GoodsReceived: [rematch_waiting_invoices],
+    SupplierInvoiceHeld: [alert_on_hold],
+}

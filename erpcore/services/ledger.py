@@ -1,0 +1,147 @@
+"""Writing the two ledgers: journal entries (queued, numbered, flushed at commit) and stock moves
+with the stock balances they change. Set-based: one statement per table, whatever the line count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+
+from erpcore.domain.postings import PostingLine, is_balanced, reversal
+from erpcore.domain.stock import Balance
+from erpcore.exceptions import NotFound
+from erpcore.models import JournalEntry, JournalLine, StockBalance, StockMove
+from erpcore.services import numbering
+from erpcore.services.sql import insert_ignore, locked
+from erpcore.services.unit_of_work import PendingEntry, UnitOfWork
+
+Key = tuple[int, int]  # (item_id, warehouse_id)
+
+
+def post(
+    uow: UnitOfWork, entry_date: dt.date, source_type: str, source_id: int, event: str,
+    description: str, lines: list[PostingLine], reversal_of_id: int | None = None,
+) -> None:
+    """Queue a balanced journal entry; it is numbered and written when the unit of work commits."""
+    if not is_balanced(lines):
+        raise ValueError(f"unbalanced posting for {source_type} {source_id} {event}: {lines}")
+    uow.post(PendingEntry(entry_date, source_type, source_id, event, description, lines, reversal_of_id))
+
+
+def post_reversal(uow: UnitOfWork, entry_date: dt.date, source_type: str, source_id: int,
+                  original_event: str, event: str = "cancel") -> None:
+    """Queue the entry that nets the original posting of a document to zero."""
+    session = uow.session
+    original = session.execute(
+        select(JournalEntry.id, JournalEntry.description).where(
+            JournalEntry.source_type == source_type, JournalEntry.source_id == source_id,
+            JournalEntry.event == original_event,
+        )
+    ).one_or_none()
+    if original is None:
+        raise NotFound(f"{source_type} {source_id} has no '{original_event}' journal entry to reverse")
+    roles = {v: k for k, v in uow.erp.account_ids(session).items()}
+    rows = session.execute(
+        select(JournalLine.account_id, JournalLine.debit, JournalLine.credit, JournalLine.customer_id,
+               JournalLine.supplier_id).where(JournalLine.journal_entry_id == original.id)
+    ).all()
+    lines = [PostingLine(roles[r.account_id], r.debit, r.credit, r.customer_id, r.supplier_id) for r in rows]
+    post(uow, entry_date, source_type, source_id, event, f"Reversal of: {original.description}",
+         reversal(lines), reversal_of_id=original.id)
+
+
+def flush_journal(uow: UnitOfWork) -> None:
+    """Number and insert every queued entry: the sequence lock is taken here, just before commit."""
+    if not uow.journal:
+        return
+    session = uow.session
+    accounts = uow.erp.account_ids(session)
+    entries = sorted(uow.journal, key=lambda e: e.entry_date)
+    by_year: dict[int, list[PendingEntry]] = defaultdict(list)
+    for entry in entries:
+        by_year[entry.entry_date.year].append(entry)
+    headers = []
+    for year in sorted(by_year):
+        first = numbering.take(uow, "journal_entry", year, len(by_year[year]))
+        for offset, entry in enumerate(by_year[year]):
+            headers.append({
+                "number": numbering.format_number("journal_entry", year, first + offset),
+                "entry_date": entry.entry_date, "source_type": entry.source_type,
+                "source_id": entry.source_id, "event": entry.event, "description": entry.description[:200],
+                "reversal_of_id": entry.reversal_of_id,
+            })
+    ordered = [e for year in sorted(by_year) for e in by_year[year]]
+    ids = session.scalars(
+        insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True), headers
+    ).all()
+    lines = [
+        {"journal_entry_id": entry_id, "account_id": accounts[line.role], "debit": line.debit,
+         "credit": line.credit, "customer_id": line.customer_id, "supplier_id": line.supplier_id}
+        for entry_id, entry in zip(ids, ordered, strict=True) for line in entry.lines
+    ]
+    if lines:
+        session.execute(insert(JournalLine), lines)
+    uow.journal.clear()
+
+
+def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
+    """Lock the stock balance rows of `keys` in (item, warehouse) order, creating missing ones.
+
+    The fixed order is what keeps concurrent writers from deadlocking on each other.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    session = uow.session
+    insert_ignore(session, StockBalance, [
+        {"item_id": i, "warehouse_id": w, "on_hand": 0, "reserved": 0, "value_amount": 0} for i, w in wanted
+    ], ["item_id", "warehouse_id"])
+    rows = session.execute(locked(
+        select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand,
+               StockBalance.reserved, StockBalance.value_amount)
+        .where(tuple_(StockBalance.item_id, StockBalance.warehouse_id).in_(wanted))
+        .order_by(StockBalance.item_id, StockBalance.warehouse_id)
+    )).all()
+    return {(r.item_id, r.warehouse_id): Balance(r.on_hand, r.reserved, r.value_amount) for r in rows}
+
+
+def write_balances(uow: UnitOfWork, balances: dict[Key, Balance]) -> None:
+    if not balances:
+        return
+    stmt = (
+        update(StockBalance)
+        .where(StockBalance.item_id == bindparam("k_item"), StockBalance.warehouse_id == bindparam("k_wh"))
+        .values(on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"),
+                value_amount=bindparam("v_value"))
+    )
+    uow.session.connection().execute(stmt, [
+        {"k_item": i, "k_wh": w, "v_on_hand": b.on_hand, "v_reserved": b.reserved, "v_value": b.value}
+        for (i, w), b in balances.items()
+    ])
+
+
+@dataclass(frozen=True)
+class Move:
+    item_id: int
+    warehouse_id: int
+    quantity: Decimal
+    value: Decimal
+    source_line_id: int
+
+
+def add_moves(uow: UnitOfWork, move_date: dt.date, source_type: str, source_id: int, event: str,
+              moves: list[Move]) -> None:
+    """Append stock moves (signed quantities and values) to the stock ledger."""
+    if not moves:
+        return
+    uow.session.execute(insert(StockMove), [
+        {"item_id": m.item_id, "warehouse_id": m.warehouse_id, "move_date": move_date,
+         "quantity": m.quantity, "value_amount": m.value, "source_type": source_type,
+         "source_id": source_id, "source_line_id": m.source_line_id, "event": event}
+        for m in moves
+    ])

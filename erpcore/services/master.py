@@ -1,0 +1,80 @@
+"""Master data services: items, customers, suppliers, warehouses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from erpcore.exceptions import Conflict, ValidationFailed
+from erpcore.models import Customer, Item, Supplier, TaxCode, Warehouse
+from erpcore.services.unit_of_work import UnitOfWork
+
+
+def _require_positive(**values: Decimal) -> None:
+    for name, value in values.items():
+        if value < 0:
+            raise ValidationFailed(f"{name} must not be negative (got {value})")
+
+
+def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) -> int:
+    with uow:
+        try:
+            new_id = uow.session.execute(insert(model).values(**values).returning(model.id)).scalar_one()  # type: ignore[attr-defined]
+            uow.commit()
+        except IntegrityError as exc:
+            raise Conflict(f"{what} already exists or references unknown data") from exc
+        return int(new_id)
+
+
+def create_item(
+    uow: UnitOfWork, sku: str, name: str, standard_cost: Decimal, list_price: Decimal,
+    tax_code: str = "STD", unit: str = "pcs", safety_stock: Decimal = Decimal(0),
+    reorder_qty: Decimal = Decimal(0), default_supplier_id: int | None = None,
+    procurement: str = "purchased",
+) -> int:
+    """Create an item; its tax code is given by code (STD, RED, ZERO unless more were added)."""
+    _require_positive(standard_cost=standard_cost, list_price=list_price, safety_stock=safety_stock,
+                      reorder_qty=reorder_qty)
+    if procurement not in ("purchased", "manufactured"):
+        raise ValidationFailed(f"procurement must be 'purchased' or 'manufactured', not {procurement!r}")
+    with uow:
+        tax_id = uow.session.scalar(select(TaxCode.id).where(TaxCode.code == tax_code))
+        if tax_id is None:
+            raise ValidationFailed(f"unknown tax code {tax_code!r}")
+        if default_supplier_id is not None and uow.session.get(Supplier, default_supplier_id) is None:
+            raise ValidationFailed(f"unknown supplier {default_supplier_id}")
+    return _insert(uow, Item, dict(
+        sku=sku, name=name, unit=unit, standard_cost=standard_cost, list_price=list_price, tax_code_id=tax_id,
+        safety_stock=safety_stock, reorder_qty=reorder_qty, default_supplier_id=default_supplier_id,
+        procurement=procurement,
+    ), f"item {sku!r}")
+
+
+def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
+                    email: str | None = None, payment_terms_days: int = 30) -> int:
+    """Create a customer; a credit limit of 0 means no limit is enforced."""
+    _require_positive(credit_limit=credit_limit)
+    return _insert(uow, Customer, dict(code=code, name=name, credit_limit=credit_limit, email=email,
+                                       payment_terms_days=payment_terms_days), f"customer {code!r}")
+
+
+def create_supplier(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
+                    email: str | None = None, payment_terms_days: int = 30) -> int:
+    """Create a supplier."""
+    _require_positive(credit_limit=credit_limit)
+    return _insert(uow, Supplier, dict(code=code, name=name, credit_limit=credit_limit, email=email,
+                                       payment_terms_days=payment_terms_days), f"supplier {code!r}")
+
+
+def create_warehouse(uow: UnitOfWork, code: str, name: str) -> int:
+    """Create a warehouse."""
+    return _insert(uow, Warehouse, dict(code=code, name=name), f"warehouse {code!r}")
+
+
+def default_warehouse_id(uow: UnitOfWork) -> int:
+    wid = uow.session.scalar(select(Warehouse.id).order_by(Warehouse.id).limit(1))
+    if wid is None:
+        raise ValidationFailed("no warehouse exists; run `erpops db upgrade`")
+    return int(wid)

@@ -1,0 +1,389 @@
+"""Procure-to-pay services: requisition, purchase order, goods receipt, supplier invoice with three-way
+match, payment of matched invoices, cancels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from erpcore.domain import postings
+from erpcore.domain.events import DocumentPosted, GoodsReceived, SupplierInvoiceHeld
+from erpcore.domain.matching import MatchLine, three_way_match
+from erpcore.domain.money import ZERO, line_amounts, to_cents
+from erpcore.domain.status import (
+    PostedStatus, PurchaseOrderStatus, RequisitionStatus, SupplierInvoiceStatus, purchase_order_status,
+)
+from erpcore.domain.stock import Balance
+from erpcore.exceptions import Conflict, InvalidTransition, NotFound, ValidationFailed
+from erpcore.models import (
+    GoodsReceipt, GoodsReceiptLine, Item, PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, Supplier,
+    SupplierInvoice, SupplierInvoiceLine, SupplierPayment, TaxCode, Warehouse,
+)
+from erpcore.services import ledger, numbering
+from erpcore.services.master import default_warehouse_id
+from erpcore.services.sql import locked
+from erpcore.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PurchaseLineInput:
+    item_id: int
+    quantity: Decimal
+    unit_price: Decimal | None = None  # None: the item's standard cost
+    requisition_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLineInput:
+    line_no: int  # purchase order line number
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class SupplierInvoiceResult:
+    id: int
+    status: str
+    reason: str
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, reason: str,
+                      needed_by: dt.date | None = None, sales_order_line_id: int | None = None) -> int:
+    """Insert an open requisition inside the caller's unit of work (used by services and handlers)."""
+    needed_by = needed_by or _today() + dt.timedelta(days=7)
+    return int(uow.session.execute(insert(PurchaseRequisition).values(
+        number=numbering.next_number(uow, "purchase_requisition", needed_by.year), item_id=item_id,
+        warehouse_id=warehouse_id, quantity=quantity, needed_by=needed_by, reason=reason,
+        sales_order_line_id=sales_order_line_id, status=RequisitionStatus.OPEN,
+    ).returning(PurchaseRequisition.id)).scalar_one())
+
+
+def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehouse_id: int | None = None,
+                       needed_by: dt.date | None = None) -> int:
+    """Raise a manual purchase requisition."""
+    if quantity <= 0:
+        raise ValidationFailed(f"quantity must be positive (got {quantity})")
+    with uow:
+        if uow.session.get(Item, item_id) is None:
+            raise ValidationFailed(f"unknown item {item_id}")
+        req_id = raise_requisition(uow, item_id, warehouse_id or default_warehouse_id(uow), quantity, "manual",
+                                   needed_by)
+        uow.commit()
+        return req_id
+
+
+def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
+                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> int:
+    """Create a draft purchase order; lines may consume open requisitions."""
+    if not lines:
+        raise ValidationFailed("a purchase order needs at least one line")
+    for n, line in enumerate(lines, 1):
+        if line.quantity <= 0:
+            raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
+        if line.unit_price is not None and line.unit_price < 0:
+            raise ValidationFailed(f"line {n}: unit price must not be negative")
+    order_date = order_date or _today()
+    with uow:
+        s = uow.session
+        if s.get(Supplier, supplier_id) is None:
+            raise ValidationFailed(f"unknown supplier {supplier_id}")
+        warehouse_id = warehouse_id or default_warehouse_id(uow)
+        if s.get(Warehouse, warehouse_id) is None:
+            raise ValidationFailed(f"unknown warehouse {warehouse_id}")
+        item_ids = {line.item_id for line in lines}
+        items = {r.id: r for r in s.execute(
+            select(Item.id, Item.standard_cost, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
+            .where(Item.id.in_(item_ids)))}
+        missing = sorted(item_ids - items.keys())
+        if missing:
+            raise ValidationFailed(f"unknown item(s): {', '.join(map(str, missing))}")
+        req_ids = [line.requisition_id for line in lines if line.requisition_id is not None]
+        if req_ids:
+            open_reqs = set(s.scalars(locked(select(PurchaseRequisition.id).where(
+                PurchaseRequisition.id.in_(req_ids), PurchaseRequisition.status == RequisitionStatus.OPEN))))
+            if open_reqs != set(req_ids):
+                raise Conflict(f"requisition(s) not open: {sorted(set(req_ids) - open_reqs)}")
+        rows = []
+        for n, line in enumerate(lines, 1):
+            item = items[line.item_id]
+            price = item.standard_cost if line.unit_price is None else line.unit_price
+            net, tax = line_amounts(line.quantity, price, item.rate)
+            rows.append({"line_no": n, "item_id": line.item_id, "requisition_id": line.requisition_id,
+                         "quantity": line.quantity, "unit_price": price, "tax_rate": item.rate,
+                         "net_amount": net, "tax_amount": tax, "qty_received": ZERO, "qty_invoiced": ZERO})
+        po_id = s.execute(insert(PurchaseOrder).values(
+            number=numbering.next_number(uow, "purchase_order", order_date.year), supplier_id=supplier_id,
+            warehouse_id=warehouse_id, order_date=order_date, status=PurchaseOrderStatus.DRAFT,
+            net_amount=sum((r["net_amount"] for r in rows), ZERO),
+            tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
+        ).returning(PurchaseOrder.id)).scalar_one()
+        line_ids = s.scalars(insert(PurchaseOrderLine).returning(PurchaseOrderLine.id, sort_by_parameter_order=True),
+                             [{**r, "purchase_order_id": po_id} for r in rows]).all()
+        for line_id, row in zip(line_ids, rows, strict=True):
+            if row["requisition_id"] is not None:
+                s.execute(update(PurchaseRequisition).where(PurchaseRequisition.id == row["requisition_id"])
+                          .values(status=RequisitionStatus.ORDERED, purchase_order_line_id=line_id))
+        uow.commit()
+        return int(po_id)
+
+
+def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
+    po = uow.session.execute(locked(select(PurchaseOrder).where(PurchaseOrder.id == po_id))).scalar_one_or_none()
+    if po is None:
+        raise NotFound(f"purchase order {po_id} does not exist")
+    return po
+
+
+def approve_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+    """Approve a draft purchase order."""
+    with uow:
+        po = _lock_po(uow, po_id)
+        if po.status != PurchaseOrderStatus.DRAFT:
+            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only a draft can be approved")
+        uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
+            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
+        uow.commit()
+
+
+def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+    """Cancel a purchase order that has received nothing; its requisitions reopen."""
+    with uow:
+        s = uow.session
+        po = _lock_po(uow, po_id)
+        if po.status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED):
+            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only orders with nothing "
+                                    "received can be cancelled")
+        line_ids = select(PurchaseOrderLine.id).where(PurchaseOrderLine.purchase_order_id == po_id)
+        s.execute(update(PurchaseRequisition).where(PurchaseRequisition.purchase_order_line_id.in_(line_ids))
+                  .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
+        s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(status=PurchaseOrderStatus.CANCELLED))
+        uow.commit()
+
+
+def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None = None,
+                  receipt_date: dt.date | None = None) -> int:
+    """Post a goods receipt: stock in at the PO price (Dr Inventory / Cr GRNI); held invoices re-match.
+
+    `lines` maps PO line numbers to quantities; None receives everything still open.
+    """
+    receipt_date = receipt_date or _today()
+    with uow:
+        s = uow.session
+        po = _lock_po(uow, po_id)
+        if po.status not in (PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED):
+            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot receive goods")
+        po_lines = {r.line_no: r for r in s.execute(select(
+            PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.item_id, PurchaseOrderLine.quantity,
+            PurchaseOrderLine.qty_received, PurchaseOrderLine.unit_price).where(
+            PurchaseOrderLine.purchase_order_id == po_id))}
+        if lines is None:
+            wanted = {n: r.quantity - r.qty_received for n, r in po_lines.items() if r.quantity > r.qty_received}
+            if not wanted:
+                raise Conflict(f"purchase order {po_id} has nothing left to receive")
+        else:
+            wanted = dict(lines)
+            if not wanted:
+                raise ValidationFailed("a goods receipt needs at least one line")
+            for n, q in wanted.items():
+                if n not in po_lines:
+                    raise ValidationFailed(f"purchase order {po_id} has no line {n}")
+                if q <= 0:
+                    raise ValidationFailed(f"line {n}: quantity must be positive (got {q})")
+                if q > po_lines[n].quantity - po_lines[n].qty_received:
+                    raise ValidationFailed(f"over-receipt: line {n} has "
+                                           f"{po_lines[n].quantity - po_lines[n].qty_received:f} open, {q:f} received")
+        wh = po.warehouse_id
+        balances = ledger.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
+        rows = []
+        for n, q in sorted(wanted.items()):
+            line = po_lines[n]
+            value = to_cents(q * line.unit_price)
+            b = balances[(line.item_id, wh)]
+            balances[(line.item_id, wh)] = Balance(b.on_hand + q, b.reserved, b.value + value)
+            rows.append({"purchase_order_line_id": line.id, "item_id": line.item_id, "quantity": q,
+                         "unit_cost": line.unit_price, "value_amount": value})
+        ledger.write_balances(uow, balances)
+        total = sum((r["value_amount"] for r in rows), ZERO)
+        gr_id = s.execute(insert(GoodsReceipt).values(
+            number=numbering.next_number(uow, "goods_receipt", receipt_date.year), purchase_order_id=po_id,
+            warehouse_id=wh, receipt_date=receipt_date, status=PostedStatus.POSTED, value_amount=total,
+        ).returning(GoodsReceipt.id)).scalar_one()
+        line_ids = s.scalars(insert(GoodsReceiptLine).returning(GoodsReceiptLine.id, sort_by_parameter_order=True),
+                             [{**r, "goods_receipt_id": gr_id} for r in rows]).all()
+        ledger.add_moves(uow, receipt_date, "goods_receipt", gr_id, "post", [
+            ledger.Move(r["item_id"], wh, r["quantity"], r["value_amount"], lid)
+            for lid, r in zip(line_ids, rows, strict=True)])
+        s.connection().execute(
+            update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
+            .values(qty_received=PurchaseOrderLine.qty_received + bindparam("v_qty")),
+            [{"k_id": r["purchase_order_line_id"], "v_qty": r["quantity"]} for r in rows])
+        _refresh_po_status(uow, po_id)
+        ledger.post(uow, receipt_date, "goods_receipt", gr_id, "post", f"Goods receipt for {po.number}",
+                    postings.goods_receipt(total))
+        uow.emit(GoodsReceived(gr_id, po_id))
+        uow.emit(DocumentPosted("goods_receipt", gr_id))
+        uow.commit()
+        return int(gr_id)
+
+
+def register_supplier_invoice(
+    uow: UnitOfWork, po_id: int, supplier_ref: str, lines: Sequence[InvoiceLineInput],
+    invoice_date: dt.date | None = None,
+) -> SupplierInvoiceResult:
+    """Register a supplier invoice against a PO and three-way match it: matched invoices post
+    (Dr GRNI + price variance + Input VAT / Cr AP), the others go on hold with the reason."""
+    if not lines:
+        raise ValidationFailed("a supplier invoice needs at least one line")
+    if not supplier_ref.strip():
+        raise ValidationFailed("supplier_ref (the supplier's invoice number) is required")
+    for line in lines:
+        if line.quantity <= 0 or line.unit_price < 0:
+            raise ValidationFailed(f"line {line.line_no}: quantity must be positive and price not negative")
+    invoice_date = invoice_date or _today()
+    with uow:
+        s = uow.session
+        po = _lock_po(uow, po_id)
+        if po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.CANCELLED):
+            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot be invoiced")
+        duplicate = s.scalar(select(SupplierInvoice.id).where(
+            SupplierInvoice.supplier_id == po.supplier_id, SupplierInvoice.supplier_ref == supplier_ref))
+        if duplicate is not None:
+            raise Conflict(f"supplier invoice {supplier_ref!r} of supplier {po.supplier_id} is already registered "
+                           f"(id {duplicate})")
+        po_lines = {r.line_no: r for r in s.execute(select(
+            PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.item_id, PurchaseOrderLine.tax_rate)
+            .where(PurchaseOrderLine.purchase_order_id == po_id))}
+        rows = []
+        for line in lines:
+            if line.line_no not in po_lines:
+                raise ValidationFailed(f"purchase order {po_id} has no line {line.line_no}")
+            pol = po_lines[line.line_no]
+            net, tax = line_amounts(line.quantity, line.unit_price, pol.tax_rate)
+            rows.append({"purchase_order_line_id": pol.id, "item_id": pol.item_id, "quantity": line.quantity,
+                         "unit_price": line.unit_price, "tax_rate": pol.tax_rate, "net_amount": net,
+                         "tax_amount": tax})
+        net = sum((r["net_amount"] for r in rows), ZERO)
+        tax = sum((r["tax_amount"] for r in rows), ZERO)
+        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id)) or 30
+        inv_id = int(s.execute(insert(SupplierInvoice).values(
+            number=numbering.next_number(uow, "supplier_invoice", invoice_date.year), supplier_id=po.supplier_id,
+            supplier_ref=supplier_ref, purchase_order_id=po_id, invoice_date=invoice_date,
+            due_date=invoice_date + dt.timedelta(days=terms), status=SupplierInvoiceStatus.ON_HOLD,
+            hold_reason="awaiting match", net_amount=net, tax_amount=tax, total_amount=net + tax,
+            amount_paid=ZERO,
+        ).returning(SupplierInvoice.id)).scalar_one())
+        s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
+        result = match_invoice(uow, inv_id)
+        uow.commit()
+        return result
+
+
+def match_invoice(uow: UnitOfWork, invoice_id: int) -> SupplierInvoiceResult:
+    """Three-way match one held invoice inside the caller's unit of work; post it when it matches."""
+    s = uow.session
+    inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
+    if inv.status != SupplierInvoiceStatus.ON_HOLD:
+        return SupplierInvoiceResult(inv.id, inv.status, inv.hold_reason or "already matched")
+    rows = s.execute(select(
+        SupplierInvoiceLine.quantity, SupplierInvoiceLine.unit_price, PurchaseOrderLine.id.label("pol_id"),
+        PurchaseOrderLine.line_no, PurchaseOrderLine.unit_price.label("po_price"), PurchaseOrderLine.qty_received,
+        PurchaseOrderLine.qty_invoiced, Item.sku)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == SupplierInvoiceLine.purchase_order_line_id)
+        .join(Item, Item.id == PurchaseOrderLine.item_id)
+        .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
+    result = three_way_match([MatchLine(r.line_no, r.sku, r.po_price, r.qty_received, r.qty_invoiced, r.quantity,
+                                        r.unit_price) for r in rows], uow.erp.tolerances)
+    if not result.matched:
+        if inv.hold_reason != result.reason:
+            s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(hold_reason=result.reason))
+            uow.emit(SupplierInvoiceHeld(invoice_id, result.reason))
+        return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.ON_HOLD, result.reason)
+    grni = sum((to_cents(r.quantity * r.po_price) for r in rows), ZERO)
+    s.connection().execute(
+        update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
+        .values(qty_invoiced=PurchaseOrderLine.qty_invoiced + bindparam("v_qty")),
+        [{"k_id": r.pol_id, "v_qty": r.quantity} for r in rows])
+    s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(
+        status=SupplierInvoiceStatus.MATCHED, hold_reason=None, matched_at=dt.datetime.now(dt.timezone.utc)))
+    ledger.post(uow, inv.invoice_date, "supplier_invoice", invoice_id, "post",
+                f"Supplier invoice {inv.supplier_ref} ({inv.number})",
+                postings.supplier_invoice(inv.supplier_id, grni, inv.net_amount, inv.tax_amount))
+    uow.emit(DocumentPosted("supplier_invoice", invoice_id))
+    return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.MATCHED, result.reason)
+
+
+def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
+                         payment_date: dt.date | None = None) -> int:
+    """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
+    payment_date = payment_date or _today()
+    with uow:
+        s = uow.session
+        inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one_or_none()
+        if inv is None:
+            raise NotFound(f"supplier invoice {invoice_id} does not exist")
+        if inv.status != SupplierInvoiceStatus.MATCHED:
+            why = f": {inv.hold_reason}" if inv.hold_reason else ""
+            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}{why}; only matched invoices are paid")
+        open_amount = inv.total_amount - inv.amount_paid
+        amount = open_amount if amount is None else amount
+        if amount <= 0 or amount > open_amount:
+            raise ValidationFailed(f"payment {amount:f} must be positive and at most the open {open_amount:f}")
+        pay_id = s.execute(insert(SupplierPayment).values(
+            number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
+            supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,
+        ).returning(SupplierPayment.id)).scalar_one()
+        paid = inv.amount_paid + amount
+        s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(
+            amount_paid=paid,
+            status=SupplierInvoiceStatus.PAID if paid == inv.total_amount else SupplierInvoiceStatus.MATCHED))
+        _refresh_po_status(uow, inv.purchase_order_id)
+        ledger.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
+                    postings.supplier_payment(inv.supplier_id, amount))
+        uow.emit(DocumentPosted("supplier_payment", pay_id))
+        uow.commit()
+        return int(pay_id)
+
+
+def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
+    """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
+    cancel_date = cancel_date or _today()
+    with uow:
+        s = uow.session
+        po_id = s.scalar(select(SupplierInvoice.purchase_order_id).where(SupplierInvoice.id == invoice_id))
+        if po_id is None:
+            raise NotFound(f"supplier invoice {invoice_id} does not exist")
+        _lock_po(uow, po_id)
+        inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
+        if inv.status not in (SupplierInvoiceStatus.ON_HOLD, SupplierInvoiceStatus.MATCHED) or inv.amount_paid > 0:
+            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}; only unpaid invoices cancel")
+        if inv.status == SupplierInvoiceStatus.MATCHED:
+            lines = s.execute(select(SupplierInvoiceLine.purchase_order_line_id, SupplierInvoiceLine.quantity)
+                              .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
+            s.connection().execute(
+                update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
+                .values(qty_invoiced=PurchaseOrderLine.qty_invoiced - bindparam("v_qty")),
+                [{"k_id": r.purchase_order_line_id, "v_qty": r.quantity} for r in lines])
+            ledger.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
+        s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
+                  .values(status=SupplierInvoiceStatus.CANCELLED))
+        uow.commit()
+
+
+def _refresh_po_status(uow: UnitOfWork, po_id: int) -> None:
+    s = uow.session
+    lines = [(r.quantity, r.qty_received, r.qty_invoiced) for r in s.execute(select(
+        PurchaseOrderLine.quantity, PurchaseOrderLine.qty_received, PurchaseOrderLine.qty_invoiced)
+        .where(PurchaseOrderLine.purchase_order_id == po_id))]
+    unpaid = s.scalar(select(func.count()).select_from(SupplierInvoice).where(
+        SupplierInvoice.purchase_order_id == po_id,
+        SupplierInvoice.status.in_([SupplierInvoiceStatus.ON_HOLD, SupplierInvoiceStatus.MATCHED])))
+    s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id)
+              .values(status=purchase_order_status(lines, fully_paid=unpaid == 0)))

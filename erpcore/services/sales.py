@@ -1,0 +1,423 @@
+"""Order-to-cash services: sales order, approval with reservation, shipment, invoice, receipt, cancels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Row, bindparam, func, insert, select, update
+
+from erpcore.domain import postings
+from erpcore.domain.events import DocumentPosted, ReservationFellShort, SalesOrderApproved, StockDecreased
+from erpcore.domain.money import ZERO, line_amounts
+from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
+from erpcore.domain.stock import Balance, issue_value, reservable
+from erpcore.exceptions import Conflict, InsufficientStock, InvalidTransition, NotFound, ValidationFailed
+from erpcore.models import (
+    Customer, CustomerInvoice, CustomerInvoiceLine, CustomerReceipt, Item, SalesOrder, SalesOrderLine,
+    Shipment, ShipmentLine, StockReservation, TaxCode, Warehouse,
+)
+from erpcore.services import ledger, numbering
+from erpcore.services.master import default_warehouse_id
+from erpcore.services.sql import locked
+from erpcore.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    item_id: int
+    quantity: Decimal
+    unit_price: Decimal | None = None  # None: the item's list price
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _lock_order(uow: UnitOfWork, order_id: int) -> Row[tuple[int, str, int, int, bool, dt.date]]:
+    row = uow.session.execute(locked(
+        select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
+               SalesOrder.backorder_allowed, SalesOrder.order_date).where(SalesOrder.id == order_id)
+    )).one_or_none()
+    if row is None:
+        raise NotFound(f"sales order {order_id} does not exist")
+    return row  # type: ignore[return-value]
+
+
+def create_sales_order(
+    uow: UnitOfWork, customer_id: int, lines: Sequence[OrderLineInput], warehouse_id: int | None = None,
+    order_date: dt.date | None = None, backorder_allowed: bool = True,
+) -> int:
+    """Create a draft sales order; prices default to the items' list prices."""
+    if not lines:
+        raise ValidationFailed("a sales order needs at least one line")
+    for n, line in enumerate(lines, 1):
+        if line.quantity <= 0:
+            raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
+        if line.unit_price is not None and line.unit_price < 0:
+            raise ValidationFailed(f"line {n}: unit price must not be negative")
+    order_date = order_date or _today()
+    with uow:
+        s = uow.session
+        if s.get(Customer, customer_id) is None:
+            raise ValidationFailed(f"unknown customer {customer_id}")
+        warehouse_id = warehouse_id or default_warehouse_id(uow)
+        if s.get(Warehouse, warehouse_id) is None:
+            raise ValidationFailed(f"unknown warehouse {warehouse_id}")
+        item_ids = {line.item_id for line in lines}
+        items = {r.id: r for r in s.execute(
+            select(Item.id, Item.list_price, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
+            .where(Item.id.in_(item_ids)))}
+        missing = sorted(item_ids - items.keys())
+        if missing:
+            raise ValidationFailed(f"unknown item(s): {', '.join(map(str, missing))}")
+        rows = []
+        for n, line in enumerate(lines, 1):
+            item = items[line.item_id]
+            price = item.list_price if line.unit_price is None else line.unit_price
+            net, tax = line_amounts(line.quantity, price, item.rate)
+            rows.append({"line_no": n, "item_id": line.item_id, "quantity": line.quantity, "unit_price": price,
+                         "tax_rate": item.rate, "net_amount": net, "tax_amount": tax,
+                         "qty_shipped": ZERO, "qty_invoiced": ZERO})
+        order_id = s.execute(insert(SalesOrder).values(
+            number=numbering.next_number(uow, "sales_order", order_date.year), customer_id=customer_id,
+            warehouse_id=warehouse_id, order_date=order_date, status=SalesOrderStatus.DRAFT,
+            backorder_allowed=backorder_allowed, net_amount=sum((r["net_amount"] for r in rows), ZERO),
+            tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
+        ).returning(SalesOrder.id)).scalar_one()
+        s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
+        uow.commit()
+        return int(order_id)
+
+
+def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
+    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition.
+
+    An order that does not allow backorders is refused (409) unless all of it can be reserved.
+    Returns the reserved quantity per line number.
+    """
+    with uow:
+        s = uow.session
+        order = _lock_order(uow, order_id)
+        if order.status != SalesOrderStatus.DRAFT:
+            raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
+        _check_credit(uow, order.customer_id, order_id)
+        lines = s.execute(select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id,
+                                 SalesOrderLine.quantity)
+                          .where(SalesOrderLine.sales_order_id == order_id)
+                          .order_by(SalesOrderLine.line_no)).all()
+        wh = order.warehouse_id
+        balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
+        reserved: dict[str, Decimal] = {}
+        reservations = []
+        for line in lines:
+            key = (line.item_id, wh)
+            got = reservable(line.quantity, balances[key])
+            if got < line.quantity and not order.backorder_allowed:
+                raise InsufficientStock(
+                    f"sales order {order_id} line {line.line_no}: {line.quantity:f} wanted, "
+                    f"{balances[key].available:f} free, and the order allows no backorder")
+            b = balances[key]
+            balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
+            reserved[str(line.line_no)] = got
+            reservations.append({"sales_order_line_id": line.id, "item_id": line.item_id,
+                                 "warehouse_id": wh, "quantity": got})
+            if got < line.quantity:
+                uow.emit(ReservationFellShort(line.id, line.item_id, wh, line.quantity - got))
+            if got > 0:
+                uow.emit(StockDecreased(line.item_id, wh))
+        ledger.write_balances(uow, balances)
+        s.execute(insert(StockReservation), reservations)
+        s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(
+            status=SalesOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
+        uow.emit(SalesOrderApproved(order_id))
+        uow.commit()
+        return reserved
+
+
+def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int) -> None:
+    """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
+    s = uow.session
+    limit = s.scalar(select(Customer.credit_limit).where(Customer.id == customer_id)) or ZERO
+    if limit <= 0:
+        return
+    open_ar = s.scalar(select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
+                       .where(CustomerInvoice.customer_id == customer_id,
+                              CustomerInvoice.status == InvoiceStatus.POSTED)) or ZERO
+    order_total = s.scalar(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == order_id))
+    if Decimal(open_ar) + Decimal(order_total or 0) > limit:
+        raise Conflict(f"customer {customer_id} credit limit {limit:f} exceeded: open {Decimal(open_ar):f} "
+                       f"+ order {Decimal(order_total or 0):f}")
+
+
+def ship_sales_order(
+    uow: UnitOfWork, order_id: int, lines: dict[int, Decimal] | None = None, ship_date: dt.date | None = None,
+) -> int:
+    """Post a shipment: stock leaves at moving-average cost (Dr COGS / Cr Inventory).
+
+    `lines` maps sales order line numbers to quantities; None ships everything still open.
+    """
+    ship_date = ship_date or _today()
+    with uow:
+        s = uow.session
+        order = _lock_order(uow, order_id)
+        if order.status not in (SalesOrderStatus.APPROVED, SalesOrderStatus.PARTLY_SHIPPED):
+            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be shipped")
+        so_lines = {r.line_no: r for r in s.execute(
+            select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity,
+                   SalesOrderLine.qty_shipped, StockReservation.id.label("res_id"),
+                   func.coalesce(StockReservation.quantity, 0).label("res_qty"))
+            .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
+            .where(SalesOrderLine.sales_order_id == order_id))}
+        wanted = _shipment_quantities(order_id, so_lines, lines)
+        wh = order.warehouse_id
+        balances = ledger.lock_balances(uow, [(so_lines[n].item_id, wh) for n in wanted])
+        ship_rows, res_updates, moves_pending = [], [], []
+        total_cost = ZERO
+        for line_no, qty in sorted(wanted.items()):
+            line = so_lines[line_no]
+            key = (line.item_id, wh)
+            b = balances[key]
+            from_reservation = min(qty, Decimal(line.res_qty))
+            if qty - from_reservation > b.available:
+                raise InsufficientStock(
+                    f"sales order {order_id} line {line_no}: shipping {qty:f} needs "
+                    f"{qty - from_reservation:f} free stock beyond its reservation, {b.available:f} free")
+            cost = issue_value(b, qty)
+            balances[key] = Balance(b.on_hand - qty, b.reserved - from_reservation, b.value - cost)
+            total_cost += cost
+            if from_reservation:
+                res_updates.append({"k_id": line.res_id, "v_qty": Decimal(line.res_qty) - from_reservation})
+            ship_rows.append({"sales_order_line_id": line.id, "reservation_id": line.res_id,
+                              "item_id": line.item_id, "quantity": qty,
+                              "unit_cost": (cost / qty).quantize(Decimal("0.0001")), "cost_amount": cost,
+                              "qty_invoiced": ZERO})
+            moves_pending.append((line.item_id, -qty, -cost))
+        ledger.write_balances(uow, balances)
+        if res_updates:
+            s.connection().execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
+                                   .values(quantity=bindparam("v_qty")), res_updates)
+        shipment_id = s.execute(insert(Shipment).values(
+            number=numbering.next_number(uow, "shipment", ship_date.year), sales_order_id=order_id,
+            warehouse_id=wh, ship_date=ship_date, status=PostedStatus.POSTED, cost_amount=total_cost,
+        ).returning(Shipment.id)).scalar_one()
+        line_ids = s.scalars(insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
+                             [{**r, "shipment_id": shipment_id} for r in ship_rows]).all()
+        ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
+            ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
+        s.connection().execute(
+            update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
+            .values(qty_shipped=SalesOrderLine.qty_shipped + bindparam("v_qty")),
+            [{"k_id": so_lines[n].id, "v_qty": q} for n, q in wanted.items()])
+        _refresh_status(uow, order_id)
+        ledger.post(uow, ship_date, "shipment", shipment_id, "post", f"Shipment for sales order {order_id}",
+                    postings.shipment(total_cost))
+        for item_id, _, _ in moves_pending:
+            uow.emit(StockDecreased(item_id, wh))
+        uow.emit(DocumentPosted("shipment", shipment_id))
+        uow.commit()
+        return int(shipment_id)
+
+
+def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[int, Decimal] | None  # type: ignore[type-arg]
+                         ) -> dict[int, Decimal]:
+    if lines is None:
+        wanted = {n: r.quantity - r.qty_shipped for n, r in so_lines.items() if r.quantity > r.qty_shipped}
+        if not wanted:
+            raise Conflict(f"sales order {order_id} has nothing left to ship")
+        return wanted
+    if not lines:
+        raise ValidationFailed("a shipment needs at least one line")
+    for line_no, qty in lines.items():
+        if line_no not in so_lines:
+            raise ValidationFailed(f"sales order {order_id} has no line {line_no}")
+        if qty <= 0:
+            raise ValidationFailed(f"line {line_no}: quantity must be positive (got {qty})")
+        outstanding = so_lines[line_no].quantity - so_lines[line_no].qty_shipped
+        if qty > outstanding:
+            raise ValidationFailed(
+                f"over-shipment: line {line_no} has {outstanding:f} left to ship, {qty:f} requested")
+    return dict(lines)
+
+
+def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> int:
+    """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
+    invoice_date = invoice_date or _today()
+    with uow:
+        s = uow.session
+        order = _lock_order(uow, order_id)
+        if order.status in (SalesOrderStatus.DRAFT, SalesOrderStatus.CANCELLED):
+            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be invoiced")
+        open_lines = s.execute(
+            select(ShipmentLine.id, ShipmentLine.sales_order_line_id, ShipmentLine.item_id,
+                   (ShipmentLine.quantity - ShipmentLine.qty_invoiced).label("qty"),
+                   SalesOrderLine.unit_price, SalesOrderLine.tax_rate)
+            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+            .join(SalesOrderLine, SalesOrderLine.id == ShipmentLine.sales_order_line_id)
+            .where(Shipment.sales_order_id == order_id, Shipment.status == PostedStatus.POSTED,
+                   ShipmentLine.quantity > ShipmentLine.qty_invoiced)
+            .order_by(ShipmentLine.id)).all()
+        if not open_lines:
+            raise Conflict(f"sales order {order_id} has no shipped quantity left to invoice")
+        rows = []
+        for r in open_lines:
+            net, tax = line_amounts(r.qty, r.unit_price, r.tax_rate)
+            rows.append({"shipment_line_id": r.id, "sales_order_line_id": r.sales_order_line_id,
+                         "item_id": r.item_id, "quantity": r.qty, "unit_price": r.unit_price,
+                         "tax_rate": r.tax_rate, "net_amount": net, "tax_amount": tax})
+        net = sum((r["net_amount"] for r in rows), ZERO)
+        tax = sum((r["tax_amount"] for r in rows), ZERO)
+        terms = s.scalar(select(Customer.payment_terms_days).where(Customer.id == order.customer_id)) or 30
+        invoice_id = s.execute(insert(CustomerInvoice).values(
+            number=numbering.next_number(uow, "customer_invoice", invoice_date.year),
+            customer_id=order.customer_id, sales_order_id=order_id, invoice_date=invoice_date,
+            due_date=invoice_date + dt.timedelta(days=terms), status=InvoiceStatus.POSTED,
+            net_amount=net, tax_amount=tax, total_amount=net + tax, amount_paid=ZERO,
+        ).returning(CustomerInvoice.id)).scalar_one()
+        s.execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
+        conn = s.connection()
+        conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
+                     .values(qty_invoiced=ShipmentLine.qty_invoiced + bindparam("v_qty")),
+                     [{"k_id": r["shipment_line_id"], "v_qty": r["quantity"]} for r in rows])
+        conn.execute(update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
+                     .values(qty_invoiced=SalesOrderLine.qty_invoiced + bindparam("v_qty")),
+                     [{"k_id": r["sales_order_line_id"], "v_qty": r["quantity"]} for r in rows])
+        _refresh_status(uow, order_id)
+        ledger.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
+                    f"Customer invoice for sales order {order_id}",
+                    postings.customer_invoice(order.customer_id, net, tax))
+        uow.emit(DocumentPosted("customer_invoice", invoice_id))
+        uow.commit()
+        return int(invoice_id)
+
+
+def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
+                            receipt_date: dt.date | None = None) -> int:
+    """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
+    receipt_date = receipt_date or _today()
+    with uow:
+        s = uow.session
+        inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one_or_none()
+        if inv is None:
+            raise NotFound(f"customer invoice {invoice_id} does not exist")
+        if inv.status != InvoiceStatus.POSTED:
+            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status}; it takes no receipt")
+        open_amount = inv.total_amount - inv.amount_paid
+        amount = open_amount if amount is None else amount
+        if amount <= 0:
+            raise ValidationFailed(f"receipt amount must be positive (got {amount})")
+        if amount > open_amount:
+            raise ValidationFailed(f"receipt {amount:f} exceeds the open amount {open_amount:f} of invoice {inv.number}")
+        receipt_id = s.execute(insert(CustomerReceipt).values(
+            number=numbering.next_number(uow, "customer_receipt", receipt_date.year), customer_id=inv.customer_id,
+            customer_invoice_id=invoice_id, receipt_date=receipt_date, amount=amount, status=PostedStatus.POSTED,
+        ).returning(CustomerReceipt.id)).scalar_one()
+        paid = inv.amount_paid + amount
+        s.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice_id).values(
+            amount_paid=paid, status=InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED))
+        _refresh_status(uow, inv.sales_order_id)
+        ledger.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
+                    f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
+        uow.emit(DocumentPosted("customer_receipt", receipt_id))
+        uow.commit()
+        return int(receipt_id)
+
+
+def cancel_sales_order(uow: UnitOfWork, order_id: int) -> None:
+    """Cancel an order that has shipped nothing, releasing its reservations."""
+    with uow:
+        s = uow.session
+        order = _lock_order(uow, order_id)
+        if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.APPROVED):
+            raise InvalidTransition(f"sales order {order_id} is {order.status}; only draft or approved "
+                                    "orders with nothing shipped can be cancelled")
+        res = s.execute(select(StockReservation.id, StockReservation.item_id, StockReservation.warehouse_id,
+                               StockReservation.quantity)
+                        .join(SalesOrderLine, SalesOrderLine.id == StockReservation.sales_order_line_id)
+                        .where(SalesOrderLine.sales_order_id == order_id, StockReservation.quantity > 0)).all()
+        balances = ledger.lock_balances(uow, [(r.item_id, r.warehouse_id) for r in res])
+        for r in res:
+            b = balances[(r.item_id, r.warehouse_id)]
+            balances[(r.item_id, r.warehouse_id)] = Balance(b.on_hand, b.reserved - r.quantity, b.value)
+        ledger.write_balances(uow, balances)
+        if res:
+            s.execute(update(StockReservation).where(StockReservation.id.in_([r.id for r in res])).values(quantity=0))
+        s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=SalesOrderStatus.CANCELLED))
+        uow.commit()
+
+
+def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> None:
+    """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed."""
+    cancel_date = cancel_date or _today()
+    with uow:
+        s = uow.session
+        shp = s.execute(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
+                        .where(Shipment.id == shipment_id)).one_or_none()
+        if shp is None:
+            raise NotFound(f"shipment {shipment_id} does not exist")
+        _lock_order(uow, shp.sales_order_id)
+        shp = s.execute(locked(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
+                               .where(Shipment.id == shipment_id))).one()
+        if shp.status != PostedStatus.POSTED:
+            raise InvalidTransition(f"shipment {shipment_id} is {shp.status}")
+        lines = s.execute(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)).scalars().all()
+        if any(line.qty_invoiced > 0 for line in lines):
+            raise InvalidTransition(f"shipment {shipment_id} is invoiced; cancel the invoice first")
+        wh = shp.warehouse_id
+        balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
+        for line in lines:
+            b = balances[(line.item_id, wh)]
+            balances[(line.item_id, wh)] = Balance(b.on_hand + line.quantity, b.reserved, b.value + line.cost_amount)
+        ledger.write_balances(uow, balances)
+        ledger.add_moves(uow, cancel_date, "shipment", shipment_id, "cancel", [
+            ledger.Move(line.item_id, wh, line.quantity, line.cost_amount, line.id) for line in lines])
+        s.connection().execute(
+            update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
+            .values(qty_shipped=SalesOrderLine.qty_shipped - bindparam("v_qty")),
+            [{"k_id": line.sales_order_line_id, "v_qty": line.quantity} for line in lines])
+        s.execute(update(Shipment).where(Shipment.id == shipment_id).values(status=PostedStatus.CANCELLED))
+        _refresh_status(uow, shp.sales_order_id)
+        ledger.post_reversal(uow, cancel_date, "shipment", shipment_id, "post")
+        uow.commit()
+
+
+def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
+    """Reverse an unpaid invoice; its quantities become invoiceable again."""
+    cancel_date = cancel_date or _today()
+    with uow:
+        s = uow.session
+        so_id = s.scalar(select(CustomerInvoice.sales_order_id).where(CustomerInvoice.id == invoice_id))
+        if so_id is None:
+            raise NotFound(f"customer invoice {invoice_id} does not exist")
+        _lock_order(uow, so_id)
+        inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one()
+        if inv.status != InvoiceStatus.POSTED or inv.amount_paid > 0:
+            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status} with {inv.amount_paid:f} paid; "
+                                    "only unpaid posted invoices can be cancelled")
+        lines = s.execute(select(CustomerInvoiceLine).where(
+            CustomerInvoiceLine.customer_invoice_id == invoice_id)).scalars().all()
+        conn = s.connection()
+        conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
+                     .values(qty_invoiced=ShipmentLine.qty_invoiced - bindparam("v_qty")),
+                     [{"k_id": line.shipment_line_id, "v_qty": line.quantity} for line in lines])
+        conn.execute(update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
+                     .values(qty_invoiced=SalesOrderLine.qty_invoiced - bindparam("v_qty")),
+                     [{"k_id": line.sales_order_line_id, "v_qty": line.quantity} for line in lines])
+        s.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice_id).values(status=InvoiceStatus.CANCELLED))
+        _refresh_status(uow, so_id)
+        ledger.post_reversal(uow, cancel_date, "customer_invoice", invoice_id, "post")
+        uow.commit()
+
+
+def _refresh_status(uow: UnitOfWork, order_id: int) -> None:
+    """Derive the order's status from its lines' linked quantities and its invoices' payments."""
+    s = uow.session
+    lines = [(r.quantity, r.qty_shipped, r.qty_invoiced) for r in s.execute(
+        select(SalesOrderLine.quantity, SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced)
+        .where(SalesOrderLine.sales_order_id == order_id))]
+    unpaid = s.scalar(select(func.count()).select_from(CustomerInvoice).where(
+        CustomerInvoice.sales_order_id == order_id, CustomerInvoice.status == InvoiceStatus.POSTED))
+    status = sales_order_status(lines, fully_paid=unpaid == 0)
+    s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=status))

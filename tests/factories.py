@@ -1,0 +1,43 @@
+"""Test data through the services, with random codes so tests never collide."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from erpcore.services import master, purchasing
+from erpcore.services.bootstrap import Erp
+from erpcore.services.purchasing import PurchaseLineInput
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class World:
+    erp: Erp
+    customer_id: int
+    supplier_id: int
+    item_id: int
+
+
+def make_world(erp: Erp, price: str = "10.00", cost: str = "6.00", safety: str = "0", reorder: str = "0",
+               credit_limit: str = "0") -> World:
+    supplier = master.create_supplier(erp.uow(), uid("SUP"), "Supplier")
+    customer = master.create_customer(erp.uow(), uid("CUS"), "Customer", Decimal(credit_limit))
+    item = master.create_item(erp.uow(), uid("SKU"), "Widget", Decimal(cost), Decimal(price),
+                              safety_stock=Decimal(safety), reorder_qty=Decimal(reorder),
+                              default_supplier_id=supplier)
+    return World(erp, customer, supplier, item)
+
+
+def stock_up(world: World, qty: str, price: str | None = None, item_id: int | None = None) -> int:
+    """Buy and receive `qty` of the item; returns the purchase order id."""
+    erp = world.erp
+    po = purchasing.create_purchase_order(erp.uow(), world.supplier_id, [
+        PurchaseLineInput(item_id or world.item_id, Decimal(qty), Decimal(price) if price else None)])
+    purchasing.approve_purchase_order(erp.uow(), po)
+    purchasing.receive_goods(erp.uow(), po)
+    return po
