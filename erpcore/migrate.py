@@ -39,3 +39,28 @@ def head() -> str | None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def require_current(engine: Engine) -> Engine:
+    """Fail with one clear line when the database cannot be reached or is not migrated to head."""
+    from sqlalchemy.exc import OperationalError
+
+    from erpcore.exceptions import ConfigError, ErpError
+
+    try:
+        at = current(engine)
+    except OperationalError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        raise ErpError(f"cannot reach the database {url}: {str(exc.orig).strip().splitlines()[0]}") from exc
+    want = head()
+    if at != want:
+        raise ConfigError(f"database is at revision {at or 'none (empty)'}, this erpops needs {want}: "
+                          "run `erpops db upgrade`")
+    return engine
+
+
+def open_database() -> Engine:
+    """The configured database, checked reachable and migrated: what every working command starts with."""
+    from erpcore.db import make_engine
+
+    return require_current(make_engine())
