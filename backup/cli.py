@@ -1,7 +1,270 @@
-"""`erpops backup`: Multi-site backups, verification, point-in-time restore and restore drills."""
+"""`erpops backup`: Multi-site backups, verification, point-in-time restore and restore drills.
+
+Exit codes: 0 ok, 1 failed (verify found damage, drill failed, restore impossible), 2 usage or
+configuration, 3 backup written but degraded (some site failed).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
+from erpcore import output
+
+if TYPE_CHECKING:
+    from backup.settings import BackupSettings
+    from backup.sites.base import Site
+
+EXIT_DEGRADED = 3
+
 app = typer.Typer(help="Multi-site backups, verification, point-in-time restore and restore drills.", no_args_is_help=True)
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="erpops.toml with a [backup] section (default: ERPOPS_CONFIG).")
+SiteOpt = typer.Option(None, "--site", "-s", help="Only this site (repeatable).")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, list[Site]]:
+    from backup.settings import load_backup_settings
+    from backup.sites import make_sites
+
+    settings = load_backup_settings(config)
+    return settings, make_sites(settings, only)
+
+
+@contextlib.contextmanager
+def _progress(names: list[str], quiet: bool, total: int | None = None) -> Iterator[Callable[[str, int], None] | None]:
+    """Progress bars on stderr: bytes, rate and ETA per site."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+    )
+
+    bars = Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+        console=output.stderr(), transient=True,
+    )
+    tasks = {name: bars.add_task(name, total=total) for name in names}
+
+    def advance(name: str, n: int) -> None:
+        if name not in tasks:
+            tasks[name] = bars.add_task(name, total=total)
+        bars.advance(tasks[name], n)
+
+    with bars:
+        yield advance
+
+
+def _emit(as_json: bool, data: Any, title: str, columns: list[str], rows: list[list[Any]], note: str) -> None:
+    if as_json:
+        output.print_json(data)
+        return
+    output.stdout().print(output.table(title, columns, rows))
+    output.stderr().print(note)
+
+
+@app.command("create")
+def create(
+    label: str = typer.Option("", help="Free text stored in the manifest."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Back up the ERP database once, writing the same bytes to every site concurrently.
+
+    Example: erpops backup create --json
+    """
+    from backup.create import create_backup
+
+    settings, sites = _load(config, site)
+    with _progress([s.name for s in sites], quiet) as progress:
+        result = create_backup(settings, sites, progress, label)
+    m = result.manifest
+    data = {"backup_id": m.backup_id, "degraded": result.degraded, "sites": m.sites, "size": result.size,
+            "seconds": round(result.seconds, 3), "start_lsn": m.start_lsn, "end_lsn": m.end_lsn, "reason": result.reason}
+    rows = [[name, state, result.size if state == "ok" else ""] for name, state in m.sites.items()]
+    _emit(as_json, data, f"backup {m.backup_id}", ["site", "state", "bytes"], rows, result.reason)
+    if result.degraded:
+        raise typer.Exit(EXIT_DEGRADED)
+
+
+@app.command("list")
+def list_backups(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag) -> None:
+    """List the backups found on the sites, oldest first.
+
+    Example: erpops backup list --json
+    """
+    from backup.catalog import read_catalog
+
+    _settings, sites = _load(config, site)
+    catalog = read_catalog(sites, with_wal=False)
+    data = [{"backup_id": e.backup_id, "engine": e.manifest.engine, "finished_at": e.manifest.finished_at,
+             "size": sum(f.size for f in e.manifest.files), "sites": e.sites, "degraded": e.manifest.degraded,
+             "encrypted": e.manifest.key_id is not None, "start_lsn": e.manifest.start_lsn} for e in catalog.backups]
+    rows = [[d["backup_id"], d["engine"], d["finished_at"], d["size"], ",".join(d["sites"]), d["degraded"]] for d in data]
+    _emit(as_json, data, "backups", ["backup", "engine", "finished", "bytes", "sites", "degraded"], rows,
+          f"{len(data)} backups" + (f"; unreachable: {catalog.unreachable}" if catalog.unreachable else ""))
+
+
+@app.command("status")
+def status_cmd(
+    metrics: bool = typer.Option(False, "--metrics", help="Print Prometheus metrics instead."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Per site: newest backup, newest shipped WAL and RPO; `--metrics` for Prometheus.
+
+    Example: erpops backup status --metrics > /var/lib/node_exporter/erpops_backup.prom
+    """
+    from backup.ops import metrics_text, status
+
+    _settings, sites = _load(config, site)
+    statuses = status(sites)
+    if metrics:
+        typer.echo(metrics_text(statuses), nl=False)
+        return
+    rows = [[s.site, s.reachable, s.backups, s.last_backup, s.last_wal, s.rpo_s] for s in statuses]
+    _emit(as_json, statuses, "backup sites", ["site", "up", "backups", "newest", "newest WAL", "RPO s"], rows,
+          f"{sum(s.reachable for s in statuses)} of {len(statuses)} sites reachable")
+
+
+@app.command("verify")
+def verify_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt,
+               as_json: bool = output.JsonFlag) -> None:
+    """Re-read every object on every site and check each backup's WAL chain; exit 1 on any damage.
+
+    Example: erpops backup verify --json
+    """
+    from backup.verify import verify
+
+    _settings, sites = _load(config, site)
+    with _progress([s.name for s in sites], quiet) as progress:
+        report = verify(sites, progress)
+    data = {"ok": report.ok, "reason": report.reason, "backups": report.backups, "bad": report.bad,
+            "unreachable": report.unreachable, "objects": len(report.checks)}
+    rows = [[b.backup_id, "good" if b.good else "BAD", ",".join(b.file_sites), ",".join(b.wal_sites), b.reason]
+            for b in report.backups]
+    rows += [["", "DAMAGED", c.site, "", f"{c.key}: {c.reason}"] for c in report.bad]
+    _emit(as_json, data, "verify", ["backup", "verdict", "file sites", "WAL sites", "reason"], rows, report.reason)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("restore")
+def restore_cmd(
+    to: Path = typer.Option(..., "--to", help="New data directory (PostgreSQL) or new file (SQLite)."),
+    backup_id: str = typer.Option(None, "--backup", help="Backup id (default: newest suitable)."),
+    time: str = typer.Option(None, "--time", help="Recover to this time (ISO 8601)."),
+    xid: str = typer.Option(None, "--xid", help="Recover to this transaction id."),
+    name: str = typer.Option(None, "--name", help="Recover to this named restore point."),
+    lsn: str = typer.Option(None, "--lsn", help="Recover to this WAL position."),
+    immediate: bool = typer.Option(False, "--immediate", help="Stop as soon as the backup is consistent."),
+    owner: str = typer.Option(None, "--owner", help="chown the data directory to this OS user (e.g. postgres)."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Restore the newest backup, or to a point in time, from any site with a healthy copy.
+
+    Example: erpops backup restore --to /var/lib/postgresql/15/restored --time '2025-03-01T12:00:00+00:00' --owner postgres
+    """
+    from backup.catalog import read_catalog
+    from backup.restore import RecoveryTarget, restore_postgres, restore_sqlite
+
+    settings, sites = _load(config, site)
+    points = {k: v for k, v in {"time": time, "xid": xid, "name": name, "lsn": lsn}.items() if v}
+    if len(points) + immediate > 1:
+        raise typer.BadParameter("choose one of --time, --xid, --name, --lsn, --immediate")
+    target = RecoveryTarget("immediate") if immediate else RecoveryTarget(*next(iter(points.items()))) if points \
+        else RecoveryTarget()
+    engine = read_catalog(sites, with_wal=False).backup(backup_id).manifest.engine
+    with _progress(["restore"], quiet) as progress:
+        if engine == "sqlite":
+            result = restore_sqlite(settings, sites, to, backup_id)
+        else:
+            result = restore_postgres(settings, sites, to, target, backup_id, owner, progress)
+    rows = [["backup", result.backup_id], ["site", result.site], ["target", result.target], ["path", result.path],
+            ["WAL files", result.wal_files], ["seconds", round(result.seconds, 3)]]
+    _emit(as_json, result, "restore", ["", ""], rows, result.reason)
+
+
+@app.command("prune")
+def prune_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Apply the retention policy per site; never deletes what a kept recovery window needs.
+
+    Example: erpops backup prune --dry-run
+    """
+    from backup.ops import prune
+
+    settings, sites = _load(config, site)
+    results = prune(settings, sites, dry_run=dry_run)
+    rows = []
+    for r in results:
+        rows += [[r.site, b, "keep", why] for b, why in r.plan.keep.items()]
+        rows += [[r.site, b, "delete" if not dry_run else "would delete", why] for b, why in r.plan.delete.items()]
+        if r.plan.delete_wal:
+            rows.append([r.site, f"{len(r.plan.delete_wal)} WAL", "delete" if not dry_run else "would delete",
+                         f"before {r.plan.wal_floor}"])
+    data = [{"site": r.site, "dry_run": dry_run, "keep": r.plan.keep, "delete": r.plan.delete,
+             "delete_wal": r.plan.delete_wal, "wal_floor": r.plan.wal_floor, "reason": r.plan.reason,
+             "deleted_objects": r.deleted_objects, "errors": r.errors} for r in results]
+    _emit(as_json, data, "retention" + (" (dry run)" if dry_run else ""), ["site", "backup", "action", "reason"],
+          rows, "; ".join(f"{r.site}: {r.plan.reason}" for r in results))
+    if any(r.errors for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("catch-up")
+def catch_up_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag) -> None:
+    """Copy to each site the backups and WAL it missed (after it was down) from a site that has them.
+
+    Example: erpops backup catch-up
+    """
+    from backup.ops import catch_up
+
+    _settings, sites = _load(config, site)
+    results = catch_up(sites)
+    rows = [[r.site, len(r.copied), len(r.errors), r.reason] for r in results]
+    _emit(as_json, results, "catch-up", ["site", "copied", "errors", "reason"], rows, "done")
+    if any(r.errors for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("wal-push")
+def wal_push_cmd(path: Path = typer.Argument(..., help="The WAL file (%p)."), config: Path = ConfigOpt) -> None:
+    """Ship one WAL file to every site; for archive_command.
+
+    Example: archive_command = 'erpops backup wal-push %p --config /etc/erpops.toml'
+    """
+    from backup.ops import mark_wal_pushed
+    from backup.walarchive import wal_push
+
+    settings, sites = _load(config, None)
+    result = wal_push(sites, path, settings.key_bytes())
+    mark_wal_pushed([s for s in sites if s.name in result.ok_sites], path.name)
+    output.stderr().print(result.reason)
+
+
+@app.command("wal-fetch")
+def wal_fetch_cmd(
+    name: str = typer.Argument(..., help="WAL file name (%f)."),
+    dest: Path = typer.Argument(..., help="Where to write it (%p)."),
+    config: Path = ConfigOpt,
+) -> None:
+    """Fetch one WAL file from the first site with a healthy copy; for restore_command.
+
+    Example: restore_command = 'erpops backup wal-fetch %f %p --config /etc/erpops.toml'
+    """
+    from backup.catalog import read_catalog
+    from backup.errors import NoUsableCopy
+    from backup.walarchive import fetch_wal
+
+    settings, sites = _load(config, None)
+    copies = read_catalog(sites).wal.get(name)
+    if not copies:
+        raise NoUsableCopy(f"WAL {name} is on no site")
+    fetch_wal(sites, copies, dest, settings.key_bytes())

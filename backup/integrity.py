@@ -1,6 +1,6 @@
 """The ERP's integrity summary (document counts, trial-balance totals, stock value) for manifests.
 
-Uses `erpcore.check.integrity_summary` when the core provides it, else the same facts in plain SQL.
+Uses `erpcore.check.integrity_summary`; a smaller plain-SQL summary stands in on an older core.
 Values are strings so manifests compare exactly across engines and JSON round trips.
 """
 
@@ -17,7 +17,7 @@ COUNTED = ("sales_order", "customer_invoice", "journal_entry", "journal_line", "
 def integrity_summary(engine: Engine) -> dict[str, str]:
     """Facts about the ERP data that a good restore must reproduce exactly."""
     try:
-        from erpcore.check import integrity_summary as core_summary  # type: ignore[attr-defined]
+        from erpcore.check import integrity_summary as core_summary
     except ImportError:
         return _sql_summary(engine)
     return flatten(core_summary(engine))

@@ -1,0 +1,143 @@
+"""Throwaway PostgreSQL clusters on loopback ports: the drill's scratch restore, and the tests' servers.
+
+When run as root the server runs as the `postgres` OS user (PostgreSQL refuses root).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from backup.errors import BackupError
+from backup.pgtools import pg_bin_dir
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_user() -> str | None:
+    """The OS user servers run as: `postgres` when we are root, else ourselves (None)."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+class Cluster:
+    """One data directory and the server on it; `stop` is safe to call at any time, more than once."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, bin_dir: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.bin_dir = pg_bin_dir(bin_dir)
+        self.user = server_user()
+        self.log = data_dir.parent / f"{data_dir.name}.log"
+
+    def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        cmd = list(args)
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")
+
+    def give_to_server_user(self, path: Path) -> None:
+        if self.user:
+            info = pwd.getpwnam(self.user)
+            os.chown(path, info.pw_uid, info.pw_gid)
+
+    def initdb(self, conf: dict[str, str] | None = None) -> Cluster:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.give_to_server_user(self.data_dir.parent)
+        done = self._run(
+            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+            "--no-sync", "-c", "dynamic_shared_memory_type=posix",
+        )
+        if done.returncode != 0:
+            raise BackupError(f"initdb failed: {done.stderr.strip()[-300:]}")
+        if conf:
+            self.configure(conf)
+        return self
+
+    def configure(self, conf: dict[str, str]) -> None:
+        with (self.data_dir / "postgresql.auto.conf").open("a") as fh:
+            for name, value in conf.items():
+                fh.write(f"{name} = '{value}'\n")
+
+    def start(self, timeout: float = 120) -> None:
+        self.log.touch()
+        self.give_to_server_user(self.log)
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
+        done = self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options, "-l", str(self.log),
+            "-w", "-t", str(int(timeout)), "start", timeout=timeout + 10,
+        )
+        if done.returncode != 0:
+            raise BackupError(f"cluster on port {self.port} did not start: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            return " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, mode: str = "fast") -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        done = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=60)
+        if done.returncode != 0 and self.pid() == pid:
+            try:
+                os.kill(pid, signal.SIGQUIT)
+            except ProcessLookupError:
+                return
+            for _ in range(50):
+                if not _alive(pid):
+                    return
+                time.sleep(0.1)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Wait until the server accepts read-write sessions (recovery finished and promoted)."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(self.url(), connect_timeout=2) as conn:
+                    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                    if row is not None and not row[0]:
+                        return
+                    last = "still in recovery"
+            except psycopg.OperationalError as exc:
+                last = str(exc).strip()
+            if self.pid() is None and "recovery" not in last:
+                break
+            time.sleep(0.1)
+        raise BackupError(f"restored cluster never became read-write ({last}): {self.log_tail()}")
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.log.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
