@@ -55,7 +55,7 @@ class Cluster:
         self.give_to_server_user(self.data_dir.parent)
         done = self._run(
             str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-            "--no-sync", "-c", "dynamic_shared_memory_type=posix",
+            "--no-sync",
         )
         if done.returncode != 0:
             raise BackupError(f"initdb failed: {done.stderr.strip()[-300:]}")

@@ -109,10 +109,10 @@ class BaseBackupStream:
             while chunk := proc.stdout.read(CHUNK):
                 yield chunk
         finally:
-            if proc.poll() is None and not proc.stdout.closed:
-                proc.stdout.close()
+            proc.stdout.close()
             code = proc.wait()
             reader.join()
+            err_stream.close()
         if code != 0:
             raise BackupError(f"pg_basebackup failed (exit {code}): {' '.join(self._stderr[-3:])}")
         self._parse()

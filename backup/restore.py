@@ -255,7 +255,12 @@ def _finish(decomp: subprocess.Popen[bytes] | None, untar: subprocess.Popen[byte
     problems = []
     if decomp is not None and decomp.wait() != 0:
         problems.append(f"{decomp.args[0]} exit {decomp.returncode}")  # type: ignore[index]
-    err = untar.stderr.read().decode(errors="replace") if untar.stderr else ""
+    err = ""
+    if untar.stderr is not None:
+        err = untar.stderr.read().decode(errors="replace")
+        untar.stderr.close()
+    if decomp is not None and decomp.stdin is not None and not decomp.stdin.closed:
+        decomp.stdin.close()
     if untar.wait() != 0:
         problems.append(f"tar exit {untar.returncode}: {err.strip()[:200]}")
     return "; ".join(problems)

@@ -1,0 +1,114 @@
+"""Continuous WAL shipping with `pg_receivewal`: stream into a local spool, push each finished file to every site.
+
+Streaming needs no archive_command, so the server's OS user never runs erpops; a replication slot
+keeps the server from recycling WAL the streamer has not received yet.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backup.errors import BackupError
+from backup.ops import mark_wal_pushed
+from backup.pgtools import conn_from_url, pg_bin_dir
+from backup.sites.base import Site
+from backup.walarchive import WalPushResult, wal_push
+
+FINISHED = re.compile(r"^([0-9A-F]{24}|[0-9A-F]{8}\.history)$")
+
+
+@dataclass
+class StreamStats:
+    pushed: list[str] = field(default_factory=list)
+    degraded: list[WalPushResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class WalStreamer:
+    """`pg_receivewal` into `spool` plus a pusher thread; `start`, then `stop` (always, e.g. in finally)."""
+
+    def __init__(
+        self, url: str, sites: Sequence[Site], spool: Path, key: bytes | None = None,
+        slot: str = "erpops_backup", bin_dir: Path | None = None, poll_seconds: float = 0.2,
+    ) -> None:
+        self.url, self.sites, self.spool, self.key, self.slot = url, list(sites), spool, key, slot
+        self.bin_dir = pg_bin_dir(bin_dir)
+        self.poll = poll_seconds
+        self.stats = StreamStats()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _command(self, *extra: str) -> list[str]:
+        conn = conn_from_url(self.url)
+        return [str(self.bin_dir / "pg_receivewal"), *conn.args, "-D", str(self.spool), "--slot", self.slot, *extra]
+
+    def start(self) -> None:
+        self.spool.mkdir(parents=True, exist_ok=True)
+        env = conn_from_url(self.url).env
+        made = subprocess.run(self._command("--create-slot", "--if-not-exists"), capture_output=True, text=True,
+                              env=env, timeout=60)
+        if made.returncode != 0:
+            raise BackupError(f"cannot create replication slot {self.slot}: {made.stderr.strip()}")
+        self.proc = subprocess.Popen(self._command("--no-loop"), env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self._thread = threading.Thread(target=self._run, name="wal-pusher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.push_finished()
+            self._stop.wait(self.poll)
+        self.push_finished()
+
+    def push_finished(self) -> list[str]:
+        """Push every finished WAL file in the spool (oldest first), then drop it from the spool."""
+        done = []
+        for path in sorted(p for p in self.spool.iterdir() if FINISHED.match(p.name)):
+            try:
+                result = wal_push(self.sites, path, self.key)
+            except BackupError as exc:
+                self.stats.errors.append(exc.message)
+                break
+            mark_wal_pushed([s for s in self.sites if s.name in result.ok_sites], path.name)
+            if result.failed:
+                self.stats.degraded.append(result)
+            self.stats.pushed.append(path.name)
+            done.append(path.name)
+            path.unlink()
+        return done
+
+    def wait_for(self, segment: str, timeout: float = 60) -> None:
+        """Block until `segment` has been pushed (for tests and `--until`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if segment in self.stats.pushed:
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise BackupError(f"pg_receivewal exited {self.proc.returncode}: {err.strip()[-300:]}")
+            time.sleep(0.05)
+        raise BackupError(f"WAL {segment} not shipped within {timeout}s (errors: {self.stats.errors[-3:]})")
+
+    def stop(self, drop_slot: bool = False) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+        if drop_slot:
+            subprocess.run(self._command("--drop-slot"), capture_output=True, env=conn_from_url(self.url).env,
+                           timeout=30)
