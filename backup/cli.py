@@ -189,6 +189,65 @@ def restore_cmd(
     _emit(as_json, result, "restore", ["", ""], rows, result.reason)
 
 
+@app.command("drill")
+def drill_cmd(
+    scratch: Path = typer.Option(None, "--scratch", help="Directory for the scratch restores (default: temp)."),
+    seed: int = typer.Option(None, "--seed", help="Seed for the random point in time."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Restore the newest backup and a random commit into scratch clusters, check them, report RTO and RPO.
+
+    Example: erpops backup drill --json
+    """
+    from backup.drill import run_drill
+
+    settings, sites = _load(config, site)
+    report = run_drill(settings, sites, scratch, seed)
+    data = {"ok": report.ok, "backup_id": report.backup_id, "rto_s": report.rto_s, "rpo_s": report.rpo_s,
+            "reason": report.reason, "alert": report.alert, "steps": report.steps}
+    rows = [[s.name, "ok" if s.ok else "FAILED", s.seconds, s.detail] for s in report.steps]
+    rows.append(["RTO / RPO", "", "", f"RTO {report.rto_s} s, RPO {report.rpo_s} s"])
+    _emit(as_json, data, f"restore drill {report.backup_id}", ["step", "result", "seconds", "detail"], rows,
+          report.reason + (f" ({report.alert})" if report.alert else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("wal-stream")
+def wal_stream_cmd(
+    spool: Path = typer.Option(Path("var/backup-wal-spool"), help="Local directory pg_receivewal writes into."),
+    slot: str = typer.Option("erpops_backup", help="Replication slot name."),
+    seconds: float = typer.Option(0, help="Stop after this many seconds (0: until interrupted)."),
+    config: Path = ConfigOpt,
+) -> None:
+    """Stream WAL with pg_receivewal and push every finished segment to every site.
+
+    Example: erpops backup wal-stream --spool /var/lib/erpops/wal-spool
+    """
+    import time as _time
+
+    from backup.walstream import WalStreamer
+
+    settings, sites = _load(config, None)
+    streamer = WalStreamer(settings.effective_database_url(), sites, spool, settings.key_bytes(), slot,
+                           settings.pg_bin_dir)
+    streamer.start()
+    began = _time.monotonic()
+    try:
+        while not seconds or _time.monotonic() - began < seconds:
+            if streamer.proc is not None and streamer.proc.poll() is not None:
+                break
+            _time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        streamer.stop()
+    output.stderr().print(f"pushed {len(streamer.stats.pushed)} WAL files, {len(streamer.stats.degraded)} degraded, "
+                          f"{len(streamer.stats.errors)} errors")
+    if streamer.stats.errors:
+        raise typer.Exit(1)
+
+
 @app.command("prune")
 def prune_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),

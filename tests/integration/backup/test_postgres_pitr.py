@@ -138,3 +138,41 @@ def test_verify_finds_every_object_intact_and_wal_unbroken(env: Env) -> None:
     verdict = report.backups[-1]
     assert verdict.good and set(verdict.wal_sites) == {"local0", "local1", "s30", "s31"}
     assert dt.datetime.fromisoformat(env.backup.manifest.finished_at) <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_drill_passes_on_a_good_backup_and_reports_rto_rpo(env: Env) -> None:
+    from backup.drill import run_drill
+
+    report = run_drill(env.settings, env.sites, seed=7)
+    assert report.ok, report.reason
+    names = [s.name for s in report.steps]
+    assert {"pg_amcheck", "erpops check", "integrity summary", "restore to a random commit"} <= set(names)
+    assert report.rto_s is not None and report.rto_s > 0
+    assert report.rpo_s is not None and report.rpo_s >= 0
+    assert report.alert is None
+
+
+def test_drill_fails_loudly_on_a_broken_backup_and_raises_an_alert(env: Env, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from backup.drill import run_drill
+    from backup.sites.memory import MemorySite
+    from erpcore.models import OutboxMessage
+
+    broken = MemorySite("broken")
+    source = env.sites[0]
+    for key in source.list_keys(""):
+        broken.objects[key] = source.get_bytes(key)
+    backup_id = env.backup.manifest.backup_id
+    broken.corrupt(f"backups/{backup_id}/base.tar.zst")
+    alerts = make_engine(f"sqlite:///{tmp_path / 'erp.sqlite'}")
+    upgrade(alerts)
+    report = run_drill(env.settings, [broken], alert_url=str(alerts.url))
+    assert not report.ok
+    assert "restore backup" in report.reason and "healthy copy" in report.reason
+    assert report.alert == "BackupDrillFailed alert recorded"
+    with alerts.connect() as conn:
+        payloads = [r.payload for r in conn.execute(select(OutboxMessage))]
+    assert payloads[0]["alertname"] == "BackupDrillFailed"
+    assert payloads[0]["labels"]["backup_id"] == backup_id  # type: ignore[index]
+    alerts.dispose()
