@@ -73,7 +73,7 @@ def read_catalog(sites: Sequence[Site], with_wal: bool = True) -> Catalog:
             parsed = parse_wal_key(key)
             if parsed:
                 wal.setdefault(parsed[0], []).append(WalCopy(site.name, key, parsed[1], size))
-    backups = sorted(by_id.values(), key=lambda e: e.backup_id)
+    backups = sorted(by_id.values(), key=lambda e: (e.manifest.finished_at, e.backup_id))
     return Catalog(backups, dict(sorted(wal.items())), unreachable)
 
 

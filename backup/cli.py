@@ -43,7 +43,12 @@ def _progress(names: list[str], quiet: bool, total: int | None = None) -> Iterat
         yield None
         return
     from rich.progress import (
-        BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
     )
 
     bars = Progress(
@@ -102,9 +107,12 @@ def list_backups(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: b
 
     _settings, sites = _load(config, site)
     catalog = read_catalog(sites, with_wal=False)
-    data = [{"backup_id": e.backup_id, "engine": e.manifest.engine, "finished_at": e.manifest.finished_at,
-             "size": sum(f.size for f in e.manifest.files), "sites": e.sites, "degraded": e.manifest.degraded,
-             "encrypted": e.manifest.key_id is not None, "start_lsn": e.manifest.start_lsn} for e in catalog.backups]
+    data: list[dict[str, Any]] = [
+        {"backup_id": e.backup_id, "engine": e.manifest.engine, "finished_at": e.manifest.finished_at,
+         "size": sum(f.size for f in e.manifest.files), "sites": e.sites, "degraded": e.manifest.degraded,
+         "encrypted": e.manifest.key_id is not None, "start_lsn": e.manifest.start_lsn}
+        for e in catalog.backups
+    ]
     rows = [[d["backup_id"], d["engine"], d["finished_at"], d["size"], ",".join(d["sites"]), d["degraded"]] for d in data]
     _emit(as_json, data, "backups", ["backup", "engine", "finished", "bytes", "sites", "degraded"], rows,
           f"{len(data)} backups" + (f"; unreachable: {catalog.unreachable}" if catalog.unreachable else ""))
@@ -176,15 +184,19 @@ def restore_cmd(
     points = {k: v for k, v in {"time": time, "xid": xid, "name": name, "lsn": lsn}.items() if v}
     if len(points) + immediate > 1:
         raise typer.BadParameter("choose one of --time, --xid, --name, --lsn, --immediate")
-    target = RecoveryTarget("immediate") if immediate else RecoveryTarget(*next(iter(points.items()))) if points \
-        else RecoveryTarget()
+    target = RecoveryTarget()
+    if immediate:
+        target = RecoveryTarget("immediate")
+    elif points:
+        kind, value = next(iter(points.items()))
+        target = RecoveryTarget(kind, value)  # type: ignore[arg-type]
     engine = read_catalog(sites, with_wal=False).backup(backup_id).manifest.engine
     with _progress(["restore"], quiet) as progress:
         if engine == "sqlite":
             result = restore_sqlite(settings, sites, to, backup_id)
         else:
             result = restore_postgres(settings, sites, to, target, backup_id, owner, progress)
-    rows = [["backup", result.backup_id], ["site", result.site], ["target", result.target], ["path", result.path],
+    rows: list[list[Any]] = [["backup", result.backup_id], ["site", result.site], ["target", result.target], ["path", result.path],
             ["WAL files", result.wal_files], ["seconds", round(result.seconds, 3)]]
     _emit(as_json, result, "restore", ["", ""], rows, result.reason)
 

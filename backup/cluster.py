@@ -43,7 +43,7 @@ class Cluster:
         cmd = list(args)
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")
+        return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd="/")
 
     def give_to_server_user(self, path: Path) -> None:
         if self.user:

@@ -217,12 +217,12 @@ def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
         return []
     done = subprocess.run(
         [str(bin_dir / "pg_waldump"), "--path", str(spool), "--rmgr", "Transaction", segments[0], segments[-1]],
-        capture_output=True, text=True, timeout=300,
+        check=False, capture_output=True, text=True, timeout=300,
     )
     times = []
     for match in _COMMIT.finditer(done.stdout):
         stamp = dt.datetime.fromisoformat(match.group(2))
-        times.append((match.group(1), stamp.replace(tzinfo=dt.timezone.utc) if match.group(3) == "UTC" else stamp.astimezone()))
+        times.append((match.group(1), stamp.replace(tzinfo=dt.UTC) if match.group(3) == "UTC" else stamp.astimezone()))
     return times
 
 
@@ -236,7 +236,7 @@ def _amcheck(cluster: Cluster, dbname: str) -> str:
     done = subprocess.run(
         [str(cluster.bin_dir / "pg_amcheck"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
          "--install-missing", "--heapallindexed", "-d", dbname],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     if done.returncode != 0:
         raise BackupError(f"pg_amcheck exit {done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")

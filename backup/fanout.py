@@ -81,7 +81,7 @@ class _SiteWorker(threading.Thread):
             if writer is not None:
                 try:
                     writer.abort()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001, S110 - the failure is already recorded
                     pass
             while self.inbox.get() is not None:
                 pass

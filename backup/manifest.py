@@ -83,7 +83,7 @@ class Manifest:
 
 def new_backup_id(now: dt.datetime | None = None) -> str:
     """Sortable by time, unique across concurrent runs: 20250101T120000Z-3fa2."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 

@@ -18,7 +18,7 @@ WAL_LAST = "status/wal-last.json"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def mark_wal_pushed(sites: Sequence[Site], segment: str, now: dt.datetime | None = None) -> None:

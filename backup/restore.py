@@ -254,7 +254,7 @@ def _untar(chunks: Iterator[bytes], compression: str, target_dir: Path, progress
 def _finish(decomp: subprocess.Popen[bytes] | None, untar: subprocess.Popen[bytes]) -> str:
     problems = []
     if decomp is not None and decomp.wait() != 0:
-        problems.append(f"{decomp.args[0]} exit {decomp.returncode}")  # type: ignore[index]
+        problems.append(f"decompressor exit {decomp.returncode}")
     err = ""
     if untar.stderr is not None:
         err = untar.stderr.read().decode(errors="replace")

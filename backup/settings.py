@@ -92,7 +92,7 @@ class BackupSettings(BaseSettings):
     compression: Compression = "zstd"
     encryption_key: SecretStr | None = None
     pg_bin_dir: Path | None = None
-    retention: RetentionSettings = RetentionSettings()
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(keep_count=2, keep_days=7.0))
     restore_concurrency: int = Field(4, ge=1)
 
     @classmethod

@@ -112,7 +112,7 @@ def _verdict(
         return BackupVerdict(backup_id, True, file_sites, [], f"backup {backup_id}: files intact on {', '.join(file_sites)}")
     wal_sites, gaps = [], []
     for site, names in healthy_wal.items():
-        last, site_gaps = continuity(names, start_wal)
+        last, _gaps = continuity(names, start_wal)
         if last is not None and newest is not None and last[8:] >= newest[8:]:
             wal_sites.append(site)
         else:

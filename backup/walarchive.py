@@ -98,9 +98,7 @@ def wanted_wal(wal: dict[str, list[WalCopy]], start_wal: str) -> list[str]:
     first_tli, first_no = int(start_wal[:8], 16), segment_number(start_wal)
     names = []
     for name in wal:
-        if name.endswith(".history"):
-            names.append(name)
-        elif is_segment(name) and int(name[:8], 16) >= first_tli and segment_number(name) >= first_no:
+        if name.endswith(".history") or is_segment(name) and int(name[:8], 16) >= first_tli and segment_number(name) >= first_no:
             names.append(name)
     return names
 

@@ -52,7 +52,7 @@ class WalStreamer:
     def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
         env = conn_from_url(self.url).env
-        made = subprocess.run(self._command("--create-slot", "--if-not-exists"), capture_output=True, text=True,
+        made = subprocess.run(self._command("--create-slot", "--if-not-exists"), check=False, capture_output=True, text=True,
                               env=env, timeout=60)
         if made.returncode != 0:
             raise BackupError(f"cannot create replication slot {self.slot}: {made.stderr.strip()}")
@@ -110,5 +110,5 @@ class WalStreamer:
         if self._thread is not None:
             self._thread.join(30)
         if drop_slot:
-            subprocess.run(self._command("--drop-slot"), capture_output=True, env=conn_from_url(self.url).env,
+            subprocess.run(self._command("--drop-slot"), check=False, capture_output=True, env=conn_from_url(self.url).env,
                            timeout=30)

@@ -63,8 +63,8 @@ class S3Site(Site):
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
 
             s = self.settings
             self._client = boto3.session.Session().client(
@@ -86,7 +86,7 @@ class S3Site(Site):
         return self.prefix + key
 
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
@@ -238,7 +238,7 @@ class S3Site(Site):
     def abort_upload(self, full: str, upload_id: str) -> None:
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-        except Exception:  # noqa: BLE001 - best effort; a lifecycle rule cleans up what is left
+        except Exception:  # noqa: BLE001, S110 - best effort; a lifecycle rule cleans up what is left
             pass
 
 

@@ -21,7 +21,6 @@ from backup.cluster import Cluster, free_port
 from backup.walstream import WalStreamer
 
 
-
 @dataclass
 class S3Server:
     endpoint: str

@@ -137,7 +137,7 @@ def test_verify_finds_every_object_intact_and_wal_unbroken(env: Env) -> None:
     assert report.ok, (report.reason, report.bad)
     verdict = report.backups[-1]
     assert verdict.good and set(verdict.wal_sites) == {"local0", "local1", "s30", "s31"}
-    assert dt.datetime.fromisoformat(env.backup.manifest.finished_at) <= dt.datetime.now(dt.timezone.utc)
+    assert dt.datetime.fromisoformat(env.backup.manifest.finished_at) <= dt.datetime.now(dt.UTC)
 
 
 def test_drill_passes_on_a_good_backup_and_reports_rto_rpo(env: Env) -> None:
