@@ -1,0 +1,173 @@
+"""`erpops monitor run`: sample, evaluate, notify, once per interval, each tick returning its reasons.
+
+Sources return samples; the store keeps them; every rule is evaluated; the alerts go to a sink (the
+embedded dispatcher, or an existing Alertmanager); what is due is queued on the delivery workers,
+which send from their own threads, so a slow receiver never delays the next evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor.alert import Alert
+from monitor.clock import Clock, SystemClock
+from monitor.delivery import DeliveryWorker
+from monitor.dispatcher import Dispatcher
+from monitor.engine import RuleEvaluation, RuleRunner
+from monitor.payload import api_v2_alerts
+from monitor.rules import Rule
+from monitor.tsdb import Sample, SeriesStore
+
+Source = Callable[[], list[Sample]]
+EventSource = Callable[[float], list[Alert]]
+
+
+class Sink(Protocol):
+    def put(self, alerts: Iterable[Alert], now: float) -> None: ...
+
+    def due(self, now: float) -> list[tuple[str, Any, str]]:
+        """(key, body, reason) of what to send now."""
+        ...
+
+
+class EmbeddedSink:
+    """The embedded Alertmanager: grouping, silences and inhibition here, webhook bodies out."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def put(self, alerts: Iterable[Alert], now: float) -> None:
+        self.dispatcher.put(alerts, now)
+
+    def due(self, now: float) -> list[tuple[str, Any, str]]:
+        flush = self.dispatcher.flush(now)
+        return [(n.group_key, n.body, n.reason) for n in flush.notifications]
+
+
+class AlertmanagerSink:
+    """Hands every current alert to an Alertmanager each tick, as Prometheus does."""
+
+    def __init__(self, valid_for: float = 240.0) -> None:
+        self.valid_for = valid_for
+        self.alerts: dict[str, Alert] = {}
+
+    def put(self, alerts: Iterable[Alert], now: float) -> None:
+        self.alerts = {a.fp: a for a in alerts}
+
+    def due(self, now: float) -> list[tuple[str, Any, str]]:
+        if not self.alerts:
+            return []
+        body = api_v2_alerts(list(self.alerts.values()), now, self.valid_for)
+        return [("alerts", body, f"hand {len(body)} alerts to Alertmanager")]
+
+
+@dataclass(frozen=True)
+class TickResult:
+    at: float
+    evaluations: list[RuleEvaluation]
+    sent: list[str]
+    source_errors: list[str]
+    seconds: float
+
+    @property
+    def reason(self) -> str:
+        firing = [e.rule for e in self.evaluations if e.state == "firing"]
+        parts = [f"{len(self.evaluations)} rules, {len(firing)} firing"]
+        if self.sent:
+            parts.append("; ".join(self.sent))
+        parts += self.source_errors
+        return "; ".join(parts)
+
+
+@dataclass
+class Monitor:
+    rules: list[Rule]
+    sink: Sink
+    workers: list[DeliveryWorker] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+    events: EventSource | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    store: SeriesStore = field(default_factory=SeriesStore)
+    external_url: str = ""
+    latest: list[Sample] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.runners = [RuleRunner(r, self.external_url) for r in self.rules]
+        self.evaluations: list[RuleEvaluation] = []
+
+    def tick(self) -> TickResult:
+        """Sample every source, evaluate every rule, queue what is due; never waits on a receiver."""
+        started = time.perf_counter()
+        t = self.clock.now()
+        errors: list[str] = []
+        latest: list[Sample] = []
+        for name, source in self.sources.items():
+            try:
+                samples = source()
+            except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+                errors.append(f"source {name} failed: {exc}")
+                samples = []
+            self.store.ingest(samples, t, source=name)
+            latest.extend(samples)
+        self.latest = latest
+        self.evaluations = [r.evaluate(self.store, t) for r in self.runners]
+        alerts = [a for r in self.runners for a in r.alerts(t)]
+        if self.events is not None:
+            try:
+                alerts += self.events(t)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"alert events failed: {exc}")
+        self.sink.put(alerts, t)
+        sent = []
+        for key, body, reason in self.sink.due(t):
+            for worker in self.workers:
+                worker.submit(key, body)
+            sent.append(reason)
+        return TickResult(t, self.evaluations, sent, errors, time.perf_counter() - started)
+
+    def run(self, interval: float, duration: float | None = None, max_ticks: int | None = None,
+            on_tick: Callable[[TickResult], None] | None = None) -> int:
+        """Tick every `interval` seconds (wall clock) until `duration` or `max_ticks`; returns the ticks done."""
+        ticks = 0
+        start = time.monotonic()
+        while (max_ticks is None or ticks < max_ticks) and (duration is None or time.monotonic() - start < duration):
+            result = self.tick()
+            ticks += 1
+            if on_tick is not None:
+                on_tick(result)
+            next_at = start + ticks * interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+        return ticks
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+class MonitorCollector(Collector):
+    """Exposes the latest samples of every source and the state of every rule on `/metrics`."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, GaugeMetricFamily] = {}
+        for sample in self.monitor.latest:
+            labels = {k: v for k, v in sample.labels.items() if k != "__name__"}
+            name = sample.labels["__name__"]
+            fam = families.get(name)
+            if fam is None:
+                fam = families[name] = GaugeMetricFamily(name, name.replace("_", " "), labels=sorted(labels))
+            fam.add_metric([labels[k] for k in sorted(labels)], sample.value)
+        yield from families.values()
+        state = GaugeMetricFamily("erpops_monitor_rule_state", "Rule state: 0 inactive 1 pending 2 firing "
+                                  "3 resolved 4 nodata 5 error.", labels=["alertname"])
+        for ev in self.monitor.evaluations:
+            state.add_metric([ev.rule], ev.state.code)
+        yield state

@@ -1,0 +1,101 @@
+"""The `[monitor]` section: read from `ERPOPS_MONITOR__...` env vars over the `[monitor]` table of erpops.toml."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.clock import parse_duration
+from monitor.dispatcher import InhibitRule, Route
+from monitor.silences import parse_matcher
+
+
+class ReceiverSettings(BaseModel):
+    kind: Literal["webhook", "alertmanager", "memory"] = "webhook"
+    url: str = ""
+    timeout: float = 5.0
+
+
+class RouteSettings(BaseModel):
+    """Alertmanager's root route, with its names and defaults."""
+
+    receiver: str = "default"
+    group_by: list[str] = ["alertname"]
+    group_wait: str = "30s"
+    group_interval: str = "5m"
+    repeat_interval: str = "4h"
+    max_alerts: int = 0
+
+    def build(self) -> Route:
+        return Route(self.receiver, tuple(self.group_by), parse_duration(self.group_wait),
+                     parse_duration(self.group_interval), parse_duration(self.repeat_interval), self.max_alerts)
+
+
+class InhibitSettings(BaseModel):
+    source_matchers: list[str]
+    target_matchers: list[str]
+    equal: list[str] = []
+
+    def build(self) -> InhibitRule:
+        return InhibitRule(tuple(parse_matcher(m) for m in self.source_matchers),
+                           tuple(parse_matcher(m) for m in self.target_matchers), tuple(self.equal))
+
+
+def _default_inhibit() -> list[InhibitSettings]:
+    # Alertmanager's documented example: a critical alert mutes the warning of the same alert and instance.
+    return [InhibitSettings(source_matchers=["severity=critical"], target_matchers=["severity=warning"],
+                            equal=["alertname", "instance"])]
+
+
+class MonitorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ERPOPS_MONITOR__", env_nested_delimiter="__", extra="forbid")
+
+    interval: float = Field(1.0, ge=1.0, description="Seconds between evaluations (host sampling at most 1 Hz).")
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 9464
+    external_url: str = "http://127.0.0.1:9464"
+    state_dir: Path = Path("var/monitor")
+    rules: list[Path] = []
+    receivers: list[ReceiverSettings] = []
+    route: RouteSettings = RouteSettings()
+    inhibit_rules: list[InhibitSettings] = Field(default_factory=_default_inhibit)
+    alertmanager_url: str | None = None
+    resolve_timeout: str = "5m"
+    retry_min_backoff: float = 0.5
+    retry_max_backoff: float = 30.0
+
+    @field_validator("resolve_timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def silences_path(self) -> Path:
+        return self.state_dir / "silences.json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+def load_monitor_settings(**overrides: Any) -> MonitorSettings:
+    """Environment over the `[monitor]` table of erpops.toml (ERPOPS_CONFIG) over the defaults."""
+    path = Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+    table: dict[str, Any] = {}
+    if path.exists():
+        table = dict(tomllib.loads(path.read_text()).get("monitor", {}))
+    table.update(overrides)
+    return MonitorSettings(**table)
