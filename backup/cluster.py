@@ -32,8 +32,11 @@ def server_user() -> str | None:
 class Cluster:
     """One data directory and the server on it; `stop` is safe to call at any time, more than once."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, bin_dir: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, bin_dir: Path | None = None, socket_dir: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.socket_dir = socket_dir
         self.port = port or free_port()
         self.bin_dir = pg_bin_dir(bin_dir)
         self.user = server_user()
@@ -71,7 +74,8 @@ class Cluster:
     def start(self, timeout: float = 120) -> None:
         self.log.touch()
         self.give_to_server_user(self.log)
-        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
+        sockets = str(self.socket_dir) if self.socket_dir else ""
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='{sockets}'"
         done = self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options, "-l", str(self.log),
             "-w", "-t", str(int(timeout)), "start", timeout=timeout + 10,

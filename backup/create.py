@@ -11,9 +11,10 @@ import datetime as dt
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -144,9 +145,19 @@ def _pg_facts(url: str) -> tuple[dict[str, str], str, str]:
         with engine.connect() as conn:
             lsn = str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one())
             version = str(conn.execute(text("SHOW server_version")).scalar_one())
-        return integrity_summary(engine), lsn, version
+        return _summary_or_reason(integrity_summary, engine), lsn, version
     finally:
         engine.dispose()
+
+
+def _summary_or_reason(summary: Callable[[Any], dict[str, str]], engine: Any) -> dict[str, str]:
+    """The summary, or why there is none (a database without the ERP schema still gets backed up)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return summary(engine)
+    except SQLAlchemyError as exc:
+        return {"unavailable": str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]}
 
 
 def _create_sqlite(
@@ -165,7 +176,7 @@ def _create_sqlite(
         online_copy(Path(database), snapshot)
         engine = make_engine(f"sqlite:///{snapshot}")
         try:
-            summary = integrity_summary(engine)
+            summary = _summary_or_reason(integrity_summary, engine)
         finally:
             engine.dispose()
         write, entry = _write_file(

@@ -1,0 +1,167 @@
+"""Backup benchmark: erpops backup against pgBackRest on the same PostgreSQL cluster, in the same run.
+
+Interleaved A B A B rounds of: erpops to one site, erpops to two sites (one read, fan-out),
+pgBackRest to one repository, pgBackRest to two repositories (two runs, as it needs); then restores
+to read-write from a local site/repository. Prints the ratios and the disk's raw copy speed, the
+physical limit. Everything runs on loopback and temp dirs; every step has a time-out.
+
+Run: .venv/bin/python -m bench.backup_vs_pgbackrest [--scale 20] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from backup.cluster import Cluster
+from backup.create import create_backup
+from backup.restore import restore_postgres
+from backup.settings import load_backup_settings
+from backup.sites import make_sites
+
+STANZA = "bench"
+
+
+def run(cmd: list[str], user: str | None = None, timeout: float = 600) -> str:
+    full = ["runuser", "-u", user, "--", *cmd] if user else cmd
+    done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False, cwd="/")
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def timed(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def raw_copy_speed(src: Path, scratch: Path) -> float:
+    """MB/s of `cp -a` of the data directory plus sync: what the disk can do at best."""
+    target = scratch / "rawcopy"
+    seconds = timed(lambda: (run(["cp", "-a", str(src), str(target)]), os.sync()))
+    size = dir_size(target)
+    shutil.rmtree(target)
+    return size / seconds / 1e6
+
+
+def pgbackrest_conf(root: Path, cluster: Cluster, sockets: Path) -> Path:
+    conf = root / "pgbackrest.conf"
+    conf.write_text(
+        "[global]\n"
+        f"repo1-path={root / 'pgbr1'}\nrepo2-path={root / 'pgbr2'}\n"
+        "repo1-retention-full=99\nrepo2-retention-full=99\n"
+        "compress-type=zst\ncompress-level=3\nprocess-max=2\nstart-fast=y\n"
+        f"log-path={root / 'pgbr-log'}\nlock-path={root / 'pgbr-lock'}\nspool-path={root / 'pgbr-spool'}\n"
+        "log-level-console=warn\nlog-level-file=off\n"
+        f"[{STANZA}]\npg1-path={cluster.data_dir}\npg1-port={cluster.port}\npg1-socket-path={sockets}\n"
+    )
+    for sub in ("pgbr1", "pgbr2", "pgbr-log", "pgbr-lock", "pgbr-spool"):
+        (root / sub).mkdir()
+        shutil.chown(root / sub, "postgres", "postgres")
+    os.chmod(conf, 0o644)
+    return conf
+
+
+def start_restored(root: Path, name: str, restore: Callable[[Cluster], object]) -> float:
+    """Seconds from nothing to a read-write server: restore, start, recovery, promotion."""
+    cluster = Cluster(root / name)
+    try:
+        began = time.perf_counter()
+        restore(cluster)
+        cluster.start(timeout=600)
+        cluster.wait_ready(timeout=600)
+        return time.perf_counter() - began
+    finally:
+        cluster.remove()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=20, help="pgbench scale (about 15 MB per unit)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="erpops-bench-backup-"))
+    os.chmod(root, 0o755)
+    shutil.chown(root, "postgres", "postgres")
+    sockets = root / "sockets"
+    sockets.mkdir()
+    shutil.chown(sockets, "postgres", "postgres")
+    cluster = Cluster(root / "primary", socket_dir=sockets)
+    try:
+        cluster.initdb({"wal_level": "replica", "max_wal_senders": "6", "shared_buffers": "128MB"})
+        cluster.configure({"archive_mode": "on", "archive_command":
+                           f"pgbackrest --config={root / 'pgbackrest.conf'} --stanza={STANZA} archive-push %p"})
+        cluster.start()
+        conf = pgbackrest_conf(root, cluster, sockets)
+        pgbr = ["pgbackrest", f"--config={conf}", f"--stanza={STANZA}"]
+        print(f"loading pgbench scale {args.scale} ...", flush=True)
+        run([str(cluster.bin_dir / "pgbench"), "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1",
+             "-p", str(cluster.port), "-U", "postgres", "postgres"], timeout=900)
+        run(["psql", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-c", "CHECKPOINT"])
+        run([*pgbr, "stanza-create"], user="postgres")
+        db_mb = dir_size(cluster.data_dir) / 1e6
+        disk = raw_copy_speed(cluster.data_dir, root)
+        print(f"database directory {db_mb:.0f} MB; raw copy of the disk {disk:.0f} MB/s "
+              f"(physical floor {db_mb / disk:.2f}s)", flush=True)
+
+        sites = {n: root / f"site{n}" for n in (1, 2)}
+        def erpops(n: int) -> float:
+            toml = root / f"erpops{n}.toml"
+            toml.write_text('[backup]\ncompression = "zstd"\n' + "".join(
+                f'[[backup.sites]]\nname = "s{i}"\npath = "{sites[i]}"\n' for i in range(1, n + 1)))
+            settings = load_backup_settings(toml, database_url=cluster.url())
+            return timed(lambda: create_backup(settings, make_sites(settings)))
+
+        def pgbackrest(n: int) -> float:
+            return sum(timed(lambda r=r: run([*pgbr, "backup", "--type=full", f"--repo={r}"], user="postgres"))
+                       for r in range(1, n + 1))
+
+        times: dict[str, list[float]] = {k: [] for k in ("erpops 1 site", "erpops 2 sites",
+                                                         "pgbackrest 1 repo", "pgbackrest 2 repos")}
+        erpops(1), pgbackrest(1)  # warm-up: caches, imports, first checkpoint
+        for rnd in range(args.rounds):
+            times["erpops 1 site"].append(erpops(1))
+            times["pgbackrest 1 repo"].append(pgbackrest(1))
+            times["erpops 2 sites"].append(erpops(2))
+            times["pgbackrest 2 repos"].append(pgbackrest(2))
+            print(f"round {rnd + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
+
+        settings = load_backup_settings(root / "erpops1.toml", database_url=cluster.url())
+        restores: dict[str, list[float]] = {"erpops restore (local)": [], "pgbackrest restore (local)": []}
+        for rnd in range(args.rounds):
+            restores["erpops restore (local)"].append(start_restored(root, f"r-erpops-{rnd}", lambda c: restore_postgres(
+                settings, make_sites(settings), c.data_dir, owner=c.user)))
+            restores["pgbackrest restore (local)"].append(start_restored(root, f"r-pgbr-{rnd}", lambda c: (
+                c.data_dir.mkdir(mode=0o700), shutil.chown(c.data_dir, "postgres", "postgres"),
+                run([*pgbr, f"--pg1-path={c.data_dir}", "--repo=1", "restore"], user="postgres"))))
+            print(f"restore round {rnd + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in restores.items()), flush=True)
+
+        print(f"stored: erpops site {dir_size(sites[1]) / 1e6:.0f} MB for {args.rounds + 3} backups, pgBackRest repo "
+              f"{dir_size(root / 'pgbr1') / 1e6:.0f} MB for {2 * args.rounds + 1} backups", flush=True)
+        med = {k: statistics.median(v) for k, v in {**times, **restores}.items()}
+        print("\nmedians: " + ", ".join(f"{k} {v:.2f}s" for k, v in med.items()))
+        print(f"erpops two sites / one site          = {med['erpops 2 sites'] / med['erpops 1 site']:.2f}x  (target <= 1.15)")
+        print(f"pgBackRest two repos / one repo      = {med['pgbackrest 2 repos'] / med['pgbackrest 1 repo']:.2f}x")
+        print(f"erpops one site / pgBackRest one repo = {med['erpops 1 site'] / med['pgbackrest 1 repo']:.2f}x")
+        print(f"restore erpops / pgBackRest (local)   = "
+              f"{med['erpops restore (local)'] / med['pgbackrest restore (local)']:.2f}x  (target <= 0.8)")
+        print(f"raw disk copy {disk:.0f} MB/s: the {db_mb:.0f} MB directory cannot be copied faster than {db_mb / disk:.2f}s")
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
