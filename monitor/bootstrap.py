@@ -1,0 +1,52 @@
+"""Wire a `Monitor` from settings: rules, sources, the sink, the delivery workers. Nothing at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from monitor.clock import Clock, SystemClock, parse_duration
+from monitor.delivery import DeliveryWorker
+from monitor.dispatcher import Dispatcher
+from monitor.notifiers import Notifier, make_notifier
+from monitor.rules import all_rules, load_rules
+from monitor.service import AlertmanagerSink, EmbeddedSink, Monitor, Sink, Source
+from monitor.settings import MonitorSettings
+from monitor.silences import SilenceStore
+from monitor.sources import business_source, db_source, scrape_source
+
+
+def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock: Clock | None = None,
+                  scrape: list[str] | None = None, host: bool = True,
+                  notifiers: list[Notifier] | None = None) -> Monitor:
+    """A ready `Monitor`: its workers are started; call `stop()` when done."""
+    rules = all_rules(load_rules(settings.rules or None))
+    sink: Sink
+    if settings.alertmanager_url:
+        sink = AlertmanagerSink(valid_for=4 * max(settings.interval, 60.0))
+        notifiers = [make_notifier("alertmanager", settings.alertmanager_url)]
+    else:
+        inhibit = [i.build() for i in settings.inhibit_rules]
+        sink = EmbeddedSink(Dispatcher(settings.route.build(), inhibit, SilenceStore(settings.silences_path),
+                                       settings.external_url))
+        if notifiers is None:
+            notifiers = [make_notifier(r.kind, r.url, r.timeout) for r in settings.receivers]
+    workers = [DeliveryWorker(n, settings.retry_min_backoff, settings.retry_max_backoff).start() for n in notifiers]
+    sources: dict[str, Source] = {}
+    if host:
+        from monitor.host import sample_host
+
+        sources["host"] = lambda: sample_host([Path(settings.state_dir)])
+    events = None
+    if engine is not None:
+        from monitor.events import take_alert_events
+
+        sources["db"] = db_source(engine)
+        sources["business"] = business_source(engine)
+        timeout = parse_duration(settings.resolve_timeout)
+        events = lambda now: take_alert_events(engine, now, timeout)  # noqa: E731
+    for url in scrape or []:
+        sources[url] = scrape_source(url)
+    return Monitor(rules, sink, workers, sources, events, clock or SystemClock(),
+                   external_url=settings.external_url)
