@@ -17,10 +17,10 @@ router = APIRouter(prefix="/api/monitor", tags=["monitor"])
 
 class SilenceIn(BaseModel):
     matchers: list[str] = Field(min_length=1, examples=[['alertname="HostDiskFull"', 'instance=~"db.*"']])
-    createdBy: str  # noqa: N815 - Alertmanager's field names
+    createdBy: str
     comment: str
-    startsAt: float | None = None  # noqa: N815
-    endsAt: float | None = None  # noqa: N815
+    startsAt: float | None = None
+    endsAt: float | None = None
     duration: str | None = Field(None, examples=["2h"])
 
 

@@ -45,7 +45,7 @@ def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock
         sources["db"] = db_source(engine)
         sources["business"] = business_source(engine)
         timeout = parse_duration(settings.resolve_timeout)
-        events = lambda now: take_alert_events(engine, now, timeout)  # noqa: E731
+        events = lambda now: take_alert_events(engine, now, timeout)
     for url in scrape or []:
         sources[url] = scrape_source(url)
     return Monitor(rules, sink, workers, sources, events, clock or SystemClock(),

@@ -11,7 +11,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from erpcore.alerts import ALERT_TOPIC
 from erpcore.models import (
-    CustomerInvoice, GoodsReceipt, JournalEntry, OutboxMessage, PurchaseOrder, SalesOrder, Shipment,
+    CustomerInvoice,
+    GoodsReceipt,
+    JournalEntry,
+    OutboxMessage,
+    PurchaseOrder,
+    SalesOrder,
+    Shipment,
     SupplierInvoice,
 )
 from monitor.tsdb import Sample
@@ -45,7 +51,7 @@ def business_samples(engine: Engine) -> list[Sample]:
     age = 0.0
     if oldest is not None:
         if oldest.tzinfo is None:  # SQLite hands back naive UTC
-            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+            oldest = oldest.replace(tzinfo=dt.UTC)
         age = max(0.0, time.time() - oldest.timestamp())
     out += [
         Sample({"__name__": "erpops_approvals_waiting"}, float(row["approvals_waiting"])),

@@ -34,7 +34,7 @@ class ManualClock:
 
 def rfc3339(t: float) -> str:
     """Alertmanager's timestamp form: UTC, milliseconds, `Z`."""
-    stamp = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(t, dt.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
@@ -42,7 +42,7 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero time, which Alertmanager sends as `endsAt` of a firing alert."""
 
 
-def parse_duration(text: str | int | float) -> float:
+def parse_duration(text: str | float) -> float:
     """Prometheus durations (`90s`, `5m`, `1h30m`, `1d`) or plain seconds, to seconds."""
     if isinstance(text, int | float):
         return float(text)

@@ -194,9 +194,9 @@ class RuleRunner:
         if meta is not None:
             out.append(meta)
         gone = self.resolved_meta
-        if gone is not None and gone.ends_at is not None and t - gone.ends_at < RESOLVED_RETENTION:
-            if meta is None or meta.fp != gone.fp:
-                out.append(gone)
+        recent = gone is not None and gone.ends_at is not None and t - gone.ends_at < RESOLVED_RETENTION
+        if gone is not None and recent and (meta is None or meta.fp != gone.fp):
+            out.append(gone)
         return out
 
     def _alert(self, inst: Instance, ends_at: float | None) -> Alert:

@@ -38,9 +38,9 @@ def take_alert_events(engine: Engine, now: float, resolve_timeout: float, limit:
         if not rows:
             return []
         conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
-                     .values(published_at=dt.datetime.fromtimestamp(now, dt.timezone.utc)))
+                     .values(published_at=dt.datetime.fromtimestamp(now, dt.UTC)))
     alerts = []
     for row in rows:
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         alerts.append(event_alert(dict(row.payload), created.timestamp(), now, resolve_timeout))
     return alerts

@@ -12,7 +12,7 @@ from monitor.types import Labels
 
 def go_time(t: float) -> str:
     """A time as Go's JSON encoder writes it (RFC 3339, UTC, trailing zeros of the fraction dropped)."""
-    stamp = dt.datetime.fromtimestamp(round(t, 3), dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(round(t, 3), dt.UTC)
     frac = f"{stamp.microsecond // 1000:03d}".rstrip("0")
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 

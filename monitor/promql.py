@@ -50,13 +50,13 @@ class Selector:
 @dataclass(frozen=True)
 class Call:
     func: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Aggregate:
     op: str
-    expr: "Node"
+    expr: Node
     grouping: tuple[str, ...] = ()
     without: bool = False
 
@@ -64,13 +64,13 @@ class Aggregate:
 @dataclass(frozen=True)
 class Binary:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Negate:
-    expr: "Node"
+    expr: Node
 
 
 Node = Number | Selector | Call | Aggregate | Binary | Negate

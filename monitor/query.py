@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Union
 
 from monitor.promql import Aggregate, Binary, Call, Negate, Node, Number, ParseError, Selector, parse
 from monitor.tsdb import SeriesStore
-from monitor.types import LabelKey, Labels
+from monitor.types import LabelKey
 
 Vector = dict[LabelKey, float]
 
@@ -17,7 +16,7 @@ class Matrix(dict[LabelKey, list[tuple[float, float]]]):
     """A range vector: what `metric[5m]` selects, and what only range functions accept."""
 
 
-Value = Union[float, Vector, Matrix]
+Value = float | Vector | Matrix
 
 
 class QueryError(ValueError):
@@ -117,7 +116,7 @@ class _Eval:
 
 
 def _vector(value: Value) -> Vector:
-    if isinstance(value, Matrix) or isinstance(value, float):
+    if isinstance(value, Matrix | float):
         raise QueryError("expected an instant vector")
     return value
 

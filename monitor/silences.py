@@ -27,8 +27,8 @@ class LabelMatcher:
 
     name: str
     value: str
-    isRegex: bool = False  # noqa: N815 - Alertmanager's API field names
-    isEqual: bool = True  # noqa: N815
+    isRegex: bool = False
+    isEqual: bool = True
 
     def matches(self, labels: Labels) -> bool:
         actual = labels.get(self.name, "")
@@ -61,9 +61,9 @@ def matches_all(matchers: list[LabelMatcher] | tuple[LabelMatcher, ...], labels:
 @dataclass(frozen=True)
 class Silence:
     matchers: tuple[LabelMatcher, ...]
-    startsAt: float  # noqa: N815
-    endsAt: float  # noqa: N815
-    createdBy: str  # noqa: N815
+    startsAt: float
+    endsAt: float
+    createdBy: str
     comment: str
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 

@@ -37,9 +37,9 @@ class SeriesStore:
             seen.add(key)
             self._append(key, labels["__name__"], t, float(sample.value))
         for key, points in self.series.items():
-            if key not in seen and dict(key).get("__source__", "") == source and points:
-                if not math.isnan(points[-1][1]):
-                    points.append((t, STALE))
+            fresh = key in seen or dict(key).get("__source__", "") != source
+            if not fresh and points and not math.isnan(points[-1][1]):
+                points.append((t, STALE))
         self._prune(t)
         return len(seen)
 

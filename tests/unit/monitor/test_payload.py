@@ -21,7 +21,7 @@ def load(name: str) -> dict[str, object]:
 
 
 def epoch(text: str) -> float:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return dt.datetime.fromisoformat(text).timestamp()
 
 
 def sample_alert(ends_at: float | None) -> Alert:

@@ -1,0 +1,85 @@
+"""`monitor.http.install(app)`: request metrics by route template on /metrics, and the silences REST API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from monitor.http import install
+
+
+class Client:
+    """Calls the ASGI app in-process through httpx (starlette's Client is deprecated with httpx)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.request(method, path, **kw)
+
+        return asyncio.run(go())
+
+    def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.request("DELETE", path)
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
+    monkeypatch.setenv("ERPOPS_MONITOR__STATE_DIR", str(tmp_path / "monitor"))
+    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    app = FastAPI()
+
+    @app.get("/sales-orders/{order_id}")
+    def get_order(order_id: int) -> dict[str, int]:
+        return {"id": order_id}
+
+    @app.post("/boom")
+    def boom() -> None:
+        raise RuntimeError("bug")
+
+    install(app)
+    return Client(app)
+
+
+def test_metrics_count_by_route_template_never_raw_paths(client: Client) -> None:
+    for order_id in (1, 2, 3):
+        assert client.get(f"/sales-orders/{order_id}").status_code == 200
+    assert client.get("/no/such/path").status_code == 404
+    assert client.post("/boom").status_code == 500
+    text = client.get("/metrics").text
+    assert 'erpops_http_requests_total{method="GET",route="/sales-orders/{order_id}",status="200"} 3.0' in text
+    assert 'route="<unmatched>",status="404"' in text
+    assert 'erpops_http_requests_total{method="POST",route="/boom",status="500"} 1.0' in text
+    assert "/sales-orders/1" not in text
+    assert 'erpops_http_request_duration_seconds_count{method="GET",route="/sales-orders/{order_id}"} 3.0' in text
+    assert "erpops_http_requests_in_flight 1.0" in text  # the scrape itself
+
+
+def test_silences_rest(client: Client) -> None:
+    created = client.post("/api/monitor/silences", json={
+        "matchers": ['alertname="HostOutOfDiskSpace"', "instance=~db.*"], "createdBy": "ana",
+        "comment": "resizing the volume", "duration": "2h"})
+    assert created.status_code == 201
+    sid = created.json()["silenceID"]
+    listed = client.get("/api/monitor/silences").json()
+    assert [(s["id"], s["status"]["state"]) for s in listed] == [(sid, "active")]
+    assert listed[0]["matchers"][1] == {"name": "instance", "value": "db.*", "isRegex": True, "isEqual": True}
+    expired = client.delete(f"/api/monitor/silences/{sid}")
+    assert expired.json()["status"]["state"] == "expired"
+    assert client.delete("/api/monitor/silences/nope").status_code == 404
+    bad = client.post("/api/monitor/silences", json={"matchers": ["x~1"], "createdBy": "a", "comment": "c"})
+    assert bad.status_code == 422 and "not a matcher" in bad.json()["detail"]["message"]
