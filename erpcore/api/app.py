@@ -1,0 +1,60 @@
+"""`create_app`: the ERP core's HTTP API, under `/api/v1`, for an engine or an already wired ERP."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+
+from erpcore.api import errors, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api.idempotency import IdempotencyMiddleware
+from erpcore.services.bootstrap import Erp, bootstrap
+
+PREFIX = "/api/v1"
+PLUGIN_GROUP = "erpops.api"
+log = logging.getLogger("erpcore.api")
+
+DESCRIPTION = """Master data, order to cash, procure to pay and the foundation reports of erpops.
+
+Authenticate with `Authorization: Bearer <token>` (`erpops token create --role ROLE --name NAME`).
+Errors are `application/problem+json`. Every POST accepts an `Idempotency-Key` header: a retry with the
+same key, token and body returns the first response and writes nothing twice.
+"""
+
+
+def create_app(target: Engine | Erp) -> FastAPI:
+    """Build the API for `target`, then let every `erpops.api` entry point extend it."""
+    erp = target if isinstance(target, Erp) else bootstrap(target)
+    app = FastAPI(title="erpops ERP API", version="1", description=DESCRIPTION,
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+    app.state.erp = erp
+    app.state.engine = erp.engine
+    errors.install(app)
+    app.add_middleware(IdempotencyMiddleware, engine=erp.engine)
+    for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
+        app.include_router(module.router, prefix=PREFIX)
+    app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
+    load_plugins(app)
+    return app
+
+
+def _healthz(erp: Erp) -> object:
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with erp.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": erp.engine.dialect.name}
+
+    return healthz
+
+
+def load_plugins(app: FastAPI) -> list[str]:
+    """Call each `erpops.api` entry point with the app (tools add middleware and routes)."""
+    loaded = []
+    for entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        entry.load()(app)
+        loaded.append(entry.name)
+        log.info("API plugin %s installed", entry.name)
+    return loaded

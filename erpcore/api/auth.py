@@ -1,0 +1,143 @@
+"""Bearer tokens with roles: tokens are shown once and stored as sha256 hex; least privilege per role.
+
+`admin` may do everything and `viewer` may read everything; every other role is named, per permission,
+in `PERMISSIONS` below, the one table to read when auditing who may do what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fastapi import Request
+from sqlalchemy import Engine, insert, select
+
+from erpcore.exceptions import Forbidden, Unauthorized, ValidationFailed
+from erpcore.models import ApiToken
+from erpcore.services.bootstrap import Erp
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SALES = "sales"
+    PURCHASING = "purchasing"
+    WAREHOUSE = "warehouse"
+    FINANCE = "finance"
+    VIEWER = "viewer"
+
+
+R = Role
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "master:read": frozenset({R.SALES, R.PURCHASING, R.WAREHOUSE, R.FINANCE}),
+    "items:write": frozenset(),
+    "warehouses:write": frozenset(),
+    "customers:write": frozenset({R.SALES}),
+    "suppliers:write": frozenset({R.PURCHASING}),
+    "sales:read": frozenset({R.SALES, R.WAREHOUSE, R.FINANCE}),
+    "sales:write": frozenset({R.SALES}),
+    "shipments:write": frozenset({R.WAREHOUSE}),
+    "invoicing:write": frozenset({R.SALES, R.FINANCE}),
+    "invoices:read": frozenset({R.SALES, R.FINANCE}),
+    "invoices:write": frozenset({R.FINANCE}),
+    "receipts:write": frozenset({R.SALES, R.FINANCE}),
+    "purchasing:read": frozenset({R.PURCHASING, R.WAREHOUSE, R.FINANCE}),
+    "purchasing:write": frozenset({R.PURCHASING}),
+    "receiving:write": frozenset({R.WAREHOUSE}),
+    "supplier_invoices:read": frozenset({R.PURCHASING, R.FINANCE}),
+    "supplier_invoices:write": frozenset({R.PURCHASING, R.FINANCE}),
+    "payments:write": frozenset({R.FINANCE}),
+    "reports:read": frozenset({R.FINANCE}),
+    "stock_report:read": frozenset({R.FINANCE, R.WAREHOUSE}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, name (the actor of audit trails) and role."""
+
+    token_id: int
+    name: str
+    role: Role
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def allowed(role: Role, permission: str) -> bool:
+    """Whether `role` holds `permission` (admin: everything; viewer: every `:read`)."""
+    if role is Role.ADMIN:
+        return True
+    if role is Role.VIEWER:
+        return permission.endswith(":read")
+    return role in PERMISSIONS[permission]
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def lookup(engine: Engine, token: str) -> Principal | None:
+    """The live (not revoked) token's principal, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(ApiToken.id, ApiToken.name, ApiToken.role).where(
+            ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))).one_or_none()
+    return None if row is None else Principal(row.id, row.name, Role(row.role))
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller of `request` (401 without a known token); cached on the request state."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("an `Authorization: Bearer <token>` header is required")
+    principal = lookup(request.app.state.erp.engine, token)
+    if principal is None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[[Request], Principal]:
+    """A dependency admitting only roles that hold `permission` (401 unknown token, 403 wrong role)."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if not allowed(principal.role, permission):
+            raise Forbidden(f"role {principal.role.value!r} may not do this (needs {permission})")
+        return principal
+
+    return dependency
+
+
+def create_token(erp: Erp, role: str, name: str) -> str:
+    """Create a token for `role`; returns the token itself, which is stored only as its sha256."""
+    if role not in Role.__members__.values():
+        raise ValidationFailed(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}")
+    if not name.strip():
+        raise ValidationFailed("a token needs a name")
+    token = "erp_" + secrets.token_urlsafe(32)
+    with erp.engine.begin() as conn:
+        conn.execute(insert(ApiToken).values(name=name, role=role, token_hash=token_hash(token),
+                                             created_at=dt.datetime.now(dt.timezone.utc)))
+    return token
+
+
+def list_tokens(erp: Erp) -> list[dict[str, object]]:
+    """Every token as rows (never the token or its hash)."""
+    with erp.engine.connect() as conn:
+        rows = conn.execute(select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.created_at,
+                                   ApiToken.revoked_at).order_by(ApiToken.id)).mappings().all()
+    return [dict(r) for r in rows]

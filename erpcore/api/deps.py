@@ -1,0 +1,77 @@
+"""Dependencies the routers share: the wired ERP, id path parameters, list filters and pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request
+
+from erpcore.api.schemas import LineQuantityIn
+from erpcore.exceptions import ValidationFailed
+from erpcore.services.bootstrap import Erp
+
+MAX_ID = 2**63 - 1
+
+
+def get_erp(request: Request) -> Erp:
+    """The ERP the app was built with."""
+    erp: Erp = request.app.state.erp
+    return erp
+
+
+ErpDep = Annotated[Erp, Depends(get_erp)]
+IdPath = Annotated[int, Path(gt=0, le=MAX_ID, description="the document's id")]
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """Filters and pagination common to every list: by id ascending, offset or after-id."""
+
+    limit: int
+    offset: int
+    after: int | None
+    status: str | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+
+
+def list_params(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, description="page size, at most api.page_size_max")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="only ids greater than this")] = None,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    date_from: Annotated[dt.date | None, Query(description="document date on or after")] = None,
+    date_to: Annotated[dt.date | None, Query(description="document date on or before")] = None,
+) -> ListParams:
+    """Read the list query parameters, bounding `limit` by the configuration."""
+    most = get_erp(request).settings.api.page_size_max
+    if limit > most:
+        raise ValidationFailed(f"limit: must be at most {most} (got {limit})")
+    return ListParams(limit, offset, after, status, date_from, date_to)
+
+
+ListDep = Annotated[ListParams, Depends(list_params)]
+
+
+def page(request: Request, rows: Sequence[dict[str, Any]], params: ListParams) -> dict[str, Any]:
+    """`{"items": [...], "next": url}`; rows holds up to limit + 1 rows, the extra one meaning more exist."""
+    items = list(rows[: params.limit])
+    if len(rows) <= params.limit:
+        return {"items": items, "next": None}
+    url = request.url.remove_query_params("offset").include_query_params(after=items[-1]["id"])
+    return {"items": items, "next": f"{url.path}?{url.query}"}
+
+
+def line_quantities(lines: list[LineQuantityIn] | None) -> dict[int, Decimal] | None:
+    """Request lines as the services take them; a line number given twice is summed."""
+    if lines is None:
+        return None
+    wanted: dict[int, Decimal] = {}
+    for line in lines:
+        wanted[line.line_no] = wanted.get(line.line_no, Decimal(0)) + line.quantity
+    return wanted

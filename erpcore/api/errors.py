@@ -1,0 +1,88 @@
+"""The one place that maps errors to HTTP: every error leaves as `application/problem+json` (RFC 9457).
+
+    ErpError (and its tree)      -> its `status_code` (404, 409, 422, 401, 403), `code` and message
+    RequestValidationError       -> 422 `request_invalid`, naming the field (malformed JSON included)
+    HTTPException                -> its status (unknown route 404, wrong method 405, tool routes)
+    sqlalchemy IntegrityError    -> 409 `constraint_violated` (a check constraint refused the write)
+    anything else                -> 500 `internal_error`, without internals; the traceback is logged
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from erpcore.exceptions import ErpError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://erpops.dev/problems/"
+log = logging.getLogger("erpcore.api")
+
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content", 500: "Internal server error"}
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response; `code` is the stable machine word, `detail` the sentence for people."""
+    body = {"type": TYPE_BASE + code, "title": TITLES.get(status, "Error"), "status": status,
+            "detail": detail, "code": code, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]]]:
+    """One sentence naming every bad field, plus the fields as data."""
+    fields = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
+        fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "the request is invalid"
+    return detail, fields
+
+
+async def _erp_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ErpError)
+    extra = {"details": exc.details} if exc.details else {}
+    return problem(exc.status_code, exc.code, exc.message, **extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail, fields = describe_validation(exc.errors())
+    return problem(422, "request_invalid", detail, errors=fields)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.detail, dict):  # tools raise HTTPException(detail={"code": ..., "message": ...})
+        code, detail = str(exc.detail.get("code", "error")), str(exc.detail.get("message", exc.detail))
+    else:
+        code, detail = TITLES.get(exc.status_code, "error").lower().replace(" ", "_"), str(exc.detail)
+    return problem(exc.status_code, code, detail)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("constraint refused a write on %s %s: %s", request.method, request.url.path, exc)
+    return problem(409, "constraint_violated", "the data refused the change (a constraint was violated); "
+                   "re-read the document and retry")
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+    app.add_exception_handler(ErpError, _erp_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _unexpected)

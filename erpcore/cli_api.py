@@ -1,0 +1,125 @@
+"""Commands around the HTTP API: `serve`, `token create|list`, `report trial-balance|stock-valuation`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from erpcore import output
+
+token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
+report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)
+
+
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default: api.host)."),
+    port: int = typer.Option(None, help="Port to listen on (default: api.port)."),
+) -> None:
+    """Apply migrations, then run the HTTP API with uvicorn.
+
+    Example: erpops serve --port 8080
+    """
+    import uvicorn
+
+    from erpcore.api import create_app
+    from erpcore.config import load_settings
+    from erpcore.db import make_engine
+    from erpcore.migrate import upgrade
+
+    settings = load_settings()
+    engine = make_engine(settings=settings)
+    upgrade(engine)
+    host, port = host or settings.api.host, port or settings.api.port
+    output.stderr().print(f"erpops API on [bold]http://{host}:{port}/api/v1/docs[/]")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., "--role", help="admin, sales, purchasing, warehouse, finance or viewer."),
+    name: str = typer.Option(..., "--name", help="Who or what uses the token (shown in audit trails)."),
+) -> None:
+    """Create a token and print it once; only its sha256 is stored.
+
+    Example: erpops token create --role sales --name shop-frontend
+    """
+    from erpcore.api.auth import create_token
+    from erpcore.migrate import open_database
+    from erpcore.services.bootstrap import bootstrap
+
+    token = create_token(bootstrap(open_database()), role, name)
+    output.stderr().print(f"token for [bold]{name}[/] ({role}); it is not shown again:")
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(as_json: bool = output.JsonFlag) -> None:
+    """List tokens (names and roles, never the tokens).
+
+    Example: erpops token list --json
+    """
+    from erpcore.api.auth import list_tokens
+    from erpcore.migrate import open_database
+    from erpcore.services.bootstrap import bootstrap
+
+    rows = list_tokens(bootstrap(open_database()))
+    if as_json:
+        output.print_json(rows)
+        return
+    columns = ["id", "name", "role", "created_at", "revoked_at"]
+    output.stdout().print(output.table("API tokens", columns, [[r[c] for c in columns] for r in rows]))
+
+
+@report_app.command("trial-balance")
+def trial_balance(
+    date_from: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day of the period."),
+    date_to: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day of the period."),
+    as_json: bool = output.JsonFlag,
+) -> None:
+    """Opening, debit, credit and closing per account for a period; the totals sum to zero.
+
+    Example: erpops report trial-balance --from 2024-01-01 --to 2024-12-31
+    """
+    from erpcore import reports
+    from erpcore.migrate import open_database
+
+    tb = reports.trial_balance(open_database(), date_from.date(), date_to.date())
+    if as_json:
+        output.print_json(tb)
+        return
+    rows = [(r.code, r.name, r.type, r.opening, r.debit, r.credit, r.closing) for r in tb.accounts]
+    t = tb.totals
+    rows.append(("", "[bold]total[/]", "", t.opening, t.debit, t.credit, t.closing))
+    title = f"Trial balance {tb.date_from} to {tb.date_to}"
+    output.stdout().print(output.table(title, ["code", "account", "type", "opening", "debit", "credit", "closing"],
+                                       rows))
+
+
+@report_app.command("stock-valuation")
+def stock_valuation(
+    warehouse: str = typer.Option(None, "--warehouse", help="Only this warehouse (its code)."),
+    as_json: bool = output.JsonFlag,
+) -> None:
+    """On hand, reserved, value and moving-average cost per item and warehouse.
+
+    Example: erpops report stock-valuation --warehouse MAIN --json
+    """
+    from erpcore import reports
+    from erpcore.migrate import open_database
+
+    sv = reports.stock_valuation(open_database(), warehouse_code=warehouse)
+    if as_json:
+        output.print_json(sv)
+        return
+    rows = [(r.sku, r.item_name, r.warehouse_code, r.on_hand, r.reserved, r.value, r.average_cost) for r in sv.rows]
+    rows.append(("[bold]total[/]", "", "", sv.total_on_hand, sv.total_reserved, sv.total_value, ""))
+    columns = ["sku", "item", "warehouse", "on hand", "reserved", "value", "avg cost"]
+    output.stdout().print(output.table("Stock valuation", columns, rows))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount `serve`, `token` and `report` on the root app."""
+    app.command("serve")(serve)
+    app.add_typer(token_app, name="token")
+    app.add_typer(report_app, name="report")
