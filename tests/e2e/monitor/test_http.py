@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from monitor.http import install
+from monitor.sources import parse_exposition
 
 
 class Client:
@@ -61,12 +62,16 @@ def test_metrics_count_by_route_template_never_raw_paths(client: Client) -> None
     assert client.get("/no/such/path").status_code == 404
     assert client.post("/boom").status_code == 500
     text = client.get("/metrics").text
-    assert 'erpops_http_requests_total{method="GET",route="/sales-orders/{order_id}",status="200"} 3.0' in text
+    assert 'erpops_http_requests_total{method="GET",route="/sales-orders/{order_id}",status="200"} 3' in text
     assert 'route="<unmatched>",status="404"' in text
-    assert 'erpops_http_requests_total{method="POST",route="/boom",status="500"} 1.0' in text
+    assert 'erpops_http_requests_total{method="POST",route="/boom",status="500"} 1' in text
     assert "/sales-orders/1" not in text
-    assert 'erpops_http_request_duration_seconds_count{method="GET",route="/sales-orders/{order_id}"} 3.0' in text
-    assert "erpops_http_requests_in_flight 1.0" in text  # the scrape itself
+    assert 'erpops_http_request_duration_seconds_count{method="GET",route="/sales-orders/{order_id}"} 3' in text
+    assert "erpops_http_requests_in_flight 1" in text  # the scrape itself
+    parsed = {(s.labels["__name__"], s.labels.get("le", "")): s.value for s in parse_exposition(text)
+              if s.labels.get("route") == "/sales-orders/{order_id}"}
+    assert parsed[("erpops_http_request_duration_seconds_bucket", "+Inf")] == 3.0
+    assert parsed[("erpops_http_requests_total", "")] == 3.0
 
 
 def test_silences_rest(client: Client) -> None:
@@ -83,3 +88,25 @@ def test_silences_rest(client: Client) -> None:
     assert client.delete("/api/monitor/silences/nope").status_code == 404
     bad = client.post("/api/monitor/silences", json={"matchers": ["x~1"], "createdBy": "a", "comment": "c"})
     assert bad.status_code == 422 and "not a matcher" in bad.json()["detail"]["message"]
+
+
+def test_db_time_and_escaping() -> None:
+    from sqlalchemy import create_engine, text
+
+    from monitor.http import RequestMetrics, instrument_engine
+
+    metrics = RequestMetrics()
+    engine = create_engine("sqlite://")
+    instrument_engine(engine, metrics)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        conn.execute(text("SELECT 2"))
+    engine.dispose()
+    metrics.observe("GET", 'odd"route\\', 200, 0.2)
+    metrics.cache_lookup("price", hit=True)
+    samples = parse_exposition(metrics.scrape().decode())
+    values = {s.labels["__name__"]: s for s in samples}
+    assert values["erpops_db_query_duration_seconds_count"].value == 2.0
+    assert values["erpops_http_requests_total"].labels["route"] == 'odd"route\\'
+    assert values["erpops_cache_requests_total"].labels == {"__name__": "erpops_cache_requests_total",
+                                                            "cache": "price", "result": "hit"}
