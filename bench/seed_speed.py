@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -49,7 +50,7 @@ def baseline(engine: Engine, rows: int) -> float:
     """Seconds to COPY `rows` trivial rows into a plain (logged, unindexed) table in one transaction."""
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn: Any = raw.driver_connection
         conn.execute("CREATE TABLE seed_baseline (id bigint, n bigint, label text)")
         began = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy("COPY seed_baseline (id, n, label) FROM STDIN") as copy:

@@ -7,13 +7,14 @@ import datetime as dt
 import re
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from tests.integration.seed.conftest import DAYS, Seeded
 
 
-def _rows(conn: Connection, sql: str) -> list[tuple[object, ...]]:
+def _rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute(text(sql))]
 
 

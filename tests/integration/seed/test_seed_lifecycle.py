@@ -58,7 +58,7 @@ def test_services_keep_working_on_seeded_history(engine: Engine) -> None:
         item, supplier = s.execute(select(Item.id, Item.default_supplier_id).order_by(Item.id).limit(1)).one()
         on_hand = s.scalar(select(StockBalance.on_hand).where(StockBalance.item_id == item))
         last_order = s.scalar(select(SalesOrder.number).order_by(SalesOrder.id.desc()).limit(1))
-    assert on_hand is not None and on_hand >= 2
+    assert on_hand is not None and on_hand >= 2 and supplier is not None
     so = sales.create_sales_order(erp.uow(), 1, [OrderLineInput(item, Decimal(2))])
     with erp.session_factory() as s:
         number = s.scalar(select(SalesOrder.number).where(SalesOrder.id == so))
