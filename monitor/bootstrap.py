@@ -14,7 +14,7 @@ from monitor.rules import all_rules, load_rules
 from monitor.service import AlertmanagerSink, EmbeddedSink, Monitor, Sink, Source
 from monitor.settings import MonitorSettings
 from monitor.silences import SilenceStore
-from monitor.sources import business_source, db_source, scrape_source
+from monitor.sources import business_source, db_source, scrape_source, textfile_source
 
 
 def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock: Clock | None = None,
@@ -46,7 +46,9 @@ def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock
         sources["business"] = business_source(engine)
         timeout = parse_duration(settings.resolve_timeout)
         events = lambda now: take_alert_events(engine, now, timeout)
-    for url in scrape or []:
+    for url in [*settings.scrape_urls, *(scrape or [])]:
         sources[url] = scrape_source(url)
+    if settings.textfile_dirs:
+        sources["textfile"] = textfile_source(settings.textfile_dirs)
     return Monitor(rules, sink, workers, sources, events, clock or SystemClock(),
                    external_url=settings.external_url)

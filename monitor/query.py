@@ -45,7 +45,7 @@ def _drop_name(key: LabelKey) -> LabelKey:
 class _Eval:
     def __init__(self, store: SeriesStore, t: float) -> None:
         self.store = store
-        self.t = t
+        self.t = float(t)
 
     def eval(self, node: Node) -> Value:
         if isinstance(node, Number):

@@ -65,6 +65,9 @@ class MonitorSettings(BaseSettings):
     route: RouteSettings = RouteSettings()
     inhibit_rules: list[InhibitSettings] = Field(default_factory=_default_inhibit)
     alertmanager_url: str | None = None
+    scrape_urls: list[str] = []
+    textfile_dirs: list[Path] = Field(default_factory=list, description="Directories of *.prom files "
+                                      "(e.g. `erpops backup status --metrics` output), read every tick.")
     resolve_timeout: str = "5m"
     retry_min_backoff: float = 0.5
     retry_max_backoff: float = 30.0

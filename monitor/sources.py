@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -35,6 +36,19 @@ def scrape_source(url: str, timeout: float = 2.0) -> Callable[[], list[Sample]]:
         return [*parse_exposition(response.text), Sample({"__name__": "up", "instance": url}, 1.0)]
 
     return scrape
+
+
+def textfile_source(directories: list[Path]) -> Callable[[], list[Sample]]:
+    """A source reading every `*.prom` file in `directories` (node_exporter's textfile collector)."""
+
+    def read() -> list[Sample]:
+        out: list[Sample] = []
+        for directory in directories:
+            for path in sorted(directory.glob("*.prom")):
+                out.extend(parse_exposition(path.read_text()))
+        return out
+
+    return read
 
 
 def db_source(engine: Engine) -> Callable[[], list[Sample]]:

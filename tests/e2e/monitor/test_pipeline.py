@@ -142,3 +142,20 @@ def test_run_is_bounded_by_ticks(setup: tuple) -> None:  # type: ignore[type-arg
         assert len(seen) == 3 and seen[0].startswith("2 rules, 1 firing")
     finally:
         monitor.stop()
+
+
+def test_textfile_metrics_feed_the_backup_rule(tmp_path: Path) -> None:
+    textfiles = tmp_path / "textfiles"
+    textfiles.mkdir()
+    (textfiles / "erpops_backup.prom").write_text(
+        "# TYPE erpops_backup_last_success_timestamp_seconds gauge\n"
+        'erpops_backup_last_success_timestamp_seconds{site="local"} 1000\n')
+    settings = MonitorSettings(state_dir=tmp_path / "state", textfile_dirs=[textfiles])
+    monitor = build_monitor(settings, clock=ManualClock(1000 + 200_000), host=False, notifiers=[])
+    try:
+        monitor.tick()
+        backup = next(e for e in monitor.evaluations if e.rule == "ErpLastBackupTooOld")
+        assert backup.state == "firing"
+        assert backup.instances[0].labels["site"] == "local"
+    finally:
+        monitor.stop()

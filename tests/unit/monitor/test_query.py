@@ -77,3 +77,9 @@ def test_errors_name_the_problem() -> None:
         query(SeriesStore(), "rate(x)", 0.0)
     assert check("nope(x)") == "unknown function 'nope'"
     assert check('max without (le) (x{a!~"b"}[5m])') is None
+
+
+def test_time_minus_a_timestamp_gauge() -> None:
+    store = SeriesStore()
+    store.add("last_success", {"site": "a"}, 0.0, 1000.0)
+    assert query(store, "time() - last_success", 10) == {(("site", "a"),): -990.0}
