@@ -1,0 +1,97 @@
+"""Bad input gets a clear problem+json 4xx naming the problem, and nothing is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from erpcore.models import SalesOrder, SalesOrderLine, Shipment, StockMove
+from tests.e2e.api.conftest import V1, Api
+
+
+def _count(api: Api, model: Any) -> int:
+    with api.erp.session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _problem(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= body.keys() and body["status"] == status
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_unknown_item_is_422_and_writes_nothing(api: Api) -> None:
+    w = api.world()
+    body = _problem(api.post("/sales-orders", {"customer_id": w["customer_id"], "lines": [
+        {"item_id": w["item_id"], "quantity": "1"}, {"item_id": 987654, "quantity": "1"}]}), 422,
+        "validation_failed")
+    assert "unknown item" in body["detail"] and "987654" in body["detail"]
+    assert _count(api, SalesOrder) == 0 and _count(api, SalesOrderLine) == 0
+
+
+@pytest.mark.parametrize("quantity", ["-1", "0", "1.23456", "abc"])
+def test_bad_quantity_is_422_naming_the_field(api: Api, quantity: str) -> None:
+    w = api.world()
+    body = _problem(api.post("/sales-orders", {"customer_id": w["customer_id"], "lines": [
+        {"item_id": w["item_id"], "quantity": quantity}]}), 422, "request_invalid")
+    assert "lines.0.quantity" in body["detail"]
+    assert _count(api, SalesOrder) == 0
+
+
+def test_malformed_json_and_unknown_fields_are_422(api: Api) -> None:
+    headers = {**api.headers("admin"), "content-type": "application/json"}
+    body = _problem(api.client.post(V1 + "/customers", content=b'{"code": "C1", "name": ', headers=headers), 422,
+                    "request_invalid")
+    assert "JSON" in body["detail"]
+    body = _problem(api.post("/customers", {"code": "C1", "name": "x", "credit_limt": "5"}), 422)
+    assert "credit_limt" in body["detail"]
+    body = _problem(api.post("/customers", {"code": "C" * 41, "name": "x"}), 422)
+    assert "code" in body["detail"]
+
+
+def test_over_shipment_is_refused_and_nothing_moves(api: Api) -> None:
+    w = api.world()
+    api.stock_up(w["supplier_id"], w["item_id"], "10")
+    so = api.ok(api.post("/sales-orders", {"customer_id": w["customer_id"], "lines": [
+        {"item_id": w["item_id"], "quantity": "3"}]}), 201)
+    api.ok(api.post(f"/sales-orders/{so['id']}/approve"))
+    moves = _count(api, StockMove)
+    body = _problem(api.post(f"/sales-orders/{so['id']}/ship", {"lines": [{"line_no": 1, "quantity": "4"}]}), 422)
+    assert "over-shipment" in body["detail"]
+    _problem(api.post(f"/sales-orders/{so['id']}/ship", {"lines": [{"line_no": 2, "quantity": "1"}]}), 422)
+    assert _count(api, Shipment) == 0 and _count(api, StockMove) == moves
+
+
+def test_unknown_documents_are_404(api: Api) -> None:
+    for path in ("/sales-orders/424242", "/shipments/424242", "/customer-invoices/424242", "/items/424242",
+                 "/purchase-orders/424242", "/goods-receipts/424242", "/supplier-invoices/424242"):
+        assert "424242" in _problem(api.get(path), 404, "not_found")["detail"]
+    _problem(api.post("/sales-orders/424242/approve"), 404, "not_found")
+    _problem(api.post("/supplier-invoices/424242/pay"), 404, "not_found")
+    _problem(api.get("/no-such-route"), 404)
+    _problem(api.get("/sales-orders/99999999999999999999"), 422, "request_invalid")
+
+
+def test_business_rule_violations_are_409_never_500(api: Api) -> None:
+    w = api.world()
+    so = api.ok(api.post("/sales-orders", {"customer_id": w["customer_id"], "backorder_allowed": False, "lines": [
+        {"item_id": w["item_id"], "quantity": "2"}]}), 201)
+    body = _problem(api.post(f"/sales-orders/{so['id']}/approve"), 409, "insufficient_stock")
+    assert "no backorder" in body["detail"]
+    assert api.ok(api.get(f"/sales-orders/{so['id']}"))["status"] == "draft"
+    _problem(api.post(f"/sales-orders/{so['id']}/invoice"), 409, "invalid_transition")
+    dup = {"code": "DUP-" + str(w["item_id"]), "name": "x"}
+    api.ok(api.post("/warehouses", dup), 201)
+    _problem(api.post("/warehouses", dup), 409, "conflict")
+
+
+def test_openapi_and_health(api: Api) -> None:
+    spec = api.ok(api.client.get(V1 + "/openapi.json"))
+    assert "/api/v1/sales-orders/{order_id}/ship" in spec["paths"]
+    assert api.ok(api.client.get("/healthz"))["status"] == "ok"
