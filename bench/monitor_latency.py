@@ -56,7 +56,7 @@ class Http:
         http = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 lines = ["# TYPE erp_demo_signal gauge"] + [
                     f'erp_demo_signal{{mode="for0",trial="{t}"}} {v}' for t, v in list(http.values.items())]
                 body = ("\n".join(lines) + "\n").encode()
@@ -66,7 +66,7 @@ class Http:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 at = time.time()
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 http.arrivals.append((at, self.path.strip("/"), body))
@@ -150,8 +150,8 @@ def wait_both(http: Http, trial: str, status: str, since: float, timeout: float)
     deadline = time.time() + timeout
     got: dict[str, float | None] = {"erpops": None, "prometheus": None}
     while time.time() < deadline and None in got.values():
-        for who in got:
-            if got[who] is None:
+        for who, seen in list(got.items()):
+            if seen is None:
                 at = http.arrival(who, trial, status, since)
                 got[who] = None if at is None else at - since
         time.sleep(0.005)

@@ -71,6 +71,7 @@ class RequestMetrics:
         self.in_flight = 0
         self.db_time = _Histogram()
         self.cache: dict[tuple[str, str], int] = {}
+        self.pool: Any = None  # a SQLAlchemy QueuePool, when the app has an engine
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -102,6 +103,12 @@ class RequestMetrics:
                 "# TYPE erpops_cache_requests_total counter"]
         for (cache, result), count in list(self.cache.items()):
             out.append(f'erpops_cache_requests_total{{cache="{_esc(cache)}",result="{result}"}} {count}')
+        pool = self.pool
+        if pool is not None and hasattr(pool, "checkedout"):
+            out += ["# HELP erpops_db_pool_checked_out Connections lent out by the pool.",
+                    "# TYPE erpops_db_pool_checked_out gauge", f"erpops_db_pool_checked_out {pool.checkedout()}",
+                    "# HELP erpops_db_pool_size Connections the pool keeps.",
+                    "# TYPE erpops_db_pool_size gauge", f"erpops_db_pool_size {pool.size()}"]
         return ("\n".join(out) + "\n").encode() + generate_latest(self.registry)
 
 
@@ -160,6 +167,7 @@ def install(app: Any) -> RequestMetrics:
     engine = getattr(app.state, "engine", None)
     if engine is not None:
         instrument_engine(engine, metrics)
+        metrics.pool = engine.pool
 
     def metrics_endpoint() -> Response:
         return Response(metrics.scrape(), media_type=CONTENT_TYPE_LATEST)

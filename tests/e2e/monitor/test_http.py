@@ -110,3 +110,17 @@ def test_db_time_and_escaping() -> None:
     assert values["erpops_http_requests_total"].labels["route"] == 'odd"route\\'
     assert values["erpops_cache_requests_total"].labels == {"__name__": "erpops_cache_requests_total",
                                                             "cache": "price", "result": "hit"}
+
+
+def test_pool_gauges_when_the_app_has_an_engine(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}", poolclass=QueuePool, pool_size=3)
+    app = FastAPI()
+    app.state.engine = engine
+    metrics = install(app)
+    with engine.connect():
+        text = metrics.scrape().decode()
+    engine.dispose()
+    assert "erpops_db_pool_checked_out 1" in text and "erpops_db_pool_size 3" in text

@@ -122,3 +122,17 @@ def test_inhibition_mutes_targets_with_equal_labels_only() -> None:
     notes = d.flush(T0 + 11).notifications
     assert ("PgConnections", "db1") in [(n.body["alerts"][0]["labels"]["alertname"],  # type: ignore[index]
                                           n.body["alerts"][0]["labels"]["instance"]) for n in notes]  # type: ignore[index]
+
+
+def test_alertmanager_sink_hands_over_every_current_alert() -> None:
+    from monitor.payload import go_time
+    from monitor.service import AlertmanagerSink
+
+    sink = AlertmanagerSink(valid_for=240.0)
+    assert sink.due(T0) == []
+    sink.put([alert(instance="a"), alert(instance="b", ends_at=T0 - 1)], T0)
+    [(key, body, reason)] = sink.due(T0)
+    assert key == "alerts" and reason == "hand 2 alerts to Alertmanager"
+    ends = {a["labels"]["instance"]: a["endsAt"] for a in body}
+    assert ends == {"a": go_time(T0 + 240), "b": go_time(T0 - 1)}
+    assert set(body[0]) == {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
