@@ -25,7 +25,7 @@ class Route:
     """The root route: Alertmanager's names and defaults (group_by empty = one group for everything)."""
 
     receiver: str = "default"
-    group_by: tuple[str, ...] = ("alertname",)
+    group_by: tuple[str, ...] = ()
     group_wait: float = 30.0
     group_interval: float = 300.0
     repeat_interval: float = 4 * 3600.0

@@ -241,6 +241,23 @@ FUNCTIONS: dict[str, Callable[[_Eval, list[Value]], Value]] = {
 }
 
 
+def ranges(exprs: list[str]) -> dict[str, float]:
+    """The longest range each metric name is selected with (instant selectors count as 0)."""
+    out: dict[str, float] = {}
+    stack: list[Node] = [parse(e) for e in exprs]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Selector) and n.name is not None:
+            out[n.name] = max(out.get(n.name, 0.0), n.range or 0.0)
+        elif isinstance(n, Call):
+            stack.extend(n.args)
+        elif isinstance(n, Binary):
+            stack.extend((n.left, n.right))
+        elif isinstance(n, Aggregate | Negate):
+            stack.append(n.expr)
+    return out
+
+
 def check(expr: str) -> str | None:
     """None when `expr` parses and names known functions, else the reason it does not."""
     try:

@@ -21,6 +21,7 @@ from monitor.delivery import DeliveryWorker
 from monitor.dispatcher import Dispatcher
 from monitor.engine import RuleEvaluation, RuleRunner
 from monitor.payload import api_v2_alerts
+from monitor.query import ranges
 from monitor.rules import Rule
 from monitor.tsdb import Sample, SeriesStore
 
@@ -98,6 +99,9 @@ class Monitor:
     latest: list[Sample] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.store.series and not self.store.retention_by_name:
+            # keep each metric only as long as a rule's range needs it (1 Hz x 6 h x every series is GBs)
+            self.store = SeriesStore(by_name=ranges([r.expr for r in self.rules]))
         self.runners = [RuleRunner(r, self.external_url) for r in self.rules]
         self.evaluations: list[RuleEvaluation] = []
 

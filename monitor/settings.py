@@ -25,7 +25,7 @@ class RouteSettings(BaseModel):
     """Alertmanager's root route, with its names and defaults."""
 
     receiver: str = "default"
-    group_by: list[str] = ["alertname"]
+    group_by: list[str] = ["alertname"]  # Alertmanager's example config; its bare default [] is one group
     group_wait: str = "30s"
     group_interval: str = "5m"
     repeat_interval: str = "4h"

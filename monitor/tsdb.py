@@ -23,8 +23,10 @@ class Sample:
 class SeriesStore:
     """Series keyed by their label set (with `__name__`), each a time-ordered deque of (t, value)."""
 
-    def __init__(self, retention: float = 6 * 3600) -> None:
+    def __init__(self, retention: float = 6 * 3600, by_name: dict[str, float] | None = None) -> None:
+        """`retention` for every series, unless `by_name` names a metric (then: its range plus LOOKBACK)."""
         self.retention = retention
+        self.retention_by_name = {k: v + LOOKBACK for k, v in (by_name or {}).items()}
         self.series: dict[LabelKey, deque[tuple[float, float]]] = {}
         self.by_name: dict[str, set[LabelKey]] = {}
 
@@ -59,10 +61,21 @@ class SeriesStore:
             points.append((t, value))
 
     def _prune(self, t: float) -> None:
-        horizon = t - self.retention
-        for points in self.series.values():
+        empty: list[LabelKey] = []
+        for key, points in self.series.items():
+            horizon = t - self._retention(key)
             while points and points[0][0] < horizon:
                 points.popleft()
+            if not points:
+                empty.append(key)
+        for key in empty:
+            del self.series[key]
+            self.by_name[dict(key)["__name__"]].discard(key)
+
+    def _retention(self, key: LabelKey) -> float:
+        if not self.retention_by_name:
+            return self.retention
+        return self.retention_by_name.get(dict(key).get("__name__", ""), LOOKBACK)
 
     def candidates(self, name: str | None) -> Iterator[LabelKey]:
         if name is not None:

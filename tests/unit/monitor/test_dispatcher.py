@@ -19,12 +19,12 @@ def alert(name: str = "DiskFull", ends_at: float | None = None, **labels: str) -
 
 
 def route(**kw: object) -> Route:
-    return Route(**{"receiver": "oncall", "group_wait": 1.0, "group_interval": 10.0, "repeat_interval": 60.0, **kw})  # type: ignore[arg-type]
+    return Route(**{"receiver": "oncall", "group_by": ("alertname",), "group_wait": 1.0, "group_interval": 10.0, "repeat_interval": 60.0, **kw})  # type: ignore[arg-type]
 
 
 def test_defaults_are_alertmanagers() -> None:
     r = Route()
-    assert (r.group_wait, r.group_interval, r.repeat_interval) == (30.0, 300.0, 14400.0)
+    assert (r.group_by, r.group_wait, r.group_interval, r.repeat_interval) == ((), 30.0, 300.0, 14400.0)
 
 
 def test_hundred_firing_instances_give_one_grouped_notification() -> None:

@@ -83,3 +83,15 @@ def test_time_minus_a_timestamp_gauge() -> None:
     store = SeriesStore()
     store.add("last_success", {"site": "a"}, 0.0, 1000.0)
     assert query(store, "time() - last_success", 10) == {(("site", "a"),): -990.0}
+
+
+def test_store_keeps_each_metric_only_as_long_as_rules_need() -> None:
+    store = SeriesStore(by_name={"short": 0.0, "long": 3600.0})
+    for t in range(0, 2000, 10):
+        store.ingest([Sample({"__name__": "short"}, 1.0), Sample({"__name__": "long"}, 1.0),
+                      Sample({"__name__": "other", "Zone": "a"}, 1.0)], float(t))
+    lengths = {dict(k)["__name__"]: len(v) for k, v in store.series.items()}
+    assert lengths == {"short": 31, "long": 200, "other": 31}
+    store.ingest([], 5000.0)  # everything went stale long ago: forgotten
+    store.ingest([], 5400.0)
+    assert "short" not in {dict(k)["__name__"] for k in store.series}
