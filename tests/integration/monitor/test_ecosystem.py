@@ -64,7 +64,7 @@ def test_an_alert_handed_to_a_real_alertmanager_reaches_a_webhook(tmp_path: Path
     theirs = bodies[0]
     assert theirs["alerts"][0]["labels"] == alert.labels
     assert theirs["alerts"][0]["fingerprint"] == alert.fp
-    ours = Dispatcher(Route(receiver="hook", group_wait=0))
+    ours = Dispatcher(Route(receiver="hook", group_by=("alertname",), group_wait=0))
     ours.put([alert], now)
     body = ours.flush(now).notifications[0].body
     assert list(body) == list(theirs)
