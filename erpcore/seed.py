@@ -70,8 +70,9 @@ def seed(engine: Engine, years: int, orders_per_day: int, seed: int, end: dt.dat
          progress: Callable[[int, int], None] | None = None, *, days: int | None = None) -> SeedSummary:
     """Seed `years` (or `days`) of history ending on `end` (today) into an empty, migrated database.
 
-    Same arguments, same rows. `progress(done, total)` is called once per simulated day and once more
-    when the database has finished (indexes, foreign keys, sequences).
+    Same arguments, same rows. `days` overrides `years` for short histories (tests, demos).
+    `progress(done, total)` is called once per simulated day and once more when the database has
+    finished (foreign keys restored and validated, sequences moved on, statistics gathered).
     """
     if orders_per_day < 1 or (days is None and years < 1) or (days is not None and days < 1):
         raise ValidationFailed("seed needs at least one day of history and one order a day")
@@ -111,7 +112,7 @@ def _load_postgresql(conn: Any, start: dt.date, end: dt.date, orders_per_day: in
         with conn.cursor() as cursor:
             database.refuse_unless_empty(cursor)
             ref = database.read_reference(cursor)
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            cursor.execute("SET LOCAL work_mem = '256MB'")  # foreign keys validate by hash joins
             restore = database.set_foreign_keys_aside(cursor)
         sink = PgCopySink(conn)
         try:
@@ -125,8 +126,7 @@ def _load_postgresql(conn: Any, start: dt.date, end: dt.date, orders_per_day: in
     except BaseException:
         conn.rollback()
         raise
-    conn.execute("ANALYZE")
-    conn.commit()
+    database.analyze(conn)
     _finished(progress, start, end)
     return outcome
 

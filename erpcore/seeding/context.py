@@ -47,8 +47,9 @@ class Party:
     code: str
     terms_days: int
     credit_limit: int  # cents; 0 = none enforced
-    pay_delay: float  # customers: mean days paid after the due date; suppliers: lead time in days
+    pay_delay: float = 0.0  # customers: mean days they pay after the due date
     never_pays: bool = False
+    lead_days: int = 0  # suppliers: days from order to delivery
 
 
 class Agenda(Enum):
@@ -65,14 +66,17 @@ class Agenda(Enum):
 
 @lru_cache(maxsize=4096)
 def iso(ordinal: int) -> str:
+    """The ISO date of a day ordinal (cached: the same few thousand days recur)."""
     return dt.date.fromordinal(ordinal).isoformat()
 
 
 def is_workday(ordinal: int) -> bool:
+    """Monday to Friday."""
     return (ordinal - 1) % 7 < 5  # date.fromordinal(1) is a Monday
 
 
 def workday_on_or_after(ordinal: int) -> int:
+    """The day itself, or the Monday after when it falls on a weekend."""
     weekday = (ordinal - 1) % 7
     return ordinal + (7 - weekday if weekday >= 5 else 0)
 

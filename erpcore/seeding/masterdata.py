@@ -40,10 +40,12 @@ def _created(ctx: Context) -> str:
 
 
 def make_suppliers(ctx: Context, count: int) -> None:
+    """Suppliers with payment terms and a delivery lead time."""
     rows = ctx.sink.rows["supplier"]
     for n in range(1, count + 1):
         code = f"S{n:05d}"
-        party = Party(n, code, ctx.rng.choice((30, 30, 45, 60)), 0, float(ctx.rng.randint(2, 7)))
+        terms = ctx.rng.choice((30, 30, 45, 60))
+        party = Party(n, code, terms, 0, lead_days=ctx.rng.randint(2, 7))
         ctx.suppliers.append(party)
         rows.append((n, code, _name(ctx, n), f"sales@{code.lower()}.example", None, "0.00", party.terms_days,
                      _created(ctx)))
@@ -86,7 +88,7 @@ def make_items(ctx: Context, count: int, orders_per_day: int) -> list[float]:
         supplier = ctx.rng.randrange(len(ctx.suppliers))
         mean_qty = 2.0 if price > 10_000 else 4.0
         daily = orders_per_day * MEAN_LINES * weights[n - 1] / total * (mean_qty + 0.5)
-        lead = ctx.suppliers[supplier].pay_delay + 4
+        lead = ctx.suppliers[supplier].lead_days + 4
         safety = math.ceil(daily * PEAK * (lead + 4)) + int(mean_qty * 6)
         reorder = max(10, math.ceil(daily * 25))
         spec = ItemSpec(n, f"SKU-{n:05d}", price, cost, rate, int(Decimal(rate).scaleb(6)), supplier, safety,

@@ -166,7 +166,7 @@ def create_order(ctx: Context, supplier: int, wanted: list[tuple[int, int, int |
 
 
 def _schedule_deliveries(ctx: Context, po: PurchaseOrder) -> None:
-    arrives = ctx.day + max(1, int(ctx.suppliers[po.supplier].pay_delay) + ctx.rng.randint(-1, 2))
+    arrives = ctx.day + max(1, ctx.suppliers[po.supplier].lead_days + ctx.rng.randint(-1, 2))
     if ctx.rng.random() < PARTIAL_RECEIPTS and any(line.quantity > 1 for line in po.lines):
         first = [(line, math.ceil(line.quantity * 0.6)) for line in po.lines]
         rest = [(line, line.quantity - q) for line, q in first if line.quantity > q]
