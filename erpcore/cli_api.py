@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import typer
 
@@ -10,11 +11,12 @@ from erpcore import output
 
 token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
 report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)
+DATE = "%Y-%m-%d"
 
 
 def serve(
-    host: str = typer.Option(None, help="Interface to bind (default: api.host)."),
-    port: int = typer.Option(None, help="Port to listen on (default: api.port)."),
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: api.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: api.port).")] = None,
 ) -> None:
     """Apply migrations, then run the HTTP API with uvicorn.
 
@@ -37,8 +39,8 @@ def serve(
 
 @token_app.command("create")
 def token_create(
-    role: str = typer.Option(..., "--role", help="admin, sales, purchasing, warehouse, finance or viewer."),
-    name: str = typer.Option(..., "--name", help="Who or what uses the token (shown in audit trails)."),
+    role: Annotated[str, typer.Option(help="admin, sales, purchasing, warehouse, finance or viewer.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the token (shown in audit trails).")],
 ) -> None:
     """Create a token and print it once; only its sha256 is stored.
 
@@ -73,8 +75,8 @@ def token_list(as_json: bool = output.JsonFlag) -> None:
 
 @report_app.command("trial-balance")
 def trial_balance(
-    date_from: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day of the period."),
-    date_to: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day of the period."),
+    date_from: Annotated[dt.datetime, typer.Option("--from", formats=[DATE], help="First day of the period.")],
+    date_to: Annotated[dt.datetime, typer.Option("--to", formats=[DATE], help="Last day of the period.")],
     as_json: bool = output.JsonFlag,
 ) -> None:
     """Opening, debit, credit and closing per account for a period; the totals sum to zero.
@@ -88,7 +90,8 @@ def trial_balance(
     if as_json:
         output.print_json(tb)
         return
-    rows = [(r.code, r.name, r.type, r.opening, r.debit, r.credit, r.closing) for r in tb.accounts]
+    rows: list[tuple[object, ...]] = [(r.code, r.name, r.type, r.opening, r.debit, r.credit, r.closing)
+                                      for r in tb.accounts]
     t = tb.totals
     rows.append(("", "[bold]total[/]", "", t.opening, t.debit, t.credit, t.closing))
     title = f"Trial balance {tb.date_from} to {tb.date_to}"
@@ -98,7 +101,7 @@ def trial_balance(
 
 @report_app.command("stock-valuation")
 def stock_valuation(
-    warehouse: str = typer.Option(None, "--warehouse", help="Only this warehouse (its code)."),
+    warehouse: Annotated[str | None, typer.Option(help="Only this warehouse (its code).")] = None,
     as_json: bool = output.JsonFlag,
 ) -> None:
     """On hand, reserved, value and moving-average cost per item and warehouse.
@@ -112,7 +115,8 @@ def stock_valuation(
     if as_json:
         output.print_json(sv)
         return
-    rows = [(r.sku, r.item_name, r.warehouse_code, r.on_hand, r.reserved, r.value, r.average_cost) for r in sv.rows]
+    rows: list[tuple[object, ...]] = [(r.sku, r.item_name, r.warehouse_code, r.on_hand, r.reserved, r.value,
+                                       r.average_cost) for r in sv.rows]
     rows.append(("[bold]total[/]", "", "", sv.total_on_hand, sv.total_reserved, sv.total_value, ""))
     columns = ["sku", "item", "warehouse", "on hand", "reserved", "value", "avg cost"]
     output.stdout().print(output.table("Stock valuation", columns, rows))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
 from erpcore.domain.money import ZERO, to_cents, to_four
 from erpcore.domain.stock import Balance
@@ -127,7 +127,7 @@ def stock_valuation(engine: Engine, warehouse_id: int | None = None,
                           sum((r.value for r in rows), ZERO))
 
 
-def _sv_row(r: Row[Any]) -> StockValuationRow:
+def _sv_row(r: Any) -> StockValuationRow:
     on_hand, reserved, value = to_four(r.on_hand), to_four(r.reserved), to_cents(r.value_amount)
     return StockValuationRow(r.item_id, r.sku, r.item_name, r.warehouse_id, r.warehouse_code,
                              on_hand, reserved, value, Balance(on_hand, reserved, value).average_cost)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
@@ -36,11 +38,34 @@ def create_app(target: Engine | Erp) -> FastAPI:
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
         app.include_router(module.router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
+    _document_idempotency(app)
     load_plugins(app)
     return app
 
 
-def _healthz(erp: Erp) -> object:
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "Retries with the same key, token and body return the first response and write nothing twice.",
+}
+
+
+def _document_idempotency(app: FastAPI) -> None:
+    """Show the `Idempotency-Key` header (handled by middleware, not by routes) on every POST in OpenAPI."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                if "post" in path:
+                    path["post"].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _healthz(erp: Erp) -> Callable[[], dict[str, str]]:
     def healthz() -> dict[str, str]:
         """Liveness and database reachability."""
         with erp.engine.connect() as conn:

@@ -12,8 +12,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from sqlalchemy import Engine, insert, select
 
 from erpcore.exceptions import Forbidden, Unauthorized, ValidationFailed
@@ -53,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reports:read": frozenset({R.FINANCE}),
     "stock_report:read": frozenset({R.FINANCE, R.WAREHOUSE}),
 }
+
+
+BEARER = HTTPBearer(auto_error=False, description="a token from `erpops token create`")  # for OpenAPI only
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def require(permission: str) -> Callable[[Request], Principal]:
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
 
-    def dependency(request: Request) -> Principal:
+    def dependency(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Principal:
         principal = authenticate(request)
         if not allowed(principal.role, permission):
             raise Forbidden(f"role {principal.role.value!r} may not do this (needs {permission})")
@@ -131,7 +136,7 @@ def create_token(erp: Erp, role: str, name: str) -> str:
     token = "erp_" + secrets.token_urlsafe(32)
     with erp.engine.begin() as conn:
         conn.execute(insert(ApiToken).values(name=name, role=role, token_hash=token_hash(token),
-                                             created_at=dt.datetime.now(dt.timezone.utc)))
+                                             created_at=dt.datetime.now(dt.UTC)))
     return token
 
 

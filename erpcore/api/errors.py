@@ -4,6 +4,8 @@
     RequestValidationError       -> 422 `request_invalid`, naming the field (malformed JSON included)
     HTTPException                -> its status (unknown route 404, wrong method 405, tool routes)
     sqlalchemy IntegrityError    -> 409 `constraint_violated` (a check constraint refused the write)
+    sqlalchemy DataError         -> 422 `value_out_of_range` (a value does not fit its column)
+    sqlalchemy OperationalError  -> 503 `database_unavailable` with Retry-After (failover, restarts)
     anything else                -> 500 `internal_error`, without internals; the traceback is logged
 """
 
@@ -14,9 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from erpcore.exceptions import ErpError
@@ -26,14 +29,15 @@ TYPE_BASE = "https://erpops.dev/problems/"
 log = logging.getLogger("erpcore.api")
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content", 500: "Internal server error"}
+          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content", 500: "Internal server error",
+          503: "Service unavailable"}
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response; `code` is the stable machine word, `detail` the sentence for people."""
     body = {"type": TYPE_BASE + code, "title": TITLES.get(status, "Error"), "status": status,
-            "detail": detail, "code": code, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            "detail": detail, "code": code, **jsonable_encoder(extra)}
+    headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(status)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -74,6 +78,17 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
                    "re-read the document and retry")
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a value did not fit its column on %s %s: %s", request.method, request.url.path, exc)
+    return problem(422, "value_out_of_range", "a value is out of range or too long for its field")
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(503, "database_unavailable", "the database is unavailable or the statement was cancelled; "
+                   "retry shortly")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
@@ -85,4 +100,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

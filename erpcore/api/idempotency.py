@@ -59,7 +59,7 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def reserve(engine: Engine, key: str, token_id: int, digest: str) -> Reservation:
@@ -87,7 +87,7 @@ def reserve(engine: Engine, key: str, token_id: int, digest: str) -> Reservation
 
 
 def _take_over_stale(conn: Any, key: str, token_id: int, created_at: dt.datetime) -> bool:
-    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=dt.timezone.utc)
+    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=dt.UTC)
     if _now() - aware < STALE_AFTER:
         return False
     result = conn.execute(update(IdempotencyKey).where(

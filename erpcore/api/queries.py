@@ -4,45 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from erpcore.api.deps import ListParams
 from erpcore.exceptions import NotFound
-from erpcore.models import SalesOrderLine, StockReservation
+from erpcore.models import SalesOrder, SalesOrderLine, StockReservation
 
 
 def one(engine: Engine, model: Any, doc_id: int, what: str) -> dict[str, Any]:
     """The row of `model` with `doc_id`, or NotFound naming `what`."""
     with engine.connect() as conn:
-        row = conn.execute(select(*model.__table__.columns).where(model.id == doc_id)).mappings().one_or_none()
+        return _head(conn, model, doc_id, what)
+
+
+def _head(conn: Connection, model: Any, doc_id: int, what: str) -> dict[str, Any]:
+    row = conn.execute(select(*model.__table__.columns).where(model.id == doc_id)).mappings().one_or_none()
     if row is None:
         raise NotFound(f"{what} {doc_id} does not exist")
     return dict(row)
 
 
-def lines(engine: Engine, line_model: Any, parent: InstrumentedAttribute[int], doc_id: int) -> list[dict[str, Any]]:
-    """The lines of one document, in id order."""
-    with engine.connect() as conn:
-        stmt = select(*line_model.__table__.columns).where(parent == doc_id).order_by(line_model.id)
-        return [dict(r) for r in conn.execute(stmt).mappings()]
-
-
 def document(engine: Engine, model: Any, line_model: Any, parent: InstrumentedAttribute[int], doc_id: int,
              what: str) -> dict[str, Any]:
-    """A document with its lines."""
-    head = one(engine, model, doc_id, what)
-    return {**head, "lines": lines(engine, line_model, parent, doc_id)}
+    """A document with its lines (in id order), read on one connection."""
+    stmt = select(*line_model.__table__.columns).where(parent == doc_id).order_by(line_model.id)
+    with engine.connect() as conn:
+        head = _head(conn, model, doc_id, what)
+        return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
 
 
-def sales_order_lines(engine: Engine, order_id: int) -> list[dict[str, Any]]:
-    """Sales order lines with their open reserved quantity."""
+def sales_order(engine: Engine, order_id: int) -> dict[str, Any]:
+    """A sales order with its lines and their open reserved quantities."""
     stmt = (select(*SalesOrderLine.__table__.columns,
                    func.coalesce(StockReservation.quantity, 0).label("qty_reserved"))
             .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
             .where(SalesOrderLine.sales_order_id == order_id).order_by(SalesOrderLine.line_no))
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings()]
+        head = _head(conn, SalesOrder, order_id, "sales order")
+        return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
 
 
 def listing(engine: Engine, model: Any, params: ListParams, date_column: InstrumentedAttribute[Any] | None,

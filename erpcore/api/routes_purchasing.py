@@ -11,13 +11,32 @@ from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
 from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page
 from erpcore.api.schemas import (
-    CancelIn, GoodsReceiptOut, GoodsReceiptSummary, Page, PayIn, PurchaseOrderIn, PurchaseOrderOut,
-    PurchaseOrderSummary, ReceiveIn, RequisitionIn, RequisitionOut, SupplierInvoiceIn, SupplierInvoiceOut,
-    SupplierInvoiceRegistered, SupplierInvoiceSummary, SupplierPaymentOut,
+    CancelIn,
+    GoodsReceiptOut,
+    GoodsReceiptSummary,
+    Page,
+    PayIn,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    PurchaseOrderSummary,
+    ReceiveIn,
+    RequisitionIn,
+    RequisitionOut,
+    SupplierInvoiceIn,
+    SupplierInvoiceOut,
+    SupplierInvoiceRegistered,
+    SupplierInvoiceSummary,
+    SupplierPaymentOut,
 )
 from erpcore.models import (
-    GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, SupplierInvoice,
-    SupplierInvoiceLine, SupplierPayment,
+    GoodsReceipt,
+    GoodsReceiptLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+    SupplierPayment,
 )
 from erpcore.services import purchasing
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput

@@ -11,11 +11,27 @@ from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
 from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page
 from erpcore.api.schemas import (
-    CancelIn, CustomerInvoiceOut, CustomerInvoiceSummary, CustomerReceiptOut, InvoiceIn, Page,
-    ReceiptIn, SalesOrderIn, SalesOrderOut, SalesOrderSummary, ShipIn, ShipmentOut, ShipmentSummary,
+    CancelIn,
+    CustomerInvoiceOut,
+    CustomerInvoiceSummary,
+    CustomerReceiptOut,
+    InvoiceIn,
+    Page,
+    ReceiptIn,
+    SalesOrderIn,
+    SalesOrderOut,
+    SalesOrderSummary,
+    ShipIn,
+    ShipmentOut,
+    ShipmentSummary,
 )
 from erpcore.models import (
-    CustomerInvoice, CustomerInvoiceLine, CustomerReceipt, SalesOrder, Shipment, ShipmentLine,
+    CustomerInvoice,
+    CustomerInvoiceLine,
+    CustomerReceipt,
+    SalesOrder,
+    Shipment,
+    ShipmentLine,
 )
 from erpcore.services import sales
 from erpcore.services.sales import OrderLineInput
@@ -26,12 +42,6 @@ Shipper = Annotated[Principal, Depends(require("shipments:write"))]
 Invoicer = Annotated[Principal, Depends(require("invoicing:write"))]
 Accountant = Annotated[Principal, Depends(require("invoices:write"))]
 Cashier = Annotated[Principal, Depends(require("receipts:write"))]
-
-
-def sales_order(engine: Engine, order_id: int) -> dict[str, Any]:
-    """A sales order with its lines and their reserved quantities."""
-    head = q.one(engine, SalesOrder, order_id, "sales order")
-    return {**head, "lines": q.sales_order_lines(engine, order_id)}
 
 
 def shipment(engine: Engine, shipment_id: int) -> dict[str, Any]:
@@ -49,13 +59,13 @@ def create_sales_order(body: SalesOrderIn, erp: ErpDep, who: SalesClerk) -> dict
     lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price) for x in body.lines]
     order_id = sales.create_sales_order(erp.uow(who.name), body.customer_id, lines, body.warehouse_id,
                                         body.order_date, body.backorder_allowed)
-    return sales_order(erp.engine, order_id)
+    return q.sales_order(erp.engine, order_id)
 
 
 @router.get("/sales-orders/{order_id}", response_model=SalesOrderOut, dependencies=[Depends(require("sales:read"))])
 def get_sales_order(order_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One sales order with its lines."""
-    return sales_order(erp.engine, order_id)
+    return q.sales_order(erp.engine, order_id)
 
 
 @router.get("/sales-orders", response_model=Page[SalesOrderSummary], dependencies=[Depends(require("sales:read"))])
@@ -70,14 +80,14 @@ def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_i
 def approve_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Approve a draft order and reserve its stock (409 when an order without backorder cannot be covered)."""
     sales.approve_sales_order(erp.uow(who.name), order_id)
-    return sales_order(erp.engine, order_id)
+    return q.sales_order(erp.engine, order_id)
 
 
 @router.post("/sales-orders/{order_id}/cancel", response_model=SalesOrderOut)
 def cancel_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Cancel an order that has shipped nothing, releasing its reservations."""
     sales.cancel_sales_order(erp.uow(who.name), order_id)
-    return sales_order(erp.engine, order_id)
+    return q.sales_order(erp.engine, order_id)
 
 
 @router.post("/sales-orders/{order_id}/ship", status_code=201, response_model=ShipmentOut)

@@ -71,7 +71,7 @@ def _reserve_in_flight(api: Api, key: str, path: str, content: bytes, age: dt.ti
     with api.erp.engine.begin() as conn:
         conn.execute(insert(IdempotencyKey).values(
             key=key, token_id=token_id, request_hash=request_hash("POST", V1 + path, b"", content), status_code=0,
-            response_body="", created_at=dt.datetime.now(dt.timezone.utc) - age))
+            response_body="", created_at=dt.datetime.now(dt.UTC) - age))
 
 
 def _token_id(api: Api, role: str) -> int:
@@ -90,7 +90,7 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409_and_a_stale_one_is_take
     assert busy.status_code == 409 and busy.json()["code"] == "idempotency_key_in_flight"
     assert _count(api, Customer) == 0
     with api.erp.engine.begin() as conn:
-        conn.execute(update(IdempotencyKey).values(created_at=dt.datetime.now(dt.timezone.utc)
+        conn.execute(update(IdempotencyKey).values(created_at=dt.datetime.now(dt.UTC)
                                                    - dt.timedelta(hours=1)))
     assert api.client.post(V1 + "/customers", content=content, headers=headers).status_code == 201
 

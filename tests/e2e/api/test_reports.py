@@ -47,12 +47,12 @@ def test_trial_balance_for_a_period_sums_to_zero(api: Api) -> None:
     _history(api)
     feb = api.ok(api.get("/reports/trial-balance", role="finance", date_from="2024-02-01", date_to="2024-02-29"))
     assert {k: Decimal(v) for k, v in feb["totals"].items()} == {
-        "opening": 0, "debit": Decimal("24"), "credit": Decimal("24"), "closing": 0}
-    assert _account(feb, "1200") == {"opening": Decimal("60"), "debit": 0, "credit": Decimal("24"),
-                                     "closing": Decimal("36")}  # inventory: received in January, shipped in February
+        "opening": 0, "debit": Decimal(24), "credit": Decimal(24), "closing": 0}
+    assert _account(feb, "1200") == {"opening": Decimal(60), "debit": 0, "credit": Decimal(24),
+                                     "closing": Decimal(36)}  # inventory: received in January, shipped in February
     year = api.ok(api.get("/reports/trial-balance", role="finance", date_from="2024-01-01", date_to="2024-12-31"))
     assert Decimal(year["totals"]["closing"]) == 0 and year["totals"]["debit"] == year["totals"]["credit"]
-    assert _account(year, "1000")["closing"] == Decimal("48")  # bank: 48 collected, the supplier not yet paid
+    assert _account(year, "1000")["closing"] == Decimal(48)  # bank: 48 collected, the supplier not yet paid
     bad = api.get("/reports/trial-balance", role="finance", date_from="2024-02-01", date_to="2024-01-01")
     assert bad.status_code == 422
 
