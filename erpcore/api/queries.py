@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from erpcore.api.deps import ListParams
@@ -46,9 +47,9 @@ def sales_order(engine: Engine, order_id: int) -> dict[str, Any]:
 
 
 def listing(engine: Engine, model: Any, params: ListParams, date_column: InstrumentedAttribute[Any] | None,
-            **equals: object) -> list[dict[str, Any]]:
+            where: Sequence[ColumnElement[bool]] = (), **equals: object) -> list[dict[str, Any]]:
     """One page (plus one row, to tell whether more exist) of `model`, filtered and ordered by id."""
-    stmt: Select[Any] = select(*model.__table__.columns)
+    stmt: Select[Any] = select(*model.__table__.columns).where(*where)
     for name, value in equals.items():
         if value is not None:
             stmt = stmt.where(getattr(model, name) == value)

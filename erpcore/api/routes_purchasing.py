@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
@@ -141,10 +141,12 @@ def get_goods_receipt(receipt_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/goods-receipts", response_model=Page[GoodsReceiptSummary], dependencies=PurchasingReader)
-def list_goods_receipts(request: Request, erp: ErpDep, params: ListDep, purchase_order_id: int | None = None
-                        ) -> dict[str, Any]:
-    """Goods receipts by id; filter by status, purchase order and receipt date."""
-    rows = q.listing(erp.engine, GoodsReceipt, params, GoodsReceipt.receipt_date,
+def list_goods_receipts(request: Request, erp: ErpDep, params: ListDep, purchase_order_id: int | None = None,
+                        supplier_id: int | None = None) -> dict[str, Any]:
+    """Goods receipts by id; filter by status, purchase order, supplier and receipt date."""
+    of_supplier = [] if supplier_id is None else [
+        GoodsReceipt.purchase_order_id.in_(select(PurchaseOrder.id).where(PurchaseOrder.supplier_id == supplier_id))]
+    rows = q.listing(erp.engine, GoodsReceipt, params, GoodsReceipt.receipt_date, of_supplier,
                      purchase_order_id=purchase_order_id)
     return page(request, rows, params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
@@ -114,10 +114,12 @@ def get_shipment(shipment_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/shipments", response_model=Page[ShipmentSummary], dependencies=[Depends(require("sales:read"))])
-def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_id: int | None = None
-                   ) -> dict[str, Any]:
-    """Shipments by id; filter by status, sales order and ship date."""
-    rows = q.listing(erp.engine, Shipment, params, Shipment.ship_date, sales_order_id=sales_order_id)
+def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_id: int | None = None,
+                   customer_id: int | None = None) -> dict[str, Any]:
+    """Shipments by id; filter by status, sales order, customer and ship date."""
+    of_customer = [] if customer_id is None else [
+        Shipment.sales_order_id.in_(select(SalesOrder.id).where(SalesOrder.customer_id == customer_id))]
+    rows = q.listing(erp.engine, Shipment, params, Shipment.ship_date, of_customer, sales_order_id=sales_order_id)
     return page(request, rows, params)
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+from importlib.metadata import EntryPoint
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from erpcore.api.app import PLUGIN_GROUP, create_app
 from erpcore.models import SalesOrder, SalesOrderLine, Shipment, StockMove
 from erpcore.services import master
-from tests.e2e.api.conftest import V1, Api
+from tests.dbhelpers import sqlite_engine
+from tests.e2e.api.conftest import V1, Api, Client
 
 
 def _count(api: Api, model: Any) -> int:
@@ -95,8 +100,21 @@ def test_business_rule_violations_are_409_never_500(api: Api) -> None:
 
 def test_openapi_and_health(api: Api) -> None:
     spec = api.ok(api.client.get(V1 + "/openapi.json"))
-    assert "/api/v1/sales-orders/{order_id}/ship" in spec["paths"]
+    ship = spec["paths"]["/api/v1/sales-orders/{order_id}/ship"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in ship["parameters"]] and ship["security"]
     assert api.ok(api.client.get("/healthz"))["status"] == "ok"
+
+
+def install_demo_plugin(app: Any) -> None:
+    """What a tool's `erpops.api` entry point does: add routes or middleware."""
+    app.add_api_route("/plugged", lambda: {"plugged": True}, methods=["GET"])
+
+
+def test_tools_extend_the_app_through_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = EntryPoint("demo", f"{__name__}:install_demo_plugin", PLUGIN_GROUP)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [plugin] if group == PLUGIN_GROUP else [])
+    with sqlite_engine(tmp_path) as engine:
+        assert Client(create_app(engine)).get("/plugged").json() == {"plugged": True}
 
 
 def test_an_unreachable_database_is_503_with_retry_after(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,6 +30,9 @@ def test_order_to_cash_end_to_end(api: Api) -> None:
     assert Decimal(receipt["amount"]) == Decimal(48)
     assert api.ok(api.get(f"/customer-invoices/{invoice['id']}"))["status"] == "paid"
     assert api.ok(api.get(f"/sales-orders/{so['id']}"))["status"] == "closed"
+    assert [s["id"] for s in api.ok(api.get("/shipments", customer_id=w["customer_id"]))["items"]] == [shipment["id"]]
+    assert [i["id"] for i in api.ok(api.get("/customer-invoices", customer_id=w["customer_id"], status="paid"))
+            ["items"]] == [invoice["id"]]
 
 
 def test_partial_shipment_by_line_number_then_cancel(api: Api) -> None:

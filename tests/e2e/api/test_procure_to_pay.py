@@ -39,6 +39,8 @@ def test_procure_to_pay_end_to_end(api: Api) -> None:
     assert api.ok(api.get(f"/purchase-orders/{po['id']}"))["status"] == "closed"
     receipts = api.ok(api.get("/goods-receipts", purchase_order_id=po["id"]))["items"]
     assert [r["status"] for r in receipts] == ["posted"]
+    assert api.ok(api.get("/goods-receipts", supplier_id=w["supplier_id"]))["items"] == receipts
+    assert api.ok(api.get("/goods-receipts", supplier_id=w["supplier_id"] + 1000))["items"] == []
 
 
 def test_mismatched_invoice_goes_on_hold_and_cannot_be_paid(api: Api) -> None:
