@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from erpcore.domain.money import ZERO
+from erpcore.domain.money import ZERO, show_money, show_qty
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def three_way_match(lines: list[MatchLine], tolerances: Tolerances) -> MatchResu
         allowed_qty = line.qty_received * (1 + tolerances.quantity) - line.qty_invoiced_before
         if line.qty > allowed_qty:
             reasons.append(
-                f"line {line.line_no} ({line.sku}): invoiced {line.qty:f} but only "
-                f"{max(allowed_qty, ZERO):f} received and not yet invoiced"
+                f"line {line.line_no} ({line.sku}): invoiced {show_qty(line.qty)} but only "
+                f"{show_qty(max(allowed_qty, ZERO))} received and not yet invoiced"
             )
         if line.po_price == 0:
             over = line.price > 0
@@ -51,7 +51,7 @@ def three_way_match(lines: list[MatchLine], tolerances: Tolerances) -> MatchResu
             over = abs(line.price - line.po_price) > line.po_price * tolerances.price
         if over:
             reasons.append(
-                f"line {line.line_no} ({line.sku}): price {line.price:f} differs from PO price "
-                f"{line.po_price:f} by more than {tolerances.price * 100:f}%"
+                f"line {line.line_no} ({line.sku}): price {show_money(line.price)} differs from PO price "
+                f"{show_money(line.po_price)} by more than {show_qty(tolerances.price * 100)}%"
             )
     return MatchResult(matched=not reasons, reasons=tuple(reasons))

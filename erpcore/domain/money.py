@@ -21,3 +21,14 @@ def line_amounts(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal) -> t
     """Net and tax of one document line, each rounded to the cent."""
     net = to_cents(quantity * unit_price)
     return net, to_cents(net * tax_rate)
+
+
+def show_qty(value: Decimal) -> str:
+    """A quantity for people: no trailing zeros (12, 2.5)."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def show_money(value: Decimal) -> str:
+    """An amount or price for people: cents, or more places only when it has them (5.20, 0.1234)."""
+    cents = to_cents(value)
+    return format(cents if cents == value else value.normalize(), "f")

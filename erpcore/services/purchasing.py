@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from erpcore.domain import postings
 from erpcore.domain.events import DocumentPosted, GoodsReceived, SupplierInvoiceHeld
 from erpcore.domain.matching import MatchLine, three_way_match
-from erpcore.domain.money import ZERO, line_amounts, to_cents
+from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty, to_cents
 from erpcore.domain.status import (
     PostedStatus, PurchaseOrderStatus, RequisitionStatus, SupplierInvoiceStatus, purchase_order_status,
 )
@@ -199,7 +199,7 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
                     raise ValidationFailed(f"line {n}: quantity must be positive (got {q})")
                 if q > po_lines[n].quantity - po_lines[n].qty_received:
                     raise ValidationFailed(f"over-receipt: line {n} has "
-                                           f"{po_lines[n].quantity - po_lines[n].qty_received:f} open, {q:f} received")
+                                           f"{show_qty(po_lines[n].quantity - po_lines[n].qty_received)} open, {show_qty(q)} received")
         wh = po.warehouse_id
         balances = ledger.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
         rows = []
@@ -335,7 +335,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
         open_amount = inv.total_amount - inv.amount_paid
         amount = open_amount if amount is None else amount
         if amount <= 0 or amount > open_amount:
-            raise ValidationFailed(f"payment {amount:f} must be positive and at most the open {open_amount:f}")
+            raise ValidationFailed(f"payment {show_money(amount)} must be positive and at most the open {show_money(open_amount)}")
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
             supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,

@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 
 from erpcore.domain import postings
 from erpcore.domain.events import DocumentPosted, ReservationFellShort, SalesOrderApproved, StockDecreased
-from erpcore.domain.money import ZERO, line_amounts
+from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value, reservable
 from erpcore.exceptions import Conflict, InsufficientStock, InvalidTransition, NotFound, ValidationFailed
@@ -117,8 +117,8 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
             got = reservable(line.quantity, balances[key])
             if got < line.quantity and not order.backorder_allowed:
                 raise InsufficientStock(
-                    f"sales order {order_id} line {line.line_no}: {line.quantity:f} wanted, "
-                    f"{balances[key].available:f} free, and the order allows no backorder")
+                    f"sales order {order_id} line {line.line_no}: {show_qty(line.quantity)} wanted, "
+                    f"{show_qty(balances[key].available)} free, and the order allows no backorder")
             b = balances[key]
             balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
             reserved[str(line.line_no)] = got
@@ -148,8 +148,8 @@ def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int) -> None:
                               CustomerInvoice.status == InvoiceStatus.POSTED)) or ZERO
     order_total = s.scalar(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == order_id))
     if Decimal(open_ar) + Decimal(order_total or 0) > limit:
-        raise Conflict(f"customer {customer_id} credit limit {limit:f} exceeded: open {Decimal(open_ar):f} "
-                       f"+ order {Decimal(order_total or 0):f}")
+        raise Conflict(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
+                       f"+ order {show_money(Decimal(order_total or 0))}")
 
 
 def ship_sales_order(
@@ -183,8 +183,8 @@ def ship_sales_order(
             from_reservation = min(qty, Decimal(line.res_qty))
             if qty - from_reservation > b.available:
                 raise InsufficientStock(
-                    f"sales order {order_id} line {line_no}: shipping {qty:f} needs "
-                    f"{qty - from_reservation:f} free stock beyond its reservation, {b.available:f} free")
+                    f"sales order {order_id} line {line_no}: shipping {show_qty(qty)} needs "
+                    f"{show_qty(qty - from_reservation)} free stock beyond its reservation, {show_qty(b.available)} free")
             cost = issue_value(b, qty)
             balances[key] = Balance(b.on_hand - qty, b.reserved - from_reservation, b.value - cost)
             total_cost += cost
@@ -238,7 +238,7 @@ def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[in
         outstanding = so_lines[line_no].quantity - so_lines[line_no].qty_shipped
         if qty > outstanding:
             raise ValidationFailed(
-                f"over-shipment: line {line_no} has {outstanding:f} left to ship, {qty:f} requested")
+                f"over-shipment: line {line_no} has {show_qty(outstanding)} left to ship, {show_qty(qty)} requested")
     return dict(lines)
 
 
@@ -309,7 +309,7 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         if amount <= 0:
             raise ValidationFailed(f"receipt amount must be positive (got {amount})")
         if amount > open_amount:
-            raise ValidationFailed(f"receipt {amount:f} exceeds the open amount {open_amount:f} of invoice {inv.number}")
+            raise ValidationFailed(f"receipt {show_money(amount)} exceeds the open amount {show_money(open_amount)} of invoice {inv.number}")
         receipt_id = s.execute(insert(CustomerReceipt).values(
             number=numbering.next_number(uow, "customer_receipt", receipt_date.year), customer_id=inv.customer_id,
             customer_invoice_id=invoice_id, receipt_date=receipt_date, amount=amount, status=PostedStatus.POSTED,
@@ -394,7 +394,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         _lock_order(uow, so_id)
         inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one()
         if inv.status != InvoiceStatus.POSTED or inv.amount_paid > 0:
-            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status} with {inv.amount_paid:f} paid; "
+            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status} with {show_money(inv.amount_paid)} paid; "
                                     "only unpaid posted invoices can be cancelled")
         lines = s.execute(select(CustomerInvoiceLine).where(
             CustomerInvoiceLine.customer_invoice_id == invoice_id)).scalars().all()
