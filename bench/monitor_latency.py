@@ -133,15 +133,7 @@ def erpops_monitor(http: Http, group_wait: float) -> tuple[Monitor, threading.Ev
     monitor = Monitor(rules, EmbeddedSink(Dispatcher(route)), [worker],
                       {"exporter": scrape_source(f"http://127.0.0.1:{http.port}/metrics")})
     stop = threading.Event()
-
-    def loop() -> None:
-        next_at = time.monotonic()
-        while not stop.is_set():
-            monitor.tick()
-            next_at += 1.0
-            stop.wait(max(0.0, next_at - time.monotonic()))
-
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=monitor.run, kwargs={"interval": 1.0, "stop": stop}, daemon=True)
     thread.start()
     return monitor, stop, thread
 

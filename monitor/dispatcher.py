@@ -123,6 +123,10 @@ class Dispatcher:
                     return f"inhibited by {source.name} ({source.fp})"
         return None
 
+    def next_flush(self) -> float | None:
+        """The earliest time a group is due (None when there is no group)."""
+        return min((g.next_flush for g in self.groups.values()), default=None)
+
     def flush(self, now: float) -> FlushResult:
         """The notifications due at `now`, one per group at most, each with the reason it goes out."""
         notes: list[Notification] = []

@@ -7,6 +7,7 @@ which send from their own threads, so a slow receiver never delays the next eval
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ class Sink(Protocol):
         """(key, body, reason) of what to send now."""
         ...
 
+    def next_due(self) -> float | None:
+        """When something may next become due between evaluations (None: only at evaluations)."""
+        ...
+
 
 class EmbeddedSink:
     """The embedded Alertmanager: grouping, silences and inhibition here, webhook bodies out."""
@@ -49,6 +54,9 @@ class EmbeddedSink:
     def due(self, now: float) -> list[tuple[str, Any, str]]:
         flush = self.dispatcher.flush(now)
         return [(n.group_key, n.body, n.reason) for n in flush.notifications]
+
+    def next_due(self) -> float | None:
+        return self.dispatcher.next_flush()
 
 
 class AlertmanagerSink:
@@ -66,6 +74,9 @@ class AlertmanagerSink:
             return []
         body = api_v2_alerts(list(self.alerts.values()), now, self.valid_for)
         return [("alerts", body, f"hand {len(body)} alerts to Alertmanager")]
+
+    def next_due(self) -> float | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,26 +139,45 @@ class Monitor:
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"alert events failed: {exc}")
         self.sink.put(alerts, t)
+        sent = self.flush(t)
+        return TickResult(t, self.evaluations, sent, errors, time.perf_counter() - started)
+
+    def flush(self, t: float) -> list[str]:
+        """Queue what the sink says is due at `t` on every worker; the reasons."""
         sent = []
         for key, body, reason in self.sink.due(t):
             for worker in self.workers:
                 worker.submit(key, body)
             sent.append(reason)
-        return TickResult(t, self.evaluations, sent, errors, time.perf_counter() - started)
+        return sent
 
     def run(self, interval: float, duration: float | None = None, max_ticks: int | None = None,
-            on_tick: Callable[[TickResult], None] | None = None) -> int:
-        """Tick every `interval` seconds (wall clock) until `duration` or `max_ticks`; returns the ticks done."""
+            on_tick: Callable[[TickResult], None] | None = None, stop: threading.Event | None = None) -> int:
+        """Tick every `interval` s until `duration`, `max_ticks` or `stop`; between ticks, flush groups
+        the moment their `group_wait`/`group_interval` ends rather than at the next tick. Returns the ticks."""
+        stop = stop or threading.Event()
         ticks = 0
         start = time.monotonic()
-        while (max_ticks is None or ticks < max_ticks) and (duration is None or time.monotonic() - start < duration):
+        while not stop.is_set() and (max_ticks is None or ticks < max_ticks) and (
+                duration is None or time.monotonic() - start < duration):
             result = self.tick()
             ticks += 1
             if on_tick is not None:
                 on_tick(result)
-            next_at = start + ticks * interval
-            time.sleep(max(0.0, next_at - time.monotonic()))
+            self._wait(start + ticks * interval, stop)
         return ticks
+
+    def _wait(self, next_at: float, stop: threading.Event) -> None:
+        while not stop.is_set():
+            left = next_at - time.monotonic()
+            if left <= 0:
+                return
+            due = self.sink.next_due()
+            if due is not None and due - self.clock.now() <= 0:
+                self.flush(self.clock.now())
+                due = self.sink.next_due()
+            delay = left if due is None else min(left, max(0.0, due - self.clock.now()))
+            stop.wait(delay)
 
     def stop(self) -> None:
         for worker in self.workers:

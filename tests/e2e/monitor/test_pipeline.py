@@ -159,3 +159,21 @@ def test_textfile_metrics_feed_the_backup_rule(tmp_path: Path) -> None:
         assert backup.instances[0].labels["site"] == "local"
     finally:
         monitor.stop()
+
+
+def test_run_flushes_a_group_when_group_wait_ends_not_at_the_next_tick(tmp_path: Path) -> None:
+    from monitor.clock import SystemClock
+
+    (tmp_path / "rules.yaml").write_text(RULES)
+    settings = MonitorSettings(rules=[tmp_path / "rules.yaml"], state_dir=tmp_path / "state",
+                               route=RouteSettings(group_wait="0.2s"))
+    receiver = MemoryNotifier()
+    monitor = build_monitor(settings, clock=SystemClock(), host=False, notifiers=[receiver])
+    try:
+        first: list[list[str]] = []
+        assert monitor.run(1.0, max_ticks=1, on_tick=lambda r: first.append(r.sent)) == 1
+        assert first == [[]]  # the tick itself sent nothing: group_wait was running
+        assert monitor.workers[0].drain(5)
+        assert [b["groupLabels"] for b in receiver.received] == [{"alertname": "Watchdog"}]
+    finally:
+        monitor.stop()
