@@ -102,13 +102,11 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Mount the core's commands on the root app."""
-    import importlib
+    from erpcore import cli_api, cli_demo, cli_seed
 
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
     app.command("check")(check)
-    for name in ("erpcore.cli_seed", "erpcore.cli_api", "erpcore.cli_demo"):
-        try:  # TEMPORARY while these modules are being written; removed before the issue closes
-            importlib.import_module(name).register(app)
-        except ModuleNotFoundError:
-            pass
+    cli_seed.register(app)
+    cli_api.register(app)
+    cli_demo.register(app)

@@ -1,0 +1,79 @@
+"""`erpops demo`: one command from nothing to a running ERP with history, and a tour of what to try."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from erpcore import output
+
+TOUR = """[bold]Try next[/] (in another terminal, from this folder):
+  export ERPOPS_DATABASE_URL={url}
+  export TOKEN={token}
+  curl -s -H "Authorization: Bearer $TOKEN" http://{host}:{port}/api/v1/sales-orders?limit=3
+  curl -s -H "Authorization: Bearer $TOKEN" "http://{host}:{port}/api/v1/reports/stock-valuation"
+  .venv/bin/erpops check                      # the business invariants, one line each
+  .venv/bin/erpops report trial-balance --from {start} --to {end}
+  .venv/bin/erpops report stock-valuation
+  .venv/bin/erpops monitor --help             # metrics, alert rules, silences
+  .venv/bin/erpops runbook --help             # a runbook for every alert
+  .venv/bin/erpops backup --help              # multi-site backups and restore drills
+  .venv/bin/erpops failover --help            # failover drills with RTO and RPO
+  .venv/bin/erpops loadtest --help            # Locust suites with SLO gates
+API docs: http://{host}:{port}/api/v1/docs    Stop the API with Ctrl-C."""
+
+
+def demo(
+    years: Annotated[int, typer.Option(min=1, help="Years of history to seed into an empty database.")] = 3,
+    orders_per_day: Annotated[int, typer.Option(min=1, help="Average sales orders a day.")] = 20,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: api.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: api.port).")] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API at the end.")] = True,
+) -> None:
+    """Migrate, seed history if the database is empty, verify it, make an admin token, start the API.
+
+    Run again on the same database, it keeps the data and only starts the API.
+
+    Example: erpops demo --years 3 --orders-per-day 20
+    """
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from erpcore.api.auth import create_token
+    from erpcore.check import run_check
+    from erpcore.cli_api import serve
+    from erpcore.cli_seed import seed_command
+    from erpcore.config import load_settings
+    from erpcore.db import make_engine
+    from erpcore.migrate import upgrade
+    from erpcore.models import SalesOrder
+    from erpcore.services.bootstrap import bootstrap
+
+    settings = load_settings()
+    engine = make_engine(settings=settings)
+    upgrade(engine)
+    err = output.stderr()
+    with engine.connect() as conn:
+        empty = not conn.scalar(select(func.count()).select_from(SalesOrder))
+    if empty:
+        err.print(f"seeding {years} years of history at about {orders_per_day} sales orders a day")
+        seed_command(years=years, orders_per_day=orders_per_day, seed=1, quiet=False, as_json=False)
+    else:
+        err.print("database already holds history; keeping it")
+    report = run_check(engine)
+    verdict = "[green]all invariants hold[/]" if report.ok else f"[red]{len(report.violations)} violations[/]"
+    err.print(f"erpops check: {verdict} ({len(report.checked)} checked in {report.duration_s:.2f}s)")
+    token = create_token(bootstrap(engine, settings), "admin", "demo")
+    host, port = host or settings.api.host, port or settings.api.port
+    today = dt.date.today()
+    err.print(TOUR.format(url=engine.url.render_as_string(hide_password=True), token=token, host=host, port=port,
+                          start=today.replace(month=1, day=1), end=today), soft_wrap=True)
+    if serve_api:
+        serve(host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `erpops demo` to the root app."""
+    app.command("demo")(demo)
