@@ -1,4 +1,4 @@
-"""Commands around the HTTP API: `serve`, `token create|list`, `report trial-balance|stock-valuation`."""
+"""Commands around the HTTP API: `serve`, `token create|list|revoke`, `report trial-balance|stock-valuation`."""
 
 from __future__ import annotations
 
@@ -71,6 +71,20 @@ def token_list(as_json: bool = output.JsonFlag) -> None:
         return
     columns = ["id", "name", "role", "created_at", "revoked_at"]
     output.stdout().print(output.table("API tokens", columns, [[r[c] for c in columns] for r in rows]))
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `erpops token list`).")]) -> None:
+    """Revoke a token; requests carrying it get 401 from now on.
+
+    Example: erpops token revoke 3
+    """
+    from erpcore.api.auth import revoke_token
+    from erpcore.migrate import open_database
+    from erpcore.services.bootstrap import bootstrap
+
+    revoke_token(bootstrap(open_database()), token_id)
+    output.stderr().print(f"token {token_id} revoked")
 
 
 @report_app.command("trial-balance")

@@ -16,9 +16,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
-from erpcore.exceptions import Forbidden, Unauthorized, ValidationFailed
+from erpcore.exceptions import Forbidden, NotFound, Unauthorized, ValidationFailed
 from erpcore.models import ApiToken
 from erpcore.services.bootstrap import Erp
 
@@ -146,3 +146,12 @@ def list_tokens(erp: Erp) -> list[dict[str, object]]:
         rows = conn.execute(select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.created_at,
                                    ApiToken.revoked_at).order_by(ApiToken.id)).mappings().all()
     return [dict(r) for r in rows]
+
+
+def revoke_token(erp: Erp, token_id: int) -> None:
+    """Revoke a token at once (every request looks its token up; nothing is cached)."""
+    with erp.engine.begin() as conn:
+        done = conn.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                            .values(revoked_at=dt.datetime.now(dt.UTC)))
+    if done.rowcount != 1:
+        raise NotFound(f"token {token_id} does not exist or is already revoked")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from erpcore.api.auth import PERMISSIONS, Role, allowed, create_token, token_hash
-from erpcore.exceptions import ValidationFailed
+from erpcore.api.auth import PERMISSIONS, Role, allowed, create_token, lookup, revoke_token, token_hash
+from erpcore.exceptions import NotFound, ValidationFailed
 from erpcore.models import ApiToken
 from tests.e2e.api.conftest import V1, Api
 
@@ -54,3 +54,13 @@ def test_least_privilege_table() -> None:
     assert [p for p in PERMISSIONS if allowed(Role.VIEWER, p)] == [p for p in PERMISSIONS if p.endswith(":read")]
     assert not allowed(Role.WAREHOUSE, "payments:write") and allowed(Role.WAREHOUSE, "receiving:write")
     assert not allowed(Role.SALES, "purchasing:write") and allowed(Role.FINANCE, "reports:read")
+
+
+def test_a_revoked_token_is_401_at_once(api: Api) -> None:
+    assert api.get("/items", role="viewer").status_code == 200
+    principal = lookup(api.erp.engine, api.token("viewer"))
+    assert principal is not None
+    revoke_token(api.erp, principal.token_id)
+    assert api.get("/items", role="viewer").status_code == 401
+    with pytest.raises(NotFound):
+        revoke_token(api.erp, principal.token_id)

@@ -92,3 +92,5 @@ def test_cli_token_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert json.loads(sv.stdout)["rows"] == []
         assert "Stock valuation" in runner.invoke(app, ["report", "stock-valuation"]).stdout
         assert runner.invoke(app, ["token", "create", "--role", "root", "--name", "x"]).exit_code != 0
+        assert runner.invoke(app, ["token", "revoke", str(listed[0]["id"])]).exit_code == 0
+        assert json.loads(runner.invoke(app, ["token", "list", "--json"]).stdout)[0]["revoked_at"]
