@@ -1,0 +1,214 @@
+"""The drill runner: a fault under live load, a timeline, RPO counted row by row, the old primary rejoined.
+
+A drill fails (and the CLI exits non-zero and raises an alert) when any acknowledged commit is missing on
+the new primary, the old primary accepts a write after fencing, the old primary does not rejoin as a
+synchronous standby, a divergence was detected, or the business RTO misses its target.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+
+from failover.engines.base import HaEngine, RejoinResult
+from failover.timeline import Event, Timeline, client_marks, missing_marks, summarize
+from failover.types import FailoverFailed, Fault, Mark, Outcome, Role
+from failover.writer import Attempt, Writer
+
+EXPECTED_MARKS = (
+    Mark.FAULT, Mark.DETECTION, Mark.DECISION, Mark.FENCING, Mark.PROMOTION, Mark.FIRST_WRITE,
+    Mark.FIRST_CLIENT_BACK, Mark.LAST_CLIENT_BACK, Mark.BUSINESS_RTO, Mark.REWOUND, Mark.BACK_IN_SYNC,
+)
+
+
+class Load(Protocol):
+    """What the drill needs from a load generator (the built-in writer, or a fake in unit tests)."""
+
+    def prepare(self) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10) -> list[Attempt]: ...
+
+
+LoadFactory = Callable[[str, str, int], Load]
+
+
+def builtin_writer(conninfo: str, run: str, clients: int) -> Load:
+    return Writer(conninfo, run, clients)
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    """One drill's fault, load and targets."""
+
+    fault: Fault = Fault.KILL
+    clients: int = 4
+    warmup: float = 1.0
+    settle: float = 1.0
+    recover_timeout: float = 60.0
+    rejoin_timeout: float = 60.0
+    rto_target: float = 10.0
+    ballast_rows: int = 0  # rows written just before the fault, to leave dirty buffers on the standby
+
+
+@dataclass
+class DrillResult:
+    """Everything one drill measured and decided; `failures` lists why it failed, empty when it passed."""
+
+    engine: str
+    fault: str
+    run: str
+    started_at: str
+    old_primary: str = ""
+    new_primary: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+    lost: list[tuple[int, int]] = field(default_factory=list)
+    split_brain: str | None = None
+    rejoin: RejoinResult | None = None
+    divergence: str | None = None
+    missing_marks: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def rpo(self) -> int:
+        return len(self.lost)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(ok=self.ok, rpo=self.rpo, lost=[list(k) for k in self.lost])
+        return data
+
+
+def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory = builtin_writer) -> DrillResult:
+    """Run one drill on `engine` under load and return its result; it never raises for a failed drill."""
+    run = uuid.uuid4().hex[:12]
+    result = DrillResult(engine.name, str(config.fault), run, dt.datetime.now(dt.UTC).isoformat())
+    timeline = Timeline()
+    load = load_factory(engine.client_conninfo(), run, config.clients)
+    load.prepare()
+    load.start()
+    attempts: list[Attempt] = []
+    try:
+        time.sleep(config.warmup)
+        if config.ballast_rows:
+            _write_ballast(engine.client_conninfo(), config.ballast_rows)
+        result.old_primary = engine.inject(config.fault, timeline)
+        result.new_primary = engine.recover(config.fault, result.old_primary, timeline, config.recover_timeout)
+        _wait_clients_back(load, engine, result.new_primary, timeline, config)
+    except FailoverFailed as exc:
+        result.failures.append(f"failover: {exc.message}")
+    finally:
+        attempts = load.stop()
+    if result.new_primary:
+        _verify(engine, config, result, timeline, attempts)
+    _finish(result, timeline, attempts)
+    return result
+
+
+def _wait_clients_back(load: Load, engine: HaEngine, new: str, timeline: Timeline, config: DrillConfig) -> None:
+    """Keep the load running until every client has an ack from the new primary (or `settle` runs out)."""
+    port = _port_of(engine, new)
+    deadline = time.monotonic() + config.settle + config.recover_timeout
+    fault = timeline.at(Mark.FAULT) or 0.0
+    attempts_of: Callable[[], Sequence[Attempt]] = getattr(load, "snapshot", list)
+    while time.monotonic() < deadline:
+        back = {a.client for a in attempts_of()
+                if a.outcome is Outcome.ACKED and a.port == port and a.ended >= fault}
+        if len(back) >= config.clients:
+            break
+        time.sleep(0.05)
+    time.sleep(config.settle)
+
+
+def _verify(engine: HaEngine, config: DrillConfig, result: DrillResult, timeline: Timeline,
+            attempts: list[Attempt]) -> None:
+    port = _port_of(engine, result.new_primary)
+    if port is not None:
+        client_marks(timeline, attempts, port, config.clients)
+    result.split_brain = engine.split_brain(result.old_primary)
+    if result.split_brain:
+        result.failures.append(f"split brain: {result.split_brain}")
+    committed = engine.committed(result.run)
+    acked = {(a.client, a.seq) for a in attempts if a.outcome is Outcome.ACKED}
+    result.lost = sorted(acked - committed)
+    doubt = {(a.client, a.seq) for a in attempts if a.outcome is Outcome.IN_DOUBT}
+    result.attempts["in_doubt_committed"] = len(doubt & committed)
+    if result.lost:
+        result.failures.append(f"RPO: {len(result.lost)} acknowledged commits missing on {result.new_primary}")
+    result.rejoin = engine.rejoin(result.old_primary, timeline, config.rejoin_timeout)
+    result.divergence = result.rejoin.divergence
+    if not result.rejoin.ok:
+        result.failures.append(f"rejoin: {result.rejoin.reason}")
+    rto = timeline.since_fault().get(str(Mark.BUSINESS_RTO))
+    if rto is None:
+        result.failures.append("RTO: no client had an order acknowledged by the new primary")
+    elif rto > config.rto_target:
+        result.failures.append(f"RTO: business RTO {rto:.2f} s is over the {config.rto_target:.1f} s target")
+
+
+def _finish(result: DrillResult, timeline: Timeline, attempts: list[Attempt]) -> None:
+    fault = timeline.at(Mark.FAULT)
+    old_port = None
+    for attempt in attempts:
+        result.attempts[str(attempt.outcome)] = result.attempts.get(str(attempt.outcome), 0) + 1
+    if fault is not None and result.new_primary:
+        new_port = {a.port for a in attempts if a.outcome is Outcome.ACKED and a.ended < fault}
+        old_port = next(iter(new_port), None)
+        result.attempts["acked_by_old_after_fault"] = sum(
+            1 for a in attempts
+            if a.outcome is Outcome.ACKED and a.ended >= fault and a.port == old_port and old_port is not None
+        )
+    result.attempts.setdefault("acked", 0)
+    result.attempts.setdefault("error", 0)
+    result.attempts.setdefault("in_doubt", 0)
+    result.seconds = timeline.since_fault()
+    promoted, back = result.seconds.get(str(Mark.PROMOTION)), result.seconds.get(str(Mark.BACK_IN_SYNC))
+    if promoted is not None:
+        end = back if back is not None else max(result.seconds.values())
+        result.seconds["without_sync_standby"] = round(end - promoted, 3)
+    rewound = result.seconds.get(str(Mark.REWOUND))
+    if back is not None and rewound is not None:
+        result.seconds["rewind_to_sync"] = round(back - rewound, 3)
+    result.events = sorted(timeline.events, key=lambda e: e.at)
+    result.missing_marks = missing_marks(timeline, EXPECTED_MARKS)
+
+
+def _port_of(engine: HaEngine, name: str) -> int | None:
+    return next((m.port for m in engine.members() if m.name == name and m.role is Role.PRIMARY), None)
+
+
+def _write_ballast(conninfo: str, rows: int) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS failover_ballast (id bigint, pad text)")
+        conn.execute("INSERT INTO failover_ballast SELECT g, repeat('x', 200) FROM generate_series(1, %s) g",
+                     (rows,))
+
+
+METRICS = ("detection", "decision", "fencing", "promotion", "first_write_accepted", "first_client_back",
+           "last_client_back", "business_rto", "old_primary_rewound", "back_in_sync", "without_sync_standby",
+           "rewind_to_sync")
+
+
+def summarize_drills(results: Sequence[DrillResult]) -> dict[str, Any]:
+    """Medians and p95 of every timeline point over repeated drills, and the totals that must be zero."""
+    return {
+        "drills": len(results),
+        "passed": sum(1 for r in results if r.ok),
+        "lost_acknowledged": sum(r.rpo for r in results),
+        "in_doubt": sum(r.attempts.get("in_doubt", 0) for r in results),
+        "acked": sum(r.attempts.get("acked", 0) for r in results),
+        "seconds": {m: summarize([r.seconds[m] for r in results if m in r.seconds]) for m in METRICS},
+    }
