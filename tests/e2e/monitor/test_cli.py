@@ -97,3 +97,41 @@ def test_eval_and_probe_on_a_sqlite_database(tmp_path: Path, monkeypatch: pytest
 def test_runbook_list() -> None:
     data = json.loads(runner.invoke(app, ["runbook", "list", "--json"]).stdout)
     assert {"alert": "PostgresqlDown", "component": "postgres", "path": "runbooks/postgres/PostgresqlDown.md"} in data
+
+
+def test_run_is_bounded_and_streams_json(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["monitor", "run", "--ticks", "2", "--interval", "1", "--no-database",
+                                 "--no-listen", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["rules"]["Watchdog"] == {"state": "firing", "reason": lines[0]["rules"]["Watchdog"]["reason"]}
+    assert lines[0]["reason"].startswith("23 rules, 1 firing")
+
+
+def test_run_serves_metrics_on_the_listen_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from tests.integration.monitor.helpers import free_port
+
+    port = free_port()
+    monkeypatch.setenv("ERPOPS_MONITOR__LISTEN_PORT", str(port))
+    scraped: list[str] = []
+
+    from monitor import service
+
+    original = service.Monitor.tick
+
+    def tick(self: service.Monitor) -> service.TickResult:
+        result = original(self)
+        if len(scraped) == 0 and self.evaluations:
+            scraped.append("pending")
+        elif scraped == ["pending"]:
+            scraped[0] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return result
+
+    monkeypatch.setattr(service.Monitor, "tick", tick)
+    result = runner.invoke(app, ["monitor", "run", "--ticks", "2", "--interval", "1", "--no-database"])
+    assert result.exit_code == 0, result.output
+    assert 'erpops_monitor_rule_state{alertname="Watchdog"} 2.0' in scraped[0]
+    assert "erpops_host_cpu_usage_ratio" in scraped[0]
