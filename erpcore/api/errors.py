@@ -45,6 +45,10 @@ def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]
     """One sentence naming every bad field, plus the fields as data."""
     fields = []
     for err in errors:
+        if err.get("type") == "json_invalid":  # loc is ("body", character offset)
+            reason = err.get("ctx", {}).get("error", "invalid JSON")
+            fields.append({"field": "body", "message": f"malformed JSON at character {err['loc'][-1]}: {reason}"})
+            continue
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
         fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "the request is invalid"

@@ -55,7 +55,7 @@ def test_malformed_json_and_unknown_fields_are_422(api: Api) -> None:
     headers = {**api.headers("admin"), "content-type": "application/json"}
     body = _problem(api.client.post(V1 + "/customers", content=b'{"code": "C1", "name": ', headers=headers), 422,
                     "request_invalid")
-    assert "JSON" in body["detail"]
+    assert body["detail"].startswith("body: malformed JSON at character")
     body = _problem(api.post("/customers", {"code": "C1", "name": "x", "credit_limt": "5"}), 422)
     assert "credit_limt" in body["detail"]
     body = _problem(api.post("/customers", {"code": "C" * 41, "name": "x"}), 422)
