@@ -60,3 +60,27 @@ def test_business_counters_and_alert_events(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(OutboxMessage.published_at)).scalars().all()[0] is not None
     assert by_name(business_samples(engine))["erpops_outbox_backlog"] == 0
+
+
+def test_postgres_slot_state_and_long_transaction(engine: Engine, backend: str) -> None:
+    import uuid
+
+    from sqlalchemy import text
+
+    if backend != "pg":
+        assert "erpops_pg_replication_slot_active" not in by_name(probe_database(engine).samples)
+        return
+    slot = "erpops_t_" + uuid.uuid4().hex[:10]
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_create_physical_replication_slot(:s)"), {"s": slot})
+    try:
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_sleep(0.05)"))  # a transaction left open on purpose
+            result = probe_database(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_drop_replication_slot(:s)"), {"s": slot})
+    slots = {s.labels["slot"]: s.value for s in result.samples
+             if s.labels["__name__"] == "erpops_pg_replication_slot_active"}
+    assert slots[slot] == 0.0
+    assert by_name(result.samples)["erpops_pg_longest_transaction_seconds"] >= 0.05
