@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +35,7 @@ def test_fires_and_resolves_alternate(signal: list[float | None], for_: int, kee
                                       resolve: float | None) -> None:
     runner = rule(**{"for": for_, "keep_firing_for": keep, "resolve_threshold": resolve})
     events = [new for old, new in states(runner, signal) if old != new and new in ("firing", "resolved")]
-    assert all(a != b for a, b in zip(events, events[1:]))  # never two fires or two resolves in a row
+    assert all(a != b for a, b in pairwise(events))  # never two fires or two resolves in a row
     assert not events or events[0] == AlertState.FIRING
 
 
