@@ -212,3 +212,14 @@ def summarize_drills(results: Sequence[DrillResult]) -> dict[str, Any]:
         "acked": sum(r.attempts.get("acked", 0) for r in results),
         "seconds": {m: summarize([r.seconds[m] for r in results if m in r.seconds]) for m in METRICS},
     }
+
+
+def alert_failures(target: Any, results: Sequence[DrillResult]) -> int:
+    """Raise one `FailoverDrillFailed` alert event per failed drill on `target` (an erpcore engine)."""
+    from erpcore.alerts import raise_alert
+
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        raise_alert(target, "FailoverDrillFailed", f"{r.fault} drill on {r.engine} failed: {'; '.join(r.failures)}",
+                    "critical", {"engine": r.engine, "fault": r.fault, "run": r.run})
+    return len(failed)

@@ -287,11 +287,53 @@ class Lab:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def detach(self) -> None:
+        """Leave the servers running after this process exits (`stop_saved_lab` stops them by PID)."""
+        for node in self.nodes:
+            if node.proc is not None:
+                # Tell Popen nobody will reap this child here; init does once the CLI has exited.
+                node.proc.returncode = 0
+                node.proc = None
+
     def save(self) -> Path:
         path = self.base / "lab.json"
         path.write_text(json.dumps({"base": str(self.base), "nodes": [n.to_dict() for n in self.nodes]}))
         return path
 
+
+
+def load_lab(path: Path) -> Lab:
+    """A lab described by `lab.json` (written by `save`), its servers probed by port, not owned."""
+    data = json.loads((path / "lab.json" if path.is_dir() else path).read_text())
+    nodes = [PgNode(str(n["name"]), int(n["port"]), Path(str(n["datadir"]))) for n in data["nodes"]]
+    return Lab(Path(data["base"]), nodes)
+
+
+def stop_saved_lab(path: Path, timeout: float = 30) -> list[int]:
+    """Stop the postmasters of a saved lab by the PIDs in their `postmaster.pid`, then remove it."""
+    lab = load_lab(path)
+    stopped = []
+    for node in lab.nodes:
+        try:
+            pid = int((node.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError):
+            continue
+        if not _is_postgres(pid):
+            continue
+        os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGINT)
+        _wait_exit(pid, timeout)
+        stopped.append(pid)
+    shutil.rmtree(lab.base, ignore_errors=True)
+    return stopped
+
+
+def _wait_exit(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _is_postgres(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _is_postgres(pid):
+        os.kill(pid, signal.SIGKILL)
 
 
 def make_base_dir(parent: Path | None = None) -> Path:

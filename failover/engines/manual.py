@@ -80,7 +80,7 @@ class ManualEngine(HaEngine):
         return found
 
     def _member(self, node: PgNode) -> Member:
-        if not node.running():
+        if node.proc is not None and not node.running():
             return Member(node.name, node.port, Role.DOWN, None, reason="not running")
         error = pgsql.tcp_probe(node.port, self.policy.probe_timeout)
         if error:

@@ -1,0 +1,96 @@
+"""`erpops failover` end to end: real clusters on loopback, the root CLI's exit codes, reports and alerts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import select
+
+from erpcore.models import OutboxMessage
+from erpops.cli import main
+from failover.cli import app
+from tests.dbhelpers import sqlite_engine
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+@pytest.fixture
+def quick(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("ERPOPS_FAILOVER__WARMUP_SECONDS", "0.3")
+    monkeypatch.setenv("ERPOPS_FAILOVER__SETTLE_SECONDS", "0.2")
+    monkeypatch.setenv("ERPOPS_FAILOVER__CLIENTS", "2")
+    return tmp_path
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_kill_drill_passes_and_writes_complete_reports(quick: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["failover", "drill", "--engine", "manual", "--fault", "kill", "--repeat", "2",
+                        "--report-dir", str(quick / "reports"), "--json"], capsys)
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["ok"] is True and doc["summary"]["drills"] == 2
+    assert doc["summary"]["lost_acknowledged"] == 0
+    assert all(d["missing_marks"] == [] and d["rejoin"]["ok"] for d in doc["drills"])
+    assert doc["summary"]["seconds"]["business_rto"]["p95"] < 10
+    assert doc["metrics"]["erpops_failover_rpo_lost_acknowledged_commits"] == 0.0
+    md = Path(doc["reports"][1]).read_text()
+    assert "PASSED" in md and "back_in_sync" in md
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_failed_drill_exits_non_zero_and_raises_an_alert(
+    quick: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite_engine(quick) as erp:
+        monkeypatch.setenv("ERPOPS_DATABASE_URL", str(erp.url))
+        code, out, err = run(["failover", "drill", "--fault", "kill", "--skip-checkpoint",
+                              "--ballast-rows", "100000", "--report-dir", str(quick / "r")], capsys)
+        assert code == 1
+        assert "drills failed their targets" in err
+        assert "without a checkpoint" in out
+        with erp.connect() as conn:
+            payloads = [row[0] for row in conn.execute(select(OutboxMessage.payload))]
+    assert [p["alertname"] for p in payloads] == ["FailoverDrillFailed"]
+    assert payloads[0]["labels"]["fault"] == "kill"
+
+
+@pytest.mark.cluster
+def test_lab_up_status_and_down_by_pid(quick: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["failover", "lab", "up", "--json"], capsys)
+    assert code == 0
+    lab = json.loads(out)["lab"]
+    pids = [n["pid"] for n in json.loads(out)["nodes"]]
+    try:
+        code, out, _ = run(["failover", "status", "--lab", lab, "--json"], capsys)
+        members = json.loads(out)["members"]
+        assert [m["role"] for m in members] == ["primary", "standby"]
+        assert members[1]["sync_state"] == "sync"
+    finally:
+        code, out, _ = run(["failover", "lab", "down", "--lab", lab], capsys)
+    assert code == 0 and "stopped postmasters" in out
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+
+
+def test_o2c_load_is_refused_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["failover", "drill", "--under-load", "o2c"], capsys)
+    assert code == 1 and "builtin" in err
+
+
+@pytest.mark.parametrize("command", ["drill", "status", "lab up", "lab down"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*command.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Example: erpops failover" in result.output
