@@ -1,0 +1,114 @@
+"""Data setup for a run, through the HTTP API: parties, items and stock, and a token per role.
+
+The fixture travels to every Locust process (master, local and remote workers) as JSON in
+`ERPOPS_LOADTEST_FIXTURE`, so the suites know which customers, items and suppliers are theirs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from erpcore.exceptions import ErpError
+
+ENV = "ERPOPS_LOADTEST_FIXTURE"
+SUITE_ENV = "ERPOPS_LOADTEST_SUITE"  # the shipped locustfile's user class
+SHAPE_ENV = "ERPOPS_LOADTEST_SHAPE"  # a `loadtest.shapes.ShapeSpec` as JSON
+LIVE_ENV = "ERPOPS_LOADTEST_LIVE"  # where the master writes its statistics every second
+API = "/api/v1"
+ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
+STOCK_PER_ITEM = Decimal(1_000_000)
+
+
+class SetupFailed(ErpError):
+    """The API refused the data setup: the run cannot start (a harness failure)."""
+
+    exit_code = 2
+    code = "setup_failed"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What the suites need: tokens by role, master data ids, item prices and the reporting period."""
+
+    tokens: dict[str, str]
+    customers: list[int]
+    suppliers: list[int]
+    items: list[int]
+    prices: dict[str, str]  # item id -> list price
+    costs: dict[str, str]  # item id -> standard cost (the price suppliers invoice)
+    item_supplier: dict[str, int]
+    period_from: str
+    period_to: str
+    inject_errors: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fixture:
+        return cls(**data)
+
+
+def tokens_from_database(database_url: str, run_id: str) -> dict[str, str]:
+    """One fresh token per role, created directly in the database the server uses."""
+    from erpcore.api.auth import create_token
+    from erpcore.db import make_engine
+    from erpcore.services.bootstrap import bootstrap
+
+    engine = make_engine(database_url)
+    try:
+        erp = bootstrap(engine)
+        return {role: create_token(erp, role, f"loadtest-{run_id}-{role}") for role in ROLES}
+    finally:
+        engine.dispose()
+
+
+def _ok(response: httpx.Response, status: int, what: str) -> Any:
+    if response.status_code != status:
+        raise SetupFailed(f"setup: {what} answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def create_fixture(host: str, tokens: dict[str, str], *, items: int = 20, customers: int = 10,
+                   suppliers: int = 3, seed: int | None = None, inject_errors: float = 0.0,
+                   timeout: float = 60.0) -> Fixture:
+    """Create suppliers, customers and items over HTTP, then buy and receive plenty of every item."""
+    rng = random.Random(seed)
+    run = secrets.token_hex(4)
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    try:
+        with httpx.Client(base_url=host.rstrip("/") + API, headers=admin, timeout=timeout) as client:
+            sup_ids = [_ok(client.post("/suppliers", json={"code": f"LT-{run}-S{n}", "name": f"Load supplier {n}"}),
+                           201, "create supplier")["id"] for n in range(suppliers)]
+            cus_ids = [_ok(client.post("/customers", json={"code": f"LT-{run}-C{n}", "name": f"Load customer {n}"}),
+                           201, "create customer")["id"] for n in range(customers)]
+            prices, costs, item_supplier, item_ids = {}, {}, {}, []
+            for n in range(items):
+                price = Decimal(rng.randrange(1000, 20000)) / 100
+                cost = (price * Decimal("0.6")).quantize(Decimal("0.01"))
+                supplier = sup_ids[n % len(sup_ids)]
+                item = _ok(client.post("/items", json={
+                    "sku": f"LT-{run}-I{n}", "name": f"Load item {n}", "standard_cost": str(cost),
+                    "list_price": str(price), "default_supplier_id": supplier}), 201, "create item")["id"]
+                item_ids.append(item)
+                prices[str(item)], costs[str(item)], item_supplier[str(item)] = str(price), str(cost), supplier
+            for supplier in sup_ids:
+                lines = [{"item_id": i, "quantity": str(STOCK_PER_ITEM), "unit_price": costs[str(i)]}
+                         for i in item_ids if item_supplier[str(i)] == supplier]
+                po = _ok(client.post("/purchase-orders", json={"supplier_id": supplier, "lines": lines}), 201,
+                         "create purchase order")["id"]
+                _ok(client.post(f"/purchase-orders/{po}/approve"), 200, "approve purchase order")
+                _ok(client.post(f"/purchase-orders/{po}/receive"), 201, "receive goods")
+    except httpx.HTTPError as exc:
+        raise SetupFailed(f"setup: cannot reach the API at {host}: {exc}") from exc
+    today = dt.date.today()
+    return Fixture(tokens, cus_ids, sup_ids, item_ids, prices, costs, item_supplier,
+                   today.replace(day=1).isoformat(), today.isoformat(), inject_errors)

@@ -1,0 +1,197 @@
+"""Run Locust headless as subprocesses (one local process, or a master and N workers), bounded and watched.
+
+The harness never imports Locust: a broken locustfile is then a failed subprocess, not a crashed
+harness, and gevent never patches the caller. While Locust runs, each process's CPU is sampled (a
+generator over 80 % of a core measures itself, not the server) and the live statistics can stop the run
+early (abort-on-fail gates). The hard timeout kills whatever still runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from loadtest.fixture import ENV as FIXTURE_ENV
+from loadtest.fixture import LIVE_ENV, SHAPE_ENV, SUITE_ENV, Fixture
+from loadtest.metrics import Stats
+from loadtest.server import free_port
+from loadtest.shapes import ShapeSpec
+
+HERE = Path(__file__).parent
+SHAPE_FILE = HERE / "locust_shape.py"
+SUITES_FILE = HERE / "locustfile.py"
+SATURATED = 0.80  # of one core
+STOP_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class LocustPlan:
+    """One Locust run: where, what, how shaped, how many workers, where its files go, how long at most."""
+
+    host: str
+    out_dir: Path
+    suite: str
+    shape: ShapeSpec
+    fixture: Fixture
+    workers: int = 0
+    locustfile: Path | None = None
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ProcessCpu:
+    """One generator process's CPU: its mean and peak share of one core over the run."""
+
+    role: str
+    pid: int
+    cpu_s: float
+    wall_s: float
+    peak: float
+
+    @property
+    def mean(self) -> float:
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def saturated(self) -> bool:
+        return self.mean > SATURATED
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """What came out of Locust: exit status, whether it was killed or aborted, its files and CPU."""
+
+    returncode: int | None
+    timed_out: bool
+    aborted: str | None
+    stats_path: Path | None
+    wall_s: float
+    cpu: list[ProcessCpu] = field(default_factory=list)
+    log_path: Path | None = None
+
+    def log_tail(self, chars: int = 600) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def _env(plan: LocustPlan, live: Path) -> dict[str, str]:
+    return {**os.environ, FIXTURE_ENV: json.dumps(plan.fixture.to_json()), SHAPE_ENV: json.dumps(plan.shape.to_json()),
+            SUITE_ENV: plan.suite, LIVE_ENV: str(live), "PYTHONUNBUFFERED": "1"}
+
+
+def commands(plan: LocustPlan, master_port: int) -> list[tuple[str, list[str]]]:
+    """(role, argv) of every process: `local`, or `master` and `worker-N`."""
+    files = f"{SHAPE_FILE},{plan.locustfile or SUITES_FILE}"
+    out = plan.out_dir
+    base = [sys.executable, "-m", "locust", "-f", files]
+    reports = ["--headless", "--host", plan.host, "--only-summary", "--csv", str(out / "locust"),
+               "--csv-full-history", "--html", str(out / "report.html"), "--json-file", str(out / "stats"),
+               "--exit-code-on-error", "0"]
+    if plan.workers <= 0:
+        return [("local", base + reports)]
+    master = base + reports + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
+                               "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "30"]
+    worker = base + ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
+    return [("master", master)] + [(f"worker-{n}", worker) for n in range(1, plan.workers + 1)]
+
+
+class _Sampler:
+    """CPU seconds of each process, sampled so the last reading survives the process's exit."""
+
+    def __init__(self, procs: dict[str, subprocess.Popen[bytes]]) -> None:
+        self.started = time.monotonic()
+        self.handles = {role: psutil.Process(p.pid) for role, p in procs.items()}
+        self.cpu = dict.fromkeys(procs, 0.0)
+        self.peak = dict.fromkeys(procs, 0.0)
+        self.ended: dict[str, float] = {}
+        self.last = (time.monotonic(), dict(self.cpu))
+
+    def sample(self) -> None:
+        now = time.monotonic()
+        for role, handle in self.handles.items():
+            if role in self.ended:
+                continue
+            try:
+                times = handle.cpu_times()
+                self.cpu[role] = times.user + times.system
+            except psutil.Error:
+                self.ended[role] = now
+        then, before = self.last
+        if now - then >= 1.0:
+            for role, used in self.cpu.items():
+                self.peak[role] = max(self.peak[role], (used - before[role]) / (now - then))
+            self.last = (now, dict(self.cpu))
+
+    def result(self) -> list[ProcessCpu]:
+        now = time.monotonic()
+        return [ProcessCpu(role, h.pid, round(self.cpu[role], 3), round(self.ended.get(role, now) - self.started, 3),
+                           round(self.peak[role], 3)) for role, h in self.handles.items()]
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]], sig: int) -> None:
+    for p in procs.values():
+        if p.poll() is None:
+            p.send_signal(sig)
+
+
+def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = None,
+               abort_after_s: float = 5.0, poll_s: float = 0.25) -> LocustRun:
+    """Run `plan` to its end, its abort gate or its hard timeout; every process is stopped before returning."""
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    live = plan.out_dir / "live.json"
+    env = _env(plan, live)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    logs = []
+    started = time.monotonic()
+    timed_out, aborted = False, None
+    try:
+        for role, argv in commands(plan, free_port()):
+            log = (plan.out_dir / f"{role}.log").open("wb")
+            logs.append(log)
+            procs[role] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                           cwd=plan.out_dir)
+        sampler = _Sampler(procs)
+        lead = procs.get("local") or procs["master"]
+        deadline = started + plan.timeout_s
+        next_abort_check = started + abort_after_s
+        while lead.poll() is None:
+            sampler.sample()
+            now = time.monotonic()
+            if now > deadline:
+                timed_out = True
+                break
+            if abort is not None and aborted is None and now >= next_abort_check and live.exists():
+                next_abort_check = now + 1.0
+                try:
+                    aborted = abort(Stats.load(live))
+                except (OSError, ValueError):
+                    aborted = None
+                if aborted:
+                    lead.send_signal(signal.SIGTERM)  # Locust stops, then writes its reports
+                    deadline = min(deadline, now + STOP_GRACE_S)
+            time.sleep(poll_s)
+        sampler.sample()
+    finally:
+        _stop(procs, signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for log in logs:
+            log.close()
+    stats = plan.out_dir / "stats.json"
+    lead_role = "local" if "local" in procs else "master"
+    return LocustRun(procs[lead_role].returncode, timed_out, aborted, stats if stats.exists() else None,
+                     round(time.monotonic() - started, 3), sampler.result(), plan.out_dir / f"{lead_role}.log")

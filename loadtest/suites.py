@@ -1,0 +1,261 @@
+"""The Locust suites: business flows as tasks over the real API, each checking the content it gets back.
+
+Imported only inside Locust processes (Locust monkey-patches with gevent on import). Every request is
+named by its endpoint template (`POST /sales-orders/[id]/approve`); every content check is logged as a
+`CHECK` entry of the same name (failed when the content is wrong, with no response time); every whole
+flow as a `TASK` entry (`order_to_cash`) timed from its first request to its last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from locust import FastHttpUser, between, constant_pacing
+
+from loadtest.fixture import API, ENV, SHAPE_ENV, Fixture
+from loadtest.metrics import CHECK, TASK
+from loadtest.shapes import ShapeKind, ShapeSpec
+LINES = 5
+BAD_TOKEN = "erp_injected-error-not-a-token"
+
+
+class CheckFailed(Exception):
+    """A response arrived with the wrong content."""
+
+
+class FlowBroken(Exception):
+    """A step of a business flow failed; the rest of the flow is skipped."""
+
+
+def _fixture() -> Fixture:
+    raw = os.environ.get(ENV)
+    if not raw:
+        raise RuntimeError(f"{ENV} is not set: run the suites through `erpops loadtest run`")
+    return Fixture.from_json(json.loads(raw))
+
+
+def _wait_time() -> Callable[..., float]:
+    raw = os.environ.get(SHAPE_ENV)
+    spec = ShapeSpec.from_json(json.loads(raw)) if raw else None
+    if spec is not None and spec.kind is ShapeKind.ARRIVAL:
+        return constant_pacing(spec.pace_s)
+    return between(0.05, 0.3)
+
+
+class ErpUser(FastHttpUser):
+    """A clerk of the business: calls the API with the token of the role each step needs."""
+
+    abstract = True
+    wait_time = _wait_time()
+    fixture: Fixture
+
+    def on_start(self) -> None:
+        self.fixture = _fixture()
+        self.rng = random.Random()
+
+    def check(self, name: str, ok: bool, message: str) -> bool:
+        """Log one content check as a CHECK entry named like its request."""
+        self.environment.events.request.fire(request_type=CHECK, name=name, response_time=None, response_length=0,
+                                             exception=None if ok else CheckFailed(message), context={})
+        return ok
+
+    def call(self, method: str, path: str, name: str, role: str, body: Any = None, expect: int = 200) -> Any:
+        """One request; a status other than `expect` fails it and breaks the flow."""
+        token = self.fixture.tokens[role]
+        if self.fixture.inject_errors and self.rng.random() < self.fixture.inject_errors:
+            token = BAD_TOKEN
+        headers = {"Authorization": f"Bearer {token}"}
+        with self.client.request(method, API + path, name=name, json=body, headers=headers,
+                                 catch_response=True) as response:
+            if response.status_code != expect:
+                response.failure(f"{response.status_code} (wanted {expect}): {(response.text or '')[:200]}")
+                raise FlowBroken(name)
+            try:
+                data = response.json()
+            except ValueError:
+                response.failure("the body is not JSON")
+                raise FlowBroken(name) from None
+            response.success()
+            return data
+
+    def flow(self, name: str, steps: Callable[[], None]) -> None:
+        """Run a whole business flow, logged as one TASK entry (failed when any step or check failed)."""
+        started = time.perf_counter()
+        error: Exception | None = None
+        try:
+            steps()
+        except FlowBroken as exc:
+            error = exc
+        self.environment.events.request.fire(request_type=TASK, name=name, response_length=0, context={},
+                                             response_time=(time.perf_counter() - started) * 1000,
+                                             exception=error)
+
+    def expect(self, name: str, ok: bool, message: str) -> None:
+        """A check whose failure also breaks the flow (the next step would make no sense)."""
+        if not self.check(name, ok, message):
+            raise FlowBroken(f"{name}: {message}")
+
+
+def order_to_cash(user: ErpUser) -> None:
+    """Create a five-line order, approve (reserve), ship, invoice and collect it; the order ends closed."""
+    fx = user.fixture
+
+    def steps() -> None:
+        items = user.rng.sample(fx.items, min(LINES, len(fx.items)))
+        lines = [{"item_id": i, "quantity": str(user.rng.randint(1, 3))} for i in items]
+        net = sum((Decimal(x["quantity"]) * Decimal(fx.prices[str(x["item_id"])]) for x in lines), Decimal(0))
+        name = "POST /sales-orders"
+        so = user.call("POST", "/sales-orders", name, "sales",
+                       {"customer_id": user.rng.choice(fx.customers), "lines": lines}, 201)
+        user.expect(name, so["status"] == "draft" and len(so["lines"]) == len(lines)
+                    and Decimal(so["net_amount"]) == net, f"order {so.get('id')} is not the draft sent")
+        order = so["id"]
+        name = "POST /sales-orders/[id]/approve"
+        approved = user.call("POST", f"/sales-orders/{order}/approve", name, "sales")
+        user.expect(name, approved["status"] == "approved" and all(
+            Decimal(x["qty_reserved"]) == Decimal(x["quantity"]) for x in approved["lines"]),
+            f"order {order} is not approved and fully reserved")
+        name = "POST /sales-orders/[id]/ship"
+        shipment = user.call("POST", f"/sales-orders/{order}/ship", name, "warehouse", None, 201)
+        user.expect(name, shipment["sales_order_id"] == order and shipment["status"] == "posted"
+                    and len(shipment["lines"]) == len(lines), f"the shipment of order {order} is not complete")
+        name = "POST /sales-orders/[id]/invoice"
+        invoice = user.call("POST", f"/sales-orders/{order}/invoice", name, "finance", None, 201)
+        total = Decimal(invoice["total_amount"])
+        user.expect(name, Decimal(invoice["net_amount"]) == net and total == net + Decimal(invoice["tax_amount"])
+                    and invoice["status"] == "posted", f"the invoice of order {order} does not add up")
+        name = "POST /customer-invoices/[id]/receipts"
+        receipt = user.call("POST", f"/customer-invoices/{invoice['id']}/receipts", name, "finance", None, 201)
+        user.expect(name, Decimal(receipt["amount"]) == total, f"the receipt for order {order} is not the total")
+        name = "GET /sales-orders/[id]"
+        final = user.call("GET", f"/sales-orders/{order}", name, "viewer")
+        user.check(name, final["status"] == "closed", f"order {order} is {final['status']}, not closed")
+
+    user.flow("order_to_cash", steps)
+
+
+def procure_to_pay(user: ErpUser) -> None:
+    """Raise a requisition, order it, approve, receive, register the matching invoice and pay it."""
+    fx = user.fixture
+
+    def steps() -> None:
+        item = user.rng.choice(fx.items)
+        qty = str(user.rng.randint(5, 50))
+        name = "POST /purchase-requisitions"
+        req = user.call("POST", "/purchase-requisitions", name, "purchasing", {"item_id": item, "quantity": qty}, 201)
+        user.expect(name, req["status"] == "open" and Decimal(req["quantity"]) == Decimal(qty),
+                    f"requisition {req.get('id')} is not open for {qty}")
+        name = "POST /purchase-orders"
+        cost = fx.costs[str(item)]
+        po = user.call("POST", "/purchase-orders", name, "purchasing", {
+            "supplier_id": fx.item_supplier[str(item)],
+            "lines": [{"item_id": item, "quantity": qty, "unit_price": cost, "requisition_id": req["id"]}]}, 201)
+        user.expect(name, po["status"] == "draft" and po["lines"][0]["requisition_id"] == req["id"],
+                    f"purchase order {po.get('id')} does not consume requisition {req['id']}")
+        name = "POST /purchase-orders/[id]/approve"
+        approved = user.call("POST", f"/purchase-orders/{po['id']}/approve", name, "purchasing")
+        user.expect(name, approved["status"] == "approved", f"purchase order {po['id']} is {approved['status']}")
+        name = "POST /purchase-orders/[id]/receive"
+        receipt = user.call("POST", f"/purchase-orders/{po['id']}/receive", name, "warehouse", None, 201)
+        user.expect(name, Decimal(receipt["lines"][0]["quantity"]) == Decimal(qty),
+                    f"goods receipt {receipt.get('id')} is not for {qty}")
+        name = "POST /supplier-invoices"
+        invoice = user.call("POST", "/supplier-invoices", name, "finance", {
+            "purchase_order_id": po["id"], "supplier_ref": f"LT-{po['id']}-{user.rng.getrandbits(32):x}",
+            "lines": [{"line_no": 1, "quantity": qty, "unit_price": cost}]}, 201)
+        user.expect(name, invoice["status"] == "matched", f"invoice for PO {po['id']} is {invoice['status']}: "
+                                                          f"{invoice.get('reason')}")
+        name = "POST /supplier-invoices/[id]/pay"
+        payment = user.call("POST", f"/supplier-invoices/{invoice['id']}/pay", name, "finance", None, 201)
+        user.check(name, Decimal(payment["amount"]) == Decimal(invoice["total_amount"]),
+                   f"payment {payment.get('id')} is not the invoice's total")
+
+    user.flow("procure_to_pay", steps)
+
+
+def browse(user: ErpUser) -> None:
+    """Page through orders, open one, look up items, a customer and paid invoices."""
+    fx = user.fixture
+
+    def steps() -> None:
+        name = "GET /sales-orders"
+        page = user.call("GET", "/sales-orders?limit=20", name, "viewer")
+        user.expect(name, isinstance(page["items"], list) and len(page["items"]) <= 20
+                    and "next" in page, "the order list is not a page of at most 20")
+        if page["items"]:
+            wanted = user.rng.choice(page["items"])["id"]
+            name = "GET /sales-orders/[id]"
+            order = user.call("GET", f"/sales-orders/{wanted}", name, "viewer")
+            user.check(name, order["id"] == wanted and len(order["lines"]) >= 1, f"order {wanted} came back wrong")
+        name = "GET /items"
+        items = user.call("GET", "/items?limit=50", name, "viewer")
+        user.check(name, len(items["items"]) >= 1 and all("sku" in x for x in items["items"]), "no items listed")
+        customer = user.rng.choice(fx.customers)
+        name = "GET /customers/[id]"
+        party = user.call("GET", f"/customers/{customer}", name, "viewer")
+        user.check(name, party["id"] == customer, f"customer {customer} came back as {party.get('id')}")
+        name = "GET /customer-invoices"
+        paid = user.call("GET", "/customer-invoices?status=paid&limit=20", name, "viewer")
+        user.check(name, all(x["status"] == "paid" for x in paid["items"]), "the paid filter let others through")
+
+    user.flow("browse", steps)
+
+
+def reports(user: ErpUser) -> None:
+    """The month's trial balance (balanced) and the stock valuation (rows add up to the total)."""
+    fx = user.fixture
+
+    def steps() -> None:
+        name = "GET /reports/trial-balance"
+        tb = user.call("GET", f"/reports/trial-balance?date_from={fx.period_from}&date_to={fx.period_to}", name,
+                       "finance")
+        t = tb["totals"]
+        user.check(name, Decimal(t["debit"]) == Decimal(t["credit"]) and Decimal(t["closing"]) == 0,
+                   f"the trial balance does not balance: {t}")
+        name = "GET /reports/stock-valuation"
+        sv = user.call("GET", "/reports/stock-valuation", name, "finance")
+        rows_value = sum((Decimal(r["value"]) for r in sv["rows"]), Decimal(0))
+        user.check(name, len(sv["rows"]) >= 1 and abs(rows_value - Decimal(sv["total_value"])) < Decimal("0.01")
+                   * len(sv["rows"]), "stock valuation rows do not add up to the total")
+
+    user.flow("reports", steps)
+
+
+class OrderToCashUser(ErpUser):
+    tasks = [order_to_cash]
+
+
+class ProcureToPayUser(ErpUser):
+    tasks = [procure_to_pay]
+
+
+class BrowseUser(ErpUser):
+    tasks = [browse]
+
+
+class ReportsUser(ErpUser):
+    tasks = [reports]
+
+
+class BusinessDayUser(ErpUser):
+    """A day weighted like the business: mostly looking things up, selling twice as often as buying."""
+
+    tasks = {browse: 5, order_to_cash: 3, procure_to_pay: 1, reports: 1}
+
+
+class MonthEndUser(ErpUser):
+    """The close: reports and the last postings crowd out browsing."""
+
+    tasks = {reports: 4, order_to_cash: 2, procure_to_pay: 2, browse: 1}
+
+
+SUITES: dict[str, type[ErpUser]] = {
+    "o2c": OrderToCashUser, "p2p": ProcureToPayUser, "browse": BrowseUser, "reports": ReportsUser,
+    "day": BusinessDayUser, "month-end": MonthEndUser,
+}
