@@ -105,6 +105,36 @@ def wait_sync_standby(primary: HasDsn, name: str, timeout: float = 30) -> Replic
     raise FailoverFailed(f"{name} is not a synchronous standby after {timeout:.0f} s (seen: {last})")
 
 
+def wait_rejoined(primary: HasDsn, standby: HasDsn, name: str, timeout: float = 30, hold: float = 0.5) -> None:
+    """Wait until `standby` streams `primary`'s current timeline as its sync standby, steadily for `hold` s.
+
+    A diverged old primary streams the old timeline up to the fork, is cut off and retries: a single
+    `streaming, sync` row is not proof, the timeline it receives and a steady state are.
+    """
+    deadline = time.monotonic() + timeout
+    steady_since: float | None = None
+    seen = "nothing yet"
+    while time.monotonic() < deadline:
+        try:
+            tli = current_timeline(primary)
+            rows = [r for r in replicas(primary) if r.application_name == name]
+            receiver = query(standby, "SELECT status, received_tli FROM pg_stat_wal_receiver")
+        except psycopg.Error as exc:
+            rows, receiver, tli, seen = [], [], 0, str(exc).strip()[:120]
+        ok = (bool(rows) and rows[0].state == "streaming" and rows[0].sync_state == "sync"
+              and bool(receiver) and receiver[0][0] == "streaming" and receiver[0][1] == tli)
+        if ok:
+            steady_since = steady_since or time.monotonic()
+            if time.monotonic() - steady_since >= hold:
+                return
+        else:
+            steady_since = None
+            if rows or receiver:
+                seen = f"replication {rows[0] if rows else 'absent'}, receiver {receiver}, primary timeline {tli}"
+        time.sleep(0.05)
+    raise FailoverFailed(f"{name} is not a steady synchronous standby after {timeout:.0f} s ({seen})")
+
+
 def set_sync_names(node: HasDsn, value: str) -> None:
     """Change `synchronous_standby_names` and reload (allowed on a standby too)."""
     query(node, f"ALTER SYSTEM SET synchronous_standby_names = '{value}'")

@@ -214,7 +214,9 @@ class ManualEngine(HaEngine):
         try:
             if not self.policy.strict_sync:
                 pgsql.set_sync_names(primary, "*")
-            pgsql.wait_sync_standby(primary, old, max(1, deadline - time.monotonic()))
+            # A suspected divergence gets a short look only: a diverged standby never becomes steady.
+            wait = max(1, deadline - time.monotonic())
+            pgsql.wait_rejoined(primary, node, old, min(wait, 8) if divergence else wait)
         except FailoverFailed as exc:
             forked = "forked off" in node.log_tail(50)
             why = " (its log says the new timeline forked off before its own end of WAL)" if forked else ""

@@ -28,6 +28,7 @@ def quick(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("ERPOPS_FAILOVER__WARMUP_SECONDS", "0.3")
     monkeypatch.setenv("ERPOPS_FAILOVER__SETTLE_SECONDS", "0.2")
     monkeypatch.setenv("ERPOPS_FAILOVER__CLIENTS", "2")
+    monkeypatch.setenv("ERPOPS_FAILOVER__REJOIN_TIMEOUT", "20")
     return tmp_path
 
 
@@ -58,7 +59,9 @@ def test_a_failed_drill_exits_non_zero_and_raises_an_alert(
                               "--ballast-rows", "100000", "--report-dir", str(quick / "r")], capsys)
         assert code == 1
         assert "drills failed their targets" in err
-        assert "without a checkpoint" in out
+        assert "FAILED" in out
+        report = json.loads(next((quick / "r").glob("*.json")).read_text())
+        assert "without a checkpoint" in report["drills"][0]["divergence"]
         with erp.connect() as conn:
             payloads = [row[0] for row in conn.execute(select(OutboxMessage.payload))]
     assert [p["alertname"] for p in payloads] == ["FailoverDrillFailed"]
