@@ -66,12 +66,13 @@ class ErpUser(FastHttpUser):
         return ok
 
     def call(self, method: str, path: str, name: str, role: str, body: Any = None, expect: int = 200) -> Any:
-        """One request; a status other than `expect` fails it and breaks the flow."""
+        """One request, logged under the template in `name` (`POST /x/[id]`); another status than `expect`
+        fails it and breaks the flow."""
         token = self.fixture.tokens[role]
         if self.fixture.inject_errors and self.rng.random() < self.fixture.inject_errors:
             token = BAD_TOKEN
         headers = {"Authorization": f"Bearer {token}"}
-        with self.client.request(method, API + path, name=name, json=body, headers=headers,
+        with self.client.request(method, API + path, name=name.split(" ", 1)[-1], json=body, headers=headers,
                                  catch_response=True) as response:
             if response.status_code != expect:
                 response.failure(f"{response.status_code} (wanted {expect}): {(response.text or '')[:200]}")
