@@ -65,12 +65,14 @@ class _SiteWorker(threading.Thread):
 
     def run(self) -> None:
         writer = None
+        ended = False
         try:
             writer = self.site.writer(self.key)
             while (chunk := self.inbox.get()) is not None:
                 writer.write(chunk)
                 if self.progress:
                     self.progress(self.site.name, len(chunk))
+            ended = True
             if self.cancelled:
                 writer.abort()
                 self.error = "cancelled: the source failed"
@@ -83,7 +85,7 @@ class _SiteWorker(threading.Thread):
                     writer.abort()
                 except Exception:  # noqa: BLE001, S110 - the failure is already recorded
                     pass
-            while self.inbox.get() is not None:
+            while not ended and self.inbox.get() is not None:
                 pass
         finally:
             self.seconds = time.monotonic() - self.started_at

@@ -74,3 +74,26 @@ def test_progress_counts_bytes_per_site() -> None:
 
     fan_out(chunks(500_000), "k", [MemorySite("a"), MemorySite("b")], progress)
     assert seen == {"a": 500_000, "b": 500_000}
+
+
+def test_site_failing_at_commit_does_not_hang_the_others() -> None:
+    from backup.sites.base import ObjectInfo, ObjectWriter
+
+    class CommitFails(MemorySite):
+        def writer(self, key: str) -> ObjectWriter:
+            inner = super().writer(key)
+
+            class W(ObjectWriter):
+                def write(self, chunk: bytes) -> None:
+                    inner.write(chunk)
+
+                def commit(self) -> ObjectInfo:
+                    raise OSError("store refused the object")
+
+                def abort(self) -> None:
+                    inner.abort()
+
+            return W()
+
+    result = fan_out(chunks(300_000), "k", [CommitFails("late"), MemorySite("ok")])
+    assert result.failed == {"late": "store refused the object"} and result.ok_sites == ["ok"]
