@@ -21,6 +21,7 @@ ENV = "ERPOPS_LOADTEST_FIXTURE"
 SUITE_ENV = "ERPOPS_LOADTEST_SUITE"  # the shipped locustfile's user class
 SHAPE_ENV = "ERPOPS_LOADTEST_SHAPE"  # a `loadtest.shapes.ShapeSpec` as JSON
 LIVE_ENV = "ERPOPS_LOADTEST_LIVE"  # where the master writes its statistics every second
+STOP_ENV = "ERPOPS_LOADTEST_STOP"  # a file whose existence ends the shape (and so the run) early
 API = "/api/v1"
 ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
 STOCK_PER_ITEM = Decimal(1_000_000)

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from loadtest.fixture import ENV as FIXTURE_ENV
-from loadtest.fixture import LIVE_ENV, SHAPE_ENV, SUITE_ENV, Fixture
+from loadtest.fixture import LIVE_ENV, SHAPE_ENV, STOP_ENV, SUITE_ENV, Fixture
 from loadtest.metrics import Stats
 from loadtest.server import free_port
 from loadtest.shapes import ShapeSpec
@@ -84,9 +84,9 @@ class LocustRun:
         return self.log_path.read_text(errors="replace")[-chars:]
 
 
-def _env(plan: LocustPlan, live: Path) -> dict[str, str]:
+def _env(plan: LocustPlan, live: Path, stop: Path) -> dict[str, str]:
     return {**os.environ, FIXTURE_ENV: json.dumps(plan.fixture.to_json()), SHAPE_ENV: json.dumps(plan.shape.to_json()),
-            SUITE_ENV: plan.suite, LIVE_ENV: str(live), "PYTHONUNBUFFERED": "1"}
+            SUITE_ENV: plan.suite, LIVE_ENV: str(live), STOP_ENV: str(stop), "PYTHONUNBUFFERED": "1"}
 
 
 def commands(plan: LocustPlan, master_port: int) -> list[tuple[str, list[str]]]:
@@ -148,8 +148,9 @@ def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = N
                abort_after_s: float = 5.0, poll_s: float = 0.25) -> LocustRun:
     """Run `plan` to its end, its abort gate or its hard timeout; every process is stopped before returning."""
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    live = plan.out_dir / "live.json"
-    env = _env(plan, live)
+    live, stop = plan.out_dir / "live.json", plan.out_dir / "stop"
+    stop.unlink(missing_ok=True)
+    env = _env(plan, live, stop)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = []
     started = time.monotonic()
@@ -177,7 +178,7 @@ def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = N
                 except (OSError, ValueError):
                     aborted = None
                 if aborted:
-                    lead.send_signal(signal.SIGTERM)  # Locust stops, then writes its reports
+                    stop.touch()  # the shape ends at its next tick; Locust stops and writes its reports
                     deadline = min(deadline, now + STOP_GRACE_S)
             time.sleep(poll_s)
         sampler.sample()

@@ -1,0 +1,43 @@
+"""The harness's own server and data setup on a real database: stock for every item, books in balance."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from erpcore.check import run_check
+from erpcore.db import make_engine
+from loadtest.fixture import ROLES, STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
+from loadtest.server import ServerFailed, start_server
+
+
+def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
+    server = start_server(url, tmp_path / "server.log")
+    try:
+        tokens = tokens_from_database(url, "it")
+        assert set(tokens) == set(ROLES)
+        fx = create_fixture(server.url, tokens, items=4, customers=2, suppliers=2, seed=7)
+        assert len(fx.items) == 4 and len(fx.customers) == 2 and set(fx.item_supplier.values()) == set(fx.suppliers)
+        rows = httpx.get(server.url + "/api/v1/reports/stock-valuation",
+                         headers={"Authorization": f"Bearer {tokens['finance']}"}).json()["rows"]
+        assert {r["item_id"]: Decimal(r["on_hand"]) for r in rows} == dict.fromkeys(fx.items, STOCK_PER_ITEM)
+        with pytest.raises(SetupFailed, match="401"):
+            create_fixture(server.url, dict.fromkeys(ROLES, "erp_wrong"), items=1)
+    finally:
+        assert server.stop() is not None
+    assert server.process.poll() is not None
+    engine = make_engine(url)
+    try:
+        assert run_check(engine).ok
+    finally:
+        engine.dispose()
+
+
+def test_a_server_that_cannot_start_is_a_harness_failure(tmp_path: Path) -> None:
+    with pytest.raises(ServerFailed) as caught:
+        start_server("nosuchdriver://x", tmp_path / "server.log", wait_s=30)
+    assert caught.value.exit_code == 2

@@ -1,0 +1,26 @@
+"""`erpops loadtest` commands have help with an example; bad choices fail before any work with exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from erpops.cli import main
+from loadtest.cli import app
+
+
+def test_run_help_has_an_example() -> None:
+    result = CliRunner().invoke(app, ["run", "--help"])
+    assert result.exit_code == 0
+    assert "Example: erpops loadtest run --suite o2c" in result.output
+
+
+@pytest.mark.parametrize("args", [["--suite", "nope"], ["--shape", "zigzag"], ["--profile", "nightly"],
+                                  ["--run-time", "soon"]])
+def test_bad_choices_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["loadtest", "run", "--out", str(tmp_path / "out"), "--host", "http://127.0.0.1:9", *args])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")
