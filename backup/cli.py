@@ -260,6 +260,28 @@ def wal_stream_cmd(
         raise typer.Exit(1)
 
 
+@app.command("restore-table")
+def restore_table_cmd(
+    table: list[str] = typer.Option(..., "--table", "-t", help="Table to bring back (repeatable)."),
+    into_schema: str = typer.Option(..., "--into-schema", help="New schema of the live database for the copies."),
+    time: str = typer.Option(None, "--time", help="As of this time (ISO 8601)."),
+    name: str = typer.Option(None, "--name", help="As of this named restore point."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Copy tables as they were at a point in time into a new schema beside the live ones.
+
+    Example: erpops backup restore-table -t sales_order --time 2025-03-01T09:00:00+00:00 --into-schema so_0900
+    """
+    from backup.restore import RecoveryTarget
+    from backup.tablerestore import restore_tables
+
+    settings, sites = _load(config, site)
+    target = RecoveryTarget("time", time) if time else RecoveryTarget("name", name) if name else RecoveryTarget()
+    result = restore_tables(settings, sites, table, into_schema, target)
+    rows: list[list[Any]] = [[f"{into_schema}.{t.split('.')[-1]}", n] for t, n in result.tables.items()]
+    _emit(as_json, result, f"tables as of {result.target}", ["copy", "rows"], rows, result.reason)
+
+
 @app.command("prune")
 def prune_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),

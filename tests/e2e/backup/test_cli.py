@@ -13,7 +13,7 @@ from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 
 COMMANDS = ["create", "list", "status", "verify", "restore", "drill", "prune", "catch-up", "wal-push", "wal-fetch",
-            "wal-stream"]
+            "wal-stream", "restore-table"]
 runner = CliRunner()
 
 

@@ -176,3 +176,20 @@ def test_drill_fails_loudly_on_a_broken_backup_and_raises_an_alert(env: Env, tmp
     assert payloads[0]["alertname"] == "BackupDrillFailed"
     assert payloads[0]["labels"]["backup_id"] == backup_id  # type: ignore[index]
     alerts.dispose()
+
+
+def test_restore_one_table_from_a_point_in_time_beside_the_live_one(env: Env) -> None:
+    from backup.tablerestore import restore_tables
+
+    result = restore_tables(env.settings, env.sites, ["probe"], "probe_at_before",
+                            RecoveryTarget("name", "erpops_before"))
+    assert result.tables == {"probe": 2}
+    with psycopg.connect(env.cluster.url()) as conn:
+        side = [r[0] for r in conn.execute("SELECT note FROM probe_at_before.probe ORDER BY id")]
+        live = [r[0] for r in conn.execute("SELECT note FROM probe ORDER BY id")]
+    assert side == ["in-backup", "before"]
+    assert live == ["in-backup", "before", "after"]
+    from backup.errors import BackupError
+
+    with pytest.raises(BackupError, match="already exists"):
+        restore_tables(env.settings, env.sites, ["probe"], "probe_at_before")
