@@ -1,0 +1,201 @@
+"""API throughput: completed order-to-cash chains per second over HTTP on PostgreSQL, beside pgbench TPC-B.
+
+A chain is a five-line sales order created, approved (reserved), shipped, invoiced and paid, every step
+posted to the ledgers, through the real API served by uvicorn in its own process. pgbench TPC-B runs on
+the same server right before and after each API round; the ratio is chains/s over the mean of the two,
+reported as the median of three rounds. A last run at 50 clients shows how the API refuses under
+contention (only 409/422 allowed) and its p99.
+
+Run: .venv/bin/python -m bench.api_throughput [--clients 8] [--seconds 15] [--rounds 3] [--pgbench-seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from erpcore.db import make_engine
+from erpcore.migrate import upgrade
+from loadtest.fixture import API, Fixture, create_fixture, tokens_from_database
+from loadtest.server import ServerProcess, start_server
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PGBIN = Path("/usr/lib/postgresql/15/bin")
+POSTING = ("approve", "ship", "invoice", "receipt")
+
+
+@dataclass
+class Tally:
+    """Chains completed and per-step latencies (ms) and statuses, shared by the client threads."""
+
+    chains: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in ("create", *POSTING)})
+    statuses: Counter[int] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, step: str, ms: float, status: int) -> None:
+        with self.lock:
+            self.latencies[step].append(ms)
+            self.statuses[status] += 1
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+
+@contextmanager
+def bench_schema(url: str) -> Iterator[str]:
+    """A fresh migrated schema; yields the database URL whose connections use it."""
+    schema = "bench_api_" + uuid.uuid4().hex[:8]
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(engine)
+        engine.dispose()
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def pgbench_database(url: str, scale: int) -> Iterator[str]:
+    """A scratch database initialised by `pgbench -i`, dropped afterwards."""
+    name = "bench_pgbench_" + uuid.uuid4().hex[:8]
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    target = re.sub(r"/[^/?]+(\?|$)", f"/{name}\\1", url.replace("postgresql+psycopg://", "postgresql://"), count=1)
+    target = target.split("?")[0]
+    try:
+        subprocess.run([str(PGBIN / "pgbench"), "-i", "-q", "-s", str(scale), target], check=True,
+                       capture_output=True, timeout=300)
+        yield target
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pgbench_tps(target: str, clients: int, seconds: int) -> float:
+    """TPC-B transactions per second (without connection time)."""
+    done = subprocess.run([str(PGBIN / "pgbench"), "-c", str(clients), "-j", "2", "-T", str(seconds), "-M",
+                           "prepared", target], check=True, capture_output=True, text=True, timeout=seconds + 60)
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"cannot read pgbench output: {done.stdout[-400:]}")
+    return float(match[1])
+
+
+def chain(client: httpx.Client, fx: Fixture, tally: Tally, n: int) -> bool:
+    """One order-to-cash chain; False when a step was refused."""
+    def step(name: str, path: str, role: str, body: object = None) -> dict[str, object] | None:
+        started = time.perf_counter()
+        r = client.post(API + path, json=body, headers={"Authorization": f"Bearer {fx.tokens[role]}"})
+        tally.add(name, (time.perf_counter() - started) * 1000, r.status_code)
+        return r.json() if r.status_code in (200, 201) else None
+
+    items = [fx.items[(n + k) % len(fx.items)] for k in range(5)]
+    so = step("create", "/sales-orders", "sales", {"customer_id": fx.customers[n % len(fx.customers)],
+                                                   "lines": [{"item_id": i, "quantity": "1"} for i in items]})
+    if so is None or step("approve", f"/sales-orders/{so['id']}/approve", "sales") is None:
+        return False
+    if step("ship", f"/sales-orders/{so['id']}/ship", "warehouse") is None:
+        return False
+    invoice = step("invoice", f"/sales-orders/{so['id']}/invoice", "finance")
+    return invoice is not None and step("receipt", f"/customer-invoices/{invoice['id']}/receipts", "finance") \
+        is not None
+
+
+def drive(host: str, fx: Fixture, clients: int, seconds: float) -> tuple[Tally, float]:
+    """`clients` threads running chains back to back for `seconds`; returns the tally and the wall time."""
+    tally = Tally()
+    stop = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        n = offset
+        with httpx.Client(base_url=host, timeout=30) as client:
+            while time.monotonic() < stop:
+                if chain(client, fx, tally, n):
+                    with tally.lock:
+                        tally.chains += 1
+                n += clients
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 60)
+    return tally, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_throughput")
+    parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--contention-clients", type=int, default=50)
+    args = parser.parse_args(argv)
+    ratios, rates = [], []
+    with pgbench_database(args.url, 10) as pgb, bench_schema(args.url) as db_url, \
+            tempfile.TemporaryDirectory() as tmp:
+        server: ServerProcess = start_server(db_url, Path(tmp) / "server.log")
+        try:
+            fx = create_fixture(server.url, tokens_from_database(db_url, "bench"), items=50, customers=20)
+            drive(server.url, fx, 2, 2)  # warm up
+            for r in range(1, args.rounds + 1):
+                before = pgbench_tps(pgb, args.clients, args.pgbench_seconds)
+                tally, wall = drive(server.url, fx, args.clients, args.seconds)
+                after = pgbench_tps(pgb, args.clients, args.pgbench_seconds)
+                rate = tally.chains / wall
+                ratio = rate / ((before + after) / 2)
+                rates.append(rate)
+                ratios.append(ratio)
+                posting = [ms for s in POSTING for ms in tally.latencies[s]]
+                print(f"round {r}: {rate:.1f} chains/s at {args.clients} clients; pgbench TPC-B {before:.0f} / "
+                      f"{after:.0f} tps; ratio {ratio:.4f}; posting p50 {pct(posting, 50):.1f} ms, "
+                      f"p95 {pct(posting, 95):.1f} ms, p99 {pct(posting, 99):.1f} ms; statuses "
+                      f"{dict(tally.statuses)}")
+                for s in ("create", *POSTING):
+                    v = tally.latencies[s]
+                    print(f"    {s:8s} p50 {pct(v, 50):6.1f}  p95 {pct(v, 95):6.1f}  p99 {pct(v, 99):6.1f} ms")
+            tally, wall = drive(server.url, fx, args.contention_clients, args.seconds)
+            everything = [ms for v in tally.latencies.values() for ms in v]
+            bad = {s: n for s, n in tally.statuses.items() if s not in (200, 201, 409, 422)}
+            print(f"{args.contention_clients} clients: {tally.chains / wall:.1f} chains/s, p99 "
+                  f"{pct(everything, 99):.0f} ms, statuses {dict(tally.statuses)}"
+                  f"{'' if not bad else f'; UNEXPECTED {bad}'}")
+        finally:
+            server.stop()
+    print(f"median: {statistics.median(rates):.1f} chains/s; ratio to pgbench TPC-B {statistics.median(ratios):.4f} "
+          f"(target 0.02)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
