@@ -81,18 +81,25 @@ def drill(
 def _make_engine(engine: EngineName, settings: FailoverSettings, skip_checkpoint: bool) -> Any:
     from failover.types import FailoverFailed
 
+    from failover.lab import make_base_dir
+
     if engine is EngineName.MANUAL:
         from failover.engines.manual import ManualEngine, ManualPolicy
-        from failover.lab import create_pair, make_base_dir
+        from failover.lab import create_pair
 
         policy = ManualPolicy(settings.probe_interval, settings.probe_timeout, settings.failure_threshold,
                               not skip_checkpoint, settings.strict_sync)
         return ManualEngine(create_pair(make_base_dir(settings.lab_dir)), policy)
+    if engine is EngineName.PATRONI:
+        from failover.engines.patroni import PatroniEngine
+        from failover.patroni_lab import create_patroni_lab
+
+        return PatroniEngine(create_patroni_lab(base=make_base_dir(settings.lab_dir)))
     if engine is EngineName.FAKE:
         from failover.engines.fake import FakeEngine
 
         return FakeEngine()
-    raise FailoverFailed(f"the {engine} engine is not available in this build; use --engine manual")
+    raise FailoverFailed(f"the {engine} engine is not available in this build; use manual or patroni")
 
 
 def _alert(results: list[DrillResult]) -> None:
@@ -149,6 +156,37 @@ def status(
     rows = [(m.name, m.port, m.role, m.pid, m.timeline, m.sync_state, m.lag_bytes, m.reason) for m in members]
     stdout().print(table("failover topology", ["member", "port", "role", "pid", "timeline", "sync", "lag bytes",
                                                "reason"], rows))
+
+
+@app.command()
+def init(
+    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Only patroni writes a configuration.")] = (
+        EngineName.PATRONI),
+    start: Annotated[bool, typer.Option("--start/--no-start", help="Start etcd + 3 members on loopback.")] = False,
+    as_json: bool = JsonFlag,
+) -> None:
+    """Write the tuned, documented Patroni configuration for a 3-member lab, and optionally start it.
+
+    Example: erpops failover init --engine patroni --start
+    """
+    from failover.patroni_lab import create_patroni_lab
+    from failover.types import FailoverFailed
+
+    if engine is not EngineName.PATRONI:
+        raise FailoverFailed("only --engine patroni has a configuration to write; manual needs none")
+    lab = create_patroni_lab(start=start)
+    data = {"dir": str(lab.base), "configs": [str(m.config) for m in lab.members], "started": start,
+            "etcd": f"127.0.0.1:{lab.etcd_port}", "conninfo": lab.client_conninfo(),
+            "pids": {"etcd": lab.etcd.pid if lab.etcd else None,
+                     **{m.name: m.proc.pid if m.proc else None for m in lab.members}}}
+    if start:
+        data["lab"] = str(lab.save())
+        lab.detach()
+    if as_json:
+        print_json(data)
+    else:
+        stdout().print(f"Patroni configuration in {data['dir']} ({', '.join(m.name for m in lab.members)})"
+                       + (f"; running, clients: {data['conninfo']}" if start else ""))
 
 
 @lab_app.command("up")

@@ -313,6 +313,13 @@ def stop_saved_lab(path: Path, timeout: float = 30) -> list[int]:
     """Stop the postmasters of a saved lab by the PIDs in their `postmaster.pid`, then remove it."""
     lab = load_lab(path)
     stopped = []
+    data = json.loads((path / "lab.json" if path.is_dir() else path).read_text())
+    for pid in data.get("agents", []):  # HA agents first (they stop their PostgreSQL), etcd last
+        if psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGTERM)
+            _wait_pid(pid, timeout)
+            stopped.append(pid)
     for node in lab.nodes:
         try:
             pid = int((node.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
@@ -326,6 +333,19 @@ def stop_saved_lab(path: Path, timeout: float = 30) -> list[int]:
         stopped.append(pid)
     shutil.rmtree(lab.base, ignore_errors=True)
     return stopped
+
+
+def _wait_pid(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    if psutil.pid_exists(pid):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _wait_exit(pid: int, timeout: float) -> None:

@@ -54,12 +54,15 @@ def client_marks(
 ) -> None:
     """Mark first and last client back and the business RTO from acks by the new primary after the fault.
 
-    Acknowledgements from the old primary after the fault do not count: the ERP is back only when the
-    node that will keep the data accepts its orders.
+    Acknowledgements from the old primary after the fault do not count, nor any before fencing (the
+    orphaned backends of a killed postmaster): the ERP is back only when the node that keeps the data
+    accepts new orders.
     """
     fault = timeline.at(Mark.FAULT)
     if fault is None:
         return
+    # Backends of a killed postmaster still answer for a moment: only acks after fencing count.
+    fault = max(fault, timeline.at(Mark.FENCING) or fault)
     first_back: dict[int, float] = {}
     for attempt in sorted(attempts, key=lambda a: a.ended):
         if attempt.outcome is Outcome.ACKED and attempt.port == new_primary_port and attempt.ended >= fault:

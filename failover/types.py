@@ -10,6 +10,7 @@ from erpcore.exceptions import ErpError
 class Fault(StrEnum):
     KILL = "kill"  # kill -9 of the PostgreSQL postmaster only
     HANG = "hang"  # SIGSTOP of every PostgreSQL process of the primary
+    CRASH = "crash"  # kill -9 of the whole node: PostgreSQL and its HA agent
     SWITCHOVER = "switchover"  # planned: demote the primary cleanly, promote the standby
 
 

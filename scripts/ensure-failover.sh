@@ -17,3 +17,15 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+
+# The patroni engine: Patroni and etcd from Debian (patroni drives the lab's PostgreSQL binaries).
+patroni_pkgs=()
+[ -x /usr/bin/etcd ] || patroni_pkgs+=(etcd-server)
+[ -x /usr/bin/patroni ] || patroni_pkgs+=(patroni)
+if [ ${#patroni_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "ensure-failover: installing ${patroni_pkgs[*]}" >&2
+  $SUDO apt-get update -qq
+  # No service of their own: the lab starts etcd and Patroni on loopback and stops them by PID.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${patroni_pkgs[@]}" >/dev/null
+fi

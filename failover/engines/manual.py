@@ -107,7 +107,7 @@ class ManualEngine(HaEngine):
     def inject(self, fault: Fault, timeline: Timeline) -> str:
         self.members()  # the last observation of who is synchronous, for the decision
         primary = self._primary_node()
-        if fault is Fault.KILL:
+        if fault in (Fault.KILL, Fault.CRASH):  # no agent: a node crash is a PostgreSQL crash
             primary.kill()
             timeline.mark(Mark.FAULT, f"kill -9 of postmaster pid {primary.pid} on {primary.name}")
         elif fault is Fault.HANG:

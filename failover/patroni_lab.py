@@ -1,0 +1,252 @@
+"""A Patroni lab on loopback: one etcd and three Patroni members, with the configuration erpops generates.
+
+Timers (why each value):
+- `ttl: 8`, `loop_wait: 1`, `retry_timeout: 3`: a dead leader's lock expires within 8 s and members look
+  every second; Patroni requires loop_wait + 2 * retry_timeout <= ttl so that a slow DCS never demotes
+  a healthy leader by itself.
+- `synchronous_mode: true` (not strict): failover only to the synchronous standby, so no acknowledged
+  commit is lost; a leader alone keeps taking orders instead of blocking them.
+- `maximum_lag_on_failover: 1 MB`, `use_pg_rewind: true`, `remove_data_directory_on_rewind_failure`:
+  an old primary comes back by rewind, or by a fresh clone when rewind cannot help.
+- `wal_retrieve_retry_interval: 200ms`: the 5 s default stalls promotion and reconnection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from failover.lab import free_port, make_base_dir, pg_bin
+from failover.types import LabError
+
+ETCD = "/usr/bin/etcd"
+PATRONI = "/usr/bin/patroni"
+TIMERS = {"ttl": 8, "loop_wait": 1, "retry_timeout": 3}
+PG_PARAMETERS = {
+    "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on", "max_wal_senders": 10,
+    "max_replication_slots": 10, "wal_keep_size": "256MB", "wal_retrieve_retry_interval": "200ms",
+    "wal_receiver_status_interval": "1s", "wal_sender_timeout": "5s", "wal_receiver_timeout": "5s",
+    "shared_buffers": "32MB", "max_connections": 60, "fsync": "off",
+}
+
+
+@dataclass
+class PatroniMember:
+    name: str
+    pg_port: int
+    rest_port: int
+    datadir: Path
+    config: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.pg_port} user=postgres dbname=postgres connect_timeout=2"
+
+    @property
+    def port(self) -> int:
+        return self.pg_port
+
+    @property
+    def rest(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path) -> dict[str, Any]:
+    """The Patroni YAML of one member, tuned as the module docstring explains."""
+    return {
+        "scope": scope,
+        "name": member.name,
+        "restapi": {"listen": f"127.0.0.1:{member.rest_port}", "connect_address": f"127.0.0.1:{member.rest_port}"},
+        "etcd3": {"hosts": [f"127.0.0.1:{etcd_port}"]},
+        "bootstrap": {
+            "dcs": {
+                **TIMERS,
+                "maximum_lag_on_failover": 1048576,
+                "synchronous_mode": True,
+                "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": PG_PARAMETERS},
+            },
+            "initdb": [{"auth": "trust"}, "no-sync"],
+        },
+        "postgresql": {
+            "listen": f"127.0.0.1:{member.pg_port}",
+            "connect_address": f"127.0.0.1:{member.pg_port}",
+            "data_dir": str(member.datadir),
+            "bin_dir": str(pg_bin()),
+            "pgpass": str(base / f"pgpass-{member.name}"),
+            "authentication": {"superuser": {"username": "postgres"}, "replication": {"username": "postgres"}},
+            "parameters": {"unix_socket_directories": str(base)},
+            "pg_hba": ["local all all trust", "host all all 127.0.0.1/32 trust",
+                       "host replication all 127.0.0.1/32 trust"],
+            "remove_data_directory_on_rewind_failure": True,
+            "remove_data_directory_on_diverged_timelines": True,
+        },
+        "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
+    }
+
+
+@dataclass
+class PatroniLab:
+    """etcd plus three Patroni members under one directory; every process is stopped by its PID."""
+
+    base: Path
+    scope: str
+    etcd_port: int
+    members: list[PatroniMember]
+    etcd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def member(self, name: str) -> PatroniMember:
+        return next(m for m in self.members if m.name == name)
+
+    def client_conninfo(self) -> str:
+        hosts = ",".join("127.0.0.1" for _ in self.members)
+        ports = ",".join(str(m.pg_port) for m in self.members)
+        return (f"host={hosts} port={ports} user=postgres dbname=postgres "
+                "target_session_attrs=read-write connect_timeout=2")
+
+    def write_configs(self) -> list[Path]:
+        for member in self.members:
+            text = "# erpops-generated Patroni configuration; see failover/patroni_lab.py for each timer\n"
+            text += yaml.safe_dump(member_config(self.scope, member, self.etcd_port, self.base), sort_keys=False)
+            member.config.write_text(text)
+        return [m.config for m in self.members]
+
+    def start(self, timeout: float = 60) -> None:
+        self.etcd = _spawn([ETCD, "--name", "e1", "--data-dir", str(self.base / "etcd"),
+                            "--listen-client-urls", f"http://127.0.0.1:{self.etcd_port}",
+                            "--advertise-client-urls", f"http://127.0.0.1:{self.etcd_port}",
+                            "--listen-peer-urls", f"http://127.0.0.1:{free_port()}",
+                            "--initial-cluster-state", "new", "--log-level", "warn"],
+                           self.base / "etcd.log", as_postgres=False)
+        _wait_http(f"http://127.0.0.1:{self.etcd_port}/health", timeout)
+        for member in self.members:
+            self.start_member(member)
+        self.wait_healthy(timeout)
+
+    def start_member(self, member: PatroniMember) -> None:
+        member.proc = _spawn([PATRONI, str(member.config)], self.base / f"{member.name}.log", as_postgres=True)
+
+    def cluster(self) -> list[dict[str, Any]]:
+        """Patroni's view of the members, from the first REST API that answers ([] when none does)."""
+        for member in self.members:
+            try:
+                data = httpx.get(f"{member.rest}/cluster", timeout=0.5).json()
+                return list(data.get("members", []))
+            except (httpx.HTTPError, ValueError):
+                continue
+        return []
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Wait for one running leader, one running sync standby, and every member streaming."""
+        deadline = time.monotonic() + timeout
+        seen: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            seen = self.cluster()
+            roles = sorted(m.get("role", "") for m in seen if m.get("state") in ("running", "streaming"))
+            if len(seen) == len(self.members) and roles == ["leader", "replica", "sync_standby"]:
+                return
+            time.sleep(0.2)
+        raise LabError(f"Patroni lab not healthy after {timeout:.0f} s: {seen}")
+
+    def stop(self) -> None:
+        """SIGTERM every Patroni (it stops its PostgreSQL), then SIGKILL leftovers and etcd, by PID."""
+        for member in self.members:
+            _stop(member.proc, signal.SIGTERM, 20)
+        for member in self.members:
+            pid = member.postmaster_pid()
+            if pid and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        _stop(self.etcd, signal.SIGTERM, 10)
+
+    def save(self) -> Path:
+        """Write `lab.json` with every PID, for `erpops failover lab down`."""
+        path = self.base / "lab.json"
+        agents = [p.pid for p in [*(m.proc for m in self.members), self.etcd] if p is not None]
+        nodes = [{"name": m.name, "port": m.pg_port, "datadir": str(m.datadir), "pid": m.postmaster_pid()}
+                 for m in self.members]
+        path.write_text(json.dumps({"base": str(self.base), "kind": "patroni", "agents": agents, "nodes": nodes}))
+        return path
+
+    def detach(self) -> None:
+        """Leave the processes running after this process exits; their PIDs stay in the JSON it printed."""
+        for proc in [self.etcd, *(m.proc for m in self.members)]:
+            if proc is not None:
+                proc.returncode = 0  # nobody reaps it here; init does once the CLI has exited
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def create_patroni_lab(members: int = 3, base: Path | None = None, start: bool = True) -> PatroniLab:
+    """Write the tuned configuration for `members` Patroni members and (by default) start them."""
+    base = base or make_base_dir()
+    lab = PatroniLab(base, f"erpops-{base.name[-8:]}", free_port(), [
+        PatroniMember(f"pg{i}", free_port(), free_port(), base / f"pg{i}", base / f"pg{i}.yml")
+        for i in range(1, members + 1)
+    ])
+    lab.write_configs()
+    if os.geteuid() == 0:
+        for path in [*base.iterdir()]:
+            shutil.chown(path, "postgres", "postgres")
+    if start:
+        try:
+            lab.start()
+        except BaseException:
+            lab.destroy()
+            raise
+    return lab
+
+
+def _spawn(cmd: list[str], log: Path, as_postgres: bool) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True,
+                                user="postgres" if as_postgres and os.geteuid() == 0 else None)
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise LabError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGCONT)
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
