@@ -79,9 +79,8 @@ def drill(
 
 
 def _make_engine(engine: EngineName, settings: FailoverSettings, skip_checkpoint: bool) -> Any:
-    from failover.types import FailoverFailed
-
     from failover.lab import make_base_dir
+    from failover.types import FailoverFailed
 
     if engine is EngineName.MANUAL:
         from failover.engines.manual import ManualEngine, ManualPolicy

@@ -102,7 +102,7 @@ class PatroniEngine(HaEngine):
                     timeline.mark(Mark.PROMOTION, f"{leader} runs as the Patroni leader, out of recovery")
                     if pgsql.try_write(node) is None:
                         timeline.mark(Mark.FIRST_WRITE, f"{leader} accepted erpops' probe write")
-                        return leader
+                        return str(leader)
             time.sleep(0.05)
         raise FailoverFailed(f"no Patroni leader accepted writes within {timeout:.0f} s")
 
