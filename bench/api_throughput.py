@@ -7,6 +7,7 @@ reported as the median of three rounds. A last run at 50 clients shows how the A
 contention (only 409/422 allowed) and its p99.
 
 Run: .venv/bin/python -m bench.api_throughput [--clients 8] [--seconds 15] [--rounds 3] [--pgbench-seconds 10]
+     [--profile stacks.txt]   (py-spy samples the server during the first round; prints the heaviest frames)
 """
 
 from __future__ import annotations
@@ -152,6 +153,25 @@ def drive(host: str, fx: Fixture, clients: int, seconds: float) -> tuple[Tally, 
     return tally, time.monotonic() - started
 
 
+def start_profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server (all threads, idle excluded) into collapsed stacks at `path`."""
+    spy = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw",
+                             "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def heaviest(path: Path, top: int = 25) -> list[tuple[str, float]]:
+    """Frames by the share of busy samples they appear in (inclusive), from py-spy's collapsed stacks."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        for frame in set(stack.split(";")):
+            counts[re.sub(r":\d+\)$", ")", frame)] += int(n)
+    return [(frame, n / total) for frame, n in counts.most_common(top)] if total else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api_throughput")
     parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
@@ -160,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--contention-clients", type=int, default=50)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of round 1 here")
     args = parser.parse_args(argv)
     ratios, rates = [], []
     with pgbench_database(args.url, 10) as pgb, bench_schema(args.url) as db_url, \
@@ -170,7 +191,13 @@ def main(argv: list[str] | None = None) -> int:
             drive(server.url, fx, 2, 2)  # warm up
             for r in range(1, args.rounds + 1):
                 before = pgbench_tps(pgb, args.clients, args.pgbench_seconds)
+                spy = start_profile(server.process.pid, args.seconds, args.profile) if args.profile and r == 1 \
+                    else None
                 tally, wall = drive(server.url, fx, args.clients, args.seconds)
+                if spy is not None and args.profile is not None:
+                    spy.wait(60)
+                    for frame, share in heaviest(args.profile):
+                        print(f"    profile {share:6.1%}  {frame}")
                 after = pgbench_tps(pgb, args.clients, args.pgbench_seconds)
                 rate = tally.chains / wall
                 ratio = rate / ((before + after) / 2)
