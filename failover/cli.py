@@ -34,6 +34,8 @@ def drill(
     skip_checkpoint: Annotated[bool, typer.Option("--skip-checkpoint",
                                          help="Training: promote without CHECKPOINT (the pg_rewind trap).")] = False,
     ballast_rows: Annotated[int, typer.Option("--ballast-rows", help="Rows written just before the fault.")] = 0,
+    erp: Annotated[bool, typer.Option("--erp-check/--no-erp-check",
+                                      help="Migrate + seed the ERP on the lab; `erpops check` after.")] = True,
     no_alert: Annotated[bool, typer.Option("--no-alert", help="Do not raise an alert event when a drill fails.")] = False,
     as_json: bool = JsonFlag,
 ) -> None:
@@ -55,6 +57,7 @@ def drill(
         fault=fault, clients=clients or settings.clients, warmup=settings.warmup_seconds,
         settle=settings.settle_seconds, recover_timeout=settings.recover_timeout,
         rejoin_timeout=settings.rejoin_timeout, rto_target=settings.rto_target, ballast_rows=ballast_rows,
+        erp_check=erp,
     )
     ha = _make_engine(engine, settings, skip_checkpoint)
     results: list[DrillResult] = []
@@ -123,6 +126,9 @@ def _render(results: list[DrillResult], document: dict[str, Any], paths: tuple[P
         title = (f"drill {i}: {result.fault} {result.old_primary} → {result.new_primary or '?'} — "
                  f"{'[green]ok[/green]' if result.ok else '[red]FAILED[/red]'}")
         out.print(table(title, ["+s", "point", "reason"], timeline))
+        if result.check is not None:
+            out.print(f"  erpops check on {result.new_primary}: {result.check['checked']} invariants, "
+                      f"{result.check['violations']} violations")
         for failure in result.failures:
             out.print(f"  [red]✗[/red] {failure}")
     summary = document["summary"]

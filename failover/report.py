@@ -62,6 +62,9 @@ def markdown(document: dict[str, Any]) -> str:
         lines += ["", (f"## Drill {i}: {drill['fault']} on {drill['engine']} "
                        f"({drill['old_primary']} → {drill['new_primary']}) — {verdict}"), ""]
         lines += [f"- {f}" for f in drill["failures"]]
+        if drill.get("check"):
+            lines.append(f"- erpops check on the new primary: {drill['check']['checked']} invariants, "
+                         f"{drill['check']['violations']} violations")
         lines += ["", "| +s | point | reason |", "|---:|---|---|"]
         start = drill["events"][0]["at"] if drill["events"] else 0.0
         for event in drill["events"]:

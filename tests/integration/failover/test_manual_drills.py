@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 def test_kill_9_loses_no_acknowledged_commit_and_the_old_primary_rejoins(lab: Lab) -> None:
     engine = ManualEngine(lab)
-    result = run_drill(engine, DrillConfig(fault=Fault.KILL, clients=3, warmup=0.5, settle=0.3))
+    config = DrillConfig(fault=Fault.KILL, clients=3, warmup=0.5, settle=0.3, erp_check=True)
+    result = run_drill(engine, config)
     assert result.ok, result.failures
     assert result.rpo == 0 and result.attempts["acked"] > 50
     assert result.missing_marks == []
@@ -26,6 +27,7 @@ def test_kill_9_loses_no_acknowledged_commit_and_the_old_primary_rejoins(lab: La
     assert pgsql.in_recovery(old) and not pgsql.in_recovery(new)
     assert [(r.application_name, r.sync_state) for r in pgsql.replicas(new)] == [(old.name, "sync")]
     assert result.seconds["business_rto"] < 10
+    assert result.check is not None and result.check["ok"] and result.check["checked"] > 10
 
 
 def test_hang_is_detected_fenced_and_failed_over(lab: Lab) -> None:

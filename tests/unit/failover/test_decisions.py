@@ -71,3 +71,12 @@ def test_percentiles_and_summary() -> None:
     s = summarize([1.0, 2.0, 10.0])
     assert s == {"n": 3, "min": 1.0, "p50": 2.0, "p95": 10.0, "max": 10.0}
     assert summarize([])["p50"] is None
+
+
+def test_sqlalchemy_url_pairs_hosts_and_ports_of_a_multi_host_string() -> None:
+    from failover.drill import sqlalchemy_url
+
+    url = sqlalchemy_url("host=127.0.0.1,127.0.0.1 port=5433,5434 user=postgres dbname=erp "
+                         "target_session_attrs=read-write connect_timeout=2")
+    assert url == ("postgresql+psycopg://postgres@/erp?host=127.0.0.1:5433&host=127.0.0.1:5434"
+                   "&target_session_attrs=read-write&connect_timeout=2")
