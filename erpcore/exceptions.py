@@ -6,6 +6,7 @@
     ├── Conflict                  HTTP 409   the state of the data refuses the action
     │   ├── InsufficientStock     HTTP 409   not enough free stock to reserve or ship
     │   ├── InvalidTransition     HTTP 409   document status does not allow the action
+    │   ├── CreditLimitExceeded   HTTP 409   the order would take the customer past its credit limit
     │   └── IdempotencyMismatch   HTTP 422   an Idempotency-Key reused with another request body
     ├── Unauthorized              HTTP 401   no or unknown bearer token
     ├── Forbidden                 HTTP 403   the token's role may not do this
@@ -50,6 +51,10 @@ class InsufficientStock(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class CreditLimitExceeded(Conflict):
+    code = "credit_limit_exceeded"
 
 
 class IdempotencyMismatch(ErpError):

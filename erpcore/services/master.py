@@ -18,7 +18,21 @@ def _require_positive(**values: Decimal) -> None:
             raise ValidationFailed(f"{name} must not be negative (got {value})")
 
 
+# Column widths, checked here so every caller (API, CLI, seed) gets a clear error, not a DataError.
+MAX_LENGTH = {"code": 40, "sku": 40, "name": 200, "unit": 12, "email": 200}
+
+
+def _check_lengths(values: dict[str, object]) -> None:
+    for field, limit in MAX_LENGTH.items():
+        value = values.get(field)
+        if isinstance(value, str) and not value.strip():
+            raise ValidationFailed(f"{field} must not be empty")
+        if isinstance(value, str) and len(value) > limit:
+            raise ValidationFailed(f"{field} is {len(value)} characters long; at most {limit} are allowed")
+
+
 def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) -> int:
+    _check_lengths(values)
     with uow:
         try:
             new_id = uow.session.execute(insert(model).values(**values).returning(model.id)).scalar_one()  # type: ignore[attr-defined]

@@ -250,6 +250,8 @@ def register_supplier_invoice(
     invoice_date = invoice_date or _today()
     with uow:
         s = uow.session
+        if s.get(PurchaseOrder, po_id) is None:
+            raise ValidationFailed(f"unknown purchase order {po_id}")
         po = _lock_po(uow, po_id)
         if po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.CANCELLED):
             raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot be invoiced")

@@ -14,7 +14,9 @@ from erpcore.domain.events import DocumentPosted, ReservationFellShort, SalesOrd
 from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value, reservable
-from erpcore.exceptions import Conflict, InsufficientStock, InvalidTransition, NotFound, ValidationFailed
+from erpcore.exceptions import (
+    Conflict, CreditLimitExceeded, InsufficientStock, InvalidTransition, NotFound, ValidationFailed,
+)
 from erpcore.models import (
     Customer, CustomerInvoice, CustomerInvoiceLine, CustomerReceipt, Item, SalesOrder, SalesOrderLine,
     Shipment, ShipmentLine, StockReservation, TaxCode, Warehouse,
@@ -148,7 +150,7 @@ def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int) -> None:
                               CustomerInvoice.status == InvoiceStatus.POSTED)) or ZERO
     order_total = s.scalar(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == order_id))
     if Decimal(open_ar) + Decimal(order_total or 0) > limit:
-        raise Conflict(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
+        raise CreditLimitExceeded(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
                        f"+ order {show_money(Decimal(order_total or 0))}")
 
 

@@ -135,3 +135,23 @@ def test_legal_numbers_are_gap_free_per_year(erp: Erp) -> None:
         numbers = s.scalars(select(JournalEntry.number).order_by(JournalEntry.number)).all()
     seq = [int(n.rsplit("-", 1)[1]) for n in numbers]
     assert seq == list(range(1, len(seq) + 1))
+
+
+def test_credit_limit_refuses_approval_with_its_own_code(erp: Erp) -> None:
+    from erpcore.exceptions import CreditLimitExceeded
+
+    w = make_world(erp, credit_limit="30")
+    stock_up(w, "10")
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, Decimal(5))])  # 60.00
+    with pytest.raises(CreditLimitExceeded, match="credit limit 30.00 exceeded") as caught:
+        sales.approve_sales_order(erp.uow(), so)
+    assert caught.value.code == "credit_limit_exceeded" and caught.value.status_code == 409
+
+
+def test_master_data_lengths_are_checked_before_the_database(erp: Erp) -> None:
+    from erpcore.services import master
+
+    with pytest.raises(ValidationFailed, match="code is 41 characters long; at most 40"):
+        master.create_customer(erp.uow(), "C" * 41, "Too long")
+    with pytest.raises(ValidationFailed, match="name must not be empty"):
+        master.create_supplier(erp.uow(), "S-EMPTY", "  ")
