@@ -99,8 +99,13 @@ class Cluster:
         pid = self.pid()
         if pid is None:
             return
-        done = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=60)
-        if done.returncode != 0 and self.pid() == pid:
+        try:
+            done = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop",
+                             timeout=60)
+            failed = done.returncode != 0
+        except subprocess.TimeoutExpired:
+            failed = True
+        if failed and self.pid() == pid:
             try:
                 os.kill(pid, signal.SIGQUIT)
             except ProcessLookupError:

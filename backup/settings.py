@@ -58,6 +58,7 @@ class SiteSettings(BaseModel):
     concurrency: int = Field(4, ge=1)
     max_attempts: int = Field(5, ge=1)
     timeout_seconds: float = 60.0
+    verify_tls: bool = True
     retention: RetentionSettings | None = None
 
     @model_validator(mode="after")

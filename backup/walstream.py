@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from backup.errors import BackupError
 from backup.ops import mark_wal_pushed
@@ -42,6 +43,7 @@ class WalStreamer:
         self.poll = poll_seconds
         self.stats = StreamStats()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log: BinaryIO | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -56,8 +58,9 @@ class WalStreamer:
                               env=env, timeout=60)
         if made.returncode != 0:
             raise BackupError(f"cannot create replication slot {self.slot}: {made.stderr.strip()}")
-        self.proc = subprocess.Popen(self._command("--no-loop"), env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        # Without --no-loop, pg_receivewal reconnects after a dropped connection and resumes from the slot.
+        self.log = self.spool.with_name(self.spool.name + ".log").open("ab")
+        self.proc = subprocess.Popen(self._command(), env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         self._thread = threading.Thread(target=self._run, name="wal-pusher", daemon=True)
         self._thread.start()
 
@@ -91,10 +94,18 @@ class WalStreamer:
             if segment in self.stats.pushed:
                 return
             if self.proc is not None and self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise BackupError(f"pg_receivewal exited {self.proc.returncode}: {err.strip()[-300:]}")
+                raise BackupError(f"pg_receivewal exited {self.proc.returncode}: {self.log_tail()}")
             time.sleep(0.05)
-        raise BackupError(f"WAL {segment} not shipped within {timeout}s (errors: {self.stats.errors[-3:]})")
+        raise BackupError(
+            f"WAL {segment} not shipped within {timeout}s (errors: {self.stats.errors[-3:]}; {self.log_tail()})"
+        )
+
+    def log_tail(self) -> str:
+        path = self.spool.with_name(self.spool.name + ".log")
+        try:
+            return " | ".join(path.read_text(errors="replace").strip().splitlines()[-4:])
+        except OSError:
+            return "(no log)"
 
     def stop(self, drop_slot: bool = False) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -104,8 +115,8 @@ class WalStreamer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
+        if self.log is not None:
+            self.log.close()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)

@@ -159,7 +159,7 @@ def main() -> None:
               f"{med['erpops restore (local)'] / med['pgbackrest restore (local)']:.2f}x  (target <= 0.8)")
         print(f"raw disk copy {disk:.0f} MB/s: the {db_mb:.0f} MB directory cannot be copied faster than {db_mb / disk:.2f}s")
     finally:
-        cluster.stop()
+        cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
 
 

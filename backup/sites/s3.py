@@ -71,6 +71,7 @@ class S3Site(Site):
                 "s3",
                 endpoint_url=s.endpoint_url,
                 region_name=s.region,
+                verify=s.verify_tls,
                 aws_access_key_id=s.access_key_id,
                 aws_secret_access_key=s.secret_access_key.get_secret_value() if s.secret_access_key else None,
                 config=Config(
