@@ -77,8 +77,8 @@ SECRET_WORDS = ("password", "secret", "key", "token")
 
 def masked(settings: Settings) -> dict[str, Any]:
     """The configuration as plain data, with secrets and URL passwords masked."""
-    data = settings.model_dump(mode="json")
-    return _mask(data)
+    data: dict[str, Any] = _mask(settings.model_dump(mode="json"))
+    return data
 
 
 def _mask(value: Any, name: str = "") -> Any:

@@ -22,12 +22,15 @@ class PostingLine:
     supplier_id: int | None = None
 
 
-def _dr(role: Role, amount: Decimal, **party: int) -> PostingLine:
-    return PostingLine(role, debit=amount, **party) if amount >= 0 else PostingLine(role, credit=-amount, **party)
+def _dr(role: Role, amount: Decimal, customer_id: int | None = None, supplier_id: int | None = None) -> PostingLine:
+    """A debit of `amount`; a negative amount becomes a credit, so callers need not branch on sign."""
+    if amount < 0:
+        return PostingLine(role, credit=-amount, customer_id=customer_id, supplier_id=supplier_id)
+    return PostingLine(role, debit=amount, customer_id=customer_id, supplier_id=supplier_id)
 
 
-def _cr(role: Role, amount: Decimal, **party: int) -> PostingLine:
-    return PostingLine(role, credit=amount, **party) if amount >= 0 else PostingLine(role, debit=-amount, **party)
+def _cr(role: Role, amount: Decimal, customer_id: int | None = None, supplier_id: int | None = None) -> PostingLine:
+    return _dr(role, -amount, customer_id, supplier_id)
 
 
 def _nonzero(lines: list[PostingLine]) -> list[PostingLine]:
