@@ -1,0 +1,5 @@
+"""`python -m erpops` runs the root command."""
+
+from erpops.cli import main
+
+main()

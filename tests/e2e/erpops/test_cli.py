@@ -1,0 +1,59 @@
+"""The root command: every command teaches (help with an example), and `erpops --help` stays fast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typing import Any
+
+import pytest
+import typer
+
+from erpops.cli import app
+
+
+def _commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    # typer vendors its own click, so groups are recognised by having sub-commands
+    found: list[tuple[str, Any]] = []
+    for name, cmd in group.commands.items():
+        path = f"{prefix} {name}".strip()
+        if hasattr(cmd, "commands"):
+            found.extend(_commands(cmd, path))
+        else:
+            found.append((path, cmd))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_the_core_and_every_tool_are_mounted() -> None:
+    names = {path.split()[0] for path, _ in COMMANDS}
+    assert {"check", "seed", "serve", "demo", "db", "config", "token", "report"} <= names
+    groups = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"monitor", "runbook", "loadtest", "archive", "advisor", "backup", "failover"} <= groups
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_every_command_has_help_with_an_example(path: str, command: Any) -> None:
+    assert command.help, f"`erpops {path}` has no help"
+    assert "Example:" in command.help, f"`erpops {path}` help shows no example"
+
+
+def test_root_help_imports_no_heavy_modules() -> None:
+    code = ("import sys; from erpops.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('boto3', 'locust', 'gevent', 'psycopg', 'pandas', 'uvicorn', 'fastapi') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out, out
+
+
+def test_expected_errors_print_one_line_and_exit_with_their_code(tmp_path: object) -> None:
+    env_url = f"sqlite:///{tmp_path}/empty.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "erpops", "check"], capture_output=True, text=True,
+                          env={"ERPOPS_DATABASE_URL": env_url, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: database is at revision none (empty), this erpops needs 0003: run `erpops db upgrade`"]
