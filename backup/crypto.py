@@ -8,6 +8,7 @@ last frame, so reordered, dropped or truncated frames fail authentication like f
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -26,12 +27,12 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"erpops-backup-key-id\0" + key).hexdigest()[:16]
 
 
-def encrypt_stream(chunks: Iterable[bytes], key: bytes) -> Iterator[bytes]:
-    """Encrypt a byte stream chunk by chunk."""
+def encrypt_stream(chunks: Iterable[bytes], key: bytes, nonce_prefix: bytes | None = None) -> Iterator[bytes]:
+    """Encrypt a byte stream chunk by chunk (random nonce prefix unless one is given)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aead = AESGCM(key)
-    prefix = os.urandom(8)
+    prefix = nonce_prefix or os.urandom(8)
     yield MAGIC + bytes.fromhex(key_id(key)) + prefix
     counter = 0
     buffer = bytearray()
@@ -47,6 +48,16 @@ def encrypt_stream(chunks: Iterable[bytes], key: bytes) -> Iterator[bytes]:
 def _seal(aead: object, prefix: bytes, counter: int, plain: bytes, aad: bytes) -> bytes:
     sealed: bytes = aead.encrypt(prefix + struct.pack(">I", counter), plain, aad)  # type: ignore[attr-defined]
     return struct.pack(">I", len(sealed)) + sealed
+
+
+def encrypt_deterministic(data: bytes, key: bytes) -> bytes:
+    """Same plaintext, same ciphertext: the nonce prefix is a keyed hash of the content.
+
+    For WAL files, so that archiving a segment twice stores one object, not two. Nonces repeat only
+    for identical plaintext, which reveals equality and nothing else.
+    """
+    prefix = hmac.new(key, b"erpops-wal-nonce\0" + hashlib.sha256(data).digest(), hashlib.sha256).digest()[:8]
+    return b"".join(encrypt_stream([data], key, prefix))
 
 
 def decrypt_stream(chunks: Iterable[bytes], key: bytes, what: str = "object") -> Iterator[bytes]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backup.catalog import WalCopy
-from backup.crypto import decrypt_stream, encrypt_stream
+from backup.crypto import decrypt_stream, encrypt_deterministic
 from backup.errors import BackupError, CorruptObject, NoUsableCopy, SiteError
 from backup.fanout import fan_out
 from backup.manifest import WAL, parse_wal_key, wal_key
@@ -37,7 +37,7 @@ def is_segment(name: str) -> bool:
 def wal_push(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushResult:
     """Ship one WAL file to every site; fails (so PostgreSQL retries) only when no site took it."""
     data = path.read_bytes()
-    stored = b"".join(encrypt_stream([data], key)) if key else data
+    stored = encrypt_deterministic(data, key) if key else data
     sha = hashlib.sha256(stored).hexdigest()
     target = wal_key(path.name, sha)
     failed: dict[str, str] = {}

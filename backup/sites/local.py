@@ -45,9 +45,9 @@ class LocalSite(Site):
 
     def list_keys(self, prefix: str = "") -> dict[str, int]:
         base = self.root / prefix.rpartition("/")[0]
+        if self.root.exists() and not self.root.is_dir():
+            raise SiteError(f"site {self.name}: {self.root} is not a directory")
         if not base.is_dir():
-            if not self.root.is_dir():
-                raise SiteError(f"site {self.name}: {self.root} is not a directory")
             return {}
         found: dict[str, int] = {}
         for dirpath, _dirs, files in os.walk(base):

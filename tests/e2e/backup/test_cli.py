@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,27 @@ def test_wrong_key_is_one_line_and_exit_1(config: Path, tmp_path: Path, capsys: 
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: backup") and "was encrypted with key id" in err and len(err.splitlines()) <= 2
+
+
+def test_wal_push_then_fetch_round_trips_encrypted(config: Path, tmp_path: Path) -> None:
+    segment = tmp_path / "000000010000000000000007"
+    segment.write_bytes(os.urandom(64 * 1024))
+    code, _ = run("wal-push", str(segment), "--config", str(config))
+    assert code == 0
+    stored = list((tmp_path / "a" / "wal").iterdir())
+    assert len(stored) == 1 and stored[0].name.startswith(segment.name + "-")
+    assert segment.read_bytes() not in stored[0].read_bytes()
+    assert run("wal-push", str(segment), "--config", str(config))[0] == 0  # archive_command retries are idempotent
+    assert len(list((tmp_path / "b" / "wal").iterdir())) == 1
+    (tmp_path / "a" / "wal" / stored[0].name).write_bytes(b"rotten")
+    dest = tmp_path / "pg_wal" / "RECOVERYXLOG"
+    dest.parent.mkdir()
+    code, _ = run("wal-fetch", segment.name, str(dest), "--config", str(config))
+    assert code == 0 and dest.read_bytes() == segment.read_bytes()
+    code, _ = run("status", "--config", str(config), "--json")
+    assert {s["site"]: s["last_wal"] for s in json.loads(_)} == {"a": segment.name, "b": segment.name}
+
+
+def test_create_with_progress_bars(config: Path) -> None:
+    code, out = run("create", "--config", str(config))
+    assert code == 0 and "ok" in out and "state" in out

@@ -60,3 +60,11 @@ def test_parse_key_accepts_hex_and_base64_and_rejects_short() -> None:
     assert parse_key(base64.b64encode(KEY).decode()) == KEY
     with pytest.raises(ConfigError, match="32 bytes"):
         parse_key(base64.b64encode(b"short").decode())
+
+
+def test_deterministic_encryption_for_wal_is_stable_and_decrypts() -> None:
+    from backup.crypto import encrypt_deterministic
+
+    a, b = encrypt_deterministic(b"segment", KEY), encrypt_deterministic(b"segment", KEY)
+    assert a == b and a != encrypt_deterministic(b"segment2", KEY)
+    assert b"".join(decrypt_stream([a], KEY)) == b"segment"
