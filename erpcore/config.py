@@ -7,16 +7,17 @@ effective values with secrets masked.
 from __future__ import annotations
 
 import os
+import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 DEFAULT_VAR_DIR = Path("var")
@@ -30,7 +31,7 @@ class MatchingSettings(BaseModel):
     """Three-way match tolerances (fractions, e.g. 0.02 = 2 %)."""
 
     price_tolerance: Decimal = Decimal("0.02")
-    quantity_tolerance: Decimal = Decimal("0")
+    quantity_tolerance: Decimal = Decimal(0)
 
 
 class ApiSettings(BaseModel):
@@ -39,7 +40,41 @@ class ApiSettings(BaseModel):
     page_size_max: int = 500
 
 
-class Settings(BaseSettings):
+def config_path() -> Path:
+    """The configuration file: `ERPOPS_CONFIG`, or erpops.toml in the working directory."""
+    return Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+
+
+class TomlTable(InitSettingsSource):
+    """One table of the configuration file as a settings source (the whole file for table "")."""
+
+    def __init__(self, settings_cls: type[BaseSettings], table: str = "") -> None:
+        path = config_path()
+        data: Any = tomllib.loads(path.read_text()) if path.is_file() else {}
+        if table:
+            data = data.get(table, {})
+        super().__init__(settings_cls, init_kwargs=dict(data) if isinstance(data, dict) else {})
+
+
+class SectionSettings(BaseSettings):
+    """Base of the core's and every tool's settings: arguments, then `ERPOPS_...` environment variables,
+    then the section's table of erpops.toml, then the defaults declared on the class."""
+
+    toml_table: ClassVar[str] = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlTable(settings_cls, cls.toml_table))
+
+
+class Settings(SectionSettings):
     model_config = SettingsConfigDict(
         env_prefix="ERPOPS_",
         env_nested_delimiter="__",
@@ -52,19 +87,6 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     matching: MatchingSettings = MatchingSettings()
     api: ApiSettings = ApiSettings()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
-        return (init_settings, env_settings, toml)
 
 
 def load_settings(**overrides: Any) -> Settings:

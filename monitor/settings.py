@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from erpcore.config import SectionSettings
 from monitor.clock import parse_duration
 from monitor.dispatcher import InhibitRule, Route
 from monitor.silences import parse_matcher
@@ -52,7 +51,8 @@ def _default_inhibit() -> list[InhibitSettings]:
                             equal=["alertname", "instance"])]
 
 
-class MonitorSettings(BaseSettings):
+class MonitorSettings(SectionSettings):
+    toml_table = "monitor"
     model_config = SettingsConfigDict(env_prefix="ERPOPS_MONITOR__", env_nested_delimiter="__", extra="forbid")
 
     interval: float = Field(1.0, ge=1.0, description="Seconds between evaluations (host sampling at most 1 Hz).")
@@ -60,12 +60,12 @@ class MonitorSettings(BaseSettings):
     listen_port: int = 9464
     external_url: str = "http://127.0.0.1:9464"
     state_dir: Path = Path("var/monitor")
-    rules: list[Path] = []
-    receivers: list[ReceiverSettings] = []
+    rules: list[Path] = Field(default_factory=list)
+    receivers: list[ReceiverSettings] = Field(default_factory=list)
     route: RouteSettings = RouteSettings()
     inhibit_rules: list[InhibitSettings] = Field(default_factory=_default_inhibit)
     alertmanager_url: str | None = None
-    scrape_urls: list[str] = []
+    scrape_urls: list[str] = Field(default_factory=list)
     textfile_dirs: list[Path] = Field(default_factory=list, description="Directories of *.prom files "
                                       "(e.g. `erpops backup status --metrics` output), read every tick.")
     resolve_timeout: str = "5m"
@@ -82,23 +82,7 @@ class MonitorSettings(BaseSettings):
     def silences_path(self) -> Path:
         return self.state_dir / "silences.json"
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)
-
 
 def load_monitor_settings(**overrides: Any) -> MonitorSettings:
-    """Environment over the `[monitor]` table of erpops.toml (ERPOPS_CONFIG) over the defaults."""
-    path = Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
-    table: dict[str, Any] = {}
-    if path.exists():
-        table = dict(tomllib.loads(path.read_text()).get("monitor", {}))
-    table.update(overrides)
-    return MonitorSettings(**table)
+    """Arguments over the environment over the `[monitor]` table of erpops.toml (ERPOPS_CONFIG) over the defaults."""
+    return MonitorSettings(**overrides)

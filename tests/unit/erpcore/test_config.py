@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from erpcore.config import load_settings, masked
+
+
+def test_environment_over_file_over_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "erpops.toml"
+    config.write_text('database_url = "postgresql://app:s3cret@db/erp"\npool_size = 3\n'
+                      '[matching]\nprice_tolerance = "0.05"\n[monitor]\ninterval = 2\n')
+    monkeypatch.setenv("ERPOPS_CONFIG", str(config))
+    monkeypatch.setenv("ERPOPS_POOL_SIZE", "7")
+    settings = load_settings()
+    assert settings.pool_size == 7
+    assert str(settings.matching.price_tolerance) == "0.05"
+    assert settings.database_url == "postgresql://app:s3cret@db/erp"
+    assert load_settings(pool_size=1).pool_size == 1
+
+
+def test_show_masks_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_DATABASE_URL", "postgresql://app:s3cret@db/erp")
+    monkeypatch.setenv("ERPOPS_ENCRYPTION_KEY", "k" * 32)
+    data = masked(load_settings())
+    assert data["database_url"] == "postgresql://app:***@db/erp"
+    assert data["encryption_key"] == "***"
+    assert "s3cret" not in repr(data)
+
+
+def test_default_database_is_sqlite_under_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("ERPOPS_DATABASE_URL", raising=False)
+    assert load_settings().database_url.endswith("var/erpops.sqlite")
