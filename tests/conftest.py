@@ -13,7 +13,14 @@ from tests.dbhelpers import engine_for
 BACKENDS = ["sqlite", "pg"]
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run database tests on every backend; a test marked `pg` is a PostgreSQL test and runs there only."""
+    if "backend" in metafunc.fixturenames:
+        chosen = ["pg"] if metafunc.definition.get_closest_marker("pg") else BACKENDS
+        metafunc.parametrize("backend", chosen, indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -14,9 +14,8 @@ def test_migrations_reach_head_and_create_every_table(engine: Engine) -> None:
     assert set(metadata.tables) <= tables
 
 
-def test_postgres_refuses_updates_of_journal_rows(engine: Engine, backend: str) -> None:
-    if backend != "pg":
-        pytest.skip("the immutability triggers are PostgreSQL's")
+@pytest.mark.pg
+def test_postgres_refuses_updates_of_journal_rows(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO journal_entry(number, entry_date, source_type, source_id, event, description)"

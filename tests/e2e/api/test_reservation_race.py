@@ -48,8 +48,6 @@ def server(erp: Erp) -> Iterator[str]:
 
 @pytest.mark.pg
 def test_fifty_clients_reserve_exactly_the_supply(backend: str, request: pytest.FixtureRequest) -> None:
-    if backend != "pg":
-        pytest.skip("the reservation race is a PostgreSQL test")
     api: Api = request.getfixturevalue("api")
     server: str = request.getfixturevalue("server")
     w = api.world()
