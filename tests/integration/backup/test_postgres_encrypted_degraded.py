@@ -96,7 +96,7 @@ def test_rotten_local_copies_skipped_for_healthy_s3_copies_then_pitr(env: Env) -
     data = bytearray(base.read_bytes())
     data[len(data) // 2] ^= 0xFF
     base.write_bytes(bytes(data))
-    wal = sorted((disk / "wal").iterdir())[-1]
+    wal = max((disk / "wal").iterdir())
     wal.write_bytes(b"\0" * wal.stat().st_size)
 
     report = verify(env.sites)
