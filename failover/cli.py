@@ -97,6 +97,11 @@ def _make_engine(engine: EngineName, settings: FailoverSettings, skip_checkpoint
         from failover.patroni_lab import create_patroni_lab
 
         return PatroniEngine(create_patroni_lab(base=make_base_dir(settings.lab_dir)))
+    if engine is EngineName.PG_AUTO_FAILOVER:
+        from failover.autofailover_lab import create_autofailover_lab
+        from failover.engines.pg_auto_failover import AutoFailoverEngine
+
+        return AutoFailoverEngine(create_autofailover_lab(tuned=True, base=make_base_dir(settings.lab_dir)))
     if engine is EngineName.FAKE:
         from failover.engines.fake import FakeEngine
 

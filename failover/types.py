@@ -17,6 +17,7 @@ class Fault(StrEnum):
 class EngineName(StrEnum):
     MANUAL = "manual"
     PATRONI = "patroni"
+    PG_AUTO_FAILOVER = "pg_auto_failover"
     FAKE = "fake"
 
 

@@ -29,3 +29,12 @@ if [ ${#patroni_pkgs[@]} -gt 0 ]; then
   # No service of their own: the lab starts etcd and Patroni on loopback and stops them by PID.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${patroni_pkgs[@]}" >/dev/null
 fi
+
+# The pg_auto_failover engine: pg_autoctl and the monitor extension for the server's major version.
+if [ ! -x /usr/bin/pg_autoctl ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  major=$(basename "$(dirname "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)")")
+  echo "ensure-failover: installing postgresql-$major-auto-failover" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "postgresql-$major-auto-failover" >/dev/null
+fi
