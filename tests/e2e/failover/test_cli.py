@@ -90,7 +90,30 @@ def test_o2c_load_is_refused_with_one_line(capsys: pytest.CaptureFixture[str]) -
     assert code == 1 and "builtin" in err
 
 
-@pytest.mark.parametrize("command", ["drill", "status", "lab up", "lab down"])
+def test_init_writes_a_documented_patroni_config_for_three_members(capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    import yaml
+
+    code, out, _ = run(["failover", "init", "--engine", "patroni", "--no-start", "--json"], capsys)
+    doc = json.loads(out)
+    try:
+        assert code == 0 and doc["started"] is False
+        configs = [Path(p) for p in doc["configs"]]
+        assert len(configs) == 3
+        text = configs[0].read_text()
+        assert text.startswith("# erpops-generated Patroni configuration")
+        assert yaml.safe_load(text)["bootstrap"]["dcs"]["synchronous_mode"] is True
+    finally:
+        shutil.rmtree(doc["dir"], ignore_errors=True)
+
+
+def test_init_refuses_the_manual_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["failover", "init", "--engine", "manual"], capsys)
+    assert code == 1 and "only --engine patroni" in err
+
+
+@pytest.mark.parametrize("command", ["drill", "status", "init", "lab up", "lab down"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     from typer.testing import CliRunner
 
