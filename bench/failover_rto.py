@@ -1,8 +1,9 @@
-"""Business RTO of the manual engine: erpops' tuned runbook against an untuned one, same machine, same run.
+"""Business RTO of failover on this machine: erpops' engines beside pg_auto_failover's defaults, same run.
 
-The baseline is the same runbook with the timers a hand-written script usually has (a 1 s probe loop,
-2 s connect timeouts, 3 failures in a row): it shows what the tuning buys. Both run kill -9 drills
-(PostgreSQL only) and hang drills under the built-in writer and must lose no acknowledged commit.
+Rows (each `repeats` drills under the built-in writer, RPO must stay 0):
+- node crash (kill -9 of PostgreSQL and its agent): pg_auto_failover with its defaults (the baseline),
+  pg_auto_failover tuned, Patroni with the configuration erpops generates, and the manual runbook;
+- PostgreSQL-only crash and hang: the manual runbook tuned, and with the timers of a hand-written script.
 
     .venv/bin/python -m bench.failover_rto [repeats]
 """
@@ -11,41 +12,69 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 
-from failover.drill import DrillConfig, DrillResult, run_drill, summarize_drills
-from failover.engines.manual import ManualEngine, ManualPolicy
-from failover.lab import create_pair
+from failover.drill import DrillConfig, run_drill, summarize_drills
+from failover.engines.base import HaEngine
 from failover.types import Fault
 
-TUNED = ManualPolicy()
-BASELINE = ManualPolicy(probe_interval=1.0, probe_timeout=2.0, failure_threshold=3)
+
+def manual(tuned: bool) -> HaEngine:
+    from failover.engines.manual import ManualEngine, ManualPolicy
+    from failover.lab import create_pair
+
+    policy = ManualPolicy() if tuned else ManualPolicy(probe_interval=1.0, probe_timeout=2.0, failure_threshold=3)
+    return ManualEngine(create_pair(), policy)
 
 
-def drills(policy: ManualPolicy, fault: Fault, repeats: int) -> list[DrillResult]:
-    engine = ManualEngine(create_pair(), policy)
-    try:
-        config = DrillConfig(fault=fault, clients=4, warmup=0.5, settle=0.3, rto_target=60)
-        return [run_drill(engine, config) for _ in range(repeats)]
-    finally:
-        engine.close()
+def patroni() -> HaEngine:
+    from failover.engines.patroni import PatroniEngine
+    from failover.patroni_lab import create_patroni_lab
+
+    return PatroniEngine(create_patroni_lab())
+
+
+def auto_failover(tuned: bool) -> HaEngine:
+    from failover.autofailover_lab import create_autofailover_lab
+    from failover.engines.pg_auto_failover import AutoFailoverEngine
+
+    return AutoFailoverEngine(create_autofailover_lab(tuned=tuned))
+
+
+ROWS: list[tuple[str, Fault, Callable[[], HaEngine]]] = [
+    ("pg_auto_failover defaults", Fault.CRASH, lambda: auto_failover(False)),
+    ("pg_auto_failover tuned", Fault.CRASH, lambda: auto_failover(True)),
+    ("patroni (erpops config)", Fault.CRASH, patroni),
+    ("manual (erpops runbook)", Fault.CRASH, lambda: manual(True)),
+    ("manual, script timers", Fault.KILL, lambda: manual(False)),
+    ("manual (erpops runbook)", Fault.KILL, lambda: manual(True)),
+    ("manual, script timers", Fault.HANG, lambda: manual(False)),
+    ("manual (erpops runbook)", Fault.HANG, lambda: manual(True)),
+]
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     started = time.monotonic()
-    print(f"failover RTO, manual engine, {repeats} drills per row (seconds from fault)")
-    print(f"{'fault':<6} {'runbook':<9} {'rto p50':>8} {'rto p95':>8} {'in sync p50':>12} {'lost':>5} {'passed':>7}")
-    for fault in (Fault.KILL, Fault.HANG):
-        rows = {}
-        for label, policy in (("baseline", BASELINE), ("erpops", TUNED)):
-            summary = summarize_drills(drills(policy, fault, repeats))
-            rto, sync = summary["seconds"]["business_rto"], summary["seconds"]["back_in_sync"]
-            rows[label] = rto["p50"] or float("nan")
-            print(f"{fault:<6} {label:<9} {rto['p50']:>8} {rto['p95']:>8} {sync['p50']!s:>12} "
-                  f"{summary['lost_acknowledged']:>5} {summary['passed']:>4}/{summary['drills']}")
-        print(f"{fault:<6} ratio     baseline/erpops business RTO p50 = {rows['baseline'] / rows['erpops']:.1f}x")
-    print("pg_auto_failover and Patroni figures: not measured (those engines are not in this build)")
-    print(f"bench wall time {time.monotonic() - started:.0f} s")
+    config = DrillConfig(clients=4, warmup=0.5, settle=0.3, recover_timeout=120, rejoin_timeout=120, rto_target=120)
+    print(f"failover business RTO, {repeats} drills per row (seconds from the fault)")
+    print(f"{'fault':<6} {'engine':<27} {'rto p50':>8} {'rto p95':>8} {'in sync p50':>12} {'lost':>5} {'passed':>7}")
+    baseline: float | None = None
+    for label, fault, factory in ROWS:
+        engine = factory()
+        try:
+            results = [run_drill(engine, replace(config, fault=fault)) for _ in range(repeats)]
+        finally:
+            engine.close()
+        summary = summarize_drills(results)
+        rto, sync = summary["seconds"]["business_rto"], summary["seconds"]["back_in_sync"]
+        baseline = baseline or rto["p50"]
+        ratio = f"  x{baseline / rto['p50']:.1f} faster than the baseline" if rto["p50"] and baseline else ""
+        print(f"{fault:<6} {label:<27} {rto['p50']!s:>8} {rto['p95']!s:>8} {sync['p50']!s:>12} "
+              f"{summary['lost_acknowledged']:>5} {summary['passed']:>4}/{summary['drills']}{ratio}", flush=True)
+    print(f"baseline: pg_auto_failover defaults, node crash, measured above; bench wall time "
+          f"{time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from failover.types import EngineName, Fault
 
 if TYPE_CHECKING:
     from failover.drill import DrillResult
-    from failover.settings import FailoverSettings
 
 app = typer.Typer(help="Failover drills under live ERP load that measure RTO and RPO.", no_args_is_help=True)
 lab_app = typer.Typer(help="A primary and a synchronous standby on loopback, for demos and drills.",
@@ -44,6 +43,7 @@ def drill(
     Example: erpops failover drill --engine manual --fault kill --repeat 5
     """
     from failover.drill import DrillConfig, run_drill
+    from failover.engines import build_engine
     from failover.report import report_document, write_reports
     from failover.settings import load_failover_settings
     from failover.types import FailoverFailed
@@ -59,7 +59,7 @@ def drill(
         rejoin_timeout=settings.rejoin_timeout, rto_target=settings.rto_target, ballast_rows=ballast_rows,
         erp_check=erp,
     )
-    ha = _make_engine(engine, settings, skip_checkpoint)
+    ha = build_engine(engine, settings, skip_checkpoint)
     results: list[DrillResult] = []
     try:
         for i in range(repeat):
@@ -79,34 +79,6 @@ def drill(
         if not no_alert:
             _alert(results)
         raise FailoverFailed(f"{sum(not r.ok for r in results)} of {len(results)} drills failed their targets")
-
-
-def _make_engine(engine: EngineName, settings: FailoverSettings, skip_checkpoint: bool) -> Any:
-    from failover.lab import make_base_dir
-    from failover.types import FailoverFailed
-
-    if engine is EngineName.MANUAL:
-        from failover.engines.manual import ManualEngine, ManualPolicy
-        from failover.lab import create_pair
-
-        policy = ManualPolicy(settings.probe_interval, settings.probe_timeout, settings.failure_threshold,
-                              not skip_checkpoint, settings.strict_sync)
-        return ManualEngine(create_pair(make_base_dir(settings.lab_dir)), policy)
-    if engine is EngineName.PATRONI:
-        from failover.engines.patroni import PatroniEngine
-        from failover.patroni_lab import create_patroni_lab
-
-        return PatroniEngine(create_patroni_lab(base=make_base_dir(settings.lab_dir)))
-    if engine is EngineName.PG_AUTO_FAILOVER:
-        from failover.autofailover_lab import create_autofailover_lab
-        from failover.engines.pg_auto_failover import AutoFailoverEngine
-
-        return AutoFailoverEngine(create_autofailover_lab(tuned=True, base=make_base_dir(settings.lab_dir)))
-    if engine is EngineName.FAKE:
-        from failover.engines.fake import FakeEngine
-
-        return FakeEngine()
-    raise FailoverFailed(f"the {engine} engine is not available in this build; use manual or patroni")
 
 
 def _alert(results: list[DrillResult]) -> None:

@@ -18,7 +18,6 @@ class EngineName(StrEnum):
     MANUAL = "manual"
     PATRONI = "patroni"
     PG_AUTO_FAILOVER = "pg_auto_failover"
-    FAKE = "fake"
 
 
 class Role(StrEnum):
