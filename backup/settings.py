@@ -18,21 +18,18 @@ Example erpops.toml:
 from __future__ import annotations
 
 import base64
-import os
-import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from erpcore.config import SectionSettings
+from erpcore.config import config_file as use_config_file
 from erpcore.exceptions import ConfigError
 
 SiteKind = Literal["local", "s3", "memory"]
 Compression = Literal["zstd", "lz4", "none"]
-
-_CONFIG_FILE: ContextVar[Path | None] = ContextVar("backup_config_file", default=None)
 
 
 class RetentionSettings(BaseModel):
@@ -70,42 +67,17 @@ class SiteSettings(BaseModel):
         return self
 
 
-class _TomlSection(PydanticBaseSettingsSource):
-    """The `[backup]` table of the configuration file (ERPOPS_CONFIG, default erpops.toml)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        path = _CONFIG_FILE.get() or Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
-        if not path.is_file():
-            return {}
-        with path.open("rb") as fh:
-            section = tomllib.load(fh).get("backup", {})
-        return dict(section) if isinstance(section, dict) else {}
-
-
-class BackupSettings(BaseSettings):
+class BackupSettings(SectionSettings):
+    toml_table = "backup"
     model_config = SettingsConfigDict(env_prefix="ERPOPS_BACKUP__", env_nested_delimiter="__", extra="ignore")
 
     database_url: str | None = None
-    sites: list[SiteSettings] = []
+    sites: list[SiteSettings] = Field(default_factory=list)
     compression: Compression = "zstd"
     encryption_key: SecretStr | None = None
     pg_bin_dir: Path | None = None
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(keep_count=2, keep_days=7.0))
     restore_concurrency: int = Field(4, ge=1)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSection(settings_cls))
 
     def key_bytes(self) -> bytes | None:
         """The 32-byte AES key from `encryption_key` (base64 or hex), or None when encryption is off."""
@@ -141,13 +113,11 @@ def parse_key(text: str) -> bytes:
 
 def load_backup_settings(config_file: Path | None = None, **overrides: Any) -> BackupSettings:
     """Read the effective backup configuration; `config_file` replaces ERPOPS_CONFIG for this call."""
-    token = _CONFIG_FILE.set(config_file)
     try:
-        settings = BackupSettings(**overrides)
+        with use_config_file(config_file):
+            settings = BackupSettings(**overrides)
     except ValueError as exc:
         raise ConfigError(f"invalid backup configuration: {exc}") from exc
-    finally:
-        _CONFIG_FILE.reset(token)
     names = [s.name for s in settings.sites]
     if len(names) != len(set(names)):
         raise ConfigError(f"backup site names must be unique: {names}")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,9 +43,22 @@ class ApiSettings(BaseModel):
     page_size_max: int = 500
 
 
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)
+
+
 def config_path() -> Path:
-    """The configuration file: `ERPOPS_CONFIG`, or erpops.toml in the working directory."""
-    return Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+    """The configuration file: one given by `config_file()`, else `ERPOPS_CONFIG`, else ./erpops.toml."""
+    return _CONFIG_FILE.get() or Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+
+
+@contextmanager
+def config_file(path: Path | None) -> Iterator[None]:
+    """Read settings from `path` inside this block (a command's `--config` option); None changes nothing."""
+    token = _CONFIG_FILE.set(path)
+    try:
+        yield
+    finally:
+        _CONFIG_FILE.reset(token)
 
 
 class TomlTable(InitSettingsSource):
