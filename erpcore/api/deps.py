@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from sqlalchemy import Connection
 
 from erpcore.api.schemas import LineQuantityIn
 from erpcore.exceptions import ValidationFailed
 from erpcore.services.bootstrap import Erp
+from erpcore.services.unit_of_work import UnitOfWork
 
 MAX_ID = 2**63 - 1
 
@@ -75,3 +77,22 @@ def line_quantities(lines: list[LineQuantityIn] | None) -> dict[int, Decimal] | 
     for line in lines:
         wanted[line.line_no] = wanted.get(line.line_no, Decimal(0)) + line.quantity
     return wanted
+
+
+Reader = Callable[[Connection, int], dict[str, Any]]
+
+
+def read_back(uow: UnitOfWork, read: Reader, doc_type: str | None = None, doc_id: int | None = None
+              ) -> dict[str, Any]:
+    """The response document, filled in by `read` inside the service's own transaction just before commit.
+
+    Reading on the service's connection saves a pool checkout and its round trips per request, and the
+    reply is exactly what was committed. The document is `doc_id`, or the one of `doc_type` the service wrote.
+    """
+    reply: dict[str, Any] = {}
+
+    def hook(done: UnitOfWork) -> None:
+        reply.update(read(done.session.connection(), doc_id if doc_id is not None else done.created[doc_type or ""]))
+
+    uow.before_commit.append(hook)
+    return reply

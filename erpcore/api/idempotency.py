@@ -4,6 +4,11 @@ The key is reserved in its own short transaction before the route runs (status 0
 response is stored after it; a concurrent duplicate meets the reservation and gets 409, a reused key
 with another request gets 422. When the route fails unexpectedly (5xx) the key is released, so the
 client may retry; an in-flight reservation older than `STALE_AFTER` (a crashed worker) is taken over.
+
+Every unit of work the route opens marks the key applied (status 1) in the business write's own
+transaction, just before it commits (`UnitOfWork.before_commit`). So a write that committed is never
+run twice: its key is neither released on a later 5xx nor taken over when stale; a retry of an applied
+request whose response was never stored (the worker died in between) gets 409, not a second write.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from erpcore.api.auth import Principal, bearer, lookup
 from erpcore.api.errors import PROBLEM_JSON, problem
 from erpcore.exceptions import Conflict, IdempotencyMismatch
 from erpcore.models import IdempotencyKey
+from erpcore.services.unit_of_work import AMBIENT_BEFORE_COMMIT, CommitHook, UnitOfWork
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +39,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADER = "idempotency-key"
 IN_FLIGHT = 0
+APPLIED = 1  # the write committed; the response is not stored yet
 MAX_KEY = 200
 STALE_AFTER = dt.timedelta(minutes=10)
 
@@ -42,6 +49,7 @@ class Outcome(StrEnum):
     REPLAY = "replay"
     MISMATCH = "mismatch"
     IN_FLIGHT = "in_flight"
+    APPLIED = "applied"
 
 
 @dataclass(frozen=True)
@@ -79,21 +87,35 @@ def reserve(engine: Engine, key: str, token_id: int, digest: str) -> Reservation
             return reserve(engine, key, token_id, digest)
         if row.request_hash != digest:
             return Reservation(Outcome.MISMATCH)
-        if row.status_code != IN_FLIGHT:
+        if row.status_code not in (IN_FLIGHT, APPLIED):
             return Reservation(Outcome.REPLAY, row.status_code, row.response_body)
-        if _take_over_stale(conn, key, token_id, row.created_at):
+        if _is_stale(row.created_at) and row.status_code == APPLIED:
+            return Reservation(Outcome.APPLIED)
+        if _is_stale(row.created_at) and _take_over_stale(conn, key, token_id, row.created_at):
             return Reservation(Outcome.RESERVED)
     return Reservation(Outcome.IN_FLIGHT)
 
 
-def _take_over_stale(conn: Any, key: str, token_id: int, created_at: dt.datetime) -> bool:
+def _is_stale(created_at: dt.datetime) -> bool:
     aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=dt.UTC)
-    if _now() - aware < STALE_AFTER:
-        return False
+    return _now() - aware >= STALE_AFTER
+
+
+def _take_over_stale(conn: Any, key: str, token_id: int, created_at: dt.datetime) -> bool:
     result = conn.execute(update(IdempotencyKey).where(
         IdempotencyKey.key == key, IdempotencyKey.token_id == token_id, IdempotencyKey.status_code == IN_FLIGHT,
         IdempotencyKey.created_at == created_at).values(created_at=_now()))
     return bool(result.rowcount == 1)
+
+
+def mark_applied(key: str, token_id: int) -> CommitHook:
+    """A `before_commit` hook recording, in the business write's transaction, that the request was applied."""
+    def hook(uow: UnitOfWork) -> None:
+        uow.session.execute(update(IdempotencyKey).where(
+            IdempotencyKey.key == key, IdempotencyKey.token_id == token_id, IdempotencyKey.status_code == IN_FLIGHT,
+        ).values(status_code=APPLIED))
+
+    return hook
 
 
 def complete(engine: Engine, key: str, token_id: int, status_code: int, body: str) -> None:
@@ -148,6 +170,10 @@ class IdempotencyMiddleware:
         elif found.outcome is Outcome.MISMATCH:
             await _send_problem(send, IdempotencyMismatch.status_code, IdempotencyMismatch.code,
                                 "this Idempotency-Key was already used with a different request")
+        elif found.outcome is Outcome.APPLIED:
+            await _send_problem(send, Conflict.status_code, "idempotency_key_applied",
+                                "a request with this Idempotency-Key was applied but its response was lost; "
+                                "read the document instead of retrying")
         elif found.outcome is Outcome.IN_FLIGHT:
             await _send_problem(send, Conflict.status_code, "idempotency_key_in_flight",
                                 "a request with this Idempotency-Key is still in progress; retry when it has finished")
@@ -165,11 +191,14 @@ class IdempotencyMiddleware:
                 chunks.append(bytes(message.get("body", b"")))
             await send(message)
 
+        hooks = AMBIENT_BEFORE_COMMIT.set((*AMBIENT_BEFORE_COMMIT.get(), mark_applied(key, token_id)))
         try:
             await self.app(scope, receive, capture)
         except BaseException:
             await run_in_threadpool(release, self.engine, key, token_id)
             raise
+        finally:
+            AMBIENT_BEFORE_COMMIT.reset(hooks)
         if status >= 500:
             await run_in_threadpool(release, self.engine, key, token_id)
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
@@ -13,9 +14,21 @@ from erpcore.exceptions import NotFound
 from erpcore.models import SalesOrder, SalesOrderLine, StockReservation
 
 
-def one(engine: Engine, model: Any, doc_id: int, what: str) -> dict[str, Any]:
+Source = Engine | Connection  # a Connection reads inside its transaction (a service's, before it commits)
+
+
+@contextmanager
+def _connected(source: Source) -> Iterator[Connection]:
+    if isinstance(source, Connection):
+        yield source
+        return
+    with source.connect() as conn:
+        yield conn
+
+
+def one(source: Source, model: Any, doc_id: int, what: str) -> dict[str, Any]:
     """The row of `model` with `doc_id`, or NotFound naming `what`."""
-    with engine.connect() as conn:
+    with _connected(source) as conn:
         return _head(conn, model, doc_id, what)
 
 
@@ -26,22 +39,22 @@ def _head(conn: Connection, model: Any, doc_id: int, what: str) -> dict[str, Any
     return dict(row)
 
 
-def document(engine: Engine, model: Any, line_model: Any, parent: InstrumentedAttribute[int], doc_id: int,
+def document(source: Source, model: Any, line_model: Any, parent: InstrumentedAttribute[int], doc_id: int,
              what: str) -> dict[str, Any]:
     """A document with its lines (in id order), read on one connection."""
     stmt = select(*line_model.__table__.columns).where(parent == doc_id).order_by(line_model.id)
-    with engine.connect() as conn:
+    with _connected(source) as conn:
         head = _head(conn, model, doc_id, what)
         return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
 
 
-def sales_order(engine: Engine, order_id: int) -> dict[str, Any]:
+def sales_order(source: Source, order_id: int) -> dict[str, Any]:
     """A sales order with its lines and their open reserved quantities."""
     stmt = (select(*SalesOrderLine.__table__.columns,
                    func.coalesce(StockReservation.quantity, 0).label("qty_reserved"))
             .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
             .where(SalesOrderLine.sales_order_id == order_id).order_by(SalesOrderLine.line_no))
-    with engine.connect() as conn:
+    with _connected(source) as conn:
         head = _head(conn, SalesOrder, order_id, "sales order")
         return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page
+from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page, read_back
 from erpcore.api.schemas import (
     CancelIn,
     CustomerInvoiceOut,
@@ -44,12 +44,12 @@ Accountant = Annotated[Principal, Depends(require("invoices:write"))]
 Cashier = Annotated[Principal, Depends(require("receipts:write"))]
 
 
-def shipment(engine: Engine, shipment_id: int) -> dict[str, Any]:
-    return q.document(engine, Shipment, ShipmentLine, ShipmentLine.shipment_id, shipment_id, "shipment")
+def shipment(source: q.Source, shipment_id: int) -> dict[str, Any]:
+    return q.document(source, Shipment, ShipmentLine, ShipmentLine.shipment_id, shipment_id, "shipment")
 
 
-def customer_invoice(engine: Engine, invoice_id: int) -> dict[str, Any]:
-    return q.document(engine, CustomerInvoice, CustomerInvoiceLine, CustomerInvoiceLine.customer_invoice_id,
+def customer_invoice(source: q.Source, invoice_id: int) -> dict[str, Any]:
+    return q.document(source, CustomerInvoice, CustomerInvoiceLine, CustomerInvoiceLine.customer_invoice_id,
                       invoice_id, "customer invoice")
 
 
@@ -57,9 +57,11 @@ def customer_invoice(engine: Engine, invoice_id: int) -> dict[str, Any]:
 def create_sales_order(body: SalesOrderIn, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Create a draft sales order; prices default to the items' list prices."""
     lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price) for x in body.lines]
-    order_id = sales.create_sales_order(erp.uow(who.name), body.customer_id, lines, body.warehouse_id,
-                                        body.order_date, body.backorder_allowed)
-    return q.sales_order(erp.engine, order_id)
+    uow = erp.uow(who.name)
+    reply = read_back(uow, q.sales_order, "sales_order")
+    sales.create_sales_order(uow, body.customer_id, lines, body.warehouse_id, body.order_date,
+                             body.backorder_allowed)
+    return reply
 
 
 @router.get("/sales-orders/{order_id}", response_model=SalesOrderOut, dependencies=[Depends(require("sales:read"))])
@@ -79,8 +81,10 @@ def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_i
 @router.post("/sales-orders/{order_id}/approve", response_model=SalesOrderOut)
 def approve_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Approve a draft order and reserve its stock (409 when an order without backorder cannot be covered)."""
-    sales.approve_sales_order(erp.uow(who.name), order_id)
-    return q.sales_order(erp.engine, order_id)
+    uow = erp.uow(who.name)
+    reply = read_back(uow, q.sales_order, doc_id=order_id)
+    sales.approve_sales_order(uow, order_id)
+    return reply
 
 
 @router.post("/sales-orders/{order_id}/cancel", response_model=SalesOrderOut)
@@ -95,16 +99,20 @@ def ship_sales_order(order_id: IdPath, erp: ErpDep, who: Shipper,
                      body: ShipIn | None = None) -> dict[str, Any]:
     """Post a shipment of the given lines (by line number), or of everything still open."""
     body = body or ShipIn()
-    shipment_id = sales.ship_sales_order(erp.uow(who.name), order_id, line_quantities(body.lines), body.ship_date)
-    return shipment(erp.engine, shipment_id)
+    uow = erp.uow(who.name)
+    reply = read_back(uow, shipment, "shipment")
+    sales.ship_sales_order(uow, order_id, line_quantities(body.lines), body.ship_date)
+    return reply
 
 
 @router.post("/sales-orders/{order_id}/invoice", status_code=201, response_model=CustomerInvoiceOut)
 def invoice_sales_order(order_id: IdPath, erp: ErpDep, who: Invoicer,
                         body: InvoiceIn | None = None) -> dict[str, Any]:
     """Invoice everything shipped and not yet invoiced."""
-    invoice_id = sales.invoice_sales_order(erp.uow(who.name), order_id, (body or InvoiceIn()).invoice_date)
-    return customer_invoice(erp.engine, invoice_id)
+    uow = erp.uow(who.name)
+    reply = read_back(uow, customer_invoice, "customer_invoice")
+    sales.invoice_sales_order(uow, order_id, (body or InvoiceIn()).invoice_date)
+    return reply
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentOut, dependencies=[Depends(require("sales:read"))])
@@ -161,5 +169,8 @@ def record_receipt(invoice_id: IdPath, erp: ErpDep, who: Cashier,
                    body: ReceiptIn | None = None) -> dict[str, Any]:
     """Record money received against an invoice; without an amount, the open amount."""
     body = body or ReceiptIn()
-    receipt_id = sales.record_customer_receipt(erp.uow(who.name), invoice_id, body.amount, body.receipt_date)
-    return q.one(erp.engine, CustomerReceipt, receipt_id, "customer receipt")
+    uow = erp.uow(who.name)
+    reply = read_back(uow, lambda conn, doc_id: q.one(conn, CustomerReceipt, doc_id, "customer receipt"),
+                      "customer_receipt")
+    sales.record_customer_receipt(uow, invoice_id, body.amount, body.receipt_date)
+    return reply

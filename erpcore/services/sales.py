@@ -90,6 +90,7 @@ def create_sales_order(
             tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
         ).returning(SalesOrder.id)).scalar_one()
         s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
+        uow.created["sales_order"] = order_id
         uow.commit()
         return int(order_id)
 
@@ -219,6 +220,7 @@ def ship_sales_order(
         for item_id, _, _ in moves_pending:
             uow.emit(StockDecreased(item_id, wh))
         uow.emit(DocumentPosted("shipment", shipment_id))
+        uow.created["shipment"] = shipment_id
         uow.commit()
         return int(shipment_id)
 
@@ -291,6 +293,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
         uow.emit(DocumentPosted("customer_invoice", invoice_id))
+        uow.created["customer_invoice"] = invoice_id
         uow.commit()
         return int(invoice_id)
 
@@ -323,6 +326,7 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         ledger.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
         uow.emit(DocumentPosted("customer_receipt", receipt_id))
+        uow.created["customer_receipt"] = receipt_id
         uow.commit()
         return int(receipt_id)
 

@@ -3,12 +3,17 @@
 Events are handled inside the transaction before commit (an automation that fails fails the write).
 Journal entries are queued and written last, so the gap-free number's lock is held for as short a time
 as possible: hot sequence rows are the bottleneck of concurrent posting.
+
+`before_commit` callbacks run after the events and before the journal is numbered: a caller uses them
+to read back what the service wrote (the API's response) or to record, in the same transaction, that a
+request was applied (the API's idempotency keys, through `AMBIENT_BEFORE_COMMIT`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -20,6 +25,17 @@ from erpcore.domain.postings import PostingLine
 
 if TYPE_CHECKING:
     from erpcore.services.bootstrap import Erp
+
+
+CommitHook = Callable[["UnitOfWork"], None]
+
+# Hooks the calling context adds to every unit of work it opens: set by the API's idempotency middleware
+# around a request, seen by the route's worker thread because the threadpool copies the context.
+AMBIENT_BEFORE_COMMIT: ContextVar[tuple[CommitHook, ...]] = ContextVar("ambient_before_commit", default=())
+
+
+def _ambient_hooks() -> list[CommitHook]:
+    return list(AMBIENT_BEFORE_COMMIT.get())
 
 
 @dataclass
@@ -39,6 +55,8 @@ class UnitOfWork:
     actor: str = "system"
     events: list[Event] = field(default_factory=list)
     journal: list[PendingEntry] = field(default_factory=list)
+    before_commit: list[CommitHook] = field(default_factory=_ambient_hooks)
+    created: dict[str, int] = field(default_factory=dict)  # ids of the documents written, by type
     _session: Session | None = None
 
     @property
@@ -51,6 +69,7 @@ class UnitOfWork:
         self._session = self.erp.session_factory()
         self.events.clear()
         self.journal.clear()
+        self.created.clear()
         return self
 
     def __exit__(
@@ -69,11 +88,13 @@ class UnitOfWork:
         self.journal.append(entry)
 
     def commit(self) -> None:
-        """Handle every event (handlers may raise more), write the queued journal, commit."""
+        """Handle every event (handlers may raise more), run the hooks, write the queued journal, commit."""
         from erpcore.services import ledger
 
         handle: Callable[[Event, UnitOfWork], None] = self.erp.bus.handle
         while self.events:
             handle(self.events.pop(0), self)
+        for hook in self.before_commit:
+            hook(self)
         ledger.flush_journal(self)
         self.session.commit()
