@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,9 @@ from erpcore.models import Account
 from erpcore.services.messagebus import MessageBus
 from erpcore.services.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:
+    from erpcore.services.numbering import NumberBlocks
+
 
 @dataclass
 class Erp:
@@ -25,6 +29,7 @@ class Erp:
     session_factory: sessionmaker[Session]
     bus: MessageBus
     _accounts: dict[Role, int] = field(default_factory=dict)
+    _number_blocks: NumberBlocks | None = None
 
     def uow(self, actor: str = "system") -> UnitOfWork:
         return UnitOfWork(self, actor)
@@ -33,6 +38,15 @@ class Erp:
     def tolerances(self) -> Tolerances:
         m = self.settings.matching
         return Tolerances(price=m.price_tolerance, quantity=m.quantity_tolerance)
+
+    @property
+    def number_blocks(self) -> NumberBlocks:
+        """This process's blocks of non-legal document numbers (see `numbering`)."""
+        if self._number_blocks is None:
+            from erpcore.services.numbering import NumberBlocks
+
+            self._number_blocks = NumberBlocks(self.engine)
+        return self._number_blocks
 
     def account_ids(self, session: Session) -> dict[Role, int]:
         """Account id per role, read once: the chart changes by migration, not at run time."""

@@ -84,8 +84,8 @@ def flush_journal(uow: UnitOfWork) -> None:
          "credit": line.credit, "customer_id": line.customer_id, "supplier_id": line.supplier_id}
         for entry_id, entry in zip(ids, ordered, strict=True) for line in entry.lines
     ]
-    if lines:
-        session.execute(insert(JournalLine), lines)
+    if lines:  # on the Connection: one executemany, where the ORM splits rows by which ids are None
+        session.connection().execute(insert(JournalLine), lines)
     uow.journal.clear()
 
 
@@ -97,11 +97,18 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    session = uow.session
-    insert_ignore(session, StockBalance, [
-        {"item_id": i, "warehouse_id": w, "on_hand": 0, "reserved": 0, "value_amount": 0} for i, w in wanted
-    ], ["item_id", "warehouse_id"])
-    rows = session.execute(locked(
+    balances = _lock_existing(uow, wanted)
+    missing = [key for key in wanted if key not in balances]
+    if missing:  # rare (an item's first move in a warehouse): create the rows, then lock them all in order
+        insert_ignore(uow.session, StockBalance, [
+            {"item_id": i, "warehouse_id": w, "on_hand": 0, "reserved": 0, "value_amount": 0} for i, w in missing
+        ], ["item_id", "warehouse_id"])
+        balances = _lock_existing(uow, wanted)
+    return balances
+
+
+def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
+    rows = uow.session.execute(locked(
         select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand,
                StockBalance.reserved, StockBalance.value_amount)
         .where(tuple_(StockBalance.item_id, StockBalance.warehouse_id).in_(wanted))
@@ -139,7 +146,7 @@ def add_moves(uow: UnitOfWork, move_date: dt.date, source_type: str, source_id: 
     """Append stock moves (signed quantities and values) to the stock ledger."""
     if not moves:
         return
-    uow.session.execute(insert(StockMove), [
+    uow.session.connection().execute(insert(StockMove), [
         {"item_id": m.item_id, "warehouse_id": m.warehouse_id, "move_date": move_date,
          "quantity": m.quantity, "value_amount": m.value, "source_type": source_type,
          "source_id": source_id, "source_line_id": m.source_line_id, "event": event}

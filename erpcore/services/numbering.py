@@ -1,13 +1,23 @@
 """Document numbers, unique per type and year; legal ones gap-free because they are taken at posting.
 
-A number is taken by incrementing the (type, year) row in the posting transaction: a rollback gives it
-back, so committed legal numbers have no gaps. The row stays locked until commit, which is why the
-journal takes its numbers last (see UnitOfWork).
+A legal number (journal entries, customer invoices) is taken by incrementing the (type, year) row in the
+posting transaction: a rollback gives it back, so committed legal numbers have no gaps. The row stays
+locked until commit, which is why the journal takes its numbers last (see UnitOfWork).
+
+Other numbers need only be unique per type and year, so on PostgreSQL a process takes them in blocks of
+`BLOCK`, each in its own short transaction on a connection of its own: no posting waits on another's
+sequence row, at the price of gaps (a block dies with its process) and of numbers that follow the order
+of blocks rather than of commits. SQLite has one writer at a time, so there every number is taken in the
+posting transaction, as legal ones are.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, create_engine, update
+from sqlalchemy.orm import Session
 
 from erpcore.models import DocumentSequence
 from erpcore.services.sql import insert_ignore
@@ -25,6 +35,8 @@ PREFIX = {
     "supplier_payment": "PAY",
     "journal_entry": "JE",
 }
+LEGAL = frozenset({"journal_entry", "customer_invoice"})
+BLOCK = 50
 
 
 def format_number(doc_type: str, year: int, value: int) -> str:
@@ -32,19 +44,59 @@ def format_number(doc_type: str, year: int, value: int) -> str:
 
 
 def take(uow: UnitOfWork, doc_type: str, year: int, count: int = 1) -> int:
-    """Reserve `count` consecutive numbers; returns the first."""
-    session = uow.session
-    insert_ignore(session, DocumentSequence, [{"doc_type": doc_type, "year": year, "next_value": 1}],
-                  ["doc_type", "year"])
+    """Reserve `count` consecutive numbers in the unit of work's transaction; returns the first."""
+    return _take(uow.session, doc_type, year, count)
+
+
+def _take(conn: Session | Connection, doc_type: str, year: int, count: int) -> int:
     stmt = (
         update(DocumentSequence)
         .where(DocumentSequence.doc_type == doc_type, DocumentSequence.year == year)
         .values(next_value=DocumentSequence.next_value + count)
         .returning(DocumentSequence.next_value)
     )
-    after = session.execute(stmt).scalar_one()
+    after = conn.execute(stmt).scalar_one_or_none()
+    if after is None:  # the first number of this type and year: create the row, then count on it
+        insert_ignore(conn, DocumentSequence, [{"doc_type": doc_type, "year": year, "next_value": 1}],
+                      ["doc_type", "year"])
+        after = conn.execute(stmt).scalar_one()
     return int(after) - count
 
 
 def next_number(uow: UnitOfWork, doc_type: str, year: int) -> str:
-    return format_number(doc_type, year, take(uow, doc_type, year))
+    if doc_type in LEGAL or uow.erp.engine.dialect.name != "postgresql":
+        return format_number(doc_type, year, take(uow, doc_type, year))
+    return format_number(doc_type, year, uow.erp.number_blocks.take(doc_type, year))
+
+
+@dataclass
+class NumberBlocks:
+    """Blocks of non-legal numbers per (type, year), refilled on a connection outside any posting.
+
+    The side pool is a copy of the engine's (same connect arguments, e.g. a search_path) so that a refill
+    never waits for a connection the postings hold; the lock keeps it to one connection, closed after each
+    refill so that no idle connection outlives its use (a refill is one in `BLOCK` numbers).
+    """
+
+    engine: Engine
+    _side: Engine | None = None
+    _free: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # (next, end)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, doc_type: str, year: int) -> int:
+        with self._lock:
+            nxt, end = self._free.get((doc_type, year), (0, 0))
+            if nxt >= end:
+                nxt = self._refill(doc_type, year)
+                end = nxt + BLOCK
+            self._free[(doc_type, year)] = (nxt + 1, end)
+            return nxt
+
+    def _refill(self, doc_type: str, year: int) -> int:
+        if self._side is None:
+            self._side = create_engine(self.engine.url, pool=self.engine.pool.recreate())
+        try:
+            with self._side.begin() as conn:
+                return _take(conn, doc_type, year, BLOCK)
+        finally:
+            self._side.dispose()

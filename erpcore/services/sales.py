@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
 
@@ -38,14 +39,18 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _lock_order(uow: UnitOfWork, order_id: int) -> Row[tuple[int, str, int, int, bool, dt.date]]:
-    row = uow.session.execute(locked(
+def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
+    """Lock the order's header (not its customer's) and read the customer terms the actions need with it."""
+    row = uow.session.execute(
         select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
-               SalesOrder.backorder_allowed, SalesOrder.order_date).where(SalesOrder.id == order_id)
-    )).one_or_none()
+               SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit,
+               Customer.payment_terms_days)
+        .join(Customer, Customer.id == SalesOrder.customer_id).where(SalesOrder.id == order_id)
+        .with_for_update(of=SalesOrder.__table__)
+    ).one_or_none()
     if row is None:
         raise NotFound(f"sales order {order_id} does not exist")
-    return row  # type: ignore[return-value]
+    return row
 
 
 def create_sales_order(
@@ -63,11 +68,7 @@ def create_sales_order(
     order_date = order_date or _today()
     with uow:
         s = uow.session
-        if s.get(Customer, customer_id) is None:
-            raise ValidationFailed(f"unknown customer {customer_id}")
-        warehouse_id = warehouse_id or default_warehouse_id(uow)
-        if s.get(Warehouse, warehouse_id) is None:
-            raise ValidationFailed(f"unknown warehouse {warehouse_id}")
+        warehouse_id = _check_parties(uow, customer_id, warehouse_id)
         item_ids = {line.item_id for line in lines}
         items = {r.id: r for r in s.execute(
             select(Item.id, Item.list_price, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
@@ -89,10 +90,26 @@ def create_sales_order(
             backorder_allowed=backorder_allowed, net_amount=sum((r["net_amount"] for r in rows), ZERO),
             tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
         ).returning(SalesOrder.id)).scalar_one()
-        s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
+        s.connection().execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
         uow.created["sales_order"] = order_id
         uow.commit()
         return int(order_id)
+
+
+def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) -> int:
+    """Check the customer and warehouse exist in one round trip; returns the warehouse (default: the first)."""
+    warehouse = select(Warehouse.id).where(Warehouse.id == warehouse_id) if warehouse_id \
+        else select(Warehouse.id).order_by(Warehouse.id).limit(1)
+    found = uow.session.execute(select(
+        select(Customer.id).where(Customer.id == customer_id).scalar_subquery().label("customer"),
+        warehouse.scalar_subquery().label("warehouse"))).one()
+    if found.customer is None:
+        raise ValidationFailed(f"unknown customer {customer_id}")
+    if found.warehouse is None and not warehouse_id:
+        default_warehouse_id(uow)  # raises its "no warehouse exists" error
+    if found.warehouse is None:
+        raise ValidationFailed(f"unknown warehouse {warehouse_id}")
+    return int(found.warehouse)
 
 
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
@@ -106,7 +123,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         order = _lock_order(uow, order_id)
         if order.status != SalesOrderStatus.DRAFT:
             raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
-        _check_credit(uow, order.customer_id, order_id)
+        _check_credit(uow, order.customer_id, order_id, order.credit_limit)
         lines = s.execute(select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id,
                                  SalesOrderLine.quantity)
                           .where(SalesOrderLine.sales_order_id == order_id)
@@ -132,7 +149,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
             if got > 0:
                 uow.emit(StockDecreased(line.item_id, wh))
         ledger.write_balances(uow, balances)
-        s.execute(insert(StockReservation), reservations)
+        s.connection().execute(insert(StockReservation), reservations)
         s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(
             status=SalesOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
         uow.emit(SalesOrderApproved(order_id))
@@ -140,10 +157,10 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         return reserved
 
 
-def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int) -> None:
+def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
     """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
     s = uow.session
-    limit = s.scalar(select(Customer.credit_limit).where(Customer.id == customer_id)) or ZERO
+    limit = credit_limit or ZERO
     if limit <= 0:
         return
     open_ar = s.scalar(select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
@@ -206,8 +223,9 @@ def ship_sales_order(
             number=numbering.next_number(uow, "shipment", ship_date.year), sales_order_id=order_id,
             warehouse_id=wh, ship_date=ship_date, status=PostedStatus.POSTED, cost_amount=total_cost,
         ).returning(Shipment.id)).scalar_one()
-        line_ids = s.scalars(insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
-                             [{**r, "shipment_id": shipment_id} for r in ship_rows]).all()
+        line_ids = s.connection().execute(
+            insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
+            [{**r, "shipment_id": shipment_id} for r in ship_rows]).scalars().all()
         ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
             ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
         s.connection().execute(
@@ -273,14 +291,14 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
                          "tax_rate": r.tax_rate, "net_amount": net, "tax_amount": tax})
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
-        terms = s.scalar(select(Customer.payment_terms_days).where(Customer.id == order.customer_id)) or 30
+        terms = order.payment_terms_days or 30
         invoice_id = s.execute(insert(CustomerInvoice).values(
             number=numbering.next_number(uow, "customer_invoice", invoice_date.year),
             customer_id=order.customer_id, sales_order_id=order_id, invoice_date=invoice_date,
             due_date=invoice_date + dt.timedelta(days=terms), status=InvoiceStatus.POSTED,
             net_amount=net, tax_amount=tax, total_amount=net + tax, amount_paid=ZERO,
         ).returning(CustomerInvoice.id)).scalar_one()
-        s.execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
+        s.connection().execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
         conn = s.connection()
         conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
                      .values(qty_invoiced=ShipmentLine.qty_invoiced + bindparam("v_qty")),
@@ -420,10 +438,12 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
 def _refresh_status(uow: UnitOfWork, order_id: int) -> None:
     """Derive the order's status from its lines' linked quantities and its invoices' payments."""
     s = uow.session
-    lines = [(r.quantity, r.qty_shipped, r.qty_invoiced) for r in s.execute(
-        select(SalesOrderLine.quantity, SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced)
-        .where(SalesOrderLine.sales_order_id == order_id))]
-    unpaid = s.scalar(select(func.count()).select_from(CustomerInvoice).where(
-        CustomerInvoice.sales_order_id == order_id, CustomerInvoice.status == InvoiceStatus.POSTED))
-    status = sales_order_status(lines, fully_paid=unpaid == 0)
+    unpaid = select(func.count()).select_from(CustomerInvoice).where(
+        CustomerInvoice.sales_order_id == order_id, CustomerInvoice.status == InvoiceStatus.POSTED)
+    rows = s.execute(  # the lines and the unpaid invoice count in one round trip
+        select(SalesOrderLine.quantity, SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced,
+               unpaid.scalar_subquery().label("unpaid"))
+        .where(SalesOrderLine.sales_order_id == order_id)).all()
+    lines = [(r.quantity, r.qty_shipped, r.qty_invoiced) for r in rows]
+    status = sales_order_status(lines, fully_paid=not rows or rows[0].unpaid == 0)
     s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=status))

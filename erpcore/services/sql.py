@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, insert
+from sqlalchemy import Connection, Select, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignore(session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
+def insert_ignore(session: Session | Connection, table: Any, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
     """INSERT the rows, skipping those whose `keys` already exist (ON CONFLICT DO NOTHING)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = session.dialect.name if isinstance(session, Connection) else session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
     elif dialect == "sqlite":

@@ -57,6 +57,7 @@ class UnitOfWork:
     journal: list[PendingEntry] = field(default_factory=list)
     before_commit: list[CommitHook] = field(default_factory=_ambient_hooks)
     created: dict[str, int] = field(default_factory=dict)  # ids of the documents written, by type
+    memo: dict[str, object] = field(default_factory=dict)  # what handlers read once per transaction
     _session: Session | None = None
 
     @property
@@ -70,6 +71,7 @@ class UnitOfWork:
         self.events.clear()
         self.journal.clear()
         self.created.clear()
+        self.memo.clear()
         return self
 
     def __exit__(
