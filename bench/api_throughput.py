@@ -6,8 +6,11 @@ the same server right before and after each API round; the ratio is chains/s ove
 reported as the median of three rounds. A last run at 50 clients shows how the API refuses under
 contention (only 409/422 allowed) and its p99.
 
+The server is `erpops serve --workers N` (default 2, as `erpops serve` runs on PostgreSQL); `--workers 1`
+measures the single-process server the earlier figures came from.
+
 Run: .venv/bin/python -m bench.api_throughput [--clients 8] [--seconds 15] [--rounds 3] [--pgbench-seconds 10]
-     [--profile stacks.txt]   (py-spy samples the server during the first round; prints the heaviest frames)
+     [--workers 2] [--profile stacks.txt]   (py-spy samples the server's processes during the first round)
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy import text
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 from loadtest.fixture import API, Fixture, create_fixture, tokens_from_database
-from loadtest.server import ServerProcess, start_server
+from loadtest.server import ServerProcess, free_port
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PGBIN = Path("/usr/lib/postgresql/15/bin")
@@ -153,11 +156,31 @@ def drive(host: str, fx: Fixture, clients: int, seconds: float) -> tuple[Tally, 
     return tally, time.monotonic() - started
 
 
+def start_server(database_url: str, log_path: Path, workers: int, wait_s: float = 60.0) -> ServerProcess:
+    """`erpops serve --workers N` on 127.0.0.1 over `database_url`, once /healthz answers."""
+    port = free_port()
+    log = log_path.open("wb")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "ERPOPS_DATABASE_URL": database_url}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "erpops"), "serve", "--host", "127.0.0.1",
+                                "--port", str(port), "--workers", str(workers), "--no-access-log"],
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"the API server did not come up: {log_path.read_text(errors='replace')[-500:]}")
+
+
 def start_profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server (all threads, idle excluded) into collapsed stacks at `path`."""
+    """py-spy sampling the server and its workers (all threads, idle excluded) into collapsed stacks at `path`."""
     spy = Path(sys.executable).parent / "py-spy"
-    return subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw",
-                             "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([str(spy), "record", "-p", str(pid), "--subprocesses", "-d", str(int(seconds)), "-r",
+                             "200", "-f", "raw", "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def heaviest(path: Path, top: int = 25) -> list[tuple[str, float]]:
@@ -180,12 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--contention-clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2, help="API server processes")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of round 1 here")
     args = parser.parse_args(argv)
     ratios, rates = [], []
     with pgbench_database(args.url, 10) as pgb, bench_schema(args.url) as db_url, \
             tempfile.TemporaryDirectory() as tmp:
-        server: ServerProcess = start_server(db_url, Path(tmp) / "server.log")
+        server: ServerProcess = start_server(db_url, Path(tmp) / "server.log", args.workers)
         try:
             fx = create_fixture(server.url, tokens_from_database(db_url, "bench"), items=50, customers=20)
             drive(server.url, fx, 2, 2)  # warm up

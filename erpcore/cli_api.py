@@ -17,24 +17,34 @@ DATE = "%Y-%m-%d"
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: api.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: api.port).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Server processes (default: 2 on PostgreSQL, 1 on SQLite, which has one writer anyway).")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (off for load tests).")] = True,
 ) -> None:
     """Apply migrations, then run the HTTP API with uvicorn.
 
-    Example: erpops serve --port 8080
+    Example: erpops serve --port 8080 --workers 2
     """
     import uvicorn
 
     from erpcore.api import create_app
     from erpcore.config import load_settings
-    from erpcore.db import make_engine
-    from erpcore.migrate import upgrade
+    from erpcore.db import is_sqlite, make_engine
+    from erpcore.migrate import current, head, upgrade
 
     settings = load_settings()
     engine = make_engine(settings=settings)
-    upgrade(engine)
+    if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
+        upgrade(engine)
     host, port = host or settings.api.host, port or settings.api.port
-    output.stderr().print(f"erpops API on [bold]http://{host}:{port}/api/v1/docs[/]")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    workers = workers or (1 if is_sqlite(engine) else 2)
+    output.stderr().print(f"erpops API on [bold]http://{host}:{port}/api/v1/docs[/] ({workers} worker(s))")
+    if workers == 1:
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="info", access_log=access_log)
+        return
+    engine.dispose()  # each worker process builds its own engine from the same settings
+    uvicorn.run("erpcore.api.app:create_app_from_settings", factory=True, workers=workers, host=host, port=port,
+                log_level="info", access_log=access_log)
 
 
 @token_app.command("create")

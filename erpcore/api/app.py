@@ -43,6 +43,13 @@ def create_app(target: Engine | Erp) -> FastAPI:
     return app
 
 
+def create_app_from_settings() -> FastAPI:
+    """The API over the configured database: the factory each `erpops serve --workers N` process calls."""
+    from erpcore.db import make_engine
+
+    return create_app(make_engine())
+
+
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "schema": {"type": "string", "maxLength": 200},
