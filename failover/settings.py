@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from erpcore.config import SectionSettings
 from failover.types import EngineName
 
 
-class FailoverSettings(BaseSettings):
+class FailoverSettings(SectionSettings):
     """Defaults for drills and the manual runbook; every field is also a CLI option of `erpops failover`."""
+
+    toml_table = "failover"
 
     model_config = SettingsConfigDict(env_prefix="ERPOPS_FAILOVER__", extra="ignore")
 
@@ -31,31 +32,6 @@ class FailoverSettings(BaseSettings):
     strict_sync: bool = Field(False, description="keep synchronous_standby_names while alone (writes wait)")
     report_dir: Path = Path("var/failover")
     lab_dir: Path | None = Field(None, description="parent directory of lab clusters (default: /tmp)")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSection(settings_cls))
-
-
-class _TomlSection(PydanticBaseSettingsSource):
-    """The `[failover]` table of the file named by ERPOPS_CONFIG (default erpops.toml), if any."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        path = Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
-        if not path.is_file():
-            return {}
-        section = tomllib.loads(path.read_text()).get("failover", {})
-        return dict(section) if isinstance(section, dict) else {}
 
 
 def load_failover_settings(**overrides: Any) -> FailoverSettings:
