@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from failover import pgsql
 from failover.lab import free_port, make_base_dir, pg_bin
 from failover.types import LabError
 
@@ -44,10 +45,7 @@ class Keeper:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres connect_timeout=2"
 
     def postmaster_pid(self) -> int | None:
-        try:
-            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError):
-            return None
+        return pgsql.postmaster_pid(self.pgdata)
 
 
 @dataclass

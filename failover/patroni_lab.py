@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
+from failover import pgsql
 from failover.lab import free_port, make_base_dir, pg_bin
 from failover.types import LabError
 
@@ -63,10 +64,7 @@ class PatroniMember:
         return f"http://127.0.0.1:{self.rest_port}"
 
     def postmaster_pid(self) -> int | None:
-        try:
-            return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError):
-            return None
+        return pgsql.postmaster_pid(self.datadir)
 
 
 def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -31,6 +32,14 @@ class ReplicaState:
     state: str
     sync_state: str
     replay_lag_bytes: int
+
+
+def postmaster_pid(datadir: Path) -> int | None:
+    """The PID of the postmaster serving `datadir`, from its postmaster.pid, or None when it is not running."""
+    try:
+        return int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def tcp_probe(port: int, timeout: float = 0.5, host: str = "127.0.0.1") -> str | None:
