@@ -43,18 +43,42 @@ def db_current(as_json: bool = output.JsonFlag) -> None:
 
 @config_app.command("show")
 def config_show(as_json: bool = output.JsonFlag) -> None:
-    """Print the effective configuration with secrets masked.
+    """Print the effective configuration of the core and every tool, secrets masked.
 
     Example: ERPOPS_DATABASE_URL=postgresql://app:pw@db/erp erpops config show
     """
-    from erpcore.config import load_settings, masked
+    from erpcore.config import load_all_sections
 
-    data = masked(load_settings())
+    sections = load_all_sections()
     if as_json:
-        output.print_json(data)
+        output.print_json({r.name: r.values if r.error is None else {"error": r.error} for r in sections})
         return
-    rows = [(k, v) for k, v in _flatten(data)]
+    rows: list[tuple[str, object]] = []
+    for r in sections:
+        prefix = "" if r.name == "core" else f"{r.name}."
+        rows += _flatten(r.values, prefix) if r.values is not None else [(r.name, f"[red]invalid:[/] {r.error}")]
     output.stdout().print(output.table("erpops configuration", ["setting", "value"], rows))
+
+
+@config_app.command("validate")
+def config_validate(as_json: bool = output.JsonFlag) -> None:
+    """Check the configuration offline before any work starts; exit 2 naming each section that is wrong.
+
+    Reads erpops.toml (or ERPOPS_CONFIG) and the ERPOPS_ environment for the core and every tool.
+
+    Example: ERPOPS_CONFIG=/etc/erpops.toml erpops config validate
+    """
+    from erpcore.config import load_all_sections
+
+    sections = load_all_sections()
+    bad = [r for r in sections if r.error is not None]
+    if as_json:
+        output.print_json({"ok": not bad, "sections": {r.name: r.error or "ok" for r in sections}})
+    else:
+        rows = [(r.name, "[red]invalid[/]" if r.error else "[green]ok[/]", r.error or "") for r in sections]
+        output.stdout().print(output.table("erpops config validate", ["section", "", "detail"], rows))
+    if bad:
+        raise typer.Exit(2)
 
 
 def _flatten(data: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:

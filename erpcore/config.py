@@ -11,17 +11,20 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from erpcore.exceptions import ErpError
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -110,11 +113,46 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
 
 
+SETTINGS_GROUP = "erpops.settings"
+
+
+@dataclass(frozen=True)
+class SectionReport:
+    name: str
+    values: dict[str, Any] | None  # masked; None when the section does not load
+    error: str | None
+
+
+def load_all_sections() -> list[SectionReport]:
+    """The core's settings and every tool's section (entry points of `erpops.settings`), each loaded or refused
+    with its reason: what `erpops config show|validate` report, without erpcore importing any tool."""
+    from importlib.metadata import entry_points
+
+    loaders: list[tuple[str, Any]] = [("core", load_settings)]
+    loaders += sorted((ep.name, ep) for ep in entry_points(group=SETTINGS_GROUP))
+    reports = []
+    for name, loader in loaders:
+        try:
+            load = loader.load() if hasattr(loader, "load") else loader
+            reports.append(SectionReport(name, masked(load()), None))
+        except (ValueError, ErpError) as exc:  # pydantic's ValidationError is a ValueError
+            reports.append(SectionReport(name, None, _reason(exc)))
+    return reports
+
+
+def _reason(exc: BaseException) -> str:
+    """One line per problem, `field: what is wrong`, without pydantic's links."""
+    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
+    if isinstance(cause, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in cause.errors())
+    return " ".join(str(exc).split())
+
+
 SECRET_WORDS = ("password", "secret", "key", "token")
 
 
-def masked(settings: Settings) -> dict[str, Any]:
-    """The configuration as plain data, with secrets and URL passwords masked."""
+def masked(settings: BaseModel) -> dict[str, Any]:
+    """A configuration section as plain data, with secrets and URL passwords masked."""
     data: dict[str, Any] = _mask(settings.model_dump(mode="json"))
     return data
 

@@ -34,3 +34,26 @@ def test_default_database_is_sqlite_under_var(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.delenv("ERPOPS_DATABASE_URL", raising=False)
     assert load_settings().database_url.endswith("var/erpops.sqlite")
+
+
+def test_validate_names_each_wrong_section_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from erpops.cli import app
+
+    config = tmp_path / "erpops.toml"
+    config.write_text('[backup]\ncompression = "gzip"\n[monitor]\ninterval = 0.1\n')
+    monkeypatch.setenv("ERPOPS_CONFIG", str(config))
+    result = CliRunner().invoke(app, ["config", "validate", "--json"])
+    assert result.exit_code == 2
+    sections = json.loads(result.stdout)["sections"]
+    assert sections["core"] == "ok" and sections["failover"] == "ok"
+    assert sections["backup"] == "compression: Input should be 'zstd', 'lz4' or 'none'"
+    assert sections["monitor"].startswith("interval: Input should be greater than or equal to 1")
+    config.write_text('[monitor]\ninterval = 2\n')
+    ok = CliRunner().invoke(app, ["config", "validate", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"] is True
+    shown = json.loads(CliRunner().invoke(app, ["config", "show", "--json"]).stdout)
+    assert shown["monitor"]["interval"] == 2.0 and "database_url" in shown["core"]
