@@ -43,8 +43,28 @@ def serve(
         uvicorn.run(create_app(engine), host=host, port=port, log_level="info", access_log=access_log)
         return
     engine.dispose()  # each worker process builds its own engine from the same settings
-    uvicorn.run("erpcore.api.app:create_app_from_settings", factory=True, workers=workers, host=host, port=port,
-                log_level="info", access_log=access_log)
+    _serve_workers(host, port, workers, access_log)
+
+
+def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
+    """uvicorn's multi-process supervisor on a listening socket made with its protocol named.
+
+    uvicorn binds `socket.socket(family)`, whose proto is 0, and asyncio turns Nagle off only on sockets whose
+    proto is TCP: every response (headers, then body) then waited for the client's delayed ACK, 40 ms.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("erpcore.api.app:create_app_from_settings", factory=True, host=host, port=port,
+                            workers=workers, log_level="info", access_log=access_log)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @token_app.command("create")
