@@ -57,3 +57,25 @@ def test_expected_errors_print_one_line_and_exit_with_their_code(tmp_path: objec
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: database is at revision none (empty), this erpops needs 0003: run `erpops db upgrade`"]
+
+
+def _readme_commands() -> list[list[str]]:
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    found = []
+    for match in re.finditer(r"\.venv/bin/erpops ([a-z][a-z -]*)", readme.read_text()):
+        found.append(match.group(1).split())
+    return found
+
+
+@pytest.mark.parametrize("words", _readme_commands(), ids=lambda w: " ".join(w))
+def test_every_command_the_readme_shows_exists(words: list[str]) -> None:
+    node: Any = typer.main.get_command(app)
+    for word in words:
+        if not hasattr(node, "commands"):
+            break  # the rest are arguments of a leaf command
+        assert word in node.commands, f"README names `erpops {' '.join(words)}`, but `{word}` is no command"
+        node = node.commands[word]
+    assert not hasattr(node, "commands") or words[-1] == "--help", f"`erpops {' '.join(words)}` is a group"
