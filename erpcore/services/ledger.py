@@ -65,6 +65,13 @@ def flush_journal(uow: UnitOfWork) -> None:
     by_year: dict[int, list[PendingEntry]] = defaultdict(list)
     for entry in entries:
         by_year[entry.entry_date.year].append(entry)
+    if session.get_bind().dialect.name == "postgresql":
+        from erpcore.services import journal_pg
+
+        for year in sorted(by_year):
+            journal_pg.flush_year(session, year, by_year[year], accounts)
+        uow.journal.clear()
+        return
     headers = []
     for year in sorted(by_year):
         first = numbering.take(uow, "journal_entry", year, len(by_year[year]))
