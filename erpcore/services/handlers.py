@@ -66,7 +66,7 @@ def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int]
     if key in memo:
         return memo
     keys = {key} | {(e.item_id, e.warehouse_id) for e in uow.events if isinstance(e, StockDecreased)}
-    rows = uow.session.execute(
+    rows = uow.conn.execute(
         select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
                Item.safety_stock, Item.reorder_qty)
         .join(Item, Item.id == StockBalance.item_id)

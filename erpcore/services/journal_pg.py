@@ -48,12 +48,12 @@ JOIN entry ON entry.number = {_NUMBER.format(ord="l.ord")}
 def flush_year(session: Session, year: int, entries: list[PendingEntry], accounts: dict[Role, int]) -> None:
     """Number `entries` (all of `year`) and write them with their lines; creates the year's sequence row."""
     params = _params(year, entries, accounts)
-    if session.execute(FLUSH, params).rowcount == len(params["l_ord"]):
+    if session.connection().execute(FLUSH, params).rowcount == len(params["l_ord"]):
         return
     # No sequence row for the year yet, so nothing was written: create it (its first number is 1) and retry.
     insert_ignore(session, DocumentSequence, [{"doc_type": "journal_entry", "year": year, "next_value": 1}],
                   ["doc_type", "year"])
-    written = session.execute(FLUSH, params).rowcount
+    written = session.connection().execute(FLUSH, params).rowcount
     if written != len(params["l_ord"]):
         raise RuntimeError(f"journal flush wrote {written} of {len(params['l_ord'])} lines for {year}")
 

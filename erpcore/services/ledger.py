@@ -115,7 +115,7 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
 
 
 def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
-    rows = uow.session.execute(locked(
+    rows = uow.conn.execute(locked(
         select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand,
                StockBalance.reserved, StockBalance.value_amount)
         .where(tuple_(StockBalance.item_id, StockBalance.warehouse_id).in_(wanted))
@@ -133,7 +133,7 @@ def write_balances(uow: UnitOfWork, balances: dict[Key, Balance]) -> None:
         .values(on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"),
                 value_amount=bindparam("v_value"))
     )
-    uow.session.connection().execute(stmt, [
+    uow.conn.execute(stmt, [
         {"k_item": i, "k_wh": w, "v_on_hand": b.on_hand, "v_reserved": b.reserved, "v_value": b.value}
         for (i, w), b in balances.items()
     ])
@@ -153,7 +153,7 @@ def add_moves(uow: UnitOfWork, move_date: dt.date, source_type: str, source_id: 
     """Append stock moves (signed quantities and values) to the stock ledger."""
     if not moves:
         return
-    uow.session.connection().execute(insert(StockMove), [
+    uow.conn.execute(insert(StockMove), [
         {"item_id": m.item_id, "warehouse_id": m.warehouse_id, "move_date": move_date,
          "quantity": m.quantity, "value_amount": m.value, "source_type": source_type,
          "source_id": source_id, "source_line_id": m.source_line_id, "event": event}

@@ -45,7 +45,7 @@ def format_number(doc_type: str, year: int, value: int) -> str:
 
 def take(uow: UnitOfWork, doc_type: str, year: int, count: int = 1) -> int:
     """Reserve `count` consecutive numbers in the unit of work's transaction; returns the first."""
-    return _take(uow.session, doc_type, year, count)
+    return _take(uow.conn, doc_type, year, count)
 
 
 def _take(conn: Session | Connection, doc_type: str, year: int, count: int) -> int:

@@ -41,7 +41,7 @@ def _today() -> dt.date:
 
 def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     """Lock the order's header (not its customer's) and read the customer terms the actions need with it."""
-    row = uow.session.execute(
+    row = uow.conn.execute(
         select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
                SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit,
                Customer.payment_terms_days)
@@ -67,7 +67,7 @@ def create_sales_order(
             raise ValidationFailed(f"line {n}: unit price must not be negative")
     order_date = order_date or _today()
     with uow:
-        s = uow.session
+        s = uow.conn
         warehouse_id = _check_parties(uow, customer_id, warehouse_id)
         item_ids = {line.item_id for line in lines}
         items = {r.id: r for r in s.execute(
@@ -90,7 +90,7 @@ def create_sales_order(
             backorder_allowed=backorder_allowed, net_amount=sum((r["net_amount"] for r in rows), ZERO),
             tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
         ).returning(SalesOrder.id)).scalar_one()
-        s.connection().execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
+        s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
         uow.created["sales_order"] = order_id
         uow.commit()
         return int(order_id)
@@ -100,7 +100,7 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
     """Check the customer and warehouse exist in one round trip; returns the warehouse (default: the first)."""
     warehouse = select(Warehouse.id).where(Warehouse.id == warehouse_id) if warehouse_id \
         else select(Warehouse.id).order_by(Warehouse.id).limit(1)
-    found = uow.session.execute(select(
+    found = uow.conn.execute(select(
         select(Customer.id).where(Customer.id == customer_id).scalar_subquery().label("customer"),
         warehouse.scalar_subquery().label("warehouse"))).one()
     if found.customer is None:
@@ -119,7 +119,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
     Returns the reserved quantity per line number.
     """
     with uow:
-        s = uow.session
+        s = uow.conn
         order = _lock_order(uow, order_id)
         if order.status != SalesOrderStatus.DRAFT:
             raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
@@ -149,7 +149,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
             if got > 0:
                 uow.emit(StockDecreased(line.item_id, wh))
         ledger.write_balances(uow, balances)
-        s.connection().execute(insert(StockReservation), reservations)
+        s.execute(insert(StockReservation), reservations)
         s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(
             status=SalesOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
         uow.emit(SalesOrderApproved(order_id))
@@ -159,7 +159,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
 
 def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
     """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
-    s = uow.session
+    s = uow.conn
     limit = credit_limit or ZERO
     if limit <= 0:
         return
@@ -181,7 +181,7 @@ def ship_sales_order(
     """
     ship_date = ship_date or _today()
     with uow:
-        s = uow.session
+        s = uow.conn
         order = _lock_order(uow, order_id)
         if order.status not in (SalesOrderStatus.APPROVED, SalesOrderStatus.PARTLY_SHIPPED):
             raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be shipped")
@@ -217,18 +217,18 @@ def ship_sales_order(
             moves_pending.append((line.item_id, -qty, -cost))
         ledger.write_balances(uow, balances)
         if res_updates:
-            s.connection().execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
+            s.execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
                                    .values(quantity=bindparam("v_qty")), res_updates)
         shipment_id = s.execute(insert(Shipment).values(
             number=numbering.next_number(uow, "shipment", ship_date.year), sales_order_id=order_id,
             warehouse_id=wh, ship_date=ship_date, status=PostedStatus.POSTED, cost_amount=total_cost,
         ).returning(Shipment.id)).scalar_one()
-        line_ids = s.connection().execute(
+        line_ids = s.execute(
             insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
             [{**r, "shipment_id": shipment_id} for r in ship_rows]).scalars().all()
         ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
             ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
-        s.connection().execute(
+        s.execute(
             update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
             .values(qty_shipped=SalesOrderLine.qty_shipped + bindparam("v_qty")),
             [{"k_id": so_lines[n].id, "v_qty": q} for n, q in wanted.items()])
@@ -268,7 +268,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
     invoice_date = invoice_date or _today()
     with uow:
-        s = uow.session
+        s = uow.conn
         order = _lock_order(uow, order_id)
         if order.status in (SalesOrderStatus.DRAFT, SalesOrderStatus.CANCELLED):
             raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be invoiced")
@@ -298,8 +298,8 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
             due_date=invoice_date + dt.timedelta(days=terms), status=InvoiceStatus.POSTED,
             net_amount=net, tax_amount=tax, total_amount=net + tax, amount_paid=ZERO,
         ).returning(CustomerInvoice.id)).scalar_one()
-        s.connection().execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
-        conn = s.connection()
+        s.execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
+        conn = s
         conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
                      .values(qty_invoiced=ShipmentLine.qty_invoiced + bindparam("v_qty")),
                      [{"k_id": r["shipment_line_id"], "v_qty": r["quantity"]} for r in rows])
@@ -321,8 +321,11 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
     receipt_date = receipt_date or _today()
     with uow:
-        s = uow.session
-        inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one_or_none()
+        s = uow.conn
+        inv = s.execute(locked(select(
+            CustomerInvoice.id, CustomerInvoice.number, CustomerInvoice.status, CustomerInvoice.customer_id,
+            CustomerInvoice.sales_order_id, CustomerInvoice.total_amount, CustomerInvoice.amount_paid,
+        ).where(CustomerInvoice.id == invoice_id))).one_or_none()
         if inv is None:
             raise NotFound(f"customer invoice {invoice_id} does not exist")
         if inv.status != InvoiceStatus.POSTED:
@@ -437,7 +440,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
 
 def _refresh_status(uow: UnitOfWork, order_id: int) -> None:
     """Derive the order's status from its lines' linked quantities and its invoices' payments."""
-    s = uow.session
+    s = uow.conn
     unpaid = select(func.count()).select_from(CustomerInvoice).where(
         CustomerInvoice.sales_order_id == order_id, CustomerInvoice.status == InvoiceStatus.POSTED)
     rows = s.execute(  # the lines and the unpaid invoice count in one round trip

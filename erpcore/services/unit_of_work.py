@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from erpcore.domain.events import Event
@@ -65,6 +66,11 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("unit of work used outside `with`")
         return self._session
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection: Core statements run here skip the ORM's execution layer."""
+        return self.session.connection()
 
     def __enter__(self) -> UnitOfWork:
         self._session = self.erp.session_factory()
