@@ -28,6 +28,7 @@ def serve(
     import uvicorn
 
     from erpcore.api import create_app
+    from erpcore.api.app import serving
     from erpcore.config import load_settings
     from erpcore.db import is_sqlite, make_engine
     from erpcore.migrate import current, head, upgrade
@@ -40,7 +41,7 @@ def serve(
     workers = workers or (1 if is_sqlite(engine) else 2)
     output.stderr().print(f"erpops API on [bold]http://{host}:{port}/api/v1/docs[/] ({workers} worker(s))")
     if workers == 1:
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(serving(create_app(engine)), host=host, port=port, log_level="info", access_log=access_log)
         return
     engine.dispose()  # each worker process builds its own engine from the same settings
     _serve_workers(host, port, workers, access_log)
