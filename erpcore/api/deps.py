@@ -92,6 +92,10 @@ def read_back(uow: UnitOfWork, read: Reader, doc_type: str | None = None, doc_id
     reply: dict[str, Any] = {}
 
     def hook(done: UnitOfWork) -> None:
+        written = done.documents.get(doc_type or "") if doc_id is None else None
+        if written is not None:  # the service kept the rows its INSERT ... RETURNING gave back
+            reply.update(written)
+            return
         reply.update(read(done.session.connection(), doc_id if doc_id is not None else done.created[doc_type or ""]))
 
     uow.before_commit.append(hook)

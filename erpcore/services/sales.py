@@ -219,13 +219,16 @@ def ship_sales_order(
         if res_updates:
             s.execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
                                    .values(quantity=bindparam("v_qty")), res_updates)
-        shipment_id = s.execute(insert(Shipment).values(
+        head = s.execute(insert(Shipment).values(
             number=numbering.next_number(uow, "shipment", ship_date.year), sales_order_id=order_id,
             warehouse_id=wh, ship_date=ship_date, status=PostedStatus.POSTED, cost_amount=total_cost,
-        ).returning(Shipment.id)).scalar_one()
-        line_ids = s.execute(
-            insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
-            [{**r, "shipment_id": shipment_id} for r in ship_rows]).scalars().all()
+        ).returning(*Shipment.__table__.columns)).mappings().one()
+        shipment_id = head["id"]
+        written = s.execute(
+            insert(ShipmentLine).returning(*ShipmentLine.__table__.columns, sort_by_parameter_order=True),
+            [{**r, "shipment_id": shipment_id} for r in ship_rows]).mappings().all()
+        line_ids = [line["id"] for line in written]
+        uow.wrote("shipment", head, written)
         ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
             ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
         s.execute(
@@ -238,7 +241,6 @@ def ship_sales_order(
         for item_id, _, _ in moves_pending:
             uow.emit(StockDecreased(item_id, wh))
         uow.emit(DocumentPosted("shipment", shipment_id))
-        uow.created["shipment"] = shipment_id
         uow.commit()
         return int(shipment_id)
 
@@ -292,13 +294,16 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
         terms = order.payment_terms_days or 30
-        invoice_id = s.execute(insert(CustomerInvoice).values(
+        head = s.execute(insert(CustomerInvoice).values(
             number=numbering.next_number(uow, "customer_invoice", invoice_date.year),
             customer_id=order.customer_id, sales_order_id=order_id, invoice_date=invoice_date,
             due_date=invoice_date + dt.timedelta(days=terms), status=InvoiceStatus.POSTED,
             net_amount=net, tax_amount=tax, total_amount=net + tax, amount_paid=ZERO,
-        ).returning(CustomerInvoice.id)).scalar_one()
-        s.execute(insert(CustomerInvoiceLine), [{**r, "customer_invoice_id": invoice_id} for r in rows])
+        ).returning(*CustomerInvoice.__table__.columns)).mappings().one()
+        invoice_id = head["id"]
+        uow.wrote("customer_invoice", head, s.execute(
+            insert(CustomerInvoiceLine).returning(*CustomerInvoiceLine.__table__.columns, sort_by_parameter_order=True),
+            [{**r, "customer_invoice_id": invoice_id} for r in rows]).mappings().all())
         conn = s
         conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
                      .values(qty_invoiced=ShipmentLine.qty_invoiced + bindparam("v_qty")),
@@ -311,7 +316,6 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
         uow.emit(DocumentPosted("customer_invoice", invoice_id))
-        uow.created["customer_invoice"] = invoice_id
         uow.commit()
         return int(invoice_id)
 
@@ -336,10 +340,12 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
             raise ValidationFailed(f"receipt amount must be positive (got {amount})")
         if amount > open_amount:
             raise ValidationFailed(f"receipt {show_money(amount)} exceeds the open amount {show_money(open_amount)} of invoice {inv.number}")
-        receipt_id = s.execute(insert(CustomerReceipt).values(
+        head = s.execute(insert(CustomerReceipt).values(
             number=numbering.next_number(uow, "customer_receipt", receipt_date.year), customer_id=inv.customer_id,
             customer_invoice_id=invoice_id, receipt_date=receipt_date, amount=amount, status=PostedStatus.POSTED,
-        ).returning(CustomerReceipt.id)).scalar_one()
+        ).returning(*CustomerReceipt.__table__.columns)).mappings().one()
+        receipt_id = head["id"]
+        uow.wrote("customer_receipt", head)
         paid = inv.amount_paid + amount
         s.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice_id).values(
             amount_paid=paid, status=InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED))
@@ -347,7 +353,6 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         ledger.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
         uow.emit(DocumentPosted("customer_receipt", receipt_id))
-        uow.created["customer_receipt"] = receipt_id
         uow.commit()
         return int(receipt_id)
 

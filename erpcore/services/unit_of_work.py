@@ -12,11 +12,11 @@ request was applied (the API's idempotency keys, through `AMBIENT_BEFORE_COMMIT`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -58,6 +58,7 @@ class UnitOfWork:
     journal: list[PendingEntry] = field(default_factory=list)
     before_commit: list[CommitHook] = field(default_factory=_ambient_hooks)
     created: dict[str, int] = field(default_factory=dict)  # ids of the documents written, by type
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # their rows, as the database returned them
     memo: dict[str, object] = field(default_factory=dict)  # what handlers read once per transaction
     _session: Session | None = None
 
@@ -77,6 +78,7 @@ class UnitOfWork:
         self.events.clear()
         self.journal.clear()
         self.created.clear()
+        self.documents.clear()
         self.memo.clear()
         return self
 
@@ -88,6 +90,14 @@ class UnitOfWork:
         finally:
             self.session.close()
             self._session = None
+
+    def wrote(self, doc_type: str, head: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Note a document written in full (header, and lines in id order), so callers need not read it back."""
+        self.created[doc_type] = int(head["id"])
+        doc = dict(head)
+        if lines is not None:
+            doc["lines"] = sorted((dict(line) for line in lines), key=lambda line: int(line["id"]))
+        self.documents[doc_type] = doc
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
