@@ -52,7 +52,7 @@ class Erp:
         """Account id per role, read once: the chart changes by migration, not at run time."""
         if not self._accounts:
             rows = session.execute(select(Account.role, Account.id).where(Account.role.is_not(None)))
-            self._accounts = {Role(role): id_ for role, id_ in rows}
+            self._accounts = {Role(role): id_ for role, id_ in rows if role is not None}
         return self._accounts
 
 

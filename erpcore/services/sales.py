@@ -50,7 +50,7 @@ def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     ).one_or_none()
     if row is None:
         raise NotFound(f"sales order {order_id} does not exist")
-    return row
+    return row  # type: ignore[return-value]
 
 
 def create_sales_order(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import Connection, Select, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +24,9 @@ def insert_ignore(session: Session | Connection, table: Any, rows: Sequence[dict
     session.execute(stmt, list(rows))
 
 
-def locked(stmt: Select[Any]) -> Select[Any]:
+S = TypeVar("S", bound="Select[Unpack[tuple[Any, ...]]]")
+
+
+def locked(stmt: S) -> S:
     """SELECT ... FOR UPDATE: PostgreSQL locks the rows; SQLite already holds the database write lock."""
     return stmt.with_for_update()

@@ -91,7 +91,7 @@ class UnitOfWork:
             self.session.close()
             self._session = None
 
-    def wrote(self, doc_type: str, head: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None = None) -> None:
+    def wrote(self, doc_type: str, head: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]] | None = None) -> None:
         """Note a document written in full (header, and lines in id order), so callers need not read it back."""
         self.created[doc_type] = int(head["id"])
         doc = dict(head)
