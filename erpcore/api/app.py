@@ -46,7 +46,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
 # Requests a server process runs at once (anyio's thread limiter, FIFO); the rest queue in arrival order.
 # On a CPU-bound server more threads only add GIL hand-offs and longer row-lock convoys: at 50 clients the
 # p99 latency came from requests that lost the race for a stock balance many times over.
-WORKER_THREADS = 6
+WORKER_THREADS = 4
 
 
 class ThreadLimited:
