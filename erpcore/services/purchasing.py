@@ -51,14 +51,10 @@ class SupplierInvoiceResult:
     reason: str
 
 
-def _today() -> dt.date:
-    return dt.date.today()
-
-
 def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, reason: str,
                       needed_by: dt.date | None = None, sales_order_line_id: int | None = None) -> int:
     """Insert an open requisition inside the caller's unit of work (used by services and handlers)."""
-    needed_by = needed_by or _today() + dt.timedelta(days=7)
+    needed_by = needed_by or dt.date.today() + dt.timedelta(days=7)
     return int(uow.session.execute(insert(PurchaseRequisition).values(
         number=numbering.next_number(uow, "purchase_requisition", needed_by.year), item_id=item_id,
         warehouse_id=warehouse_id, quantity=quantity, needed_by=needed_by, reason=reason,
@@ -90,7 +86,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or _today()
+    order_date = order_date or dt.date.today()
     with uow:
         s = uow.session
         if s.get(Supplier, supplier_id) is None:
@@ -174,7 +170,7 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
 
     `lines` maps PO line numbers to quantities; None receives everything still open.
     """
-    receipt_date = receipt_date or _today()
+    receipt_date = receipt_date or dt.date.today()
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
@@ -247,7 +243,7 @@ def register_supplier_invoice(
     for line in lines:
         if line.quantity <= 0 or line.unit_price < 0:
             raise ValidationFailed(f"line {line.line_no}: quantity must be positive and price not negative")
-    invoice_date = invoice_date or _today()
+    invoice_date = invoice_date or dt.date.today()
     with uow:
         s = uow.session
         if s.get(PurchaseOrder, po_id) is None:
@@ -325,7 +321,7 @@ def match_invoice(uow: UnitOfWork, invoice_id: int) -> SupplierInvoiceResult:
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> int:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
-    payment_date = payment_date or _today()
+    payment_date = payment_date or dt.date.today()
     with uow:
         s = uow.session
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one_or_none()
@@ -356,7 +352,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
 
 def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
-    cancel_date = cancel_date or _today()
+    cancel_date = cancel_date or dt.date.today()
     with uow:
         s = uow.session
         po_id = s.scalar(select(SupplierInvoice.purchase_order_id).where(SupplierInvoice.id == invoice_id))

@@ -35,10 +35,6 @@ class OrderLineInput:
     unit_price: Decimal | None = None  # None: the item's list price
 
 
-def _today() -> dt.date:
-    return dt.date.today()
-
-
 def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     """Lock the order's header (not its customer's) and read the customer terms the actions need with it."""
     row = uow.conn.execute(
@@ -65,7 +61,7 @@ def create_sales_order(
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or _today()
+    order_date = order_date or dt.date.today()
     with uow:
         s = uow.conn
         warehouse_id = _check_parties(uow, customer_id, warehouse_id)
@@ -179,7 +175,7 @@ def ship_sales_order(
 
     `lines` maps sales order line numbers to quantities; None ships everything still open.
     """
-    ship_date = ship_date or _today()
+    ship_date = ship_date or dt.date.today()
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
@@ -268,7 +264,7 @@ def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[in
 
 def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> int:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
-    invoice_date = invoice_date or _today()
+    invoice_date = invoice_date or dt.date.today()
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
@@ -323,7 +319,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
 def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                             receipt_date: dt.date | None = None) -> int:
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
-    receipt_date = receipt_date or _today()
+    receipt_date = receipt_date or dt.date.today()
     with uow:
         s = uow.conn
         inv = s.execute(locked(select(
@@ -382,7 +378,7 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> None:
 
 def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> None:
     """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed."""
-    cancel_date = cancel_date or _today()
+    cancel_date = cancel_date or dt.date.today()
     with uow:
         s = uow.session
         shp = s.execute(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
@@ -417,7 +413,7 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
 
 def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
-    cancel_date = cancel_date or _today()
+    cancel_date = cancel_date or dt.date.today()
     with uow:
         s = uow.session
         so_id = s.scalar(select(CustomerInvoice.sales_order_id).where(CustomerInvoice.id == invoice_id))
