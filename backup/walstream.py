@@ -54,15 +54,30 @@ class WalStreamer:
     def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
         env = conn_from_url(self.url).env
-        made = subprocess.run(self._command("--create-slot", "--if-not-exists"), check=False, capture_output=True, text=True,
-                              env=env, timeout=60)
-        if made.returncode != 0:
-            raise BackupError(f"cannot create replication slot {self.slot}: {made.stderr.strip()}")
+        self._reserve_slot()
         # Without --no-loop, pg_receivewal reconnects after a dropped connection and resumes from the slot.
         self.log = self.spool.with_name(self.spool.name + ".log").open("ab")
         self.proc = subprocess.Popen(self._command(), env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         self._thread = threading.Thread(target=self._run, name="wal-pusher", daemon=True)
         self._thread.start()
+
+    def _reserve_slot(self) -> None:
+        """Create the slot holding WAL from now on, before `start` returns.
+
+        `pg_receivewal --create-slot` makes a slot that reserves nothing until pg_receivewal first streams;
+        a checkpoint in between (a base backup forces one) can recycle the segment it is about to ask for,
+        and it then retries that removed segment forever.
+        """
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                conn.execute("SELECT pg_create_physical_replication_slot(%s, true) WHERE NOT EXISTS "
+                             "(SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)", (self.slot, self.slot))
+        except psycopg.Error as exc:
+            raise BackupError(f"cannot create replication slot {self.slot}: {exc}") from exc
 
     def _run(self) -> None:
         while not self._stop.is_set():
