@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from erpcore.api import create_app
 from erpcore.api.auth import create_token
 from erpcore.services.bootstrap import Erp
+from tests.asgi import Client
 from tests.factories import uid
 
 V1 = "/api/v1"
-
-
-class Client:
-    """Calls the ASGI app in-process through httpx (starlette's TestClient is deprecated with httpx)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.request(method, path, **kw)
-
-        return asyncio.run(go())
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", path, **kw)
 
 
 @dataclass

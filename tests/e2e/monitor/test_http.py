@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from monitor.http import install
 from monitor.sources import parse_exposition
-
-
-class Client:
-    """Calls the ASGI app in-process through httpx (starlette's Client is deprecated with httpx)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.request(method, path, **kw)
-
-        return asyncio.run(go())
-
-    def get(self, path: str) -> httpx.Response:
-        return self.request("GET", path)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", path, **kw)
-
-    def delete(self, path: str) -> httpx.Response:
-        return self.request("DELETE", path)
+from tests.asgi import Client
 
 
 @pytest.fixture
