@@ -25,7 +25,7 @@ LOADS = ("builtin", "o2c")
 @app.command()
 def drill(
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="HA engine to drill.")] = EngineName.MANUAL,
-    fault: Annotated[Fault, typer.Option("--fault", help="kill (-9 of PostgreSQL), hang (SIGSTOP), switchover.")] = Fault.KILL,
+    fault: Annotated[Fault, typer.Option("--fault", help="kill (-9 of PostgreSQL), crash (node), hang (SIGSTOP), isolate (nftables), switchover.")] = Fault.KILL,
     repeat: Annotated[int, typer.Option("--repeat", "-n", min=1, max=50, help="Drills in a row (roles alternate).")] = 1,
     under_load: Annotated[str, typer.Option("--under-load", help="builtin writer threads, or o2c (Locust).")] = "builtin",
     clients: Annotated[int | None, typer.Option("--clients", help="Writer threads (default from settings).")] = None,

@@ -115,7 +115,12 @@ def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory =
     except FailoverFailed as exc:
         result.failures.append(f"failover: {exc.message}")
     finally:
-        attempts = load.stop()
+        try:
+            engine.heal(timeline)  # an isolation is always lifted, whatever happened above
+        except FailoverFailed as exc:
+            result.failures.append(f"heal: {exc.message}")
+        finally:
+            attempts = load.stop()
     if result.new_primary:
         _verify(engine, config, result, timeline, attempts)
     _finish(result, timeline, attempts)
@@ -175,10 +180,11 @@ def _finish(result: DrillResult, timeline: Timeline, attempts: list[Attempt]) ->
     if fault is not None and result.new_primary:
         new_port = {a.port for a in attempts if a.outcome is Outcome.ACKED and a.ended < fault}
         old_port = next(iter(new_port), None)
-        result.attempts["acked_by_old_after_fault"] = sum(
-            1 for a in attempts
-            if a.outcome is Outcome.ACKED and a.ended >= fault and a.port == old_port and old_port is not None
-        )
+        late = [a for a in attempts
+                if a.outcome is Outcome.ACKED and a.ended >= fault and a.port == old_port and old_port is not None]
+        result.attempts["acked_by_old_after_fault"] = len(late)
+        if result.fault == str(Fault.ISOLATE):
+            _judge_isolation(result, fault, late)
     result.attempts.setdefault("acked", 0)
     result.attempts.setdefault("error", 0)
     result.attempts.setdefault("in_doubt", 0)
@@ -192,6 +198,22 @@ def _finish(result: DrillResult, timeline: Timeline, attempts: list[Attempt]) ->
         result.seconds["rewind_to_sync"] = round(back - rewound, 3)
     result.events = sorted(timeline.events, key=lambda e: e.at)
     result.missing_marks = missing_marks(timeline, EXPECTED_MARKS)
+
+
+# A reply the old primary sent just before the cut may sit in the client's socket until its thread runs again
+# (the GIL, a busy core): it was acknowledged before the fault, read after. Nothing sent after the cut arrives.
+ISOLATION_GRACE = 0.25
+
+
+def _judge_isolation(result: DrillResult, fault: float, late: Sequence[Attempt]) -> None:
+    """Fail the drill if the isolated node acknowledged a request sent after the cut (or long after it)."""
+    in_flight = [a for a in late if a.started < fault and a.ended - fault <= ISOLATION_GRACE]
+    result.attempts["acked_in_flight_at_cut"] = len(in_flight)
+    acked_by_isolated = len(late) - len(in_flight)
+    result.attempts["acked_by_isolated"] = acked_by_isolated
+    if acked_by_isolated:
+        result.failures.append(f"isolation: {result.old_primary} acknowledged {acked_by_isolated} commits "
+                               "sent after it was cut off")
 
 
 def _port_of(engine: HaEngine, name: str) -> int | None:

@@ -25,6 +25,11 @@ import psycopg
 from failover.types import LabError
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+# A client of a cut-off (isolated, or hung mid-commit) server hears nothing, not even a reset: without
+# these its session waits for TCP's own retransmission timeout, minutes. Keepalives every second (dead
+# after 2 unanswered) end an idle wait in ~3 s, and tcp_user_timeout ends a send nobody acknowledges.
+# On loopback a live server answers both within microseconds, so nothing healthy is ever cut short.
+CLIENT_TIMEOUTS = "keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000"
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "wal_level": "replica",
@@ -267,13 +272,14 @@ class Lab:
         ports = ",".join(str(n.port) for n in self.nodes)
         return (
             f"host={hosts} port={ports} user=postgres dbname={dbname} "
-            f"target_session_attrs=read-write connect_timeout={connect_timeout}"
+            f"target_session_attrs=read-write connect_timeout={connect_timeout} {CLIENT_TIMEOUTS}"
         )
 
     def client_url(self, dbname: str = "postgres") -> str:
         """The same multi-host target as a SQLAlchemy URL for `erpcore.db.make_engine`."""
         hosts = "&".join(f"host=127.0.0.1:{n.port}" for n in self.nodes)
-        return f"postgresql+psycopg://postgres@/{dbname}?{hosts}&target_session_attrs=read-write"
+        timeouts = "&".join(CLIENT_TIMEOUTS.split())
+        return f"postgresql+psycopg://postgres@/{dbname}?{hosts}&target_session_attrs=read-write&{timeouts}"
 
     def stop(self) -> None:
         """Stop every server by its PID; the data stays for inspection until `destroy`."""

@@ -12,6 +12,7 @@ class Fault(StrEnum):
     HANG = "hang"  # SIGSTOP of every PostgreSQL process of the primary
     CRASH = "crash"  # kill -9 of the whole node: PostgreSQL and its HA agent
     SWITCHOVER = "switchover"  # planned: demote the primary cleanly, promote the standby
+    ISOLATE = "isolate"  # network partition: every packet to or from the primary's ports is dropped
 
 
 class EngineName(StrEnum):

@@ -38,3 +38,11 @@ if [ ! -x /usr/bin/pg_autoctl ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "postgresql-$major-auto-failover" >/dev/null
 fi
+
+# The isolate fault: nftables drops a lab member's loopback ports (one table per cut, deleted by name).
+if ! command -v nft >/dev/null 2>&1 && [ ! -x /usr/sbin/nft ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "ensure-failover: installing nftables" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nftables >/dev/null
+fi

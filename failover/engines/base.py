@@ -55,6 +55,8 @@ class HaEngine(ABC):
     - `committed(run)` returns the (client, seq) keys of the writer's rows on the current primary.
     - `rejoin(name, timeline, timeout)` brings the old primary back as a synchronous standby (rewinding
       it), marking old_primary_rewound and back_in_sync; it returns why it did or did not succeed.
+    - `heal(timeline)` undoes a network fault (the isolation) if one is in force, marking
+      `isolation_lifted`; the drill calls it in a finally block, and `close()` calls it too.
     - `close()` stops every process the engine started, by PID, and is safe to call twice.
     """
 
@@ -84,6 +86,9 @@ class HaEngine(ABC):
 
     @abstractmethod
     def rejoin(self, old: str, timeline: Timeline, timeout: float) -> RejoinResult: ...
+
+    def heal(self, timeline: Timeline) -> None:
+        """Undo a network fault in force (engines that cannot isolate have none)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -1,6 +1,6 @@
 """The `manual` engine: a primary, a synchronous standby, no HA manager; erpops runs the runbook itself.
 
-Runbook: detect (SSLRequest probes), decide (enough failed probes and a standby that was synchronous),
+Runbook: detect (SSLRequest probes; an isolated primary answers nothing), decide (enough failed probes and a standby that was synchronous),
 fence the old primary (SIGKILL of every process, port refused), keep orders flowing (drop the sync
 requirement while alone, unless strict), promote, first write, CHECKPOINT the new primary (pg_rewind
 reads its control file), pg_rewind the old primary, start it as a standby, restore synchronous mode.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from failover import pgsql
+from failover import isolation, pgsql
 from failover.engines.base import Decision, HaEngine, Member, RejoinResult
 from failover.lab import Lab, PgNode, run_pg
 from failover.timeline import Timeline
@@ -69,6 +69,7 @@ class ManualEngine(HaEngine):
         self.lab = lab
         self.policy = policy or ManualPolicy()
         self._sync_seen: dict[str, bool] = {}
+        self._cut: isolation.Cut | None = None
 
     def members(self) -> list[Member]:
         found = [self._member(node) for node in self.lab.nodes]
@@ -115,6 +116,10 @@ class ManualEngine(HaEngine):
             timeline.mark(Mark.FAULT, f"SIGSTOP of {len(primary.pids())} processes of {primary.name}")
         elif fault is Fault.SWITCHOVER:
             timeline.mark(Mark.FAULT, f"planned switchover away from {primary.name} requested")
+        elif fault is Fault.ISOLATE:
+            self._cut = isolation.isolate([primary.port])
+            timeline.mark(Mark.FAULT, f"{primary.name} isolated: nftables table {self._cut.table} drops every "
+                          f"packet to or from port {primary.port} (clients, standby and monitor hear nothing)")
         else:
             raise FailoverFailed(f"the manual engine cannot inject {fault}")
         return primary.name
@@ -132,7 +137,9 @@ class ManualEngine(HaEngine):
             self._detect_and_decide(old_node, standby, timeline, deadline)
             old_node.fence()
             probe = pgsql.tcp_probe(old_node.port, self.policy.probe_timeout)
-            timeline.mark(Mark.FENCING, f"SIGKILL of every process of {old}; its port now says: {probe}")
+            how = ("STONITH through the host (its network is cut, it cannot be asked): SIGKILL of every "
+                   f"process of {old}" if fault is Fault.ISOLATE else f"SIGKILL of every process of {old}")
+            timeline.mark(Mark.FENCING, f"{how}; its port now says: {probe}")
         if not self.policy.strict_sync:
             pgsql.set_sync_names(standby, "")
             timeline.mark("sync_dropped", f"{standby.name} will run alone: synchronous_standby_names "
@@ -227,8 +234,21 @@ class ManualEngine(HaEngine):
         return RejoinResult(True, f"{old} rewound and back as the synchronous standby of {primary.name}",
                             None, output)
 
+    def heal(self, timeline: Timeline) -> None:
+        if self._cut is None:
+            return
+        cut, self._cut = self._cut, None
+        cut.lift()
+        timeline.mark("isolation_lifted", f"nftables table {cut.table} deleted: port(s) "
+                      f"{', '.join(map(str, cut.ports))} reachable again")
+
     def close(self) -> None:
-        self.lab.destroy()
+        try:
+            if self._cut is not None:
+                self._cut.lift()
+                self._cut = None
+        finally:
+            self.lab.destroy()
 
 
 def _rewind_summary(output: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from failover import pgsql
@@ -55,3 +57,36 @@ def test_promotion_without_checkpoint_is_detected_as_divergence(lab: Lab) -> Non
     assert result.divergence is not None and "without a checkpoint" in result.divergence
     assert any(f.startswith("rejoin:") for f in result.failures)
     assert "checkpoint" not in [e.mark for e in result.events]
+
+
+def test_isolation_fails_over_without_an_ack_from_the_cut_off_node_and_is_always_lifted(lab: Lab) -> None:
+    from failover import isolation
+
+    engine = ManualEngine(lab)
+    result = run_drill(engine, DrillConfig(fault=Fault.ISOLATE, clients=3, warmup=0.5, settle=0.3))
+    assert result.ok, result.failures
+    assert result.rpo == 0 and result.attempts["acked"] > 50
+    assert result.attempts["acked_by_isolated"] == 0
+    assert result.attempts["acked_in_flight_at_cut"] <= result.attempts["acked_by_old_after_fault"] <= 4
+    assert result.missing_marks == []
+    marks = [e.mark for e in result.events]
+    assert "isolation_lifted" in marks
+    assert marks.index("isolation_lifted") < marks.index("old_primary_rewound")
+    assert "no answer" in next(e.reason for e in result.events if e.mark == "detection")
+    assert result.seconds["business_rto"] < 15
+    old, new = lab.node(result.old_primary), lab.node(result.new_primary)
+    assert [(r.application_name, r.sync_state) for r in pgsql.replicas(new)] == [(old.name, "sync")]
+    assert not [t for t in isolation.tables() if t.startswith(f"{isolation.PREFIX}{os.getpid()}_")]
+
+
+def test_a_failed_isolation_drill_still_lifts_the_cut(lab: Lab) -> None:
+    from failover import isolation
+
+    engine = ManualEngine(lab)
+    # Too short to see three failed probes: the failover itself fails, the finally block must undo the cut.
+    result = run_drill(engine, DrillConfig(fault=Fault.ISOLATE, clients=1, warmup=0.2, settle=0, recover_timeout=0.3))
+    assert not result.ok
+    assert any(f.startswith("failover:") for f in result.failures)
+    assert "isolation_lifted" in [e.mark for e in result.events]
+    assert not [t for t in isolation.tables() if t.startswith(f"{isolation.PREFIX}{os.getpid()}_")]
+    assert pgsql.tcp_probe(lab.node(result.old_primary).port, 1.0) is None  # reachable again

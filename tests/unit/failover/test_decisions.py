@@ -80,3 +80,21 @@ def test_sqlalchemy_url_pairs_hosts_and_ports_of_a_multi_host_string() -> None:
                          "target_session_attrs=read-write connect_timeout=2")
     assert url == ("postgresql+psycopg://postgres@/erp?host=127.0.0.1:5433&host=127.0.0.1:5434"
                    "&target_session_attrs=read-write&connect_timeout=2")
+
+
+def test_an_isolated_node_may_only_have_answered_what_it_sent_before_the_cut() -> None:
+    from failover.drill import DrillResult, _judge_isolation
+    from failover.types import Outcome
+    from failover.writer import Attempt
+
+    fault = 100.0
+    in_flight = Attempt(0, 1, 99.9, 100.05, Outcome.ACKED, 5432)
+    sent_after = Attempt(1, 7, 100.1, 100.2, Outcome.ACKED, 5432)
+    much_later = Attempt(2, 3, 99.9, 101.0, Outcome.ACKED, 5432)
+    clean = DrillResult("manual", "isolate", "r", "now")
+    _judge_isolation(clean, fault, [in_flight])
+    assert clean.ok and clean.attempts == {"acked_in_flight_at_cut": 1, "acked_by_isolated": 0}
+    broken = DrillResult("manual", "isolate", "r", "now", old_primary="node1")
+    _judge_isolation(broken, fault, [in_flight, sent_after, much_later])
+    assert broken.attempts["acked_by_isolated"] == 2
+    assert broken.failures == ["isolation: node1 acknowledged 2 commits sent after it was cut off"]
