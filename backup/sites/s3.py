@@ -79,6 +79,11 @@ class S3Site(Site):
                     connect_timeout=min(s.timeout_seconds, 10),
                     read_timeout=s.timeout_seconds,
                     max_pool_connections=max(10, s.concurrency * 2),
+                    # No aws-chunked uploads with CRC trailers (botocore's default since 1.36 over HTTPS):
+                    # many S3-compatible stores reject them, and every object is checked by size and MD5
+                    # ETag after write and by SHA-256 on read anyway.
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
                 ),
             )
         return self._client
