@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from erpcore.output import JsonFlag, print_json, stderr, stdout, table
-from failover.types import EngineName, Fault
+from failover.types import EngineName, Fault, LoadName
 
 if TYPE_CHECKING:
     from failover.drill import DrillResult
@@ -19,15 +19,13 @@ lab_app = typer.Typer(help="A primary and a synchronous standby on loopback, for
                       no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 
-LOADS = ("builtin", "o2c")
-
 
 @app.command()
 def drill(
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="HA engine to drill.")] = EngineName.MANUAL,
     fault: Annotated[Fault, typer.Option("--fault", help="kill (-9 of PostgreSQL), crash (node), hang (SIGSTOP), isolate (nftables), switchover.")] = Fault.KILL,
     repeat: Annotated[int, typer.Option("--repeat", "-n", min=1, max=50, help="Drills in a row (roles alternate).")] = 1,
-    under_load: Annotated[str, typer.Option("--under-load", help="builtin writer threads, or o2c (Locust).")] = "builtin",
+    under_load: Annotated[str, typer.Option("--under-load", help="builtin (SQL writer threads) or o2c (sales orders through the ERP API).")] = "builtin",
     clients: Annotated[int | None, typer.Option("--clients", help="Writer threads (default from settings).")] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the JSON and Markdown reports go.")] = None,
     skip_checkpoint: Annotated[bool, typer.Option("--skip-checkpoint",
@@ -42,17 +40,15 @@ def drill(
 
     Example: erpops failover drill --engine manual --fault kill --repeat 5
     """
-    from failover.drill import DrillConfig, run_drill
+    from failover.drill import DrillConfig, LoadFactory, builtin_writer, run_drill
     from failover.engines import build_engine
     from failover.report import report_document, write_reports
     from failover.settings import load_failover_settings
     from failover.types import FailoverFailed
 
     settings = load_failover_settings()
-    if under_load not in LOADS:
-        raise typer.BadParameter(f"choose one of {', '.join(LOADS)}", param_hint="--under-load")
-    if under_load == "o2c":
-        raise FailoverFailed("the o2c Locust load is not wired to drills yet; use --under-load builtin")
+    if under_load not in {str(name) for name in LoadName}:  # checked here: one clear line, exit code 1
+        raise FailoverFailed(f"unknown --under-load {under_load!r}; choose one of: {', '.join(LoadName)}")
     config = DrillConfig(
         fault=fault, clients=clients or settings.clients, warmup=settings.warmup_seconds,
         settle=settings.settle_seconds, recover_timeout=settings.recover_timeout,
@@ -60,11 +56,17 @@ def drill(
         erp_check=erp,
     )
     ha = build_engine(engine, settings, skip_checkpoint)
+    load_factory: LoadFactory = builtin_writer
+    if under_load == LoadName.O2C:
+        from failover.o2c import o2c_factory
+
+        (report_dir or settings.report_dir).mkdir(parents=True, exist_ok=True)
+        load_factory = o2c_factory(ha, report_dir or settings.report_dir)
     results: list[DrillResult] = []
     try:
         for i in range(repeat):
             stderr().print(f"[dim]drill {i + 1}/{repeat}: {fault} on {engine}…[/dim]")
-            results.append(run_drill(ha, config))
+            results.append(run_drill(ha, config, load_factory))
     finally:
         ha.close()
     targets = {"business_rto_seconds": config.rto_target, "lost_acknowledged": 0}

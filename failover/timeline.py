@@ -65,7 +65,9 @@ def client_marks(
     fault = max(fault, timeline.at(Mark.FENCING) or fault)
     first_back: dict[int, float] = {}
     for attempt in sorted(attempts, key=lambda a: a.ended):
-        if attempt.outcome is Outcome.ACKED and attempt.port == new_primary_port and attempt.ended >= fault:
+        # port None: an API answer, which does not say which node served it; after fencing only the new
+        # primary can have (the old one's processes are gone).
+        if attempt.outcome is Outcome.ACKED and attempt.port in (new_primary_port, None) and attempt.ended >= fault:
             first_back.setdefault(attempt.client, attempt.ended)
     if not first_back:
         return

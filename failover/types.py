@@ -21,6 +21,11 @@ class EngineName(StrEnum):
     PG_AUTO_FAILOVER = "pg_auto_failover"
 
 
+class LoadName(StrEnum):
+    BUILTIN = "builtin"  # the built-in SQL writer threads
+    O2C = "o2c"  # sales orders through the real ERP API
+
+
 class Role(StrEnum):
     PRIMARY = "primary"
     STANDBY = "standby"

@@ -85,9 +85,24 @@ def test_lab_up_status_and_down_by_pid(quick: Path, capsys: pytest.CaptureFixtur
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
 
 
-def test_o2c_load_is_refused_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["failover", "drill", "--under-load", "o2c"], capsys)
-    assert code == 1 and "builtin" in err
+def test_an_unknown_load_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["failover", "drill", "--under-load", "locust"], capsys)
+    assert code == 1
+    assert err.strip() == "error: unknown --under-load 'locust'; choose one of: builtin, o2c"
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_kill_drill_under_the_o2c_api_load(quick: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["failover", "drill", "--engine", "manual", "--fault", "kill", "--under-load", "o2c",
+                        "--report-dir", str(quick / "reports"), "--json"], capsys)
+    assert code == 0, out
+    doc = json.loads(out)
+    drill = doc["drills"][0]
+    assert drill["ok"] and drill["rpo"] == 0 and drill["attempts"]["acked"] > 10
+    assert drill["check"]["ok"] and drill["check"]["checked"] > 10
+    assert drill["seconds"]["business_rto"] < 10
+    assert list((quick / "reports").glob("api-*.log"))  # the API process's own log, beside the reports
 
 
 def test_init_writes_a_documented_patroni_config_for_three_members(capsys: pytest.CaptureFixture[str]) -> None:

@@ -98,3 +98,38 @@ def test_an_isolated_node_may_only_have_answered_what_it_sent_before_the_cut() -
     _judge_isolation(broken, fault, [in_flight, sent_after, much_later])
     assert broken.attempts["acked_by_isolated"] == 2
     assert broken.failures == ["isolation: node1 acknowledged 2 commits sent after it was cut off"]
+
+
+def test_o2c_idempotency_keys_map_back_to_client_and_sequence() -> None:
+    from failover.o2c import parse_key
+
+    assert parse_key("abc123-2-17", "abc123") == (2, 17)
+    assert parse_key("other-2-17", "abc123") is None
+    assert parse_key("abc123-2", "abc123") is None
+    assert parse_key("abc123-x-1", "abc123") is None
+
+
+def test_o2c_answers_are_classified_by_what_they_prove() -> None:
+    import httpx
+
+    from failover.o2c import classify
+    from failover.types import Outcome
+
+    def client(handler: object) -> httpx.Client:
+        return httpx.Client(base_url="http://api", transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+
+    def created(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Idempotency-Key"] == "k1"
+        return httpx.Response(201, json={"id": 42})
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    assert classify(client(created), "/o", {}, "k1")[:2] == (Outcome.ACKED, 42)
+    assert classify(client(refused), "/o", {}, "k1")[0] is Outcome.ERROR
+    assert classify(client(reset), "/o", {}, "k1")[0] is Outcome.IN_DOUBT
+    assert classify(client(lambda r: httpx.Response(503)), "/o", {}, "k")[0] is Outcome.IN_DOUBT
+    assert classify(client(lambda r: httpx.Response(422)), "/o", {}, "k")[0] is Outcome.ERROR

@@ -1,0 +1,241 @@
+"""The o2c load: the real ERP API, served on the lab's multi-host URL, and client threads creating sales orders.
+
+The API runs as its own uvicorn process (`erpcore.api.app:create_app_from_settings`, what `erpops serve`
+runs per worker) with `ERPOPS_DATABASE_URL` set to the lab's libpq multi-host URL with
+`target_session_attrs=read-write`: its pool drops dead connections at once (pre-ping) and reconnects to
+whichever member accepts writes. The process is started in `prepare` and stopped by its PID in `stop`.
+
+Every attempt is one `POST /api/v1/sales-orders` with its own `Idempotency-Key` (`<run>-<client>-<seq>`):
+- 201: acked, the order must exist on the new primary;
+- no connection to the API (connect error or timeout): error, nothing was sent;
+- sent but no answer (read timeout, reset), or a 5xx (the database failed during the request, perhaps
+  during COMMIT): in doubt, resolved afterwards by the key, which erpcore marks applied in the business
+  transaction itself;
+- another 4xx: error (the API refused the order, nothing was written).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from failover.lab import free_port
+from failover.types import FailoverFailed, Outcome
+from failover.writer import Attempt
+
+if TYPE_CHECKING:
+    from failover.drill import LoadFactory
+    from failover.engines.base import HaEngine
+
+API = "/api/v1"
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class ApiLoad:
+    """The ERP API process plus `clients` threads creating one-line sales orders until stopped."""
+
+    url: str  # the SQLAlchemy multi-host URL the API serves from
+    setup_url: str  # one host (the current primary): migrations, seed data and the token are written there
+    run: str
+    clients: int = 4
+    log: Path | None = None
+    request_timeout: float = 5.0
+    pause: float = 0.01
+    attempts: list[Attempt] = field(default_factory=list)
+    orders: dict[tuple[int, int], int] = field(default_factory=dict)  # acked key -> sales order id
+    api_pids: list[int] = field(default_factory=list)  # every API process started, for the record
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _port: int = 0
+    _token: str = ""
+    _payload: dict[str, Any] = field(default_factory=dict, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def prepare(self) -> None:
+        """Migrate and seed the ERP (once), issue a sales token, start the API and wait for /healthz."""
+        from failover.drill import prepare_erp
+
+        prepare_erp(self.setup_url)
+        self._token, self._payload = _token_and_order(self.setup_url, self.run)
+        self._port = free_port()
+        env = {**os.environ, "ERPOPS_DATABASE_URL": self.url}
+        log = open(self.log or os.devnull, "ab")  # noqa: SIM115 - handed to the child, closed below
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "erpcore.api.app:create_app_from_settings",
+                 "--host", "127.0.0.1", "--port", str(self._port), "--no-access-log", "--log-level", "warning"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )
+        finally:
+            log.close()
+        self.api_pids.append(self._proc.pid)
+        try:
+            self._wait_healthy(START_TIMEOUT)
+        except BaseException:
+            self._stop_api()
+            raise
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline, last = time.monotonic() + timeout, "no answer"
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                raise FailoverFailed(f"the ERP API exited at start-up (see {self.log or 'its log'})")
+            try:
+                response = httpx.get(f"{self.base_url}/healthz", timeout=1.0)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.1)
+        raise FailoverFailed(f"the ERP API did not answer /healthz within {timeout:.0f} s ({last})")
+
+    def start(self) -> None:
+        self._stop.clear()
+        for client in range(self.clients):
+            thread = threading.Thread(target=self._loop, args=(client,), name=f"o2c-{client}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 10) -> list[Attempt]:
+        """Stop the clients, then the API process by its PID; returns every attempt, oldest first."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+        self._stop_api()
+        with self._lock:
+            return sorted(self.attempts, key=lambda a: (a.started, a.client))
+
+    def _stop_api(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def snapshot(self) -> list[Attempt]:
+        with self._lock:
+            return list(self.attempts)
+
+    def committed(self, primary_url: str) -> set[tuple[int, int]]:
+        """Keys whose order committed on `primary_url`: idempotency key applied, and an acked order's row there."""
+        from sqlalchemy import text
+
+        from erpcore.db import make_engine
+
+        engine = make_engine(primary_url)
+        try:
+            with engine.connect() as conn:
+                keys = conn.execute(text("SELECT key FROM idempotency_key WHERE key LIKE :p AND status_code <> 0"),
+                                    {"p": f"{self.run}-%"}).scalars().all()
+                with self._lock:
+                    wanted = sorted(set(self.orders.values()))
+                found = set(conn.execute(text("SELECT id FROM sales_order WHERE id = ANY(:ids)"),
+                                         {"ids": wanted}).scalars().all()) if wanted else set()
+        finally:
+            engine.dispose()
+        applied = {parse_key(k, self.run) for k in keys}
+        with self._lock:
+            missing = {key for key, order in self.orders.items() if order not in found}
+        return {k for k in applied if k is not None} - missing
+
+    def _record(self, attempt: Attempt, order_id: int | None = None) -> None:
+        with self._lock:
+            self.attempts.append(attempt)
+            if order_id is not None:
+                self.orders[(attempt.client, attempt.seq)] = order_id
+
+    def _loop(self, client: int) -> None:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        timeout = httpx.Timeout(self.request_timeout, connect=1.0)
+        with httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout) as http:
+            seq = 0
+            while not self._stop.is_set():
+                seq += 1
+                started = time.monotonic()
+                outcome, order_id, error = classify(http, f"{API}/sales-orders", self._payload,
+                                                    f"{self.run}-{client}-{seq}")
+                self._record(Attempt(client, seq, started, time.monotonic(), outcome, None, error), order_id)
+                self._stop.wait(self.pause if outcome is Outcome.ACKED else 0.05)
+
+
+def classify(http: httpx.Client, path: str, payload: dict[str, Any], key: str) -> tuple[Outcome, int | None, str]:
+    """POST one order and say what its answer proves (see the module docstring)."""
+    try:
+        response = http.post(path, json=payload, headers={"Idempotency-Key": key})
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        return Outcome.ERROR, None, f"{type(exc).__name__}: {exc}"[:200]
+    except httpx.HTTPError as exc:
+        return Outcome.IN_DOUBT, None, f"{type(exc).__name__}: {exc}"[:200]
+    if response.status_code == 201:
+        return Outcome.ACKED, int(response.json()["id"]), ""
+    text = f"HTTP {response.status_code}: {response.text[:160]}"
+    return (Outcome.IN_DOUBT if response.status_code >= 500 else Outcome.ERROR), None, text
+
+
+def parse_key(key: str, run: str) -> tuple[int, int] | None:
+    """(client, seq) of an idempotency key `<run>-<client>-<seq>`, or None for another run's key."""
+    prefix = f"{run}-"
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix):].split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _token_and_order(url: str, run: str) -> tuple[str, dict[str, Any]]:
+    """A `sales` token for this run, and a one-line order of a seeded customer and item."""
+    from sqlalchemy import text
+
+    from erpcore.api.auth import create_token
+    from erpcore.db import make_engine
+    from erpcore.services.bootstrap import bootstrap
+
+    engine = make_engine(url)
+    try:
+        token = create_token(bootstrap(engine), "sales", f"failover-drill-{run}")
+        with engine.connect() as conn:
+            customer = conn.execute(text("SELECT id FROM customer ORDER BY credit_limit DESC, id LIMIT 1")).scalar()
+            item = conn.execute(text("SELECT id FROM item ORDER BY id LIMIT 1")).scalar()
+    finally:
+        engine.dispose()
+    if customer is None or item is None:
+        raise FailoverFailed("the ERP has no customer or item to order: seeding failed")
+    return token, {"customer_id": int(customer), "lines": [{"item_id": int(item), "quantity": "1"}]}
+
+
+def o2c_factory(engine: HaEngine, log_dir: Path | None = None) -> LoadFactory:
+    """A drill's load factory serving the ERP API on `engine`'s multi-host URL (one API process per drill)."""
+    from failover.drill import primary_url, sqlalchemy_url
+
+    def make(conninfo: str, run: str, clients: int) -> ApiLoad:
+        log = log_dir / f"api-{run}.log" if log_dir is not None else None
+        return ApiLoad(sqlalchemy_url(conninfo), primary_url(engine), run, clients, log=log)
+
+    return make
