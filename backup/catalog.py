@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from backup.errors import BackupError, NoUsableCopy, SiteError
-from backup.manifest import BACKUPS, WAL, Manifest, manifest_key, parse_wal_key
+from backup.manifest import BACKUPS, WAL, Kind, Manifest, manifest_key, parse_wal_key
 from backup.sites.base import Site
 
 
@@ -38,13 +38,18 @@ class Catalog:
     wal: dict[str, list[WalCopy]]
     unreachable: dict[str, str]
 
-    def backup(self, backup_id: str | None = None) -> BackupEntry:
-        if not self.backups:
-            raise NoUsableCopy("no backup found on any reachable site")
+    def backup(self, backup_id: str | None = None, kind: Kind | None = "physical") -> BackupEntry:
+        """The named backup, else the newest of `kind` (physical by default: logical dumps are extras)."""
         if backup_id is None:
-            return self.backups[-1]
+            newest = [e for e in self.backups if kind is None or e.manifest.kind == kind]
+            if not newest:
+                what = "backup" if kind in (None, "physical") else f"{kind} backup"
+                raise NoUsableCopy(f"no {what} found on any reachable site")
+            return newest[-1]
         for entry in self.backups:
             if entry.backup_id == backup_id or entry.backup_id.startswith(backup_id):
+                if kind is not None and entry.manifest.kind != kind:
+                    raise BackupError(f"backup {entry.backup_id} is a {entry.manifest.kind} backup, not {kind}")
                 return entry
         raise BackupError(f"no backup {backup_id!r} on any reachable site")
 

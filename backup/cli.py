@@ -77,19 +77,31 @@ def _emit(as_json: bool, data: Any, title: str, columns: list[str], rows: list[l
 @app.command("create")
 def create(
     label: str = typer.Option("", help="Free text stored in the manifest."),
+    logical: bool = typer.Option(
+        False, "--logical", help="A logical dump (pg_dump -Fd -j N) instead of a base backup: an extra for "
+        "bringing back single tables or schemas with `erpops backup restore-dump`."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="pg_dump workers for --logical (default: backup.dump_jobs)."),
     config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt, as_json: bool = output.JsonFlag,
 ) -> None:
     """Back up the ERP database once, writing the same bytes to every site concurrently.
 
     Example: erpops backup create --json
+    Example: erpops backup create --logical --jobs 4 --label before-price-update
     """
     from backup.create import create_backup
+    from backup.logical import create_logical
 
+    if jobs is not None and not logical:
+        raise typer.BadParameter("--jobs applies to --logical dumps only", param_hint="--jobs")
     settings, sites = _load(config, site)
     with _progress([s.name for s in sites], quiet) as progress:
-        result = create_backup(settings, sites, progress, label)
+        if logical:
+            result = create_logical(settings, sites, progress, label, jobs)
+        else:
+            result = create_backup(settings, sites, progress, label)
     m = result.manifest
-    data = {"backup_id": m.backup_id, "degraded": result.degraded, "sites": m.sites, "size": result.size,
+    data = {"backup_id": m.backup_id, "kind": m.kind, "degraded": result.degraded, "sites": m.sites,
+            "size": result.size, "files": len(m.files),
             "seconds": round(result.seconds, 3), "start_lsn": m.start_lsn, "end_lsn": m.end_lsn, "reason": result.reason}
     rows = [[name, state, result.size if state == "ok" else ""] for name, state in m.sites.items()]
     _emit(as_json, data, f"backup {m.backup_id}", ["site", "state", "bytes"], rows, result.reason)
@@ -108,13 +120,14 @@ def list_backups(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: b
     _settings, sites = _load(config, site)
     catalog = read_catalog(sites, with_wal=False)
     data: list[dict[str, Any]] = [
-        {"backup_id": e.backup_id, "engine": e.manifest.engine, "finished_at": e.manifest.finished_at,
+        {"backup_id": e.backup_id, "engine": e.manifest.engine, "kind": e.manifest.kind, "finished_at": e.manifest.finished_at,
          "size": sum(f.size for f in e.manifest.files), "sites": e.sites, "degraded": e.manifest.degraded,
          "encrypted": e.manifest.key_id is not None, "start_lsn": e.manifest.start_lsn}
         for e in catalog.backups
     ]
-    rows = [[d["backup_id"], d["engine"], d["finished_at"], d["size"], ",".join(d["sites"]), d["degraded"]] for d in data]
-    _emit(as_json, data, "backups", ["backup", "engine", "finished", "bytes", "sites", "degraded"], rows,
+    rows = [[d["backup_id"], d["engine"], d["kind"], d["finished_at"], d["size"], ",".join(d["sites"]), d["degraded"]]
+            for d in data]
+    _emit(as_json, data, "backups", ["backup", "engine", "kind", "finished", "bytes", "sites", "degraded"], rows,
           f"{len(data)} backups" + (f"; unreachable: {catalog.unreachable}" if catalog.unreachable else ""))
 
 
@@ -280,6 +293,27 @@ def restore_table_cmd(
     result = restore_tables(settings, sites, table, into_schema, target)
     rows: list[list[Any]] = [[f"{into_schema}.{t.split('.')[-1]}", n] for t, n in result.tables.items()]
     _emit(as_json, result, f"tables as of {result.target}", ["copy", "rows"], rows, result.reason)
+
+
+@app.command("restore-dump")
+def restore_dump_cmd(
+    into_database: str = typer.Option(..., "--into-database", help="New database on the live server to load into."),
+    table: list[str] = typer.Option(None, "--table", "-t", help="Only this table (repeatable; pg_restore -t)."),
+    schema: list[str] = typer.Option(None, "--schema", "-n", help="Only this schema (repeatable; pg_restore -n)."),
+    backup_id: str = typer.Option(None, "--backup", help="Logical backup id (default: the newest dump)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="pg_restore workers (default: backup.dump_jobs)."),
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+) -> None:
+    """Load a logical dump, or only some tables or schemas of it, into a new database beside the live one.
+
+    Example: erpops backup restore-dump --into-database erp_0900 -t sales_order -t sales_order_line --json
+    """
+    from backup.dumprestore import restore_dump
+
+    settings, sites = _load(config, site)
+    result = restore_dump(settings, sites, into_database, table or [], schema or [], backup_id, jobs)
+    rows: list[list[Any]] = [[f"{into_database}.{t}", n] for t, n in result.tables.items()]
+    _emit(as_json, result, f"dump {result.backup_id} -> {into_database}", ["table", "rows"], rows, result.reason)
 
 
 @app.command("prune")

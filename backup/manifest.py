@@ -16,6 +16,7 @@ FORMAT_VERSION = 1
 BACKUPS = "backups/"
 WAL = "wal/"
 Engine = Literal["postgresql", "sqlite"]
+Kind = Literal["physical", "logical"]  # physical: base backup or SQLite file; logical: pg_dump -Fd
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Manifest:
     integrity_lsn: str | None = None
     server_version: str | None = None
     label: str = ""
+    kind: Kind = "physical"
+    integrity_point: str | None = None
     format_version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from backup.catalog import Catalog, read_catalog
+from backup.catalog import BackupEntry, Catalog, read_catalog
 from backup.errors import SiteError
 from backup.manifest import file_key, manifest_key
 from backup.retention import BackupFacts, Policy, RetentionPlan, plan_retention
@@ -120,9 +120,12 @@ def prune(
         cfg = next((s for s in settings.sites if s.name == site.name), None)
         policy_cfg = (cfg.retention if cfg and cfg.retention else None) or settings.retention
         held = [e for e in catalog.backups if site.name in e.sites]
-        facts = [BackupFacts(e.backup_id, e.manifest.finished, e.manifest.start_wal) for e in held]
+        policy = Policy(policy_cfg.keep_count, policy_cfg.keep_days)
         wal = sorted({n for n, copies in catalog.wal.items() if any(c.site == site.name for c in copies)})
-        plan = plan_retention(facts, wal, Policy(policy_cfg.keep_count, policy_cfg.keep_days), now)
+        plan = plan_retention(_facts(held, "physical"), wal, policy, now)
+        dumps = _facts(held, "logical")
+        if dumps:  # logical dumps keep their own count and window; they need no WAL
+            plan = merge_plans(plan, plan_retention(dumps, [], policy, now))
         result = SitePrune(site.name, plan)
         if not dry_run:
             _apply(site, plan, catalog, result)
@@ -130,9 +133,23 @@ def prune(
     return results
 
 
+def _facts(held: list[BackupEntry], kind: str) -> list[BackupFacts]:
+    return [BackupFacts(e.backup_id, e.manifest.finished, e.manifest.start_wal) for e in held if e.manifest.kind == kind]
+
+
+def merge_plans(physical: RetentionPlan, logical: RetentionPlan) -> RetentionPlan:
+    """One site's plan: base backups with their WAL, plus logical dumps judged on their own."""
+    return RetentionPlan(
+        {**physical.keep, **{b: f"logical dump: {why}" for b, why in logical.keep.items()}},
+        {**physical.delete, **{b: f"logical dump: {why}" for b, why in logical.delete.items()}},
+        physical.delete_wal, physical.wal_floor,
+        f"{physical.reason}; logical dumps: keep {len(logical.keep)}, delete {len(logical.delete)}",
+    )
+
+
 def _apply(site: Site, plan: RetentionPlan, catalog: Catalog, result: SitePrune) -> None:
     for backup_id in plan.delete:
-        manifest = catalog.backup(backup_id).manifest
+        manifest = catalog.backup(backup_id, kind=None).manifest
         # The manifest goes first: a half-deleted backup is then simply absent, never half-present.
         for key in [manifest_key(backup_id), *(file_key(backup_id, f.name) for f in manifest.files)]:
             _delete(site, key, result)

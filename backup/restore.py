@@ -79,7 +79,7 @@ def choose_backup(catalog: Catalog, target: RecoveryTarget, backup_id: str | Non
     """The named backup, else the newest one that ends before the target point."""
     if backup_id or target.kind not in ("time", "lsn"):
         return catalog.backup(backup_id)
-    candidates = [e for e in catalog.backups if _ends_before(e.manifest, target)]
+    candidates = [e for e in catalog.backups if e.manifest.kind == "physical" and _ends_before(e.manifest, target)]
     if not candidates:
         raise NoUsableCopy(f"no backup finished before {target.describe()}")
     return candidates[-1]
@@ -126,7 +126,7 @@ def stream_verified(site: Site, backup_id: str, entry: FileEntry, key: bytes | N
         yield from stored()
 
 
-def _from_any_site(
+def from_any_site(
     sites: Sequence[Site], backup: BackupEntry, entry: FileEntry, key: bytes | None,
     consume: Callable[[Iterator[bytes]], None], wipe: Callable[[], None],
 ) -> tuple[str, dict[str, str]]:
@@ -162,7 +162,7 @@ def restore_sqlite(
             for chunk in chunks:
                 fh.write(chunk)
 
-    site, skipped = _from_any_site(sites, backup, manifest.files[0], key, consume, lambda: part.unlink(missing_ok=True))
+    site, skipped = from_any_site(sites, backup, manifest.files[0], key, consume, lambda: part.unlink(missing_ok=True))
     os.replace(part, target)
     return RestoreResult(
         manifest.backup_id, "immediate", site, str(target), time.monotonic() - began, skipped=skipped,
@@ -194,7 +194,7 @@ def restore_postgres(
         raise BackupError(f"{target_dir} is not empty: restore into a new data directory")
     target_dir.mkdir(parents=True, exist_ok=True)
     entry = manifest.files[0]
-    site, skipped = _from_any_site(
+    site, skipped = from_any_site(
         sites, backup, entry, key, lambda chunks: _untar(chunks, entry.compression, target_dir, progress),
         lambda: _empty(target_dir),
     )

@@ -78,6 +78,7 @@ class BackupSettings(SectionSettings):
     pg_bin_dir: Path | None = None
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(keep_count=2, keep_days=7.0))
     restore_concurrency: int = Field(4, ge=1)
+    dump_jobs: int = Field(2, ge=1)
 
     def key_bytes(self) -> bytes | None:
         """The 32-byte AES key from `encryption_key` (base64 or hex), or None when encryption is off."""

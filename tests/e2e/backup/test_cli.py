@@ -14,7 +14,7 @@ from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 
 COMMANDS = ["create", "list", "status", "verify", "restore", "drill", "prune", "catch-up", "wal-push", "wal-fetch",
-            "wal-stream", "restore-table"]
+            "wal-stream", "restore-table", "restore-dump"]
 runner = CliRunner()
 
 
