@@ -26,6 +26,14 @@ app = typer.Typer(help="Multi-site backups, verification, point-in-time restore 
 ConfigOpt = typer.Option(None, "--config", "-c", help="erpops.toml with a [backup] section (default: ERPOPS_CONFIG).")
 SiteOpt = typer.Option(None, "--site", "-s", help="Only this site (repeatable).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+RestoreToOpt = typer.Option(..., "--to", help="New data directory (PostgreSQL) or new file (SQLite).")
+ScratchOpt = typer.Option(None, "--scratch", help="Directory for the scratch restores (default: temp).")
+SpoolOpt = typer.Option(Path("var/backup-wal-spool"), help="Local directory pg_receivewal writes into.")
+TablesOpt = typer.Option(..., "--table", "-t", help="Table to bring back (repeatable).")
+DumpTableOpt = typer.Option(None, "--table", "-t", help="Only this table (repeatable; pg_restore -t).")
+DumpSchemaOpt = typer.Option(None, "--schema", "-n", help="Only this schema (repeatable; pg_restore -n).")
+WalPathArg = typer.Argument(..., help="The WAL file (%p).")
+WalDestArg = typer.Argument(..., help="Where to write it (%p).")
 
 
 def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, list[Site]]:
@@ -176,7 +184,7 @@ def verify_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool 
 
 @app.command("restore")
 def restore_cmd(
-    to: Path = typer.Option(..., "--to", help="New data directory (PostgreSQL) or new file (SQLite)."),
+    to: Path = RestoreToOpt,
     backup_id: str = typer.Option(None, "--backup", help="Backup id (default: newest suitable)."),
     time: str = typer.Option(None, "--time", help="Recover to this time (ISO 8601)."),
     xid: str = typer.Option(None, "--xid", help="Recover to this transaction id."),
@@ -216,7 +224,7 @@ def restore_cmd(
 
 @app.command("drill")
 def drill_cmd(
-    scratch: Path = typer.Option(None, "--scratch", help="Directory for the scratch restores (default: temp)."),
+    scratch: Path = ScratchOpt,
     seed: int = typer.Option(None, "--seed", help="Seed for the random point in time."),
     config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
 ) -> None:
@@ -240,7 +248,7 @@ def drill_cmd(
 
 @app.command("wal-stream")
 def wal_stream_cmd(
-    spool: Path = typer.Option(Path("var/backup-wal-spool"), help="Local directory pg_receivewal writes into."),
+    spool: Path = SpoolOpt,
     slot: str = typer.Option("erpops_backup", help="Replication slot name."),
     seconds: float = typer.Option(0, help="Stop after this many seconds (0: until interrupted)."),
     config: Path = ConfigOpt,
@@ -275,7 +283,7 @@ def wal_stream_cmd(
 
 @app.command("restore-table")
 def restore_table_cmd(
-    table: list[str] = typer.Option(..., "--table", "-t", help="Table to bring back (repeatable)."),
+    table: list[str] = TablesOpt,
     into_schema: str = typer.Option(..., "--into-schema", help="New schema of the live database for the copies."),
     time: str = typer.Option(None, "--time", help="As of this time (ISO 8601)."),
     name: str = typer.Option(None, "--name", help="As of this named restore point."),
@@ -298,8 +306,8 @@ def restore_table_cmd(
 @app.command("restore-dump")
 def restore_dump_cmd(
     into_database: str = typer.Option(..., "--into-database", help="New database on the live server to load into."),
-    table: list[str] = typer.Option(None, "--table", "-t", help="Only this table (repeatable; pg_restore -t)."),
-    schema: list[str] = typer.Option(None, "--schema", "-n", help="Only this schema (repeatable; pg_restore -n)."),
+    table: list[str] = DumpTableOpt,
+    schema: list[str] = DumpSchemaOpt,
     backup_id: str = typer.Option(None, "--backup", help="Logical backup id (default: the newest dump)."),
     jobs: int = typer.Option(None, "--jobs", "-j", help="pg_restore workers (default: backup.dump_jobs)."),
     config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
@@ -362,7 +370,7 @@ def catch_up_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: b
 
 
 @app.command("wal-push")
-def wal_push_cmd(path: Path = typer.Argument(..., help="The WAL file (%p)."), config: Path = ConfigOpt) -> None:
+def wal_push_cmd(path: Path = WalPathArg, config: Path = ConfigOpt) -> None:
     """Ship one WAL file to every site; for archive_command.
 
     Example: archive_command = 'erpops backup wal-push %p --config /etc/erpops.toml'
@@ -379,7 +387,7 @@ def wal_push_cmd(path: Path = typer.Argument(..., help="The WAL file (%p)."), co
 @app.command("wal-fetch")
 def wal_fetch_cmd(
     name: str = typer.Argument(..., help="WAL file name (%f)."),
-    dest: Path = typer.Argument(..., help="Where to write it (%p)."),
+    dest: Path = WalDestArg,
     config: Path = ConfigOpt,
 ) -> None:
     """Fetch one WAL file from the first site with a healthy copy; for restore_command.

@@ -122,30 +122,42 @@ def _create_postgres(
     name = "base.tar" + SUFFIX[settings.compression]
     write, entry = _write_file(backup_id, name, stream.chunks(), settings, sites, progress, settings.compression)
     finished = utcnow()
-    summary, summary_lsn, version = _pg_facts(url)
+    summary, summary_lsn, point, version = _pg_facts(url, f"erpops-{backup_id}")
     fields: dict[str, object] = {
         "backup_id": backup_id, "engine": "postgresql", "label": label,
         "started_at": started.isoformat(), "finished_at": finished.isoformat(),
         "start_lsn": stream.start_lsn, "end_lsn": stream.end_lsn, "timeline": stream.timeline,
         "start_wal": segment_name(stream.start_lsn, stream.timeline),
-        "integrity": summary, "integrity_lsn": summary_lsn, "server_version": version,
+        "integrity": summary, "integrity_lsn": summary_lsn, "integrity_point": point, "server_version": version,
     }
     return _finish(settings, sites, [write], [entry], fields, began)
 
 
-def _pg_facts(url: str) -> tuple[dict[str, str], str, str]:
-    """The integrity summary with the WAL position it was taken at (a drill restores to that LSN)."""
+def _pg_facts(url: str, point_name: str) -> tuple[dict[str, str], str, str | None, str]:
+    """The integrity summary, the WAL position it holds at, the restore point there (if any), the version.
+
+    Exact even under concurrent writes: the summary's tables are locked in SHARE mode (writers wait,
+    readers do not) before the REPEATABLE READ snapshot is taken, and a named restore point is written
+    while the locks are held, so recovering to that point reproduces exactly the summarised data.
+    Without the privilege for restore points (superuser), or when the locks do not come within
+    `lock_timeout`, the summary is taken unlocked and the manifest has no `integrity_point`.
+    """
     from sqlalchemy import text
 
     from backup.integrity import integrity_summary
+    from backup.pointsummary import summary_at_restore_point
     from erpcore.db import make_engine
 
     engine = make_engine(url, pool_size=1, max_overflow=0)
     try:
         with engine.connect() as conn:
-            lsn = str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one())
             version = str(conn.execute(text("SHOW server_version")).scalar_one())
-        return _summary_or_reason(integrity_summary, engine), lsn, version
+        exact = summary_at_restore_point(engine, point_name)
+        if exact is not None:
+            return exact.summary, exact.lsn, exact.point, version
+        with engine.connect() as conn:
+            lsn = str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one())
+        return _summary_or_reason(integrity_summary, engine), lsn, None, version
     finally:
         engine.dispose()
 

@@ -24,6 +24,7 @@ from backup.restore import RecoveryTarget, restore_postgres
 from backup.settings import BackupSettings
 from backup.sites.base import Site
 
+LATEST = RecoveryTarget()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
@@ -39,7 +40,7 @@ class TableRestoreResult:
 
 def restore_tables(
     settings: BackupSettings, sites: Sequence[Site], tables: list[str], into_schema: str,
-    target: RecoveryTarget = RecoveryTarget(), scratch: Path | None = None,
+    target: RecoveryTarget = LATEST, scratch: Path | None = None,
 ) -> TableRestoreResult:
     """Copy `tables` as they were at `target` into the new schema `into_schema` of the live database."""
     for name in [*tables, into_schema]:
