@@ -49,7 +49,9 @@ class Catalog:
         for entry in self.backups:
             if entry.backup_id == backup_id or entry.backup_id.startswith(backup_id):
                 if kind is not None and entry.manifest.kind != kind:
-                    raise BackupError(f"backup {entry.backup_id} is a {entry.manifest.kind} backup, not {kind}")
+                    raise BackupError(
+                        f"backup {entry.backup_id} is a {entry.manifest.kind} backup, not {kind}"
+                    )
                 return entry
         raise BackupError(f"no backup {backup_id!r} on any reachable site")
 
@@ -67,7 +69,7 @@ def read_catalog(sites: Sequence[Site], with_wal: bool = True) -> Catalog:
             unreachable[site.name] = exc.message
             continue
         for key in sorted(k for k in keys if k.endswith("/manifest.json")):
-            backup_id = key[len(BACKUPS):].split("/")[0]
+            backup_id = key[len(BACKUPS) :].split("/")[0]
             if backup_id not in by_id:
                 manifest = _read_manifest(site, backup_id)
                 if manifest is None:

@@ -21,9 +21,13 @@ if TYPE_CHECKING:
 
 EXIT_DEGRADED = 3
 
-app = typer.Typer(help="Multi-site backups, verification, point-in-time restore and restore drills.", no_args_is_help=True)
+app = typer.Typer(
+    help="Multi-site backups, verification, point-in-time restore and restore drills.", no_args_is_help=True
+)
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="erpops.toml with a [backup] section (default: ERPOPS_CONFIG).")
+ConfigOpt = typer.Option(
+    None, "--config", "-c", help="erpops.toml with a [backup] section (default: ERPOPS_CONFIG)."
+)
 SiteOpt = typer.Option(None, "--site", "-s", help="Only this site (repeatable).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 RestoreToOpt = typer.Option(..., "--to", help="New data directory (PostgreSQL) or new file (SQLite).")
@@ -45,7 +49,9 @@ def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, 
 
 
 @contextlib.contextmanager
-def _progress(names: list[str], quiet: bool, total: int | None = None) -> Iterator[Callable[[str, int], None] | None]:
+def _progress(
+    names: list[str], quiet: bool, total: int | None = None
+) -> Iterator[Callable[[str, int], None] | None]:
     """Progress bars on stderr: bytes, rate and ETA per site."""
     if quiet:
         yield None
@@ -60,8 +66,13 @@ def _progress(names: list[str], quiet: bool, total: int | None = None) -> Iterat
     )
 
     bars = Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-        console=output.stderr(), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=output.stderr(),
+        transient=True,
     )
     tasks = {name: bars.add_task(name, total=total) for name in names}
 
@@ -86,10 +97,18 @@ def _emit(as_json: bool, data: Any, title: str, columns: list[str], rows: list[l
 def create(
     label: str = typer.Option("", help="Free text stored in the manifest."),
     logical: bool = typer.Option(
-        False, "--logical", help="A logical dump (pg_dump -Fd -j N) instead of a base backup: an extra for "
-        "bringing back single tables or schemas with `erpops backup restore-dump`."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="pg_dump workers for --logical (default: backup.dump_jobs)."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt, as_json: bool = output.JsonFlag,
+        False,
+        "--logical",
+        help="A logical dump (pg_dump -Fd -j N) instead of a base backup: an extra for "
+        "bringing back single tables or schemas with `erpops backup restore-dump`.",
+    ),
+    jobs: int = typer.Option(
+        None, "--jobs", "-j", help="pg_dump workers for --logical (default: backup.dump_jobs)."
+    ),
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Back up the ERP database once, writing the same bytes to every site concurrently.
 
@@ -108,9 +127,18 @@ def create(
         else:
             result = create_backup(settings, sites, progress, label)
     m = result.manifest
-    data = {"backup_id": m.backup_id, "kind": m.kind, "degraded": result.degraded, "sites": m.sites,
-            "size": result.size, "files": len(m.files),
-            "seconds": round(result.seconds, 3), "start_lsn": m.start_lsn, "end_lsn": m.end_lsn, "reason": result.reason}
+    data = {
+        "backup_id": m.backup_id,
+        "kind": m.kind,
+        "degraded": result.degraded,
+        "sites": m.sites,
+        "size": result.size,
+        "files": len(m.files),
+        "seconds": round(result.seconds, 3),
+        "start_lsn": m.start_lsn,
+        "end_lsn": m.end_lsn,
+        "reason": result.reason,
+    }
     rows = [[name, state, result.size if state == "ok" else ""] for name, state in m.sites.items()]
     _emit(as_json, data, f"backup {m.backup_id}", ["site", "state", "bytes"], rows, result.reason)
     if result.degraded:
@@ -118,7 +146,9 @@ def create(
 
 
 @app.command("list")
-def list_backups(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag) -> None:
+def list_backups(
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag
+) -> None:
     """List the backups found on the sites, oldest first.
 
     Example: erpops backup list --json
@@ -128,21 +158,47 @@ def list_backups(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: b
     _settings, sites = _load(config, site)
     catalog = read_catalog(sites, with_wal=False)
     data: list[dict[str, Any]] = [
-        {"backup_id": e.backup_id, "engine": e.manifest.engine, "kind": e.manifest.kind, "finished_at": e.manifest.finished_at,
-         "size": sum(f.size for f in e.manifest.files), "sites": e.sites, "degraded": e.manifest.degraded,
-         "encrypted": e.manifest.key_id is not None, "start_lsn": e.manifest.start_lsn}
+        {
+            "backup_id": e.backup_id,
+            "engine": e.manifest.engine,
+            "kind": e.manifest.kind,
+            "finished_at": e.manifest.finished_at,
+            "size": sum(f.size for f in e.manifest.files),
+            "sites": e.sites,
+            "degraded": e.manifest.degraded,
+            "encrypted": e.manifest.key_id is not None,
+            "start_lsn": e.manifest.start_lsn,
+        }
         for e in catalog.backups
     ]
-    rows = [[d["backup_id"], d["engine"], d["kind"], d["finished_at"], d["size"], ",".join(d["sites"]), d["degraded"]]
-            for d in data]
-    _emit(as_json, data, "backups", ["backup", "engine", "kind", "finished", "bytes", "sites", "degraded"], rows,
-          f"{len(data)} backups" + (f"; unreachable: {catalog.unreachable}" if catalog.unreachable else ""))
+    rows = [
+        [
+            d["backup_id"],
+            d["engine"],
+            d["kind"],
+            d["finished_at"],
+            d["size"],
+            ",".join(d["sites"]),
+            d["degraded"],
+        ]
+        for d in data
+    ]
+    _emit(
+        as_json,
+        data,
+        "backups",
+        ["backup", "engine", "kind", "finished", "bytes", "sites", "degraded"],
+        rows,
+        f"{len(data)} backups" + (f"; unreachable: {catalog.unreachable}" if catalog.unreachable else ""),
+    )
 
 
 @app.command("status")
 def status_cmd(
     metrics: bool = typer.Option(False, "--metrics", help="Print Prometheus metrics instead."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Per site: newest backup, newest shipped WAL and RPO; `--metrics` for Prometheus.
 
@@ -156,13 +212,23 @@ def status_cmd(
         typer.echo(metrics_text(statuses), nl=False)
         return
     rows = [[s.site, s.reachable, s.backups, s.last_backup, s.last_wal, s.rpo_s] for s in statuses]
-    _emit(as_json, statuses, "backup sites", ["site", "up", "backups", "newest", "newest WAL", "RPO s"], rows,
-          f"{sum(s.reachable for s in statuses)} of {len(statuses)} sites reachable")
+    _emit(
+        as_json,
+        statuses,
+        "backup sites",
+        ["site", "up", "backups", "newest", "newest WAL", "RPO s"],
+        rows,
+        f"{sum(s.reachable for s in statuses)} of {len(statuses)} sites reachable",
+    )
 
 
 @app.command("verify")
-def verify_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt,
-               as_json: bool = output.JsonFlag) -> None:
+def verify_cmd(
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = output.JsonFlag,
+) -> None:
     """Re-read every object on every site and check each backup's WAL chain; exit 1 on any damage.
 
     Example: erpops backup verify --json
@@ -172,12 +238,27 @@ def verify_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool 
     _settings, sites = _load(config, site)
     with _progress([s.name for s in sites], quiet) as progress:
         report = verify(sites, progress)
-    data = {"ok": report.ok, "reason": report.reason, "backups": report.backups, "bad": report.bad,
-            "unreachable": report.unreachable, "objects": len(report.checks)}
-    rows = [[b.backup_id, "good" if b.good else "BAD", ",".join(b.file_sites), ",".join(b.wal_sites), b.reason]
-            for b in report.backups]
+    data = {
+        "ok": report.ok,
+        "reason": report.reason,
+        "backups": report.backups,
+        "bad": report.bad,
+        "unreachable": report.unreachable,
+        "objects": len(report.checks),
+    }
+    rows = [
+        [b.backup_id, "good" if b.good else "BAD", ",".join(b.file_sites), ",".join(b.wal_sites), b.reason]
+        for b in report.backups
+    ]
     rows += [["", "DAMAGED", c.site, "", f"{c.key}: {c.reason}"] for c in report.bad]
-    _emit(as_json, data, "verify", ["backup", "verdict", "file sites", "WAL sites", "reason"], rows, report.reason)
+    _emit(
+        as_json,
+        data,
+        "verify",
+        ["backup", "verdict", "file sites", "WAL sites", "reason"],
+        rows,
+        report.reason,
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -191,8 +272,13 @@ def restore_cmd(
     name: str = typer.Option(None, "--name", help="Recover to this named restore point."),
     lsn: str = typer.Option(None, "--lsn", help="Recover to this WAL position."),
     immediate: bool = typer.Option(False, "--immediate", help="Stop as soon as the backup is consistent."),
-    owner: str = typer.Option(None, "--owner", help="chown the data directory to this OS user (e.g. postgres)."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, quiet: bool = QuietOpt, as_json: bool = output.JsonFlag,
+    owner: str = typer.Option(
+        None, "--owner", help="chown the data directory to this OS user (e.g. postgres)."
+    ),
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Restore the newest backup, or to a point in time, from any site with a healthy copy.
 
@@ -217,8 +303,14 @@ def restore_cmd(
             result = restore_sqlite(settings, sites, to, backup_id)
         else:
             result = restore_postgres(settings, sites, to, target, backup_id, owner, progress)
-    rows: list[list[Any]] = [["backup", result.backup_id], ["site", result.site], ["target", result.target], ["path", result.path],
-            ["WAL files", result.wal_files], ["seconds", round(result.seconds, 3)]]
+    rows: list[list[Any]] = [
+        ["backup", result.backup_id],
+        ["site", result.site],
+        ["target", result.target],
+        ["path", result.path],
+        ["WAL files", result.wal_files],
+        ["seconds", round(result.seconds, 3)],
+    ]
     _emit(as_json, result, "restore", ["", ""], rows, result.reason)
 
 
@@ -226,7 +318,9 @@ def restore_cmd(
 def drill_cmd(
     scratch: Path = ScratchOpt,
     seed: int = typer.Option(None, "--seed", help="Seed for the random point in time."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Restore the newest backup and a random commit into scratch clusters, check them, report RTO and RPO.
 
@@ -236,12 +330,25 @@ def drill_cmd(
 
     settings, sites = _load(config, site)
     report = run_drill(settings, sites, scratch, seed)
-    data = {"ok": report.ok, "backup_id": report.backup_id, "rto_s": report.rto_s, "rpo_s": report.rpo_s,
-            "reason": report.reason, "alert": report.alert, "steps": report.steps}
+    data = {
+        "ok": report.ok,
+        "backup_id": report.backup_id,
+        "rto_s": report.rto_s,
+        "rpo_s": report.rpo_s,
+        "reason": report.reason,
+        "alert": report.alert,
+        "steps": report.steps,
+    }
     rows = [[s.name, "ok" if s.ok else "FAILED", s.seconds, s.detail] for s in report.steps]
     rows.append(["RTO / RPO", "", "", f"RTO {report.rto_s} s, RPO {report.rpo_s} s"])
-    _emit(as_json, data, f"restore drill {report.backup_id}", ["step", "result", "seconds", "detail"], rows,
-          report.reason + (f" ({report.alert})" if report.alert else ""))
+    _emit(
+        as_json,
+        data,
+        f"restore drill {report.backup_id}",
+        ["step", "result", "seconds", "detail"],
+        rows,
+        report.reason + (f" ({report.alert})" if report.alert else ""),
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -262,8 +369,9 @@ def wal_stream_cmd(
     from backup.walstream import WalStreamer
 
     settings, sites = _load(config, None)
-    streamer = WalStreamer(settings.effective_database_url(), sites, spool, settings.key_bytes(), slot,
-                           settings.pg_bin_dir)
+    streamer = WalStreamer(
+        settings.effective_database_url(), sites, spool, settings.key_bytes(), slot, settings.pg_bin_dir
+    )
     streamer.start()
     began = _time.monotonic()
     try:
@@ -275,8 +383,10 @@ def wal_stream_cmd(
         pass
     finally:
         streamer.stop()
-    output.stderr().print(f"pushed {len(streamer.stats.pushed)} WAL files, {len(streamer.stats.degraded)} degraded, "
-                          f"{len(streamer.stats.errors)} errors")
+    output.stderr().print(
+        f"pushed {len(streamer.stats.pushed)} WAL files, {len(streamer.stats.degraded)} degraded, "
+        f"{len(streamer.stats.errors)} errors"
+    )
     if streamer.stats.errors:
         raise typer.Exit(1)
 
@@ -284,10 +394,14 @@ def wal_stream_cmd(
 @app.command("restore-table")
 def restore_table_cmd(
     table: list[str] = TablesOpt,
-    into_schema: str = typer.Option(..., "--into-schema", help="New schema of the live database for the copies."),
+    into_schema: str = typer.Option(
+        ..., "--into-schema", help="New schema of the live database for the copies."
+    ),
     time: str = typer.Option(None, "--time", help="As of this time (ISO 8601)."),
     name: str = typer.Option(None, "--name", help="As of this named restore point."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Copy tables as they were at a point in time into a new schema beside the live ones.
 
@@ -297,7 +411,9 @@ def restore_table_cmd(
     from backup.tablerestore import restore_tables
 
     settings, sites = _load(config, site)
-    target = RecoveryTarget("time", time) if time else RecoveryTarget("name", name) if name else RecoveryTarget()
+    target = (
+        RecoveryTarget("time", time) if time else RecoveryTarget("name", name) if name else RecoveryTarget()
+    )
     result = restore_tables(settings, sites, table, into_schema, target)
     rows: list[list[Any]] = [[f"{into_schema}.{t.split('.')[-1]}", n] for t, n in result.tables.items()]
     _emit(as_json, result, f"tables as of {result.target}", ["copy", "rows"], rows, result.reason)
@@ -305,12 +421,16 @@ def restore_table_cmd(
 
 @app.command("restore-dump")
 def restore_dump_cmd(
-    into_database: str = typer.Option(..., "--into-database", help="New database on the live server to load into."),
+    into_database: str = typer.Option(
+        ..., "--into-database", help="New database on the live server to load into."
+    ),
     table: list[str] = DumpTableOpt,
     schema: list[str] = DumpSchemaOpt,
     backup_id: str = typer.Option(None, "--backup", help="Logical backup id (default: the newest dump)."),
     jobs: int = typer.Option(None, "--jobs", "-j", help="pg_restore workers (default: backup.dump_jobs)."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Load a logical dump, or only some tables or schemas of it, into a new database beside the live one.
 
@@ -321,13 +441,17 @@ def restore_dump_cmd(
     settings, sites = _load(config, site)
     result = restore_dump(settings, sites, into_database, table or [], schema or [], backup_id, jobs)
     rows: list[list[Any]] = [[f"{into_database}.{t}", n] for t, n in result.tables.items()]
-    _emit(as_json, result, f"dump {result.backup_id} -> {into_database}", ["table", "rows"], rows, result.reason)
+    _emit(
+        as_json, result, f"dump {result.backup_id} -> {into_database}", ["table", "rows"], rows, result.reason
+    )
 
 
 @app.command("prune")
 def prune_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag,
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Apply the retention policy per site; never deletes what a kept recovery window needs.
 
@@ -340,21 +464,48 @@ def prune_cmd(
     rows = []
     for r in results:
         rows += [[r.site, b, "keep", why] for b, why in r.plan.keep.items()]
-        rows += [[r.site, b, "delete" if not dry_run else "would delete", why] for b, why in r.plan.delete.items()]
+        rows += [
+            [r.site, b, "delete" if not dry_run else "would delete", why] for b, why in r.plan.delete.items()
+        ]
         if r.plan.delete_wal:
-            rows.append([r.site, f"{len(r.plan.delete_wal)} WAL", "delete" if not dry_run else "would delete",
-                         f"before {r.plan.wal_floor}"])
-    data = [{"site": r.site, "dry_run": dry_run, "keep": r.plan.keep, "delete": r.plan.delete,
-             "delete_wal": r.plan.delete_wal, "wal_floor": r.plan.wal_floor, "reason": r.plan.reason,
-             "deleted_objects": r.deleted_objects, "errors": r.errors} for r in results]
-    _emit(as_json, data, "retention" + (" (dry run)" if dry_run else ""), ["site", "backup", "action", "reason"],
-          rows, "; ".join(f"{r.site}: {r.plan.reason}" for r in results))
+            rows.append(
+                [
+                    r.site,
+                    f"{len(r.plan.delete_wal)} WAL",
+                    "delete" if not dry_run else "would delete",
+                    f"before {r.plan.wal_floor}",
+                ]
+            )
+    data = [
+        {
+            "site": r.site,
+            "dry_run": dry_run,
+            "keep": r.plan.keep,
+            "delete": r.plan.delete,
+            "delete_wal": r.plan.delete_wal,
+            "wal_floor": r.plan.wal_floor,
+            "reason": r.plan.reason,
+            "deleted_objects": r.deleted_objects,
+            "errors": r.errors,
+        }
+        for r in results
+    ]
+    _emit(
+        as_json,
+        data,
+        "retention" + (" (dry run)" if dry_run else ""),
+        ["site", "backup", "action", "reason"],
+        rows,
+        "; ".join(f"{r.site}: {r.plan.reason}" for r in results),
+    )
     if any(r.errors for r in results):
         raise typer.Exit(1)
 
 
 @app.command("catch-up")
-def catch_up_cmd(config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag) -> None:
+def catch_up_cmd(
+    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag
+) -> None:
     """Copy to each site the backups and WAL it missed (after it was down) from a site that has them.
 
     Example: erpops backup catch-up

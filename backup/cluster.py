@@ -33,7 +33,11 @@ class Cluster:
     """One data directory and the server on it; `stop` is safe to call at any time, more than once."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, bin_dir: Path | None = None, socket_dir: Path | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        bin_dir: Path | None = None,
+        socket_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.socket_dir = socket_dir
@@ -57,7 +61,13 @@ class Cluster:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.give_to_server_user(self.data_dir.parent)
         done = self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
             "--no-sync",
         )
         if done.returncode != 0:
@@ -77,8 +87,18 @@ class Cluster:
         sockets = str(self.socket_dir) if self.socket_dir else ""
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='{sockets}'"
         done = self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options, "-l", str(self.log),
-            "-w", "-t", str(int(timeout)), "start", timeout=timeout + 10,
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+            timeout=timeout + 10,
         )
         if done.returncode != 0:
             raise BackupError(f"cluster on port {self.port} did not start: {self.log_tail()}")
@@ -100,8 +120,9 @@ class Cluster:
         if pid is None:
             return
         try:
-            done = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop",
-                             timeout=60)
+            done = self._run(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=60
+            )
             failed = done.returncode != 0
         except subprocess.TimeoutExpired:
             failed = True

@@ -103,8 +103,13 @@ def _finish(
 
 
 def _write_file(
-    backup_id: str, name: str, chunks: Iterable[bytes], settings: BackupSettings,
-    sites: Sequence[Site], progress: ProgressFn | None, compression: str,
+    backup_id: str,
+    name: str,
+    chunks: Iterable[bytes],
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    progress: ProgressFn | None,
+    compression: str,
 ) -> tuple[FanOutResult, FileEntry]:
     result = fan_out(_protect(chunks, settings), file_key(backup_id, name), sites, progress)
     entry = FileEntry(name, result.size, result.sha256, compression, settings.key_bytes() is not None)
@@ -120,15 +125,25 @@ def _create_postgres(
     backup_id = new_backup_id(started)
     stream = BaseBackupStream(url, settings.compression, pg_bin_dir(settings.pg_bin_dir), label or backup_id)
     name = "base.tar" + SUFFIX[settings.compression]
-    write, entry = _write_file(backup_id, name, stream.chunks(), settings, sites, progress, settings.compression)
+    write, entry = _write_file(
+        backup_id, name, stream.chunks(), settings, sites, progress, settings.compression
+    )
     finished = utcnow()
     summary, summary_lsn, point, version = _pg_facts(url, f"erpops-{backup_id}")
     fields: dict[str, object] = {
-        "backup_id": backup_id, "engine": "postgresql", "label": label,
-        "started_at": started.isoformat(), "finished_at": finished.isoformat(),
-        "start_lsn": stream.start_lsn, "end_lsn": stream.end_lsn, "timeline": stream.timeline,
+        "backup_id": backup_id,
+        "engine": "postgresql",
+        "label": label,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "start_lsn": stream.start_lsn,
+        "end_lsn": stream.end_lsn,
+        "timeline": stream.timeline,
         "start_wal": segment_name(stream.start_lsn, stream.timeline),
-        "integrity": summary, "integrity_lsn": summary_lsn, "integrity_point": point, "server_version": version,
+        "integrity": summary,
+        "integrity_lsn": summary_lsn,
+        "integrity_point": point,
+        "server_version": version,
     }
     return _finish(settings, sites, [write], [entry], fields, began)
 
@@ -195,9 +210,13 @@ def _create_sqlite(
             backup_id, "database.sqlite", file_chunks(snapshot), settings, sites, progress, "none"
         )
     fields: dict[str, object] = {
-        "backup_id": backup_id, "engine": "sqlite", "label": label,
-        "started_at": started.isoformat(), "finished_at": utcnow().isoformat(),
-        "integrity": summary, "server_version": sqlite3.sqlite_version,
+        "backup_id": backup_id,
+        "engine": "sqlite",
+        "label": label,
+        "started_at": started.isoformat(),
+        "finished_at": utcnow().isoformat(),
+        "integrity": summary,
+        "server_version": sqlite3.sqlite_version,
     }
     return _finish(settings, sites, [write], [entry], fields, began)
 

@@ -77,7 +77,10 @@ class _Steps:
 
 
 def run_drill(
-    settings: BackupSettings, sites: Sequence[Site], scratch: Path | None = None, seed: int | None = None,
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    scratch: Path | None = None,
+    seed: int | None = None,
     alert_url: str | None = None,
 ) -> DrillReport:
     """Run the drill on the newest backup; on failure record an alert event in the ERP database."""
@@ -114,8 +117,13 @@ def _alert(url: str, report: DrillReport) -> str:
     try:
         engine = make_engine(url)
         try:
-            raise_alert(engine, "BackupDrillFailed", report.reason, "critical",
-                        {"backup_id": report.backup_id or "none", "tool": "backup"})
+            raise_alert(
+                engine,
+                "BackupDrillFailed",
+                report.reason,
+                "critical",
+                {"backup_id": report.backup_id or "none", "tool": "backup"},
+            )
         finally:
             engine.dispose()
     except Exception as exc:  # noqa: BLE001 - the drill's verdict stands even when the alert cannot be stored
@@ -132,7 +140,11 @@ def _compare(expected: dict[str, str], engine_url: str) -> str:
         got = integrity_summary(engine)
     finally:
         engine.dispose()
-    diff = {k: (expected.get(k), got.get(k)) for k in sorted(set(expected) | set(got)) if expected.get(k) != got.get(k)}
+    diff = {
+        k: (expected.get(k), got.get(k))
+        for k in sorted(set(expected) | set(got))
+        if expected.get(k) != got.get(k)
+    }
     if diff:
         raise BackupError(f"integrity summary differs from the manifest (manifest, restored): {diff}")
     return f"{len(got)} summary values equal the manifest"
@@ -152,7 +164,9 @@ def _erp_check(engine_url: str) -> str:
     return f"{len(report.checked)} invariants hold"
 
 
-def _drill_sqlite(settings: BackupSettings, sites: Sequence[Site], entry: BackupEntry, root: Path, steps: _Steps) -> None:
+def _drill_sqlite(
+    settings: BackupSettings, sites: Sequence[Site], entry: BackupEntry, root: Path, steps: _Steps
+) -> None:
     target = root / "restored.sqlite"
     began = time.monotonic()
     if not steps.run("restore", lambda: restore_sqlite(settings, sites, target, entry.backup_id).reason):
@@ -164,16 +178,31 @@ def _drill_sqlite(settings: BackupSettings, sites: Sequence[Site], entry: Backup
 
 
 def _drill_postgres(
-    settings: BackupSettings, sites: Sequence[Site], entry: BackupEntry, root: Path, steps: _Steps, rnd: random.Random
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    entry: BackupEntry,
+    root: Path,
+    steps: _Steps,
+    rnd: random.Random,
 ) -> None:
     dbname = make_url(settings.effective_database_url()).database or "postgres"
     manifest = entry.manifest
     first = Cluster(root / "latest", bin_dir=settings.pg_bin_dir)
     began = time.monotonic()
     try:
-        ok = steps.run("restore backup", lambda: restore_postgres(
-            settings, sites, first.data_dir, summary_target(entry, catalog_wal(sites)), entry.backup_id,
-            first.user).reason)
+        ok = steps.run(
+            "restore backup",
+            lambda: (
+                restore_postgres(
+                    settings,
+                    sites,
+                    first.data_dir,
+                    summary_target(entry, catalog_wal(sites)),
+                    entry.backup_id,
+                    first.user,
+                ).reason
+            ),
+        )
         if ok and steps.run("start read-write", lambda: _start(first)):
             steps.report.rto_s = round(time.monotonic() - began, 3)
             steps.run("pg_amcheck", lambda: _amcheck(first, dbname))
@@ -183,8 +212,9 @@ def _drill_postgres(
         first.remove()
     second = Cluster(root / "pitr", bin_dir=settings.pg_bin_dir)
     try:
-        ok = steps.run("restore to a random commit", lambda: _restore_random_commit(
-            settings, sites, entry, second, rnd))
+        ok = steps.run(
+            "restore to a random commit", lambda: _restore_random_commit(settings, sites, entry, second, rnd)
+        )
         if ok and steps.run("start point in time", lambda: _start(second)):
             steps.run("pg_amcheck point in time", lambda: _amcheck(second, dbname))
     finally:
@@ -218,8 +248,12 @@ def _restore_random_commit(
     """Restore with all shipped WAL, then aim recovery at one commit picked at random after the backup."""
     from backup.restore import SPOOL
 
-    result = restore_postgres(settings, sites, cluster.data_dir, RecoveryTarget("latest"), entry.backup_id, cluster.user)
-    commits = [c for c in commit_times(cluster.data_dir / SPOOL, cluster.bin_dir) if c[1] > entry.manifest.finished]
+    result = restore_postgres(
+        settings, sites, cluster.data_dir, RecoveryTarget("latest"), entry.backup_id, cluster.user
+    )
+    commits = [
+        c for c in commit_times(cluster.data_dir / SPOOL, cluster.bin_dir) if c[1] > entry.manifest.finished
+    ]
     if not commits:
         return result.reason + "; no commit after the backup, replaying to the end"
     xid, when = rnd.choice(commits)
@@ -229,7 +263,9 @@ def _restore_random_commit(
     return f"{result.reason}; target: commit of xid {xid} at {when.isoformat()} (one of {len(commits)})"
 
 
-_COMMIT = re.compile(r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)")
+_COMMIT = re.compile(
+    r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)"
+)
 
 
 def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
@@ -240,13 +276,26 @@ def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
     if not segments:
         return []
     done = subprocess.run(
-        [str(bin_dir / "pg_waldump"), "--path", str(spool), "--rmgr", "Transaction", segments[0], segments[-1]],
-        check=False, capture_output=True, text=True, timeout=300,
+        [
+            str(bin_dir / "pg_waldump"),
+            "--path",
+            str(spool),
+            "--rmgr",
+            "Transaction",
+            segments[0],
+            segments[-1],
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     times = []
     for match in _COMMIT.finditer(done.stdout):
         stamp = dt.datetime.fromisoformat(match.group(2))
-        times.append((match.group(1), stamp.replace(tzinfo=dt.UTC) if match.group(3) == "UTC" else stamp.astimezone()))
+        times.append(
+            (match.group(1), stamp.replace(tzinfo=dt.UTC) if match.group(3) == "UTC" else stamp.astimezone())
+        )
     return times
 
 
@@ -258,9 +307,23 @@ def _start(cluster: Cluster) -> str:
 
 def _amcheck(cluster: Cluster, dbname: str) -> str:
     done = subprocess.run(
-        [str(cluster.bin_dir / "pg_amcheck"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
-         "--install-missing", "--heapallindexed", "-d", dbname],
-        check=False, capture_output=True, text=True, timeout=600,
+        [
+            str(cluster.bin_dir / "pg_amcheck"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            "postgres",
+            "--install-missing",
+            "--heapallindexed",
+            "-d",
+            dbname,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode != 0:
         raise BackupError(f"pg_amcheck exit {done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")

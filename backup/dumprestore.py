@@ -41,8 +41,13 @@ class DumpRestoreResult:
 
 
 def restore_dump(
-    settings: BackupSettings, sites: Sequence[Site], into_database: str, tables: Sequence[str] = (),
-    schemas: Sequence[str] = (), backup_id: str | None = None, jobs: int | None = None,
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    into_database: str,
+    tables: Sequence[str] = (),
+    schemas: Sequence[str] = (),
+    backup_id: str | None = None,
+    jobs: int | None = None,
 ) -> DumpRestoreResult:
     """Load the logical dump (all of it, or only `tables` / `schemas`) into the new database `into_database`."""
     for name in [into_database, *tables, *schemas]:
@@ -67,8 +72,10 @@ def restore_dump(
         try:
             needed = schemas_to_create(dump_dir, settings, tables, schemas)
             if needed:
-                _run(make_url(live_url).set(database=into_database).render_as_string(hide_password=False),
-                     "; ".join(f'CREATE SCHEMA IF NOT EXISTS "{s}"' for s in needed))
+                _run(
+                    make_url(live_url).set(database=into_database).render_as_string(hide_password=False),
+                    "; ".join(f'CREATE SCHEMA IF NOT EXISTS "{s}"' for s in needed),
+                )
             run_pg_restore(live_url, settings, dump_dir, into_database, tables, schemas, jobs)
         except BaseException:
             _run(live_url, f'DROP DATABASE IF EXISTS "{into_database}"')
@@ -77,7 +84,10 @@ def restore_dump(
     counts = row_counts(target_url, schemas, tables)
     what = ", ".join(f"{t} ({n} rows)" for t, n in counts.items()) or "no tables"
     return DumpRestoreResult(
-        backup.backup_id, into_database, counts, time.monotonic() - began,
+        backup.backup_id,
+        into_database,
+        counts,
+        time.monotonic() - began,
         f"restored {what} from logical backup {backup.backup_id} into database {into_database}"
         + (f"; skipped unhealthy copies: {skipped}" if skipped else ""),
         skipped,
@@ -93,13 +103,17 @@ def fetch_dump(
     def one(entry: FileEntry) -> None:
         if not entry.name.startswith(DUMP_DIR):
             raise BackupError(f"{entry.name} of {backup.backup_id} is not part of a pg_dump directory")
-        plain = entry.name[len(DUMP_DIR):]
+        plain = entry.name[len(DUMP_DIR) :]
         suffix = SUFFIX.get(entry.compression, "")
         if suffix and plain.endswith(suffix):
             plain = plain[: -len(suffix)]
         target = dump_dir / plain
         _, skips = from_any_site(
-            sites, backup, entry, key, lambda chunks: _write_plain(chunks, entry.compression, target),
+            sites,
+            backup,
+            entry,
+            key,
+            lambda chunks: _write_plain(chunks, entry.compression, target),
             lambda: target.unlink(missing_ok=True),
         )
         skipped.update({f"{site}: {entry.name}": why for site, why in skips.items()})
@@ -116,7 +130,9 @@ def _write_plain(chunks: Iterator[bytes], compression: str, target: Path) -> Non
             for chunk in chunks:
                 out.write(chunk)
             return
-        proc = subprocess.Popen(DECOMPRESS[compression], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            DECOMPRESS[compression], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE
+        )
         assert proc.stdin is not None and proc.stderr is not None
         try:
             for chunk in chunks:
@@ -130,19 +146,40 @@ def _write_plain(chunks: Iterator[bytes], compression: str, target: Path) -> Non
             proc.stderr.close()
             code = proc.wait()
     if code != 0:
-        raise CorruptObject(f"{compression} could not decompress {target.name} (exit {code}): {err.strip()[:200]}")
+        raise CorruptObject(
+            f"{compression} could not decompress {target.name} (exit {code}): {err.strip()[:200]}"
+        )
 
 
 def run_pg_restore(
-    live_url: str, settings: BackupSettings, dump_dir: Path, database: str, tables: Sequence[str],
-    schemas: Sequence[str], jobs: int,
+    live_url: str,
+    settings: BackupSettings,
+    dump_dir: Path,
+    database: str,
+    tables: Sequence[str],
+    schemas: Sequence[str],
+    jobs: int,
 ) -> None:
     conn = conn_from_url(live_url)
-    command = [str(pg_bin_dir(settings.pg_bin_dir) / "pg_restore"), *conn.args, "-d", database, "-j", str(jobs),
-               "--exit-on-error", "--no-owner"]
+    command = [
+        str(pg_bin_dir(settings.pg_bin_dir) / "pg_restore"),
+        *conn.args,
+        "-d",
+        database,
+        "-j",
+        str(jobs),
+        "--exit-on-error",
+        "--no-owner",
+    ]
     command += [arg for t in tables for arg in ("-t", t)] + [arg for s in schemas for arg in ("-n", s)]
-    done = subprocess.run([*command, str(dump_dir)], capture_output=True, text=True, env=conn.env, check=False,
-                          timeout=24 * 3600)
+    done = subprocess.run(
+        [*command, str(dump_dir)],
+        capture_output=True,
+        text=True,
+        env=conn.env,
+        check=False,
+        timeout=24 * 3600,
+    )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
 
@@ -153,10 +190,17 @@ def schemas_to_create(
     """Schemas a selective restore needs but pg_restore -t / -n does not create (its SCHEMA entry is not selected)."""
     if not tables and not schemas:
         return []
-    done = subprocess.run([str(pg_bin_dir(settings.pg_bin_dir) / "pg_restore"), "-l", str(dump_dir)],
-                          capture_output=True, text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [str(pg_bin_dir(settings.pg_bin_dir) / "pg_restore"), "-l", str(dump_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if done.returncode != 0:
-        raise CorruptObject(f"pg_restore cannot read the dump's table of contents: {done.stderr.strip()[-300:]}")
+        raise CorruptObject(
+            f"pg_restore cannot read the dump's table of contents: {done.stderr.strip()[-300:]}"
+        )
     listed: set[str] = set()
     for line in done.stdout.splitlines():
         parts = line.split(";", 1)[-1].split()
@@ -169,7 +213,10 @@ def schemas_to_create(
         raise BackupError(f"the dump has no tables in schema {', '.join(missing)}")
     absent = [t for t in tables if not any(f" TABLE {s} {t} " in done.stdout for s in listed)]
     if absent:
-        raise BackupError(f"the dump has no table {', '.join(absent)}" + (f" in schema {', '.join(schemas)}" if schemas else ""))
+        raise BackupError(
+            f"the dump has no table {', '.join(absent)}"
+            + (f" in schema {', '.join(schemas)}" if schemas else "")
+        )
     return sorted(s for s in listed if s != "public")
 
 

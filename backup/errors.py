@@ -1,11 +1,11 @@
 """The backup package's errors, all in the `erpcore.exceptions` tree so the CLI maps them to exit codes.
 
-    ErpError
-    └── BackupError            exit 1   a backup, restore, verify or drill could not do its work
-        ├── SiteError          exit 1   one site refused a read or a write (others may still work)
-        ├── CorruptObject      exit 1   an object's bytes do not match the manifest's size or SHA-256
-        ├── WrongKey           exit 1   the configured encryption key is not the one the backup was made with
-        └── NoUsableCopy       exit 1   no site holds a healthy copy of what a restore needs
+ErpError
+└── BackupError            exit 1   a backup, restore, verify or drill could not do its work
+    ├── SiteError          exit 1   one site refused a read or a write (others may still work)
+    ├── CorruptObject      exit 1   an object's bytes do not match the manifest's size or SHA-256
+    ├── WrongKey           exit 1   the configured encryption key is not the one the backup was made with
+    └── NoUsableCopy       exit 1   no site holds a healthy copy of what a restore needs
 """
 
 from __future__ import annotations

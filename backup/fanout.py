@@ -20,7 +20,6 @@ QUEUE_DEPTH = 16
 ProgressFn = Callable[[str, int], None]  # (site name, bytes just written)
 
 
-
 @dataclass(frozen=True)
 class SiteWrite:
     """The outcome of one object on one site."""

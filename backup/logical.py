@@ -30,7 +30,10 @@ COMPRESS = {"zstd": ["zstd", "-q", "-c", "-3"], "lz4": ["lz4", "-q", "-c"]}
 
 
 def create_logical(
-    settings: BackupSettings, sites: Sequence[Site], progress: ProgressFn | None = None, label: str = "",
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    progress: ProgressFn | None = None,
+    label: str = "",
     jobs: int | None = None,
 ) -> BackupResult:
     """Dump the ERP database with `pg_dump -Fd -j jobs` and write the dump to every site."""
@@ -43,7 +46,9 @@ def create_logical(
         raise BackupError("no backup sites configured (backup.sites)")
     url = settings.effective_database_url()
     if make_url(url).get_backend_name() != "postgresql":
-        raise BackupError("logical dumps are for PostgreSQL; a SQLite backup already is the whole database file")
+        raise BackupError(
+            "logical dumps are for PostgreSQL; a SQLite backup already is the whole database file"
+        )
     jobs = jobs or settings.dump_jobs
     if jobs < 1:
         raise BackupError(f"--jobs must be at least 1, got {jobs}")
@@ -65,9 +70,15 @@ def create_logical(
     finally:
         engine.dispose()
     fields: dict[str, object] = {
-        "backup_id": backup_id, "engine": "postgresql", "kind": "logical", "label": label,
-        "started_at": started.isoformat(), "finished_at": utcnow().isoformat(),
-        "integrity": summary, "integrity_lsn": lsn, "server_version": version,
+        "backup_id": backup_id,
+        "engine": "postgresql",
+        "kind": "logical",
+        "label": label,
+        "started_at": started.isoformat(),
+        "finished_at": utcnow().isoformat(),
+        "integrity": summary,
+        "integrity_lsn": lsn,
+        "server_version": version,
         "extra": {"database": make_url(url).database or "postgres", "jobs": jobs, "format": "pg_dump -Fd"},
     }
     return _finish(settings, sites, writes, entries, fields, began)
@@ -76,16 +87,33 @@ def create_logical(
 def run_pg_dump(url: str, settings: BackupSettings, target: Path, jobs: int, snapshot: str) -> None:
     conn = conn_from_url(url)
     command = [
-        str(pg_bin_dir(settings.pg_bin_dir) / "pg_dump"), *conn.args, "-d", conn.dbname, "-Fd", "-j", str(jobs),
-        "-Z", "0", "--snapshot", snapshot, "-f", str(target),
+        str(pg_bin_dir(settings.pg_bin_dir) / "pg_dump"),
+        *conn.args,
+        "-d",
+        conn.dbname,
+        "-Fd",
+        "-j",
+        str(jobs),
+        "-Z",
+        "0",
+        "--snapshot",
+        snapshot,
+        "-f",
+        str(target),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, env=conn.env, check=False, timeout=24 * 3600)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=conn.env, check=False, timeout=24 * 3600
+    )
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
 
 
 def _store(
-    backup_id: str, dump_dir: Path, settings: BackupSettings, sites: Sequence[Site], progress: ProgressFn | None
+    backup_id: str,
+    dump_dir: Path,
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    progress: ProgressFn | None,
 ) -> tuple[list[FanOutResult], list[FileEntry]]:
     """Every file of the dump directory, compressed, to every site; a site that fails is not asked again."""
     writes: list[FanOutResult] = []
@@ -94,7 +122,13 @@ def _store(
     for path in sorted(p for p in dump_dir.iterdir() if p.is_file()):
         name = DUMP_DIR + path.name + SUFFIX[settings.compression]
         write, entry = _write_file(
-            backup_id, name, compressed(path, settings.compression), settings, healthy, progress, settings.compression
+            backup_id,
+            name,
+            compressed(path, settings.compression),
+            settings,
+            healthy,
+            progress,
+            settings.compression,
         )
         writes.append(write)
         entries.append(entry)
@@ -110,7 +144,9 @@ def compressed(path: Path, compression: str) -> Iterator[bytes]:
         yield from file_chunks(path)
         return
     with path.open("rb") as src:
-        proc = subprocess.Popen(COMPRESS[compression], stdin=src, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            COMPRESS[compression], stdin=src, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         assert proc.stdout is not None and proc.stderr is not None
         try:
             while chunk := proc.stdout.read(1 << 20):

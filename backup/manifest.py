@@ -106,7 +106,7 @@ def parse_wal_key(key: str) -> tuple[str, str] | None:
     """(segment file name, sha256) from a WAL object key, or None for anything else."""
     if not key.startswith(WAL):
         return None
-    name, _, sha = key[len(WAL):].rpartition("-")
+    name, _, sha = key[len(WAL) :].rpartition("-")
     if not name or len(sha) != 64:
         return None
     return name, sha

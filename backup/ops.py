@@ -46,7 +46,9 @@ class SiteStatus:
     error: str | None = None
 
 
-def status(sites: Sequence[Site], catalog: Catalog | None = None, now: dt.datetime | None = None) -> list[SiteStatus]:
+def status(
+    sites: Sequence[Site], catalog: Catalog | None = None, now: dt.datetime | None = None
+) -> list[SiteStatus]:
     """Per site: backups held, the newest, newest shipped WAL, and RPO (age of the newest recoverable point)."""
     catalog = catalog or read_catalog(sites)
     now = now or utcnow()
@@ -83,10 +85,19 @@ def metrics_text(statuses: Sequence[SiteStatus]) -> str:
     from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
     registry = CollectorRegistry()
-    last = Gauge("erpops_backup_last_success_timestamp_seconds", "Finish time of the newest backup", ["site"], registry=registry)
-    rpo = Gauge("erpops_backup_rpo_seconds", "Age of the newest recoverable point", ["site"], registry=registry)
+    last = Gauge(
+        "erpops_backup_last_success_timestamp_seconds",
+        "Finish time of the newest backup",
+        ["site"],
+        registry=registry,
+    )
+    rpo = Gauge(
+        "erpops_backup_rpo_seconds", "Age of the newest recoverable point", ["site"], registry=registry
+    )
     size = Gauge("erpops_backup_size_bytes", "Stored size of the newest backup", ["site"], registry=registry)
-    dur = Gauge("erpops_backup_duration_seconds", "Wall time of the newest backup", ["site"], registry=registry)
+    dur = Gauge(
+        "erpops_backup_duration_seconds", "Wall time of the newest backup", ["site"], registry=registry
+    )
     up = Gauge("erpops_backup_site_up", "1 when the site could be listed", ["site"], registry=registry)
     for st in statuses:
         up.labels(st.site).set(1 if st.reachable else 0)
@@ -134,7 +145,11 @@ def prune(
 
 
 def _facts(held: list[BackupEntry], kind: str) -> list[BackupFacts]:
-    return [BackupFacts(e.backup_id, e.manifest.finished, e.manifest.start_wal) for e in held if e.manifest.kind == kind]
+    return [
+        BackupFacts(e.backup_id, e.manifest.finished, e.manifest.start_wal)
+        for e in held
+        if e.manifest.kind == kind
+    ]
 
 
 def merge_plans(physical: RetentionPlan, logical: RetentionPlan) -> RetentionPlan:
@@ -142,7 +157,8 @@ def merge_plans(physical: RetentionPlan, logical: RetentionPlan) -> RetentionPla
     return RetentionPlan(
         {**physical.keep, **{b: f"logical dump: {why}" for b, why in logical.keep.items()}},
         {**physical.delete, **{b: f"logical dump: {why}" for b, why in logical.delete.items()}},
-        physical.delete_wal, physical.wal_floor,
+        physical.delete_wal,
+        physical.wal_floor,
         f"{physical.reason}; logical dumps: keep {len(logical.keep)}, delete {len(logical.delete)}",
     )
 
@@ -190,12 +206,18 @@ def catch_up(sites: Sequence[Site]) -> list[CatchUp]:
             if site.name in entry.sites:
                 continue
             source = by_name[entry.sites[0]]
-            keys = [file_key(entry.backup_id, f.name) for f in entry.manifest.files] + [manifest_key(entry.backup_id)]
+            keys = [file_key(entry.backup_id, f.name) for f in entry.manifest.files] + [
+                manifest_key(entry.backup_id)
+            ]
             _copy(source, site, keys, copied, errors)
         for copies in catalog.wal.values():
             if not any(c.site == site.name for c in copies):
                 _copy(by_name[copies[0].site], site, [copies[0].key], copied, errors)
-        out.append(CatchUp(site.name, copied, errors, f"{site.name}: copied {len(copied)} objects, {len(errors)} errors"))
+        out.append(
+            CatchUp(
+                site.name, copied, errors, f"{site.name}: copied {len(copied)} objects, {len(errors)} errors"
+            )
+        )
     return out
 
 

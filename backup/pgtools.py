@@ -90,8 +90,19 @@ class BaseBackupStream:
     def __init__(self, url: str, compression: str, bin_dir: Path, label: str) -> None:
         conn = conn_from_url(url)
         self.command = [
-            str(bin_dir / "pg_basebackup"), *conn.args, "-D", "-", "-Ft", "-X", "fetch", "--no-manifest",
-            f"--compress={COMPRESS_FLAG[compression]}", "--checkpoint=fast", "-v", "-l", label,
+            str(bin_dir / "pg_basebackup"),
+            *conn.args,
+            "-D",
+            "-",
+            "-Ft",
+            "-X",
+            "fetch",
+            "--no-manifest",
+            f"--compress={COMPRESS_FLAG[compression]}",
+            "--checkpoint=fast",
+            "-v",
+            "-l",
+            label,
         ]
         self.env = conn.env
         self.start_lsn = ""

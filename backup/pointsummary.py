@@ -38,9 +38,14 @@ def summary_at_restore_point(engine: Engine, point: str) -> PointSummary | None:
                 result = _locked(conn.execution_options(isolation_level="REPEATABLE READ"), tables, point)
         except DBAPIError as exc:
             code = getattr(exc.orig, "sqlstate", None)
-            if code in ("55P03", "40P01"):  # lock_not_available, deadlock_detected: writers were busy, try again
+            if code in (
+                "55P03",
+                "40P01",
+            ):  # lock_not_available, deadlock_detected: writers were busy, try again
                 continue
-            return None  # e.g. no privilege for pg_create_restore_point: the caller takes the unlocked summary
+            return (
+                None  # e.g. no privilege for pg_create_restore_point: the caller takes the unlocked summary
+            )
         _switch_wal(engine)
         return result
     return None
@@ -48,10 +53,16 @@ def summary_at_restore_point(engine: Engine, point: str) -> PointSummary | None:
 
 def _tables(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-            "WHERE schemaname = ANY (current_schemas(false)) ORDER BY 1"
-        )).scalars().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+                    "WHERE schemaname = ANY (current_schemas(false)) ORDER BY 1"
+                )
+            )
+            .scalars()
+            .all()
+        )
     return [str(r) for r in rows]
 
 

@@ -79,7 +79,9 @@ def choose_backup(catalog: Catalog, target: RecoveryTarget, backup_id: str | Non
     """The named backup, else the newest one that ends before the target point."""
     if backup_id or target.kind not in ("time", "lsn"):
         return catalog.backup(backup_id)
-    candidates = [e for e in catalog.backups if e.manifest.kind == "physical" and _ends_before(e.manifest, target)]
+    candidates = [
+        e for e in catalog.backups if e.manifest.kind == "physical" and _ends_before(e.manifest, target)
+    ]
     if not candidates:
         raise NoUsableCopy(f"no backup finished before {target.describe()}")
     return candidates[-1]
@@ -127,8 +129,12 @@ def stream_verified(site: Site, backup_id: str, entry: FileEntry, key: bytes | N
 
 
 def from_any_site(
-    sites: Sequence[Site], backup: BackupEntry, entry: FileEntry, key: bytes | None,
-    consume: Callable[[Iterator[bytes]], None], wipe: Callable[[], None],
+    sites: Sequence[Site],
+    backup: BackupEntry,
+    entry: FileEntry,
+    key: bytes | None,
+    consume: Callable[[Iterator[bytes]], None],
+    wipe: Callable[[], None],
 ) -> tuple[str, dict[str, str]]:
     skipped: dict[str, str] = {}
     for site in site_order(sites, backup.sites):
@@ -162,10 +168,17 @@ def restore_sqlite(
             for chunk in chunks:
                 fh.write(chunk)
 
-    site, skipped = from_any_site(sites, backup, manifest.files[0], key, consume, lambda: part.unlink(missing_ok=True))
+    site, skipped = from_any_site(
+        sites, backup, manifest.files[0], key, consume, lambda: part.unlink(missing_ok=True)
+    )
     os.replace(part, target)
     return RestoreResult(
-        manifest.backup_id, "immediate", site, str(target), time.monotonic() - began, skipped=skipped,
+        manifest.backup_id,
+        "immediate",
+        site,
+        str(target),
+        time.monotonic() - began,
+        skipped=skipped,
         reason=f"restored SQLite backup {manifest.backup_id} from site {site}" + _skips(skipped),
     )
 
@@ -195,7 +208,11 @@ def restore_postgres(
     target_dir.mkdir(parents=True, exist_ok=True)
     entry = manifest.files[0]
     site, skipped = from_any_site(
-        sites, backup, entry, key, lambda chunks: _untar(chunks, entry.compression, target_dir, progress),
+        sites,
+        backup,
+        entry,
+        key,
+        lambda chunks: _untar(chunks, entry.compression, target_dir, progress),
         lambda: _empty(target_dir),
     )
     wal_files = 0
@@ -209,7 +226,13 @@ def restore_postgres(
         _chown(target_dir, owner)
     os.chmod(target_dir, 0o700)
     return RestoreResult(
-        manifest.backup_id, target.describe(), site, str(target_dir), time.monotonic() - began, wal_files, skipped,
+        manifest.backup_id,
+        target.describe(),
+        site,
+        str(target_dir),
+        time.monotonic() - began,
+        wal_files,
+        skipped,
         f"restored backup {manifest.backup_id} from site {site} with {wal_files} WAL files, "
         f"recovery target {target.describe()}" + _skips(skipped),
     )
@@ -279,7 +302,7 @@ def write_recovery_config(data_dir: Path, target: RecoveryTarget) -> None:
     spool = data_dir / SPOOL
     lines = [
         "# erpops backup restore",
-        f"restore_command = 'cp \"{spool}/%f\" \"%p\"'",
+        f'restore_command = \'cp "{spool}/%f" "%p"\'',
         "recovery_target_action = 'promote'",
         "recovery_target_timeline = 'latest'",
         "archive_mode = 'off'",

@@ -54,7 +54,8 @@ def plan_retention(
         keep.setdefault(before[-1].backup_id, "base for the start of the recovery window")
     delete = {
         b.backup_id: f"older than the {policy.keep_days:g}-day window and not among the newest {policy.keep_count}"
-        for b in ordered if b.backup_id not in keep
+        for b in ordered
+        if b.backup_id not in keep
     }
     starts = [b.start_wal for b in ordered if b.backup_id in keep and b.start_wal]
     floor = min(starts, key=segment_number) if starts else None

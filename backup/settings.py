@@ -76,7 +76,9 @@ class BackupSettings(SectionSettings):
     compression: Compression = "zstd"
     encryption_key: SecretStr | None = None
     pg_bin_dir: Path | None = None
-    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(keep_count=2, keep_days=7.0))
+    retention: RetentionSettings = Field(
+        default_factory=lambda: RetentionSettings(keep_count=2, keep_days=7.0)
+    )
     restore_concurrency: int = Field(4, ge=1)
     dump_jobs: int = Field(2, ge=1)
 
@@ -90,7 +92,9 @@ class BackupSettings(SectionSettings):
         for site in self.sites:
             if site.name == name:
                 return site
-        raise ConfigError(f"no backup site named {name!r} (configured: {', '.join(s.name for s in self.sites)})")
+        raise ConfigError(
+            f"no backup site named {name!r} (configured: {', '.join(s.name for s in self.sites)})"
+        )
 
     def effective_database_url(self) -> str:
         if self.database_url:

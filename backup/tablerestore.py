@@ -39,8 +39,12 @@ class TableRestoreResult:
 
 
 def restore_tables(
-    settings: BackupSettings, sites: Sequence[Site], tables: list[str], into_schema: str,
-    target: RecoveryTarget = LATEST, scratch: Path | None = None,
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    tables: list[str],
+    into_schema: str,
+    target: RecoveryTarget = LATEST,
+    scratch: Path | None = None,
 ) -> TableRestoreResult:
     """Copy `tables` as they were at `target` into the new schema `into_schema` of the live database."""
     for name in [*tables, into_schema]:
@@ -62,7 +66,11 @@ def restore_tables(
         finally:
             cluster.remove()
     return TableRestoreResult(
-        into_schema, counts, restored.backup_id, target.describe(), time.monotonic() - began,
+        into_schema,
+        counts,
+        restored.backup_id,
+        target.describe(),
+        time.monotonic() - began,
         f"restored {', '.join(f'{t} ({n} rows)' for t, n in counts.items())} as of {target.describe()} "
         f"into schema {into_schema} of the live database",
     )
@@ -71,7 +79,9 @@ def restore_tables(
 def _refuse_existing_schema(url: str, schema: str) -> None:
     import psycopg
 
-    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+    with psycopg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    ) as conn:
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
             raise BackupError(f"schema {schema} already exists in the live database: choose a new one")
 
@@ -84,7 +94,9 @@ def _copy_into_schema(url: str, tables: list[str], schema: str) -> dict[str, int
         conn.execute(f'CREATE SCHEMA "{schema}"')
         for table in tables:
             bare = table.split(".")[-1]
-            conn.execute(f'CREATE TABLE "{schema}"."{bare}" (LIKE {table} INCLUDING CONSTRAINTS INCLUDING INDEXES)')
+            conn.execute(
+                f'CREATE TABLE "{schema}"."{bare}" (LIKE {table} INCLUDING CONSTRAINTS INCLUDING INDEXES)'
+            )
             conn.execute(f'INSERT INTO "{schema}"."{bare}" SELECT * FROM {table}')
             row = conn.execute(f'SELECT count(*) FROM "{schema}"."{bare}"').fetchone()
             counts[table] = int(row[0]) if row else 0
@@ -95,18 +107,49 @@ def _copy_into_schema(url: str, tables: list[str], schema: str) -> dict[str, int
 def _dump_into_live(cluster: Cluster, dbname: str, schema: str, live_url: str) -> None:
     live = conn_from_url(live_url)
     dump = subprocess.Popen(
-        [str(cluster.bin_dir / "pg_dump"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
-         "-d", dbname, "-n", schema, "--no-owner", "--no-privileges"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            str(cluster.bin_dir / "pg_dump"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-n",
+            schema,
+            "--no-owner",
+            "--no-privileges",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     load = subprocess.run(
-        [str(cluster.bin_dir / "psql"), *live.args, "-d", live.dbname, "-q", "-v", "ON_ERROR_STOP=1",
-         "--single-transaction", "-f", "-"],
-        stdin=dump.stdout, capture_output=True, text=True, env=live.env, check=False, timeout=3600,
+        [
+            str(cluster.bin_dir / "psql"),
+            *live.args,
+            "-d",
+            live.dbname,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-f",
+            "-",
+        ],
+        stdin=dump.stdout,
+        capture_output=True,
+        text=True,
+        env=live.env,
+        check=False,
+        timeout=3600,
     )
     assert dump.stdout is not None and dump.stderr is not None
     dump.stdout.close()
     dump_err = dump.stderr.read().decode(errors="replace")
     dump.stderr.close()
     if dump.wait() != 0 or load.returncode != 0:
-        raise BackupError(f"copying schema {schema} into the live database failed: {(dump_err + load.stderr).strip()[-400:]}")
+        raise BackupError(
+            f"copying schema {schema} into the live database failed: {(dump_err + load.stderr).strip()[-400:]}"
+        )

@@ -71,11 +71,18 @@ def _check(site: Site, key: str, size: int, sha: str, progress: ProgressFn | Non
     except SiteError as exc:
         return ObjectCheck(site.name, key, False, exc.message)
     if seen != size or digest.hexdigest() != sha:
-        return ObjectCheck(site.name, key, False, f"{seen} bytes sha256 {digest.hexdigest()[:12]}, expected {size} bytes {sha[:12]}")
+        return ObjectCheck(
+            site.name,
+            key,
+            False,
+            f"{seen} bytes sha256 {digest.hexdigest()[:12]}, expected {size} bytes {sha[:12]}",
+        )
     return ObjectCheck(site.name, key, True, "intact")
 
 
-def verify(sites: Sequence[Site], progress: ProgressFn | None = None, catalog: Catalog | None = None) -> VerifyReport:
+def verify(
+    sites: Sequence[Site], progress: ProgressFn | None = None, catalog: Catalog | None = None
+) -> VerifyReport:
     """Re-read and check every backup file and WAL copy on every site; judge each backup."""
     catalog = catalog or read_catalog(sites)
     by_name = {s.name: s for s in sites}
@@ -99,17 +106,27 @@ def verify(sites: Sequence[Site], progress: ProgressFn | None = None, catalog: C
             report.checks.extend(results)
             if all(r.ok for r in results):
                 file_sites.append(site_name)
-        report.backups.append(_verdict(manifest.backup_id, manifest.start_wal, file_sites, healthy_wal, newest))
+        report.backups.append(
+            _verdict(manifest.backup_id, manifest.start_wal, file_sites, healthy_wal, newest)
+        )
     return report
 
 
 def _verdict(
-    backup_id: str, start_wal: str | None, file_sites: list[str], healthy_wal: dict[str, set[str]], newest: str | None
+    backup_id: str,
+    start_wal: str | None,
+    file_sites: list[str],
+    healthy_wal: dict[str, set[str]],
+    newest: str | None,
 ) -> BackupVerdict:
     if not file_sites:
-        return BackupVerdict(backup_id, False, [], [], f"backup {backup_id}: no site holds all its files intact")
+        return BackupVerdict(
+            backup_id, False, [], [], f"backup {backup_id}: no site holds all its files intact"
+        )
     if start_wal is None:
-        return BackupVerdict(backup_id, True, file_sites, [], f"backup {backup_id}: files intact on {', '.join(file_sites)}")
+        return BackupVerdict(
+            backup_id, True, file_sites, [], f"backup {backup_id}: files intact on {', '.join(file_sites)}"
+        )
     wal_sites, gaps = [], []
     for site, names in healthy_wal.items():
         last, _gaps = continuity(names, start_wal)
@@ -119,10 +136,16 @@ def _verdict(
             gaps.append(f"{site} stops at {last or 'nothing'}")
     if not wal_sites:
         return BackupVerdict(
-            backup_id, False, file_sites, [],
+            backup_id,
+            False,
+            file_sites,
+            [],
             f"backup {backup_id}: no site holds unbroken WAL from {start_wal} to {newest} ({'; '.join(gaps)})",
         )
     return BackupVerdict(
-        backup_id, True, file_sites, wal_sites,
+        backup_id,
+        True,
+        file_sites,
+        wal_sites,
         f"backup {backup_id}: files intact on {', '.join(file_sites)}, WAL unbroken to {newest} on {', '.join(wal_sites)}",
     )

@@ -55,7 +55,9 @@ def wal_push(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushRes
     ok = [s.name for s in sites if s.name not in failed]
     if not ok:
         raise BackupError(f"WAL {path.name} reached no site: {failed}")
-    reason = f"WAL {path.name} on {len(ok)} of {len(sites)} sites" + (f", failed: {', '.join(failed)}" if failed else "")
+    reason = f"WAL {path.name} on {len(ok)} of {len(sites)} sites" + (
+        f", failed: {', '.join(failed)}" if failed else ""
+    )
     return WalPushResult(path.name, ok, failed, reason)
 
 
@@ -98,14 +100,23 @@ def wanted_wal(wal: dict[str, list[WalCopy]], start_wal: str) -> list[str]:
     first_tli, first_no = int(start_wal[:8], 16), segment_number(start_wal)
     names = []
     for name in wal:
-        if name.endswith(".history") or is_segment(name) and int(name[:8], 16) >= first_tli and segment_number(name) >= first_no:
+        if (
+            name.endswith(".history")
+            or is_segment(name)
+            and int(name[:8], 16) >= first_tli
+            and segment_number(name) >= first_no
+        ):
             names.append(name)
     return names
 
 
 def prefetch_wal(
-    sites: Sequence[Site], wal: dict[str, list[WalCopy]], start_wal: str, spool: Path,
-    key: bytes | None, concurrency: int = 4,
+    sites: Sequence[Site],
+    wal: dict[str, list[WalCopy]],
+    start_wal: str,
+    spool: Path,
+    key: bytes | None,
+    concurrency: int = 4,
 ) -> tuple[int, dict[str, str]]:
     """Download every WAL file the restore may need, in parallel, into `spool`; returns count and skips."""
     spool.mkdir(parents=True, exist_ok=True)
@@ -123,7 +134,9 @@ def prefetch_wal(
 
 def continuity(segments: set[str], start_wal: str) -> tuple[str | None, list[str]]:
     """The last segment reachable without a gap from `start_wal`, and the gaps after it (segment numbers)."""
-    numbers = {segment_number(s) for s in segments if is_segment(s) and int(s[:8], 16) >= int(start_wal[:8], 16)}
+    numbers = {
+        segment_number(s) for s in segments if is_segment(s) and int(s[:8], 16) >= int(start_wal[:8], 16)
+    }
     first = segment_number(start_wal)
     if first not in numbers:
         return None, [start_wal]

@@ -35,8 +35,14 @@ class WalStreamer:
     """`pg_receivewal` into `spool` plus a pusher thread; `start`, then `stop` (always, e.g. in finally)."""
 
     def __init__(
-        self, url: str, sites: Sequence[Site], spool: Path, key: bytes | None = None,
-        slot: str = "erpops_backup", bin_dir: Path | None = None, poll_seconds: float = 0.2,
+        self,
+        url: str,
+        sites: Sequence[Site],
+        spool: Path,
+        key: bytes | None = None,
+        slot: str = "erpops_backup",
+        bin_dir: Path | None = None,
+        poll_seconds: float = 0.2,
     ) -> None:
         self.url, self.sites, self.spool, self.key, self.slot = url, list(sites), spool, key, slot
         self.bin_dir = pg_bin_dir(bin_dir)
@@ -49,7 +55,15 @@ class WalStreamer:
 
     def _command(self, *extra: str) -> list[str]:
         conn = conn_from_url(self.url)
-        return [str(self.bin_dir / "pg_receivewal"), *conn.args, "-D", str(self.spool), "--slot", self.slot, *extra]
+        return [
+            str(self.bin_dir / "pg_receivewal"),
+            *conn.args,
+            "-D",
+            str(self.spool),
+            "--slot",
+            self.slot,
+            *extra,
+        ]
 
     def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
@@ -74,8 +88,11 @@ class WalStreamer:
         dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-                conn.execute("SELECT pg_create_physical_replication_slot(%s, true) WHERE NOT EXISTS "
-                             "(SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)", (self.slot, self.slot))
+                conn.execute(
+                    "SELECT pg_create_physical_replication_slot(%s, true) WHERE NOT EXISTS "
+                    "(SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)",
+                    (self.slot, self.slot),
+                )
         except psycopg.Error as exc:
             raise BackupError(f"cannot create replication slot {self.slot}: {exc}") from exc
 
@@ -136,5 +153,10 @@ class WalStreamer:
         if self._thread is not None:
             self._thread.join(30)
         if drop_slot:
-            subprocess.run(self._command("--drop-slot"), check=False, capture_output=True, env=conn_from_url(self.url).env,
-                           timeout=30)
+            subprocess.run(
+                self._command("--drop-slot"),
+                check=False,
+                capture_output=True,
+                env=conn_from_url(self.url).env,
+                timeout=30,
+            )

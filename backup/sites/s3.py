@@ -24,8 +24,16 @@ from backup.sites.base import ObjectInfo, ObjectWriter, Site
 T = TypeVar("T")
 MiB = 1 << 20
 RETRYABLE_CODES = {
-    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
-    "InternalError", "ServiceUnavailable", "503", "500", "TooManyRequests",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+    "TooManyRequests",
 }
 
 
@@ -156,17 +164,21 @@ class S3Site(Site):
             )
             for page in pages:
                 for obj in page.get("Contents", []):
-                    found[obj["Key"][len(self.prefix):]] = int(obj["Size"])
+                    found[obj["Key"][len(self.prefix) :]] = int(obj["Size"])
             return found
 
         return self._retry(f"list {prefix}", run)
 
     def delete(self, key: str) -> None:
-        self._retry(f"delete {key}", lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
+        self._retry(
+            f"delete {key}", lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        )
 
     def verify_stored(self, key: str, size: int, etag: str) -> None:
         """Verify-after-write: the store reports the size and ETag (MD5-based) we computed."""
-        head = self._retry(f"head {key}", lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))
+        head = self._retry(
+            f"head {key}", lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        )
         if int(head["ContentLength"]) != size or head["ETag"] != etag:
             raise SiteError(
                 f"site {self.name}: {key} failed verify-after-write "
@@ -228,7 +240,9 @@ class S3Site(Site):
         etag = self._retry(f"upload part {number} of {full}", put)
         expected = f'"{hashlib.md5(data).hexdigest()}"'
         if etag != expected:
-            raise SiteError(f"site {self.name}: part {number} of {full} stored with ETag {etag}, sent {expected}")
+            raise SiteError(
+                f"site {self.name}: part {number} of {full} stored with ETag {etag}, sent {expected}"
+            )
         self.stats.parts_uploaded += 1
         return etag
 
@@ -291,7 +305,8 @@ class _S3Writer(ObjectWriter):
             if self.upload_id is None:
                 data = bytes(self.buffer)
                 site._retry(
-                    f"put {self.key}", lambda: site.client.put_object(Bucket=site.bucket, Key=self.full, Body=data)
+                    f"put {self.key}",
+                    lambda: site.client.put_object(Bucket=site.bucket, Key=self.full, Body=data),
                 )
                 etag = f'"{hashlib.md5(data).hexdigest()}"'
             else:

@@ -13,8 +13,21 @@ from backup.cli import app
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 
-COMMANDS = ["create", "list", "status", "verify", "restore", "drill", "prune", "catch-up", "wal-push", "wal-fetch",
-            "wal-stream", "restore-table", "restore-dump"]
+COMMANDS = [
+    "create",
+    "list",
+    "status",
+    "verify",
+    "restore",
+    "drill",
+    "prune",
+    "catch-up",
+    "wal-push",
+    "wal-fetch",
+    "wal-stream",
+    "restore-table",
+    "restore-dump",
+]
 runner = CliRunner()
 
 
@@ -78,7 +91,12 @@ def test_backup_lifecycle_on_two_sites(config: Path, tmp_path: Path) -> None:
     code, out = run("drill", *c, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"], report
-    assert [s["name"] for s in report["steps"]] == ["choose backup", "restore", "erpops check", "integrity summary"]
+    assert [s["name"] for s in report["steps"]] == [
+        "choose backup",
+        "restore",
+        "erpops check",
+        "integrity summary",
+    ]
 
 
 def test_degraded_backup_exits_3_and_drill_failure_exits_1(config: Path, tmp_path: Path) -> None:
@@ -92,7 +110,9 @@ def test_degraded_backup_exits_3_and_drill_failure_exits_1(config: Path, tmp_pat
     assert json.loads(out)["alert"] == "BackupDrillFailed alert recorded"
 
 
-def test_wrong_key_is_one_line_and_exit_1(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_key_is_one_line_and_exit_1(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from erpops.cli import main
 
     assert run("create", "--config", str(config), "--quiet")[0] == 0
@@ -101,7 +121,9 @@ def test_wrong_key_is_one_line_and_exit_1(config: Path, tmp_path: Path, capsys: 
         main(["backup", "restore", "--config", str(config), "--to", str(tmp_path / "x.sqlite"), "--quiet"])
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: backup") and "was encrypted with key id" in err and len(err.splitlines()) <= 2
+    assert (
+        err.startswith("error: backup") and "was encrypted with key id" in err and len(err.splitlines()) <= 2
+    )
 
 
 def test_wal_push_then_fetch_round_trips_encrypted(config: Path, tmp_path: Path) -> None:
@@ -112,7 +134,9 @@ def test_wal_push_then_fetch_round_trips_encrypted(config: Path, tmp_path: Path)
     stored = list((tmp_path / "a" / "wal").iterdir())
     assert len(stored) == 1 and stored[0].name.startswith(segment.name + "-")
     assert segment.read_bytes() not in stored[0].read_bytes()
-    assert run("wal-push", str(segment), "--config", str(config))[0] == 0  # archive_command retries are idempotent
+    assert (
+        run("wal-push", str(segment), "--config", str(config))[0] == 0
+    )  # archive_command retries are idempotent
     assert len(list((tmp_path / "b" / "wal").iterdir())) == 1
     (tmp_path / "a" / "wal" / stored[0].name).write_bytes(b"rotten")
     dest = tmp_path / "pg_wal" / "RECOVERYXLOG"

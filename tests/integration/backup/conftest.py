@@ -36,8 +36,13 @@ def start_moto() -> tuple[object, S3Server]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     bucket = "erp-" + uuid.uuid4().hex[:8]
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
     return server, S3Server(endpoint, bucket)
 
 
@@ -62,8 +67,9 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def site_toml(shared: Path, s3: list[S3Server], key_hex: str | None = None, local: int = 2,
-              prefix: str = "") -> str:
+def site_toml(
+    shared: Path, s3: list[S3Server], key_hex: str | None = None, local: int = 2, prefix: str = ""
+) -> str:
     lines = ["[backup]", 'compression = "zstd"', "restore_concurrency = 4"]
     if key_hex:
         lines.append(f'encryption_key = "{key_hex}"')
@@ -73,9 +79,19 @@ def site_toml(shared: Path, s3: list[S3Server], key_hex: str | None = None, loca
         os.chmod(path, 0o777)
         lines += ["[[backup.sites]]", f'name = "local{i}"', 'kind = "local"', f'path = "{path}"']
     for i, srv in enumerate(s3):
-        lines += ["[[backup.sites]]", f'name = "s3{i}"', 'kind = "s3"', f'endpoint_url = "{srv.endpoint}"',
-                  f'bucket = "{srv.bucket}"', f'prefix = "{prefix}erp"', 'access_key_id = "testing"',
-                  'secret_access_key = "testing"', "part_size_mb = 5", "max_attempts = 3", "timeout_seconds = 10"]
+        lines += [
+            "[[backup.sites]]",
+            f'name = "s3{i}"',
+            'kind = "s3"',
+            f'endpoint_url = "{srv.endpoint}"',
+            f'bucket = "{srv.bucket}"',
+            f'prefix = "{prefix}erp"',
+            'access_key_id = "testing"',
+            'secret_access_key = "testing"',
+            "part_size_mb = 5",
+            "max_attempts = 3",
+            "timeout_seconds = 10",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -40,14 +40,18 @@ class Env:
 def env(shared_dir: Path, s3_servers: list[S3Server]) -> Iterator[Env]:
     local = shared_dir / "enc-local"
     srv = s3_servers[0]
-    config = write_config(shared_dir, (
-        f'[backup]\ncompression = "lz4"\nencryption_key = "{KEY}"\n'
-        f'[[backup.sites]]\nname = "disk"\npath = "{local}"\n'
-        f'[[backup.sites]]\nname = "cloud"\nkind = "s3"\nendpoint_url = "{srv.endpoint}"\nbucket = "{srv.bucket}"\n'
-        'prefix = "enc"\naccess_key_id = "testing"\nsecret_access_key = "testing"\npart_size_mb = 5\n'
-        f'[[backup.sites]]\nname = "down"\nkind = "s3"\nendpoint_url = "http://127.0.0.1:{free_port()}"\n'
-        'bucket = "gone"\naccess_key_id = "x"\nsecret_access_key = "y"\nmax_attempts = 2\ntimeout_seconds = 2\n'
-    ), "enc.toml")
+    config = write_config(
+        shared_dir,
+        (
+            f'[backup]\ncompression = "lz4"\nencryption_key = "{KEY}"\n'
+            f'[[backup.sites]]\nname = "disk"\npath = "{local}"\n'
+            f'[[backup.sites]]\nname = "cloud"\nkind = "s3"\nendpoint_url = "{srv.endpoint}"\nbucket = "{srv.bucket}"\n'
+            'prefix = "enc"\naccess_key_id = "testing"\nsecret_access_key = "testing"\npart_size_mb = 5\n'
+            f'[[backup.sites]]\nname = "down"\nkind = "s3"\nendpoint_url = "http://127.0.0.1:{free_port()}"\n'
+            'bucket = "gone"\naccess_key_id = "x"\nsecret_access_key = "y"\nmax_attempts = 2\ntimeout_seconds = 2\n'
+        ),
+        "enc.toml",
+    )
     cluster = streaming_cluster(shared_dir, "enc-primary")
     streamer: WalStreamer | None = None
     try:
@@ -55,8 +59,13 @@ def env(shared_dir: Path, s3_servers: list[S3Server]) -> Iterator[Env]:
             conn.execute("CREATE TABLE probe (id serial PRIMARY KEY, note text NOT NULL)")
             conn.execute("INSERT INTO probe (note) VALUES ('secret-in-backup')")
         settings = load_backup_settings(config, database_url=cluster.url())
-        streamer = WalStreamer(cluster.url(), make_sites(settings), shared_dir / "enc-spool", settings.key_bytes(),
-                               slot="enc_slot")
+        streamer = WalStreamer(
+            cluster.url(),
+            make_sites(settings),
+            shared_dir / "enc-spool",
+            settings.key_bytes(),
+            slot="enc_slot",
+        )
         streamer.start()
         backup = create_backup(settings, make_sites(settings))
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
@@ -83,7 +92,9 @@ def test_site_down_during_backup_leaves_the_others_good_and_marks_degraded(env: 
 
 
 def test_wrong_key_refused_before_download(env: Env, tmp_path: Path) -> None:
-    wrong = env.settings.model_copy(update={"encryption_key": env.settings.encryption_key.__class__("6b" * 32)})
+    wrong = env.settings.model_copy(
+        update={"encryption_key": env.settings.encryption_key.__class__("6b" * 32)}
+    )
     target = tmp_path / "never"
     with pytest.raises(WrongKey, match=f"key id {env.backup.manifest.key_id}"):
         restore_postgres(wrong, env.sites, target)
@@ -106,8 +117,13 @@ def test_rotten_local_copies_skipped_for_healthy_s3_copies_then_pitr(env: Env) -
 
     restored = Cluster(env.shared / "clusters" / "enc-restored")
     try:
-        result = restore_postgres(env.settings, env.sites, restored.data_dir, RecoveryTarget("name", "enc_point"),
-                                  owner=restored.user)
+        result = restore_postgres(
+            env.settings,
+            env.sites,
+            restored.data_dir,
+            RecoveryTarget("name", "enc_point"),
+            owner=restored.user,
+        )
         assert result.site == "cloud"
         assert "failed authentication" in result.skipped["disk"]
         assert any(k.endswith("@disk") for k in result.skipped)

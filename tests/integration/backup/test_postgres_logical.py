@@ -51,12 +51,16 @@ def _rows(url: str, sql: str) -> list[str]:
 @pytest.fixture(scope="module")
 def env(shared_dir: Path, s3_servers: list[S3Server]) -> Iterator[Env]:
     srv = s3_servers[1]
-    config = write_config(shared_dir, (
-        f'[backup]\ncompression = "zstd"\nencryption_key = "{KEY}"\ndump_jobs = 2\n'
-        f'[[backup.sites]]\nname = "disk"\npath = "{shared_dir / "logical-disk"}"\n'
-        f'[[backup.sites]]\nname = "cloud"\nkind = "s3"\nendpoint_url = "{srv.endpoint}"\nbucket = "{srv.bucket}"\n'
-        'prefix = "logical"\naccess_key_id = "testing"\nsecret_access_key = "testing"\npart_size_mb = 5\n'
-    ), "logical.toml")
+    config = write_config(
+        shared_dir,
+        (
+            f'[backup]\ncompression = "zstd"\nencryption_key = "{KEY}"\ndump_jobs = 2\n'
+            f'[[backup.sites]]\nname = "disk"\npath = "{shared_dir / "logical-disk"}"\n'
+            f'[[backup.sites]]\nname = "cloud"\nkind = "s3"\nendpoint_url = "{srv.endpoint}"\nbucket = "{srv.bucket}"\n'
+            'prefix = "logical"\naccess_key_id = "testing"\nsecret_access_key = "testing"\npart_size_mb = 5\n'
+        ),
+        "logical.toml",
+    )
     cluster = streaming_cluster(shared_dir, "logical")
     try:
         engine = make_engine(cluster.url())
@@ -85,7 +89,9 @@ def test_dump_reaches_both_sites_with_one_manifest_of_hashed_encrypted_files(env
     assert m.kind == "logical" and m.engine == "postgresql" and m.label == "before-cleanup"
     names = {f.name for f in m.files}
     assert "dump/toc.dat.zst" in names and len(names) > 3  # toc plus one data file per table
-    assert all(f.encrypted and f.compression == "zstd" and len(f.sha256) == 64 and f.size > 0 for f in m.files)
+    assert all(
+        f.encrypted and f.compression == "zstd" and len(f.sha256) == 64 and f.size > 0 for f in m.files
+    )
     assert m.key_id is not None and m.extra["jobs"] == 2
     assert m.integrity["count.sales_order"] == "0"
     manifests = {s.name: s.get_bytes(f"backups/{m.backup_id}/manifest.json") for s in env.sites}
@@ -125,9 +131,22 @@ def test_one_schema_comes_back_through_the_cli_from_s3_when_the_disk_copy_is_rot
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
-    out = CliRunner().invoke(app, ["restore-dump", "--config", str(env.config), "--into-database", "erp_side",
-                                   "-n", "side", "--jobs", "2", "--json"],
-                             env={"ERPOPS_BACKUP__DATABASE_URL": env.cluster.url()})
+    out = CliRunner().invoke(
+        app,
+        [
+            "restore-dump",
+            "--config",
+            str(env.config),
+            "--into-database",
+            "erp_side",
+            "-n",
+            "side",
+            "--jobs",
+            "2",
+            "--json",
+        ],
+        env={"ERPOPS_BACKUP__DATABASE_URL": env.cluster.url()},
+    )
     assert out.exit_code == 0, out.stdout
     data = json.loads(out.stdout)
     assert data["tables"] == {"side.item": 500}

@@ -66,7 +66,9 @@ def env(shared_dir: Path, s3_servers: list[S3Server]) -> Iterator[Env]:
         streamer.start()
         backup = create_backup(settings, sites)
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            row = conn.execute("INSERT INTO probe (note) VALUES ('before') RETURNING txid_current()::text").fetchone()
+            row = conn.execute(
+                "INSERT INTO probe (note) VALUES ('before') RETURNING txid_current()::text"
+            ).fetchone()
             assert row is not None
             conn.execute("SELECT pg_create_restore_point('erpops_before')")
             stamp = conn.execute("SELECT clock_timestamp()").fetchone()
@@ -181,8 +183,9 @@ def test_drill_fails_loudly_on_a_broken_backup_and_raises_an_alert(env: Env, tmp
 def test_restore_one_table_from_a_point_in_time_beside_the_live_one(env: Env) -> None:
     from backup.tablerestore import restore_tables
 
-    result = restore_tables(env.settings, env.sites, ["probe"], "probe_at_before",
-                            RecoveryTarget("name", "erpops_before"))
+    result = restore_tables(
+        env.settings, env.sites, ["probe"], "probe_at_before", RecoveryTarget("name", "erpops_before")
+    )
     assert result.tables == {"probe": 2}
     with psycopg.connect(env.cluster.url()) as conn:
         side = [r[0] for r in conn.execute("SELECT note FROM probe_at_before.probe ORDER BY id")]

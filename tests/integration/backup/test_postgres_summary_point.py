@@ -59,14 +59,35 @@ class Poster(threading.Thread):
             while not self.stop.is_set():
                 n = self.posted + 1
                 with self.engine.begin() as conn:
-                    entry = conn.execute(insert(JournalEntry).values(
-                        number=f"T-{n:06d}", entry_date=dt.date.today(), source_type="drill_test", source_id=n,
-                        event="post", description="concurrent write during the backup",
-                    ).returning(JournalEntry.id)).scalar_one()
-                    conn.execute(insert(JournalLine), [
-                        {"journal_entry_id": entry, "account_id": self.expense, "debit": AMOUNT, "credit": 0},
-                        {"journal_entry_id": entry, "account_id": self.cash, "debit": 0, "credit": AMOUNT},
-                    ])
+                    entry = conn.execute(
+                        insert(JournalEntry)
+                        .values(
+                            number=f"T-{n:06d}",
+                            entry_date=dt.date.today(),
+                            source_type="drill_test",
+                            source_id=n,
+                            event="post",
+                            description="concurrent write during the backup",
+                        )
+                        .returning(JournalEntry.id)
+                    ).scalar_one()
+                    conn.execute(
+                        insert(JournalLine),
+                        [
+                            {
+                                "journal_entry_id": entry,
+                                "account_id": self.expense,
+                                "debit": AMOUNT,
+                                "credit": 0,
+                            },
+                            {
+                                "journal_entry_id": entry,
+                                "account_id": self.cash,
+                                "debit": 0,
+                                "credit": AMOUNT,
+                            },
+                        ],
+                    )
                 self.posted = n
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             self.error = exc
@@ -80,18 +101,28 @@ def _entries(engine: Engine) -> int:
 @pytest.fixture(scope="module")
 def env(shared_dir: Path) -> Iterator[Env]:
     site = shared_dir / "point-site"
-    config = write_config(shared_dir, f'[backup]\ncompression = "lz4"\n[[backup.sites]]\nname = "disk"\npath = "{site}"\n',
-                          "point.toml")
+    config = write_config(
+        shared_dir,
+        f'[backup]\ncompression = "lz4"\n[[backup.sites]]\nname = "disk"\npath = "{site}"\n',
+        "point.toml",
+    )
     cluster = streaming_cluster(shared_dir, "point")
     streamer: WalStreamer | None = None
     engine = make_engine(cluster.url(), pool_size=2)
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            conn.execute(insert(Account), [{"code": "9001", "name": "Test cash", "type": "asset"},
-                                           {"code": "9002", "name": "Test expense", "type": "expense"}])
-            cash, expense = (conn.execute(select(Account.id).where(Account.code == c)).scalar_one()
-                             for c in ("9001", "9002"))
+            conn.execute(
+                insert(Account),
+                [
+                    {"code": "9001", "name": "Test cash", "type": "asset"},
+                    {"code": "9002", "name": "Test expense", "type": "expense"},
+                ],
+            )
+            cash, expense = (
+                conn.execute(select(Account.id).where(Account.code == c)).scalar_one()
+                for c in ("9001", "9002")
+            )
         settings = load_backup_settings(config, database_url=cluster.url())
         sites = make_sites(settings)
         streamer = WalStreamer(cluster.url(), make_sites(settings), shared_dir / "point-spool")
@@ -121,7 +152,11 @@ def test_summary_is_taken_at_a_restore_point_while_writes_go_on(env: Env) -> Non
     assert m.integrity_point == f"erpops-{m.backup_id}" and m.integrity_lsn
     summarised = int(m.integrity["count.journal_entry"])
     # writes ran before, during and after the backup: the summary is neither the start nor the end state
-    assert env.posted_before < summarised < env.posted_total, (env.posted_before, summarised, env.posted_total)
+    assert env.posted_before < summarised < env.posted_total, (
+        env.posted_before,
+        summarised,
+        env.posted_total,
+    )
     assert env.posted_during > env.posted_before
     assert Decimal(m.integrity["ledger.debit_total"]) == AMOUNT * summarised
     live = make_engine(env.cluster.url())

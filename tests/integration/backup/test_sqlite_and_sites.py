@@ -39,10 +39,20 @@ def erp(tmp_path: Path) -> Engine:
 
 
 def s3_site(server: S3Server, name: str, **extra: Any) -> S3Site:
-    return S3Site(SiteSettings(
-        name=name, kind="s3", endpoint_url=server.endpoint, bucket=server.bucket, prefix=name,
-        access_key_id="testing", secret_access_key="testing", part_size_mb=5, max_attempts=3, **extra,
-    ))
+    return S3Site(
+        SiteSettings(
+            name=name,
+            kind="s3",
+            endpoint_url=server.endpoint,
+            bucket=server.bucket,
+            prefix=name,
+            access_key_id="testing",
+            secret_access_key="testing",
+            part_size_mb=5,
+            max_attempts=3,
+            **extra,
+        )
+    )
 
 
 def test_sqlite_backup_to_local_and_s3_restores_identical_data(
@@ -53,7 +63,12 @@ def test_sqlite_backup_to_local_and_s3_restores_identical_data(
     result = create_backup(settings, sites)
     assert not result.degraded and result.manifest.engine == "sqlite"
     assert result.manifest.key_id is not None and result.manifest.files[0].encrypted
-    assert b"SQLite format" not in (tmp_path / "disk" / "backups" / result.manifest.backup_id / "database.sqlite").read_bytes()[:100]
+    assert (
+        b"SQLite format"
+        not in (tmp_path / "disk" / "backups" / result.manifest.backup_id / "database.sqlite").read_bytes()[
+            :100
+        ]
+    )
     restored = tmp_path / "restored.sqlite"
     out = restore_sqlite(settings, sites[1:], restored)
     assert out.site == "sqlite-s3"
@@ -68,7 +83,9 @@ def test_sqlite_backup_to_local_and_s3_restores_identical_data(
 
 def test_wrong_key_refuses_to_restore_with_a_clear_message(erp: Engine, tmp_path: Path) -> None:
     site = MemorySite("m")
-    create_backup(load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key=KEY), [site])
+    create_backup(
+        load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key=KEY), [site]
+    )
     wrong = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key="22" * 32)
     with pytest.raises(WrongKey, match="was encrypted with key id .* set backup.encryption_key"):
         restore_sqlite(wrong, [site], tmp_path / "r.sqlite")
@@ -106,8 +123,10 @@ def test_corrupted_object_found_by_verify_and_skipped_by_restore(erp: Engine, tm
     assert report.backups[0].good and report.backups[0].file_sites == ["healthy"]
     out = restore_sqlite(settings, [rotten, healthy], tmp_path / "r.sqlite")
     assert out.site == "healthy" and "rotten" in out.skipped and "manifest says" in out.skipped["rotten"]
-    assert hashlib.sha256((tmp_path / "r.sqlite").read_bytes()).hexdigest() == hashlib.sha256(
-        b"".join(healthy.read(key))).hexdigest()
+    assert (
+        hashlib.sha256((tmp_path / "r.sqlite").read_bytes()).hexdigest()
+        == hashlib.sha256(b"".join(healthy.read(key))).hexdigest()
+    )
 
 
 def test_s3_multipart_roundtrip_with_ranged_parallel_reads(s3_servers: list[S3Server]) -> None:
@@ -168,8 +187,18 @@ def test_throttling_is_retried_with_backoff(s3_servers: list[S3Server]) -> None:
 def test_unreachable_s3_fails_with_site_error_after_retries() -> None:
     from backup.cluster import free_port
 
-    site = S3Site(SiteSettings(name="gone", kind="s3", endpoint_url=f"http://127.0.0.1:{free_port()}", bucket="b",
-                               access_key_id="x", secret_access_key="y", max_attempts=2, timeout_seconds=2))
+    site = S3Site(
+        SiteSettings(
+            name="gone",
+            kind="s3",
+            endpoint_url=f"http://127.0.0.1:{free_port()}",
+            bucket="b",
+            access_key_id="x",
+            secret_access_key="y",
+            max_attempts=2,
+            timeout_seconds=2,
+        )
+    )
     with pytest.raises(SiteError, match="site gone: put k"):
         site.put_bytes("k", b"x")
     assert site.stats.retries == 1

@@ -22,12 +22,23 @@ from erpcore.exceptions import ConfigError
 SHA = "ab" * 32
 
 
-def manifest(backup_id: str, finished: dt.datetime, start_wal: str | None = "000000010000000000000003") -> Manifest:
+def manifest(
+    backup_id: str, finished: dt.datetime, start_wal: str | None = "000000010000000000000003"
+) -> Manifest:
     return Manifest(
-        backup_id=backup_id, engine="postgresql", started_at=(finished - dt.timedelta(seconds=5)).isoformat(),
-        finished_at=finished.isoformat(), files=(FileEntry("base.tar.zst", 3, SHA, "zstd", False),),
-        compression="zstd", key_id=None, integrity={"count.sales_order": "4"}, sites={"m": "ok"},
-        start_lsn="0/3000028", end_lsn="0/3000100", timeline=1, start_wal=start_wal,
+        backup_id=backup_id,
+        engine="postgresql",
+        started_at=(finished - dt.timedelta(seconds=5)).isoformat(),
+        finished_at=finished.isoformat(),
+        files=(FileEntry("base.tar.zst", 3, SHA, "zstd", False),),
+        compression="zstd",
+        key_id=None,
+        integrity={"count.sales_order": "4"},
+        sites={"m": "ok"},
+        start_lsn="0/3000028",
+        end_lsn="0/3000100",
+        timeline=1,
+        start_wal=start_wal,
     )
 
 
@@ -48,7 +59,8 @@ def test_wal_keys_and_continuity() -> None:
     assert continuity(segs, "000000010000000000000002") == (None, ["000000010000000000000002"])
     wal = {n: [] for n in [*segs, "00000002.history", "000000010000000000000001"]}
     assert sorted(wanted_wal(wal, "000000010000000000000004")) == sorted(
-        ["00000002.history", *(s for s in segs if s >= "000000010000000000000004")])
+        ["00000002.history", *(s for s in segs if s >= "000000010000000000000004")]
+    )
 
 
 def test_manifest_roundtrip_and_degraded() -> None:
@@ -69,7 +81,9 @@ def test_settings_from_toml_env_and_errors(tmp_path: Path, monkeypatch: pytest.M
     cfg.write_text('[backup]\n[[backup.sites]]\nname = "a"\nkind = "s3"\n')
     with pytest.raises(ConfigError, match="needs `bucket`"):
         load_backup_settings(cfg)
-    cfg.write_text('[backup]\n[[backup.sites]]\nname = "a"\npath = "/x"\n[[backup.sites]]\nname = "a"\npath = "/y"\n')
+    cfg.write_text(
+        '[backup]\n[[backup.sites]]\nname = "a"\npath = "/x"\n[[backup.sites]]\nname = "a"\npath = "/y"\n'
+    )
     with pytest.raises(ConfigError, match="unique"):
         load_backup_settings(cfg)
 
@@ -106,7 +120,11 @@ def test_verify_and_status_on_a_fake_site() -> None:
     assert 'erpops_backup_rpo_seconds{site="m"} 3600.0' in metrics_text([st])
     site.objects[wal_key(seg, hashlib.sha256(b"w").hexdigest())] = b"x"
     report = verify([site])
-    assert not report.ok and not report.backups[0].good and "no site holds unbroken WAL" in report.backups[0].reason
+    assert (
+        not report.ok
+        and not report.backups[0].good
+        and "no site holds unbroken WAL" in report.backups[0].reason
+    )
 
 
 def test_prune_dry_run_deletes_nothing_and_real_run_keeps_the_newest(tmp_path: Path) -> None:
@@ -114,8 +132,10 @@ def test_prune_dry_run_deletes_nothing_and_real_run_keeps_the_newest(tmp_path: P
     old, new = manifest("b-old", now - dt.timedelta(days=30)), manifest("b-new", now - dt.timedelta(days=1))
     site = _site_with(old, new)
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[backup]\n[backup.retention]\nkeep_count = 1\nkeep_days = 0\n[[backup.sites]]\nname = "m"\n'
-                   'kind = "memory"\n')
+    cfg.write_text(
+        '[backup]\n[backup.retention]\nkeep_count = 1\nkeep_days = 0\n[[backup.sites]]\nname = "m"\n'
+        'kind = "memory"\n'
+    )
     settings = load_backup_settings(cfg)
     before = dict(site.objects)
     plan = prune(settings, [site], dry_run=True)[0].plan

@@ -34,14 +34,16 @@ def histories(draw: st.DrawFn) -> tuple[list[BackupFacts], list[str], Policy]:
 
 @settings(max_examples=300, deadline=None)
 @given(histories())
-def test_never_deletes_what_the_kept_window_needs(history: tuple[list[BackupFacts], list[str], Policy]) -> None:
+def test_never_deletes_what_the_kept_window_needs(
+    history: tuple[list[BackupFacts], list[str], Policy],
+) -> None:
     backups, wal, policy = history
     plan = plan_retention(backups, wal, policy, NOW)
     ids = {b.backup_id for b in backups}
     assert set(plan.keep) | set(plan.delete) == ids and not set(plan.keep) & set(plan.delete)
     ordered = sorted(backups, key=lambda b: b.finished_at)
     # the newest keep_count backups stay
-    assert {b.backup_id for b in ordered[-policy.keep_count:]} <= set(plan.keep)
+    assert {b.backup_id for b in ordered[-policy.keep_count :]} <= set(plan.keep)
     # every backup inside the window stays
     window_start = NOW - dt.timedelta(days=policy.keep_days)
     assert {b.backup_id for b in ordered if b.finished_at >= window_start} <= set(plan.keep)
@@ -57,7 +59,10 @@ def test_never_deletes_what_the_kept_window_needs(history: tuple[list[BackupFact
 
 
 def test_worked_example_reasons() -> None:
-    backups = [BackupFacts(f"b{i}", NOW - dt.timedelta(days=d), seg(10 * i + 2)) for i, d in enumerate([20, 12, 9, 3, 1])]
+    backups = [
+        BackupFacts(f"b{i}", NOW - dt.timedelta(days=d), seg(10 * i + 2))
+        for i, d in enumerate([20, 12, 9, 3, 1])
+    ]
     wal = [seg(n) for n in range(2, 60)]
     plan = plan_retention(backups, wal, Policy(keep_count=1, keep_days=7), NOW)
     assert plan.keep == {
