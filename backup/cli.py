@@ -50,9 +50,9 @@ def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, 
 
 @contextlib.contextmanager
 def _progress(
-    names: list[str], quiet: bool, total: int | None = None
+    names: list[str], quiet: bool, total: int | dict[str, int] | None = None
 ) -> Iterator[Callable[[str, int], None] | None]:
-    """Progress bars on stderr: bytes, rate and ETA per site."""
+    """Progress bars on stderr: bytes, rate and ETA per site (ETA when the total is known or estimated)."""
     if quiet:
         yield None
         return
@@ -74,11 +74,15 @@ def _progress(
         console=output.stderr(),
         transient=True,
     )
-    tasks = {name: bars.add_task(name, total=total) for name in names}
+
+    def total_of(name: str) -> int | None:
+        return total.get(name) if isinstance(total, dict) else total
+
+    tasks = {name: bars.add_task(name, total=total_of(name)) for name in names}
 
     def advance(name: str, n: int) -> None:
         if name not in tasks:
-            tasks[name] = bars.add_task(name, total=total)
+            tasks[name] = bars.add_task(name, total=total_of(name))
         bars.advance(tasks[name], n)
 
     with bars:
@@ -121,7 +125,12 @@ def create(
     if jobs is not None and not logical:
         raise typer.BadParameter("--jobs applies to --logical dumps only", param_hint="--jobs")
     settings, sites = _load(config, site)
-    with _progress([s.name for s in sites], quiet) as progress:
+    total = None
+    if not quiet and not logical:
+        from backup.estimate import create_total
+
+        total = create_total(settings.effective_database_url(), sites)
+    with _progress([s.name for s in sites], quiet, total) as progress:
         if logical:
             result = create_logical(settings, sites, progress, label, jobs)
         else:
@@ -233,11 +242,14 @@ def verify_cmd(
 
     Example: erpops backup verify --json
     """
+    from backup.catalog import read_catalog
+    from backup.estimate import per_site_totals
     from backup.verify import verify
 
     _settings, sites = _load(config, site)
-    with _progress([s.name for s in sites], quiet) as progress:
-        report = verify(sites, progress)
+    catalog = read_catalog(sites)
+    with _progress([s.name for s in sites], quiet, per_site_totals(catalog, sites)) as progress:
+        report = verify(sites, progress, catalog)
     data = {
         "ok": report.ok,
         "reason": report.reason,
@@ -504,19 +516,43 @@ def prune_cmd(
 
 @app.command("catch-up")
 def catch_up_cmd(
-    config: Path = ConfigOpt, site: list[str] = SiteOpt, as_json: bool = output.JsonFlag
+    then_verify: bool = typer.Option(
+        False, "--verify", help="Then re-read and check every object on the sites."
+    ),
+    config: Path = ConfigOpt,
+    site: list[str] = SiteOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Copy to each site the backups and WAL it missed (after it was down) from a site that has them.
 
-    Example: erpops backup catch-up
+    Progress bars show bytes, rate and ETA per site (the totals are known from the catalog); exit 1
+    when a copy failed or, with --verify, when the re-read finds damage.
+
+    Example: erpops backup catch-up --verify --json
     """
+    from backup.catalog import read_catalog
+    from backup.estimate import catch_up_totals, per_site_totals
     from backup.ops import catch_up
+    from backup.verify import verify
 
     _settings, sites = _load(config, site)
-    results = catch_up(sites)
-    rows = [[r.site, len(r.copied), len(r.errors), r.reason] for r in results]
-    _emit(as_json, results, "catch-up", ["site", "copied", "errors", "reason"], rows, "done")
-    if any(r.errors for r in results):
+    catalog = read_catalog(sites)
+    with _progress([s.name for s in sites], quiet, catch_up_totals(catalog, sites)) as progress:
+        results = catch_up(sites, progress, catalog)
+    rows: list[list[Any]] = [[r.site, len(r.copied), len(r.errors), r.reason] for r in results]
+    data: dict[str, Any] = {"sites": results, "verify": None}
+    verified_ok = True
+    if then_verify:
+        catalog = read_catalog(sites)
+        with _progress([s.name for s in sites], quiet, per_site_totals(catalog, sites)) as progress:
+            report = verify(sites, progress, catalog)
+        verified_ok = report.ok
+        data["verify"] = {"ok": report.ok, "reason": report.reason, "bad": report.bad}
+        rows.append(["verify", len(report.checks), len(report.bad), report.reason])
+    note = "done" if not then_verify else ("verified" if verified_ok else "verify found damage")
+    _emit(as_json, data, "catch-up", ["site", "copied", "errors", "reason"], rows, note)
+    if any(r.errors for r in results) or not verified_ok:
         raise typer.Exit(1)
 
 

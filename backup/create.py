@@ -119,10 +119,12 @@ def _write_file(
 def _create_postgres(
     settings: BackupSettings, url: str, sites: Sequence[Site], progress: ProgressFn | None, label: str
 ) -> BackupResult:
+    from backup.estimate import DATABASE_BYTES, cluster_bytes
     from backup.pgtools import SUFFIX, BaseBackupStream, pg_bin_dir, segment_name
 
     began, started = time.monotonic(), utcnow()
     backup_id = new_backup_id(started)
+    database_bytes = cluster_bytes(url)  # the next backup's progress estimate scales from this
     stream = BaseBackupStream(url, settings.compression, pg_bin_dir(settings.pg_bin_dir), label or backup_id)
     name = "base.tar" + SUFFIX[settings.compression]
     write, entry = _write_file(
@@ -144,6 +146,7 @@ def _create_postgres(
         "integrity_lsn": summary_lsn,
         "integrity_point": point,
         "server_version": version,
+        "extra": {DATABASE_BYTES: database_bytes} if database_bytes else {},
     }
     return _finish(settings, sites, [write], [entry], fields, began)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from backup.catalog import BackupEntry, Catalog, read_catalog
@@ -191,9 +191,11 @@ class CatchUp:
     reason: str
 
 
-def catch_up(sites: Sequence[Site]) -> list[CatchUp]:
+def catch_up(
+    sites: Sequence[Site], progress: Callable[[str, int], None] | None = None, catalog: Catalog | None = None
+) -> list[CatchUp]:
     """Copy to each site the backups and WAL it misses from a site that holds them (degraded -> whole)."""
-    catalog = read_catalog(sites)
+    catalog = catalog or read_catalog(sites)
     by_name = {s.name: s for s in sites}
     out = []
     for site in sites:
@@ -209,10 +211,10 @@ def catch_up(sites: Sequence[Site]) -> list[CatchUp]:
             keys = [file_key(entry.backup_id, f.name) for f in entry.manifest.files] + [
                 manifest_key(entry.backup_id)
             ]
-            _copy(source, site, keys, copied, errors)
+            _copy(source, site, keys, copied, errors, progress)
         for copies in catalog.wal.values():
             if not any(c.site == site.name for c in copies):
-                _copy(by_name[copies[0].site], site, [copies[0].key], copied, errors)
+                _copy(by_name[copies[0].site], site, [copies[0].key], copied, errors, progress)
         out.append(
             CatchUp(
                 site.name, copied, errors, f"{site.name}: copied {len(copied)} objects, {len(errors)} errors"
@@ -221,10 +223,23 @@ def catch_up(sites: Sequence[Site]) -> list[CatchUp]:
     return out
 
 
-def _copy(source: Site, target: Site, keys: list[str], copied: list[str], errors: list[str]) -> None:
+def _copy(
+    source: Site,
+    target: Site,
+    keys: list[str],
+    copied: list[str],
+    errors: list[str],
+    progress: Callable[[str, int], None] | None = None,
+) -> None:
+    def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if progress:
+                progress(target.name, len(chunk))
+            yield chunk
+
     for key in keys:
         try:
-            target.put_chunks(key, source.read(key))
+            target.put_chunks(key, counted(source.read(key)))
             copied.append(key)
         except SiteError as exc:
             errors.append(exc.message)

@@ -150,3 +150,24 @@ def test_wal_push_then_fetch_round_trips_encrypted(config: Path, tmp_path: Path)
 def test_create_with_progress_bars(config: Path) -> None:
     code, out = run("create", "--config", str(config))
     assert code == 0 and "ok" in out and "state" in out
+
+
+def test_catch_up_then_verify_makes_a_degraded_site_whole(config: Path, tmp_path: Path) -> None:
+    (tmp_path / "b").write_text("site b is down")
+    code, out = run("create", "--config", str(config), "--json", "--quiet")
+    assert code == 3
+    (tmp_path / "b").unlink()
+    code, out = run("catch-up", "--config", str(config), "--verify", "--json", "--quiet")
+    data = json.loads(out)
+    assert code == 0 and data["verify"]["ok"], data
+    copied = {s["site"]: s["copied"] for s in data["sites"]}
+    assert copied["a"] == [] and len(copied["b"]) == 2  # the SQLite file and the manifest
+    (tmp_path / "b" / copied["b"][0]).write_bytes(b"rot")
+    code, out = run("catch-up", "--config", str(config), "--verify", "--json", "--quiet")
+    assert code == 1 and not json.loads(out)["verify"]["ok"]
+
+
+def test_logical_dump_of_sqlite_is_refused_with_a_clear_message(config: Path) -> None:
+    result = runner.invoke(app, ["create", "--config", str(config), "--logical", "--quiet"])
+    assert result.exit_code != 0
+    assert "logical dumps are for PostgreSQL" in str(result.exception)

@@ -181,3 +181,14 @@ def test_drill_says_so_when_the_wal_holding_the_point_reached_no_site(env: Env) 
     report = run_drill(env.settings, [no_wal], alert_url="sqlite://")
     assert not report.ok
     assert "restore backup" in report.reason and "has reached no site yet" in report.reason
+
+
+def test_progress_estimate_of_the_next_backup_scales_from_this_one(env: Env) -> None:
+    from backup.estimate import DATABASE_BYTES, create_total
+
+    m = env.backup.manifest
+    assert m.extra[DATABASE_BYTES] > 0
+    stored = sum(f.size for f in m.files)
+    estimate = create_total(env.cluster.url(), env.sites)
+    assert estimate is not None and stored // 2 <= estimate <= stored * 2, (estimate, stored)
+    assert estimate < m.extra[DATABASE_BYTES]  # the compression ratio is applied, not the raw size
