@@ -6,12 +6,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from erpcore.api.deps import ListParams
 from erpcore.exceptions import NotFound
 from erpcore.models import SalesOrder, SalesOrderLine, StockReservation
+from erpcore.services.sql import Query
 
 
 Source = Engine | Connection  # a Connection reads inside its transaction (a service's, before it commits)
@@ -32,11 +33,17 @@ def one(source: Source, model: Any, doc_id: int, what: str) -> dict[str, Any]:
         return _head(conn, model, doc_id, what)
 
 
+_HEADS: dict[Any, Query] = {}  # per model: its row by id, built on first use
+
+
 def _head(conn: Connection, model: Any, doc_id: int, what: str) -> dict[str, Any]:
-    row = conn.execute(select(*model.__table__.columns).where(model.id == doc_id)).mappings().one_or_none()
-    if row is None:
+    head = _HEADS.get(model)
+    if head is None:
+        head = _HEADS[model] = Query(select(*model.__table__.columns).where(model.id == bindparam("id")))
+    rows = head.dicts(conn, {"id": doc_id})
+    if not rows:
         raise NotFound(f"{what} {doc_id} does not exist")
-    return dict(row)
+    return rows[0]
 
 
 def document(source: Source, model: Any, line_model: Any, parent: InstrumentedAttribute[int], doc_id: int,
@@ -48,15 +55,17 @@ def document(source: Source, model: Any, line_model: Any, parent: InstrumentedAt
         return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
 
 
+SALES_ORDER_LINES = Query(
+    select(*SalesOrderLine.__table__.columns, func.coalesce(StockReservation.quantity, 0).label("qty_reserved"))
+    .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
+    .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
+
+
 def sales_order(source: Source, order_id: int) -> dict[str, Any]:
     """A sales order with its lines and their open reserved quantities."""
-    stmt = (select(*SalesOrderLine.__table__.columns,
-                   func.coalesce(StockReservation.quantity, 0).label("qty_reserved"))
-            .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
-            .where(SalesOrderLine.sales_order_id == order_id).order_by(SalesOrderLine.line_no))
     with _connected(source) as conn:
         head = _head(conn, SalesOrder, order_id, "sales order")
-        return {**head, "lines": [dict(r) for r in conn.execute(stmt).mappings()]}
+        return {**head, "lines": SALES_ORDER_LINES.dicts(conn, {"order_id": order_id})}
 
 
 def listing(engine: Engine, model: Any, params: ListParams, date_column: InstrumentedAttribute[Any] | None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, or_, select, tuple_
+from sqlalchemy import Row, and_, exists, or_, select
 
 from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
@@ -24,6 +24,7 @@ from erpcore.models import (
     Item, PurchaseOrderLine, PurchaseRequisition, StockBalance, SupplierInvoice,
 )
 from erpcore.services import purchasing
+from erpcore.services.sql import Query, pairs_in, pairs_params
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -53,6 +54,9 @@ def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
 
 
 SAFETY_MEMO = "safety_rows"
+_LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
+                 Item.safety_stock, Item.reorder_qty).join(Item, Item.id == StockBalance.item_id)
+SAFETY_LEVELS = Query(*(_LEVELS.where(keys) for keys in pairs_in(StockBalance.item_id, StockBalance.warehouse_id)))
 
 
 def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Row[Any]]:
@@ -66,11 +70,7 @@ def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int]
     if key in memo:
         return memo
     keys = {key} | {(e.item_id, e.warehouse_id) for e in uow.events if isinstance(e, StockDecreased)}
-    rows = uow.conn.execute(
-        select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
-               Item.safety_stock, Item.reorder_qty)
-        .join(Item, Item.id == StockBalance.item_id)
-        .where(tuple_(StockBalance.item_id, StockBalance.warehouse_id).in_(sorted(keys - memo.keys()))))
+    rows = SAFETY_LEVELS.rows(uow.conn, pairs_params(sorted(keys - memo.keys())))
     memo.update({(r.item_id, r.warehouse_id): r for r in rows})
     return memo
 

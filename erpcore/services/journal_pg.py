@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from erpcore.domain.accounts import Role
 from erpcore.models import DocumentSequence
 from erpcore.services.numbering import PREFIX
-from erpcore.services.sql import insert_ignore
+from erpcore.services.sql import Query, insert_ignore
 from erpcore.services.unit_of_work import PendingEntry
 
 # The number is built as numbering.format_number does: PREFIX-YEAR-value, value zero-padded to 7 digits.
 _NUMBER = ("CAST(:prefix AS text) || '-' || CAST(:year AS text) || '-' || "
            "lpad(CAST(seq.first + {ord} AS text), greatest(7, length(CAST(seq.first + {ord} AS text))), '0')")
-FLUSH = text(f"""
+FLUSH = Query(text(f"""
 WITH seq AS (
     UPDATE document_sequence SET next_value = next_value + :count
     WHERE doc_type = 'journal_entry' AND year = :year
@@ -42,18 +42,18 @@ FROM seq CROSS JOIN unnest(CAST(:l_ord AS int[]), CAST(:l_account AS bigint[]), 
                            CAST(:l_credit AS numeric[]), CAST(:l_customer AS bigint[]), CAST(:l_supplier AS bigint[]))
      AS l(ord, account_id, debit, credit, customer_id, supplier_id)
 JOIN entry ON entry.number = {_NUMBER.format(ord="l.ord")}
-""")
+"""))
 
 
 def flush_year(session: Session, year: int, entries: list[PendingEntry], accounts: dict[Role, int]) -> None:
     """Number `entries` (all of `year`) and write them with their lines; creates the year's sequence row."""
     params = _params(year, entries, accounts)
-    if session.connection().execute(FLUSH, params).rowcount == len(params["l_ord"]):
+    if FLUSH.execute(session.connection(), params) == len(params["l_ord"]):
         return
     # No sequence row for the year yet, so nothing was written: create it (its first number is 1) and retry.
     insert_ignore(session, DocumentSequence, [{"doc_type": "journal_entry", "year": year, "next_value": 1}],
                   ["doc_type", "year"])
-    written = session.connection().execute(FLUSH, params).rowcount
+    written = FLUSH.execute(session.connection(), params)
     if written != len(params["l_ord"]):
         raise RuntimeError(f"journal flush wrote {written} of {len(params['l_ord'])} lines for {year}")
 

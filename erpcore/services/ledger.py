@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 
 from erpcore.domain.postings import PostingLine, is_balanced, reversal
 from erpcore.domain.stock import Balance
 from erpcore.exceptions import NotFound
 from erpcore.models import JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.services import numbering
-from erpcore.services.sql import insert_ignore, locked
+from erpcore.services.sql import Query, insert_ignore, locked, pairs_in, pairs_params
 from erpcore.services.unit_of_work import PendingEntry, UnitOfWork
 
 Key = tuple[int, int]  # (item_id, warehouse_id)
@@ -114,13 +114,14 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
     return balances
 
 
+_BALANCES = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
+                   StockBalance.value_amount).order_by(StockBalance.item_id, StockBalance.warehouse_id)
+LOCK_BALANCES = Query(*(locked(_BALANCES.where(keys)) for keys in pairs_in(StockBalance.item_id,
+                                                                             StockBalance.warehouse_id)))
+
+
 def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
-    rows = uow.conn.execute(locked(
-        select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand,
-               StockBalance.reserved, StockBalance.value_amount)
-        .where(tuple_(StockBalance.item_id, StockBalance.warehouse_id).in_(wanted))
-        .order_by(StockBalance.item_id, StockBalance.warehouse_id)
-    )).all()
+    rows = LOCK_BALANCES.rows(uow.conn, pairs_params(wanted))
     return {(r.item_id, r.warehouse_id): Balance(r.on_hand, r.reserved, r.value_amount) for r in rows}
 
 

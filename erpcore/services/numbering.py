@@ -16,11 +16,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, create_engine, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, bindparam, create_engine, update
 
 from erpcore.models import DocumentSequence
-from erpcore.services.sql import insert_ignore
+from erpcore.services.sql import Query, insert_ignore
 from erpcore.services.unit_of_work import UnitOfWork
 
 PREFIX = {
@@ -48,18 +47,20 @@ def take(uow: UnitOfWork, doc_type: str, year: int, count: int = 1) -> int:
     return _take(uow.conn, doc_type, year, count)
 
 
-def _take(conn: Session | Connection, doc_type: str, year: int, count: int) -> int:
-    stmt = (
-        update(DocumentSequence)
-        .where(DocumentSequence.doc_type == doc_type, DocumentSequence.year == year)
-        .values(next_value=DocumentSequence.next_value + count)
-        .returning(DocumentSequence.next_value)
-    )
-    after = conn.execute(stmt).scalar_one_or_none()
+ADVANCE = Query(
+    update(DocumentSequence)
+    .where(DocumentSequence.doc_type == bindparam("k_type"), DocumentSequence.year == bindparam("k_year"))
+    .values(next_value=DocumentSequence.next_value + bindparam("v_count"))
+    .returning(DocumentSequence.next_value))
+
+
+def _take(conn: Connection, doc_type: str, year: int, count: int) -> int:
+    params = {"k_type": doc_type, "k_year": year, "v_count": count}
+    after = ADVANCE.scalar(conn, params)
     if after is None:  # the first number of this type and year: create the row, then count on it
         insert_ignore(conn, DocumentSequence, [{"doc_type": doc_type, "year": year, "next_value": 1}],
                       ["doc_type", "year"])
-        after = conn.execute(stmt).scalar_one()
+        after = ADVANCE.scalar(conn, params)
     return int(after) - count
 
 

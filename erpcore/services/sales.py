@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Row, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.domain import postings
 from erpcore.domain.events import DocumentPosted, ReservationFellShort, SalesOrderApproved, StockDecreased
@@ -24,7 +25,7 @@ from erpcore.models import (
 )
 from erpcore.services import ledger, numbering
 from erpcore.services.master import default_warehouse_id
-from erpcore.services.sql import locked
+from erpcore.services.sql import Query, locked
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -35,18 +36,92 @@ class OrderLineInput:
     unit_price: Decimal | None = None  # None: the item's list price
 
 
+# The hot path's statements, built once (see `Query`); parameters are named after what they bind.
+LOCK_ORDER = Query(
+    select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
+           SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit, Customer.payment_terms_days)
+    .join(Customer, Customer.id == SalesOrder.customer_id).where(SalesOrder.id == bindparam("order_id"))
+    .with_for_update(of=SalesOrder.__table__))
+PARTIES = Query(select(
+    select(Customer.id).where(Customer.id == bindparam("customer_id")).scalar_subquery().label("customer"),
+    select(Warehouse.id).where(Warehouse.id == bindparam("warehouse_id")).scalar_subquery().label("warehouse")))
+PARTIES_DEFAULT_WAREHOUSE = Query(select(
+    select(Customer.id).where(Customer.id == bindparam("customer_id")).scalar_subquery().label("customer"),
+    select(Warehouse.id).order_by(Warehouse.id).limit(1).scalar_subquery().label("warehouse")))
+_ITEM_PRICES = select(Item.id, Item.list_price, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
+ITEM_PRICES = Query(_ITEM_PRICES.where(Item.id.in_(bindparam("ids", expanding=True))),
+                    postgresql=_ITEM_PRICES.where(Item.id == func.any(bindparam("ids", type_=ARRAY(BigInteger)))))
+INSERT_ORDER = Query(insert(SalesOrder).values(
+    number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), warehouse_id=bindparam("v_warehouse_id"),
+    order_date=bindparam("v_order_date"), status=SalesOrderStatus.DRAFT, backorder_allowed=bindparam("v_backorder"),
+    net_amount=bindparam("v_net"), tax_amount=bindparam("v_tax"), created_at=bindparam("v_created_at"),
+).returning(SalesOrder.id))
+APPROVE_LINES = Query(
+    select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity)
+    .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
+MARK_APPROVED = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
+    status=SalesOrderStatus.APPROVED, approved_at=bindparam("v_approved_at")))
+SHIP_LINES = Query(
+    select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity,
+           SalesOrderLine.qty_shipped, StockReservation.id.label("res_id"),
+           func.coalesce(StockReservation.quantity, 0).label("res_qty"))
+    .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
+    .where(SalesOrderLine.sales_order_id == bindparam("order_id")))
+INSERT_SHIPMENT = Query(insert(Shipment).values(
+    number=bindparam("v_number"), sales_order_id=bindparam("v_order_id"), warehouse_id=bindparam("v_warehouse_id"),
+    ship_date=bindparam("v_ship_date"), status=PostedStatus.POSTED, cost_amount=bindparam("v_cost"),
+    created_at=bindparam("v_created_at"),
+).returning(*Shipment.__table__.columns))
+INVOICEABLE = Query(
+    select(ShipmentLine.id, ShipmentLine.sales_order_line_id, ShipmentLine.item_id,
+           (ShipmentLine.quantity - ShipmentLine.qty_invoiced).label("qty"),
+           SalesOrderLine.unit_price, SalesOrderLine.tax_rate)
+    .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+    .join(SalesOrderLine, SalesOrderLine.id == ShipmentLine.sales_order_line_id)
+    .where(Shipment.sales_order_id == bindparam("order_id"), Shipment.status == PostedStatus.POSTED,
+           ShipmentLine.quantity > ShipmentLine.qty_invoiced)
+    .order_by(ShipmentLine.id))
+INSERT_INVOICE = Query(insert(CustomerInvoice).values(
+    number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), sales_order_id=bindparam("v_order_id"),
+    invoice_date=bindparam("v_invoice_date"), due_date=bindparam("v_due_date"), status=InvoiceStatus.POSTED,
+    net_amount=bindparam("v_net"), tax_amount=bindparam("v_tax"), total_amount=bindparam("v_total"),
+    amount_paid=ZERO, created_at=bindparam("v_created_at"),
+).returning(*CustomerInvoice.__table__.columns))
+LOCK_INVOICE = Query(locked(select(
+    CustomerInvoice.id, CustomerInvoice.number, CustomerInvoice.status, CustomerInvoice.customer_id,
+    CustomerInvoice.sales_order_id, CustomerInvoice.total_amount, CustomerInvoice.amount_paid,
+).where(CustomerInvoice.id == bindparam("invoice_id"))))
+INSERT_RECEIPT = Query(insert(CustomerReceipt).values(
+    number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), customer_invoice_id=bindparam("v_invoice_id"),
+    receipt_date=bindparam("v_receipt_date"), amount=bindparam("v_amount"), status=PostedStatus.POSTED,
+    created_at=bindparam("v_created_at"),
+).returning(*CustomerReceipt.__table__.columns))
+PAY_INVOICE = Query(update(CustomerInvoice).where(CustomerInvoice.id == bindparam("invoice_id")).values(
+    amount_paid=bindparam("v_paid"), status=bindparam("v_status")))
+ORDER_LINES_AND_UNPAID = Query(select(
+    SalesOrderLine.quantity, SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced,
+    select(func.count()).select_from(CustomerInvoice).where(
+        CustomerInvoice.sales_order_id == bindparam("order_id"), CustomerInvoice.status == InvoiceStatus.POSTED,
+    ).scalar_subquery().label("unpaid"),
+).where(SalesOrderLine.sales_order_id == bindparam("order_id")))
+OPEN_RECEIVABLE = Query(
+    select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
+    .where(CustomerInvoice.customer_id == bindparam("customer_id"), CustomerInvoice.status == InvoiceStatus.POSTED))
+ORDER_TOTAL = Query(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == bindparam("order_id")))
+SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
+    status=bindparam("v_status")))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     """Lock the order's header (not its customer's) and read the customer terms the actions need with it."""
-    row = uow.conn.execute(
-        select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
-               SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit,
-               Customer.payment_terms_days)
-        .join(Customer, Customer.id == SalesOrder.customer_id).where(SalesOrder.id == order_id)
-        .with_for_update(of=SalesOrder.__table__)
-    ).one_or_none()
+    row = LOCK_ORDER.one_or_none(uow.conn, {"order_id": order_id})
     if row is None:
         raise NotFound(f"sales order {order_id} does not exist")
-    return row  # type: ignore[return-value]
+    return row  # type: ignore[no-any-return]
 
 
 def create_sales_order(
@@ -66,9 +141,7 @@ def create_sales_order(
         s = uow.conn
         warehouse_id = _check_parties(uow, customer_id, warehouse_id)
         item_ids = {line.item_id for line in lines}
-        items = {r.id: r for r in s.execute(
-            select(Item.id, Item.list_price, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
-            .where(Item.id.in_(item_ids)))}
+        items = {r.id: r for r in ITEM_PRICES.rows(s, {"ids": sorted(item_ids)})}
         missing = sorted(item_ids - items.keys())
         if missing:
             raise ValidationFailed(f"unknown item(s): {', '.join(map(str, missing))}")
@@ -80,12 +153,11 @@ def create_sales_order(
             rows.append({"line_no": n, "item_id": line.item_id, "quantity": line.quantity, "unit_price": price,
                          "tax_rate": item.rate, "net_amount": net, "tax_amount": tax,
                          "qty_shipped": ZERO, "qty_invoiced": ZERO})
-        order_id = s.execute(insert(SalesOrder).values(
-            number=numbering.next_number(uow, "sales_order", order_date.year), customer_id=customer_id,
-            warehouse_id=warehouse_id, order_date=order_date, status=SalesOrderStatus.DRAFT,
-            backorder_allowed=backorder_allowed, net_amount=sum((r["net_amount"] for r in rows), ZERO),
-            tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
-        ).returning(SalesOrder.id)).scalar_one()
+        order_id = INSERT_ORDER.one(s, {
+            "v_number": numbering.next_number(uow, "sales_order", order_date.year), "v_customer_id": customer_id,
+            "v_warehouse_id": warehouse_id, "v_order_date": order_date, "v_backorder": backorder_allowed,
+            "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
+            "v_created_at": _now()}).id
         s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
         uow.created["sales_order"] = order_id
         uow.commit()
@@ -94,11 +166,8 @@ def create_sales_order(
 
 def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) -> int:
     """Check the customer and warehouse exist in one round trip; returns the warehouse (default: the first)."""
-    warehouse = select(Warehouse.id).where(Warehouse.id == warehouse_id) if warehouse_id \
-        else select(Warehouse.id).order_by(Warehouse.id).limit(1)
-    found = uow.conn.execute(select(
-        select(Customer.id).where(Customer.id == customer_id).scalar_subquery().label("customer"),
-        warehouse.scalar_subquery().label("warehouse"))).one()
+    found = (PARTIES if warehouse_id else PARTIES_DEFAULT_WAREHOUSE).one(
+        uow.conn, {"customer_id": customer_id, "warehouse_id": warehouse_id})
     if found.customer is None:
         raise ValidationFailed(f"unknown customer {customer_id}")
     if found.warehouse is None and not warehouse_id:
@@ -120,10 +189,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         if order.status != SalesOrderStatus.DRAFT:
             raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
         _check_credit(uow, order.customer_id, order_id, order.credit_limit)
-        lines = s.execute(select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id,
-                                 SalesOrderLine.quantity)
-                          .where(SalesOrderLine.sales_order_id == order_id)
-                          .order_by(SalesOrderLine.line_no)).all()
+        lines = APPROVE_LINES.rows(s, {"order_id": order_id})
         wh = order.warehouse_id
         balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
         reserved: dict[str, Decimal] = {}
@@ -146,8 +212,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
                 uow.emit(StockDecreased(line.item_id, wh))
         ledger.write_balances(uow, balances)
         s.execute(insert(StockReservation), reservations)
-        s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(
-            status=SalesOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
+        MARK_APPROVED.execute(s, {"order_id": order_id, "v_approved_at": _now()})
         uow.emit(SalesOrderApproved(order_id))
         uow.commit()
         return reserved
@@ -159,10 +224,8 @@ def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit
     limit = credit_limit or ZERO
     if limit <= 0:
         return
-    open_ar = s.scalar(select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
-                       .where(CustomerInvoice.customer_id == customer_id,
-                              CustomerInvoice.status == InvoiceStatus.POSTED)) or ZERO
-    order_total = s.scalar(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == order_id))
+    open_ar = OPEN_RECEIVABLE.scalar(s, {"customer_id": customer_id}) or ZERO
+    order_total = ORDER_TOTAL.scalar(s, {"order_id": order_id})
     if Decimal(open_ar) + Decimal(order_total or 0) > limit:
         raise CreditLimitExceeded(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
                        f"+ order {show_money(Decimal(order_total or 0))}")
@@ -181,12 +244,7 @@ def ship_sales_order(
         order = _lock_order(uow, order_id)
         if order.status not in (SalesOrderStatus.APPROVED, SalesOrderStatus.PARTLY_SHIPPED):
             raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be shipped")
-        so_lines = {r.line_no: r for r in s.execute(
-            select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity,
-                   SalesOrderLine.qty_shipped, StockReservation.id.label("res_id"),
-                   func.coalesce(StockReservation.quantity, 0).label("res_qty"))
-            .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
-            .where(SalesOrderLine.sales_order_id == order_id))}
+        so_lines = {r.line_no: r for r in SHIP_LINES.rows(s, {"order_id": order_id})}
         wanted = _shipment_quantities(order_id, so_lines, lines)
         wh = order.warehouse_id
         balances = ledger.lock_balances(uow, [(so_lines[n].item_id, wh) for n in wanted])
@@ -215,10 +273,9 @@ def ship_sales_order(
         if res_updates:
             s.execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
                                    .values(quantity=bindparam("v_qty")), res_updates)
-        head = s.execute(insert(Shipment).values(
-            number=numbering.next_number(uow, "shipment", ship_date.year), sales_order_id=order_id,
-            warehouse_id=wh, ship_date=ship_date, status=PostedStatus.POSTED, cost_amount=total_cost,
-        ).returning(*Shipment.__table__.columns)).mappings().one()
+        head = INSERT_SHIPMENT.dicts(s, {
+            "v_number": numbering.next_number(uow, "shipment", ship_date.year), "v_order_id": order_id,
+            "v_warehouse_id": wh, "v_ship_date": ship_date, "v_cost": total_cost, "v_created_at": _now()})[0]
         shipment_id = head["id"]
         written = s.execute(
             insert(ShipmentLine).returning(*ShipmentLine.__table__.columns, sort_by_parameter_order=True),
@@ -270,15 +327,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         order = _lock_order(uow, order_id)
         if order.status in (SalesOrderStatus.DRAFT, SalesOrderStatus.CANCELLED):
             raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be invoiced")
-        open_lines = s.execute(
-            select(ShipmentLine.id, ShipmentLine.sales_order_line_id, ShipmentLine.item_id,
-                   (ShipmentLine.quantity - ShipmentLine.qty_invoiced).label("qty"),
-                   SalesOrderLine.unit_price, SalesOrderLine.tax_rate)
-            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-            .join(SalesOrderLine, SalesOrderLine.id == ShipmentLine.sales_order_line_id)
-            .where(Shipment.sales_order_id == order_id, Shipment.status == PostedStatus.POSTED,
-                   ShipmentLine.quantity > ShipmentLine.qty_invoiced)
-            .order_by(ShipmentLine.id)).all()
+        open_lines = INVOICEABLE.rows(s, {"order_id": order_id})
         if not open_lines:
             raise Conflict(f"sales order {order_id} has no shipped quantity left to invoice")
         rows = []
@@ -290,12 +339,11 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
         terms = order.payment_terms_days or 30
-        head = s.execute(insert(CustomerInvoice).values(
-            number=numbering.next_number(uow, "customer_invoice", invoice_date.year),
-            customer_id=order.customer_id, sales_order_id=order_id, invoice_date=invoice_date,
-            due_date=invoice_date + dt.timedelta(days=terms), status=InvoiceStatus.POSTED,
-            net_amount=net, tax_amount=tax, total_amount=net + tax, amount_paid=ZERO,
-        ).returning(*CustomerInvoice.__table__.columns)).mappings().one()
+        head = INSERT_INVOICE.dicts(s, {
+            "v_number": numbering.next_number(uow, "customer_invoice", invoice_date.year),
+            "v_customer_id": order.customer_id, "v_order_id": order_id, "v_invoice_date": invoice_date,
+            "v_due_date": invoice_date + dt.timedelta(days=terms), "v_net": net, "v_tax": tax, "v_total": net + tax,
+            "v_created_at": _now()})[0]
         invoice_id = head["id"]
         uow.wrote("customer_invoice", head, s.execute(
             insert(CustomerInvoiceLine).returning(*CustomerInvoiceLine.__table__.columns, sort_by_parameter_order=True),
@@ -322,10 +370,7 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
     receipt_date = receipt_date or dt.date.today()
     with uow:
         s = uow.conn
-        inv = s.execute(locked(select(
-            CustomerInvoice.id, CustomerInvoice.number, CustomerInvoice.status, CustomerInvoice.customer_id,
-            CustomerInvoice.sales_order_id, CustomerInvoice.total_amount, CustomerInvoice.amount_paid,
-        ).where(CustomerInvoice.id == invoice_id))).one_or_none()
+        inv = LOCK_INVOICE.one_or_none(s, {"invoice_id": invoice_id})
         if inv is None:
             raise NotFound(f"customer invoice {invoice_id} does not exist")
         if inv.status != InvoiceStatus.POSTED:
@@ -336,15 +381,15 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
             raise ValidationFailed(f"receipt amount must be positive (got {amount})")
         if amount > open_amount:
             raise ValidationFailed(f"receipt {show_money(amount)} exceeds the open amount {show_money(open_amount)} of invoice {inv.number}")
-        head = s.execute(insert(CustomerReceipt).values(
-            number=numbering.next_number(uow, "customer_receipt", receipt_date.year), customer_id=inv.customer_id,
-            customer_invoice_id=invoice_id, receipt_date=receipt_date, amount=amount, status=PostedStatus.POSTED,
-        ).returning(*CustomerReceipt.__table__.columns)).mappings().one()
+        head = INSERT_RECEIPT.dicts(s, {
+            "v_number": numbering.next_number(uow, "customer_receipt", receipt_date.year),
+            "v_customer_id": inv.customer_id, "v_invoice_id": invoice_id, "v_receipt_date": receipt_date,
+            "v_amount": amount, "v_created_at": _now()})[0]
         receipt_id = head["id"]
         uow.wrote("customer_receipt", head)
         paid = inv.amount_paid + amount
-        s.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice_id).values(
-            amount_paid=paid, status=InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED))
+        PAY_INVOICE.execute(s, {"invoice_id": invoice_id, "v_paid": paid,
+                                "v_status": InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED})
         _refresh_status(uow, inv.sales_order_id)
         ledger.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
@@ -441,13 +486,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
 
 def _refresh_status(uow: UnitOfWork, order_id: int) -> None:
     """Derive the order's status from its lines' linked quantities and its invoices' payments."""
-    s = uow.conn
-    unpaid = select(func.count()).select_from(CustomerInvoice).where(
-        CustomerInvoice.sales_order_id == order_id, CustomerInvoice.status == InvoiceStatus.POSTED)
-    rows = s.execute(  # the lines and the unpaid invoice count in one round trip
-        select(SalesOrderLine.quantity, SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced,
-               unpaid.scalar_subquery().label("unpaid"))
-        .where(SalesOrderLine.sales_order_id == order_id)).all()
+    rows = ORDER_LINES_AND_UNPAID.rows(uow.conn, {"order_id": order_id})  # lines and unpaid count in one trip
     lines = [(r.quantity, r.qty_shipped, r.qty_invoiced) for r in rows]
     status = sales_order_status(lines, fully_paid=not rows or rows[0].unpaid == 0)
-    s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=status))
+    SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id, "v_status": status})

@@ -61,6 +61,7 @@ class UnitOfWork:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # their rows, as the database returned them
     memo: dict[str, object] = field(default_factory=dict)  # what handlers read once per transaction
     _session: Session | None = None
+    _conn: Connection | None = None
 
     @property
     def session(self) -> Session:
@@ -71,7 +72,9 @@ class UnitOfWork:
     @property
     def conn(self) -> Connection:
         """The transaction's connection: Core statements run here skip the ORM's execution layer."""
-        return self.session.connection()
+        if self._conn is None:
+            self._conn = self.session.connection()
+        return self._conn
 
     def __enter__(self) -> UnitOfWork:
         self._session = self.erp.session_factory()
@@ -90,6 +93,7 @@ class UnitOfWork:
         finally:
             self.session.close()
             self._session = None
+            self._conn = None
 
     def wrote(self, doc_type: str, head: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]] | None = None) -> None:
         """Note a document written in full (header, and lines in id order), so callers need not read it back."""
@@ -116,3 +120,4 @@ class UnitOfWork:
             hook(self)
         ledger.flush_journal(self)
         self.session.commit()
+        self._conn = None
