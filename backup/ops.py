@@ -44,6 +44,8 @@ class SiteStatus:
     last_wal_at: str | None = None
     rpo_s: float | None = None
     error: str | None = None
+    dumps: int = 0
+    last_dump_at: str | None = None
 
 
 def status(
@@ -57,8 +59,12 @@ def status(
         if site.name in catalog.unreachable:
             out.append(SiteStatus(site.name, False, error=catalog.unreachable[site.name]))
             continue
-        held = [e for e in catalog.backups if site.name in e.sites]
-        st = SiteStatus(site.name, True, backups=len(held))
+        everything = [e for e in catalog.backups if site.name in e.sites]
+        held = [e for e in everything if e.manifest.kind == "physical"]  # what recovery starts from
+        dumps = [e for e in everything if e.manifest.kind == "logical"]
+        st = SiteStatus(site.name, True, backups=len(held), dumps=len(dumps))
+        if dumps:
+            st.last_dump_at = dumps[-1].manifest.finished_at
         newest_point: dt.datetime | None = None
         if held:
             m = held[-1].manifest

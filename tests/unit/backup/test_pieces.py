@@ -143,3 +143,29 @@ def test_prune_dry_run_deletes_nothing_and_real_run_keeps_the_newest(tmp_path: P
     assert site.objects == before
     prune(settings, [site], dry_run=False)
     assert [e.backup_id for e in read_catalog([site]).backups] == ["b-new"]
+
+
+def test_logical_dumps_neither_freshen_status_nor_crowd_out_base_backups(tmp_path: Path) -> None:
+    import dataclasses
+
+    now = dt.datetime.now(dt.UTC)
+    base = manifest("b-base", now - dt.timedelta(days=3))
+    older = manifest("b-older", now - dt.timedelta(days=9), start_wal="000000010000000000000001")
+    dumps = [
+        dataclasses.replace(manifest(f"d{i}", now - dt.timedelta(hours=i)), kind="logical", start_wal=None)
+        for i in (1, 2)
+    ]
+    site = _site_with(older, base, *dumps)
+    st = status([site], now=now)[0]
+    assert st.backups == 2 and st.last_backup == "b-base" and st.dumps == 2
+    assert st.last_dump_at == dumps[0].finished_at
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[backup]\n[backup.retention]\nkeep_count = 1\nkeep_days = 0\n[[backup.sites]]\nname = "m"\n'
+        'kind = "memory"\n'
+    )
+    plan = prune(load_backup_settings(cfg), [site], dry_run=True)[0].plan
+    # the newest base backup stays although two dumps are newer; one dump of two is kept on its own count
+    assert "b-base" in plan.keep and "b-older" in plan.delete
+    assert plan.keep["d1"].startswith("logical dump:") and "d2" in plan.delete
+    assert plan.wal_floor == "000000010000000000000003"
