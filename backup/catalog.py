@@ -49,8 +49,13 @@ class Catalog:
         for entry in self.backups:
             if entry.backup_id == backup_id or entry.backup_id.startswith(backup_id):
                 if kind is not None and entry.manifest.kind != kind:
+                    hint = (
+                        " (load it with `erpops backup restore-dump`)"
+                        if entry.manifest.kind == "logical"
+                        else ""
+                    )
                     raise BackupError(
-                        f"backup {entry.backup_id} is a {entry.manifest.kind} backup, not {kind}"
+                        f"backup {entry.backup_id} is a {entry.manifest.kind} backup, not {kind}{hint}"
                     )
                 return entry
         raise BackupError(f"no backup {backup_id!r} on any reachable site")

@@ -392,6 +392,21 @@ def main() -> None:
         print(
             f"raw disk copy {disk:.0f} MB/s: the {db_mb:.0f} MB directory cannot be copied faster than {db_mb / disk:.2f}s"
         )
+        # On a shared machine one slow round moves a median; the ratio of the two runs of the same round is steadier.
+        paired = {
+            "two sites / one site": ("erpops 2 sites", "erpops 1 site"),
+            "restore local": ("erpops restore (local)", "pgbackrest restore (local)"),
+            "restore S3": ("erpops restore (S3)", "pgbackrest restore (S3)"),
+        }
+        runs = {**times, **restores}
+        print(
+            "per-round ratios (median, range): "
+            + "; ".join(
+                f"{label} {statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f})"
+                for label, (a, b) in paired.items()
+                for r in [[x / y for x, y in zip(runs[a], runs[b], strict=True)]]
+            )
+        )
     finally:
         cluster.stop("immediate")
         s3.stop()
