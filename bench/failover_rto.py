@@ -3,7 +3,9 @@
 Rows (each `repeats` drills under the built-in writer, RPO must stay 0):
 - node crash (kill -9 of PostgreSQL and its agent): pg_auto_failover with its defaults (the baseline),
   pg_auto_failover tuned, Patroni with the configuration erpops generates, and the manual runbook;
-- PostgreSQL-only crash and hang: the manual runbook tuned, and with the timers of a hand-written script.
+- PostgreSQL-only crash: Patroni, and the manual runbook tuned and with the timers of a hand-written script;
+- hang: the manual runbook, tuned and with script timers; isolation (nftables cut of the primary's port):
+  the manual runbook, whose "acked by isolated" column must stay 0.
 
     .venv/bin/python -m bench.failover_rto [repeats]
 """
@@ -46,11 +48,13 @@ ROWS: list[tuple[str, Fault, Callable[[], HaEngine]]] = [
     ("pg_auto_failover defaults", Fault.CRASH, lambda: auto_failover(False)),
     ("pg_auto_failover tuned", Fault.CRASH, lambda: auto_failover(True)),
     ("patroni (erpops config)", Fault.CRASH, patroni),
+    ("patroni (erpops config)", Fault.KILL, patroni),
     ("manual (erpops runbook)", Fault.CRASH, lambda: manual(True)),
     ("manual, script timers", Fault.KILL, lambda: manual(False)),
     ("manual (erpops runbook)", Fault.KILL, lambda: manual(True)),
     ("manual, script timers", Fault.HANG, lambda: manual(False)),
     ("manual (erpops runbook)", Fault.HANG, lambda: manual(True)),
+    ("manual (erpops runbook)", Fault.ISOLATE, lambda: manual(True)),
 ]
 
 
@@ -59,7 +63,7 @@ def main() -> None:
     started = time.monotonic()
     config = DrillConfig(clients=4, warmup=0.5, settle=0.3, recover_timeout=120, rejoin_timeout=120, rto_target=120)
     print(f"failover business RTO, {repeats} drills per row (seconds from the fault)")
-    print(f"{'fault':<6} {'engine':<27} {'rto p50':>8} {'rto p95':>8} {'in sync p50':>12} {'lost':>5} {'passed':>7}")
+    print(f"{'fault':<6} {'engine':<27} {'rto p50':>8} {'rto p95':>8} {'in sync p50':>12} {'lost':>5} {'iso ack':>7} {'passed':>7}")
     baseline: float | None = None
     for label, fault, factory in ROWS:
         engine = factory()
@@ -72,7 +76,8 @@ def main() -> None:
         baseline = baseline or rto["p50"]
         ratio = f"  x{baseline / rto['p50']:.1f} faster than the baseline" if rto["p50"] and baseline else ""
         print(f"{fault:<6} {label:<27} {rto['p50']!s:>8} {rto['p95']!s:>8} {sync['p50']!s:>12} "
-              f"{summary['lost_acknowledged']:>5} {summary['passed']:>4}/{summary['drills']}{ratio}", flush=True)
+              f"{summary['lost_acknowledged']:>5} {sum(r.attempts.get('acked_by_isolated', 0) for r in results):>7} "
+              f"{summary['passed']:>4}/{summary['drills']}{ratio}", flush=True)
     print(f"baseline: pg_auto_failover defaults, node crash, measured above; bench wall time "
           f"{time.monotonic() - started:.0f} s")
 

@@ -47,7 +47,9 @@ def unavailable() -> str | None:
 def _nft(*args: str, script: str | None = None) -> subprocess.CompletedProcess[str]:
     nft = nft_path()
     if nft is None:
-        raise FailoverFailed("nft is not installed (scripts/ensure-failover.sh installs the nftables package)")
+        raise FailoverFailed(
+            "nft is not installed (scripts/ensure-failover.sh installs the nftables package)"
+        )
     return subprocess.run([nft, *args], input=script, capture_output=True, text=True, timeout=10, check=False)
 
 
@@ -104,8 +106,11 @@ def isolate(ports: Sequence[int]) -> Cut:
 def tables() -> list[str]:
     """The erpops isolation tables present now."""
     listed = _nft("list", "tables")
-    return [line.split()[-1] for line in listed.stdout.splitlines()
-            if line.startswith("table inet ") and line.split()[-1].startswith(PREFIX)]
+    return [
+        line.split()[-1]
+        for line in listed.stdout.splitlines()
+        if line.startswith("table inet ") and line.split()[-1].startswith(PREFIX)
+    ]
 
 
 def leftover_tables() -> list[str]:

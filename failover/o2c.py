@@ -81,9 +81,24 @@ class ApiLoad:
         log = open(self.log or os.devnull, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "erpcore.api.app:create_app_from_settings",
-                 "--host", "127.0.0.1", "--port", str(self._port), "--no-access-log", "--log-level", "warning"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "erpcore.api.app:create_app_from_settings",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self._port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         finally:
             log.close()
@@ -151,12 +166,25 @@ class ApiLoad:
         engine = make_engine(primary_url)
         try:
             with engine.connect() as conn:
-                keys = conn.execute(text("SELECT key FROM idempotency_key WHERE key LIKE :p AND status_code <> 0"),
-                                    {"p": f"{self.run}-%"}).scalars().all()
+                keys = (
+                    conn.execute(
+                        text("SELECT key FROM idempotency_key WHERE key LIKE :p AND status_code <> 0"),
+                        {"p": f"{self.run}-%"},
+                    )
+                    .scalars()
+                    .all()
+                )
                 with self._lock:
                     wanted = sorted(set(self.orders.values()))
-                found = set(conn.execute(text("SELECT id FROM sales_order WHERE id = ANY(:ids)"),
-                                         {"ids": wanted}).scalars().all()) if wanted else set()
+                found = (
+                    set(
+                        conn.execute(text("SELECT id FROM sales_order WHERE id = ANY(:ids)"), {"ids": wanted})
+                        .scalars()
+                        .all()
+                    )
+                    if wanted
+                    else set()
+                )
         finally:
             engine.dispose()
         applied = {parse_key(k, self.run) for k in keys}
@@ -178,13 +206,16 @@ class ApiLoad:
             while not self._stop.is_set():
                 seq += 1
                 started = time.monotonic()
-                outcome, order_id, error = classify(http, f"{API}/sales-orders", self._payload,
-                                                    f"{self.run}-{client}-{seq}")
+                outcome, order_id, error = classify(
+                    http, f"{API}/sales-orders", self._payload, f"{self.run}-{client}-{seq}"
+                )
                 self._record(Attempt(client, seq, started, time.monotonic(), outcome, None, error), order_id)
                 self._stop.wait(self.pause if outcome is Outcome.ACKED else 0.05)
 
 
-def classify(http: httpx.Client, path: str, payload: dict[str, Any], key: str) -> tuple[Outcome, int | None, str]:
+def classify(
+    http: httpx.Client, path: str, payload: dict[str, Any], key: str
+) -> tuple[Outcome, int | None, str]:
     """POST one order and say what its answer proves (see the module docstring)."""
     try:
         response = http.post(path, json=payload, headers={"Idempotency-Key": key})
@@ -203,7 +234,7 @@ def parse_key(key: str, run: str) -> tuple[int, int] | None:
     prefix = f"{run}-"
     if not key.startswith(prefix):
         return None
-    parts = key[len(prefix):].split("-")
+    parts = key[len(prefix) :].split("-")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1])
@@ -221,7 +252,9 @@ def _token_and_order(url: str, run: str) -> tuple[str, dict[str, Any]]:
     try:
         token = create_token(bootstrap(engine), "sales", f"failover-drill-{run}")
         with engine.connect() as conn:
-            customer = conn.execute(text("SELECT id FROM customer ORDER BY credit_limit DESC, id LIMIT 1")).scalar()
+            customer = conn.execute(
+                text("SELECT id FROM customer ORDER BY credit_limit DESC, id LIMIT 1")
+            ).scalar()
             item = conn.execute(text("SELECT id FROM item ORDER BY id LIMIT 1")).scalar()
     finally:
         engine.dispose()

@@ -30,8 +30,9 @@ def test_isolation_under_the_erp_api_keeps_every_201_order_and_stops_the_api(lab
     # Every 201 was looked up on the new primary by its idempotency key and its order id.
     load = loads[0]
     acked = {(a.client, a.seq) for a in load.attempts if a.outcome == "acked"}
-    assert acked and acked <= load.committed(f"postgresql+psycopg://postgres@127.0.0.1:"
-                                             f"{lab.node(result.new_primary).port}/postgres")
+    assert acked and acked <= load.committed(
+        f"postgresql+psycopg://postgres@127.0.0.1:{lab.node(result.new_primary).port}/postgres"
+    )
     assert len(load.orders) == len(acked)
     assert result.attempts["in_doubt_committed"] <= result.attempts["in_doubt"]
     assert result.seconds["business_rto"] < 15

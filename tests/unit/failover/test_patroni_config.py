@@ -25,6 +25,8 @@ def test_member_config_is_synchronous_with_rewind_and_a_short_retry_interval(tmp
     config = member_config("erpops-test", member, 2379, tmp_path)
     dcs = config["bootstrap"]["dcs"]
     assert dcs["synchronous_mode"] is True
+    assert dcs["primary_start_timeout"] == 0  # fail over at once, but only ever to the sync standby
+    assert dcs["ttl"] == 5 and isinstance(dcs["ttl"], int)  # etcd leases are whole seconds
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert dcs["postgresql"]["parameters"]["wal_retrieve_retry_interval"] == "200ms"
     assert dcs["postgresql"]["parameters"]["wal_log_hints"] == "on"
