@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from backup.errors import UsageError
 from erpcore import output
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def create(
     from backup.logical import create_logical
 
     if jobs is not None and not logical:
-        raise typer.BadParameter("--jobs applies to --logical dumps only", param_hint="--jobs")
+        raise UsageError("--jobs applies to --logical dumps only (pg_basebackup has no workers to set)")
     settings, sites = _load(config, site)
     total = None
     if not quiet and not logical:
@@ -302,7 +303,7 @@ def restore_cmd(
     settings, sites = _load(config, site)
     points = {k: v for k, v in {"time": time, "xid": xid, "name": name, "lsn": lsn}.items() if v}
     if len(points) + immediate > 1:
-        raise typer.BadParameter("choose one of --time, --xid, --name, --lsn, --immediate")
+        raise UsageError("choose one of --time, --xid, --name, --lsn, --immediate")
     target = RecoveryTarget()
     if immediate:
         target = RecoveryTarget("immediate")

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from backup.catalog import BackupEntry, read_catalog
-from backup.errors import BackupError, CorruptObject
+from backup.errors import BackupError, CorruptObject, UsageError
 from backup.logical import DUMP_DIR
 from backup.manifest import FileEntry
 from backup.pgtools import DECOMPRESS, SUFFIX, conn_from_url, pg_bin_dir
@@ -52,10 +52,10 @@ def restore_dump(
     """Load the logical dump (all of it, or only `tables` / `schemas`) into the new database `into_database`."""
     for name in [into_database, *tables, *schemas]:
         if not NAME.match(name):
-            raise BackupError(f"not a plain SQL name: {name!r}")
-    jobs = jobs or settings.dump_jobs
+            raise UsageError(f"not a plain SQL name: {name!r}")
+    jobs = settings.dump_jobs if jobs is None else jobs
     if jobs < 1:
-        raise BackupError(f"--jobs must be at least 1, got {jobs}")
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
     live_url = settings.effective_database_url()
     if make_url(live_url).get_backend_name() != "postgresql":
         raise BackupError("logical dumps restore into PostgreSQL only")

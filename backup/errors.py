@@ -5,7 +5,8 @@ ErpError
     ├── SiteError          exit 1   one site refused a read or a write (others may still work)
     ├── CorruptObject      exit 1   an object's bytes do not match the manifest's size or SHA-256
     ├── WrongKey           exit 1   the configured encryption key is not the one the backup was made with
-    └── NoUsableCopy       exit 1   no site holds a healthy copy of what a restore needs
+    ├── NoUsableCopy       exit 1   no site holds a healthy copy of what a restore needs
+    └── UsageError         exit 2   options that do not go together, or a value out of range
 """
 
 from __future__ import annotations
@@ -31,3 +32,10 @@ class WrongKey(BackupError):
 
 class NoUsableCopy(BackupError):
     code = "no_usable_copy"
+
+
+class UsageError(BackupError):
+    """Bad command-line input: one line on stderr and exit 2 through the root CLI's ErpError handler."""
+
+    code = "usage_error"
+    exit_code = 2

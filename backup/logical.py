@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from backup.create import BackupResult, _finish, _summary_or_reason, _write_file, utcnow
-from backup.errors import BackupError
+from backup.errors import BackupError, UsageError
 from backup.fanout import FanOutResult, ProgressFn
 from backup.manifest import FileEntry, new_backup_id
 from backup.pgtools import SUFFIX, conn_from_url, pg_bin_dir
@@ -49,9 +49,9 @@ def create_logical(
         raise BackupError(
             "logical dumps are for PostgreSQL; a SQLite backup already is the whole database file"
         )
-    jobs = jobs or settings.dump_jobs
+    jobs = settings.dump_jobs if jobs is None else jobs
     if jobs < 1:
-        raise BackupError(f"--jobs must be at least 1, got {jobs}")
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
     began, started = time.monotonic(), utcnow()
     backup_id = new_backup_id(started)
     engine = make_engine(url, pool_size=1, max_overflow=0)

@@ -155,7 +155,9 @@ def test_one_schema_comes_back_through_the_cli_from_s3_when_the_disk_copy_is_rot
     assert total == ["156562.50"]  # 1.25 * (1 + ... + 500): the rows as dumped, not the 10 left live
 
 
-def test_bad_input_is_refused_with_a_clear_message(env: Env) -> None:
+def test_bad_input_is_refused_with_a_clear_message(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    from erpops.cli import main
+
     with pytest.raises(BackupError, match="not a plain SQL name"):
         restore_dump(env.settings, env.sites, "erp; DROP", tables=["probe"])
     with pytest.raises(BackupError, match="the dump has no table nosuch"):
@@ -163,5 +165,23 @@ def test_bad_input_is_refused_with_a_clear_message(env: Env) -> None:
     assert _rows(env.cluster.url(), "SELECT count(*) FROM pg_database WHERE datname = 'erp_nosuch'") == ["0"]
     with pytest.raises(BackupError, match="is a logical backup, not physical"):
         read_catalog(env.sites).backup(env.dump.manifest.backup_id)
-    out = CliRunner().invoke(app, ["create", "--config", str(env.config), "--jobs", "2"])
-    assert out.exit_code == 2 and "--logical" in out.output
+    for argv, message in [
+        (["create", "--jobs", "2"], "error: --jobs applies to --logical dumps only"),
+        (
+            ["restore-dump", "--into-database", "erp_x", "--jobs", "0"],
+            "error: --jobs must be at least 1, got 0",
+        ),
+        (["restore-dump", "--into-database", "erp x"], "error: not a plain SQL name: 'erp x'"),
+        (
+            ["restore", "--to", str(env.shared / "nowhere"), "--backup", env.dump.manifest.backup_id],
+            "restore-dump",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["backup", *argv, "--config", str(env.config)])
+        err = capsys.readouterr().err
+        assert exit_info.value.code in (1, 2) and message in err and len(err.strip().splitlines()) == 1, (
+            argv,
+            err,
+        )
+        assert exit_info.value.code == (1 if argv[0] == "restore" else 2)
