@@ -190,19 +190,7 @@ def _drill_postgres(
     first = Cluster(root / "latest", bin_dir=settings.pg_bin_dir)
     began = time.monotonic()
     try:
-        ok = steps.run(
-            "restore backup",
-            lambda: (
-                restore_postgres(
-                    settings,
-                    sites,
-                    first.data_dir,
-                    summary_target(entry, catalog_wal(sites)),
-                    entry.backup_id,
-                    first.user,
-                ).reason
-            ),
-        )
+        ok = steps.run("restore backup", lambda: _restore_at_summary(settings, sites, entry, first))
         if ok and steps.run("start read-write", lambda: _start(first)):
             steps.report.rto_s = round(time.monotonic() - began, 3)
             steps.run("pg_amcheck", lambda: _amcheck(first, dbname))
@@ -221,25 +209,32 @@ def _drill_postgres(
         second.remove()
 
 
-def catalog_wal(sites: Sequence[Site]) -> set[str]:
-    return set(read_catalog(sites).wal)
+def _restore_at_summary(
+    settings: BackupSettings, sites: Sequence[Site], entry: BackupEntry, cluster: Cluster
+) -> str:
+    target, last_segment = summary_target(entry, set(read_catalog(sites).wal))
+    return restore_postgres(
+        settings, sites, cluster.data_dir, target, entry.backup_id, cluster.user, wal_until=last_segment
+    ).reason
 
 
-def summary_target(entry: BackupEntry, shipped: set[str]) -> RecoveryTarget:
-    """Where the manifest's integrity summary holds exactly: its named restore point (needs the WAL up to
-    it on some site), else the end of the backup (older manifests; exact only without concurrent writes)."""
-    from backup.pgtools import segment_name
+def summary_target(entry: BackupEntry, shipped: set[str]) -> tuple[RecoveryTarget, str | None]:
+    """Where the manifest's integrity summary holds exactly, and the last WAL segment recovery needs:
+    its named restore point (that WAL must be on some site), else the end of the backup (older
+    manifests; exact only when nothing was written during the backup)."""
+    from backup.pgtools import lsn_to_int, segment_name
 
     m = entry.manifest
     if not m.integrity_point or not m.integrity_lsn:
-        return RecoveryTarget("immediate")
-    segment = segment_name(m.integrity_lsn, m.timeline or 1)
+        return RecoveryTarget("immediate"), None
+    end = lsn_to_int(m.integrity_lsn) - 1  # the record's last byte (the function returns its end)
+    segment = segment_name(f"{end >> 32:X}/{end & 0xFFFFFFFF:X}", m.timeline or 1)
     if segment not in shipped:
         raise BackupError(
             f"the WAL segment {segment} holding restore point {m.integrity_point} (where the integrity summary "
             "was taken) has reached no site yet: ship WAL (erpops backup wal-stream or archive_command) and drill again"
         )
-    return RecoveryTarget("name", m.integrity_point)
+    return RecoveryTarget("name", m.integrity_point), segment
 
 
 def _restore_random_commit(

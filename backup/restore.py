@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from backup.catalog import BackupEntry, Catalog, read_catalog
+from backup.catalog import BackupEntry, Catalog, WalCopy, read_catalog
 from backup.crypto import decrypt_stream, key_id
 from backup.errors import BackupError, CorruptObject, NoUsableCopy, SiteError, WrongKey
 from backup.manifest import FileEntry, Manifest, file_key
@@ -191,8 +191,13 @@ def restore_postgres(
     backup_id: str | None = None,
     owner: str | None = None,
     progress: ProgressFn | None = None,
+    wal_until: str | None = None,
 ) -> RestoreResult:
-    """Unpack a base backup into the new data directory `target_dir` and set up recovery to `target`."""
+    """Unpack a base backup into the new data directory `target_dir` and set up recovery to `target`.
+
+    `wal_until`: the last WAL segment recovery can need (the drill knows it for its restore point);
+    later segments are not fetched.
+    """
     from backup.walarchive import prefetch_wal
 
     began = time.monotonic()
@@ -218,7 +223,12 @@ def restore_postgres(
     wal_files = 0
     if target.kind != "immediate" and manifest.start_wal:
         wal_files, wal_skips = prefetch_wal(
-            sites, catalog.wal, manifest.start_wal, target_dir / SPOOL, key, settings.restore_concurrency
+            sites,
+            _wal_up_to(catalog, wal_until),
+            manifest.start_wal,
+            target_dir / SPOOL,
+            key,
+            settings.restore_concurrency,
         )
         skipped.update(wal_skips)
     write_recovery_config(target_dir, target)
@@ -236,6 +246,16 @@ def restore_postgres(
         f"restored backup {manifest.backup_id} from site {site} with {wal_files} WAL files, "
         f"recovery target {target.describe()}" + _skips(skipped),
     )
+
+
+def _wal_up_to(catalog: Catalog, last: str | None) -> dict[str, list[WalCopy]]:
+    from backup.pgtools import segment_number
+    from backup.walarchive import is_segment
+
+    if last is None:
+        return catalog.wal
+    end = segment_number(last)
+    return {n: c for n, c in catalog.wal.items() if not is_segment(n) or segment_number(n) <= end}
 
 
 def _skips(skipped: dict[str, str]) -> str:
