@@ -14,13 +14,14 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Engine, insert, select, update
 
 from erpcore.exceptions import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -101,6 +102,12 @@ TOKEN_TTL_S = 5.0
 _known: dict[tuple[str, str], tuple[float, Principal]] = {}
 
 
+def cached(engine: Engine, token: str) -> Principal | None:
+    """The token's principal if the cache still holds it, without touching the database."""
+    hit = _known.get((str(engine.url), token_hash(token)))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def lookup(engine: Engine, token: str) -> Principal | None:
     """The live (not revoked) token's principal, or None; cached for `TOKEN_TTL_S` seconds."""
     key = (str(engine.url), token_hash(token))
@@ -138,13 +145,18 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def require(permission: str) -> Callable[[Request], Principal]:
+def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting only roles that hold `permission` (401 unknown token, 403 wrong role)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
 
-    def dependency(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Principal:
-        principal = authenticate(request)
+    async def dependency(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Principal:
+        # On the event loop: a cached token costs no thread hand-off; a miss reads the database on a thread.
+        token = bearer(request.headers.get("authorization"))
+        principal = cached(request.app.state.erp.engine, token) if token else None
+        if principal is None:
+            principal = await run_in_threadpool(authenticate, request)
+        request.state.principal = principal
         if not allowed(principal.role, permission):
             raise Forbidden(f"role {principal.role.value!r} may not do this (needs {permission})")
         return principal

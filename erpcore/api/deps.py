@@ -19,8 +19,8 @@ from erpcore.services.unit_of_work import UnitOfWork
 MAX_ID = 2**63 - 1
 
 
-def get_erp(request: Request) -> Erp:
-    """The ERP the app was built with."""
+async def get_erp(request: Request) -> Erp:
+    """The ERP the app was built with (async: FastAPI would run a plain function on a worker thread)."""
     erp: Erp = request.app.state.erp
     return erp
 
@@ -41,7 +41,7 @@ class ListParams:
     date_to: dt.date | None
 
 
-def list_params(
+async def list_params(
     request: Request,
     limit: Annotated[int, Query(ge=1, description="page size, at most api.page_size_max")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -51,7 +51,7 @@ def list_params(
     date_to: Annotated[dt.date | None, Query(description="document date on or before")] = None,
 ) -> ListParams:
     """Read the list query parameters, bounding `limit` by the configuration."""
-    most = get_erp(request).settings.api.page_size_max
+    most = request.app.state.erp.settings.api.page_size_max
     if limit > most:
         raise ValidationFailed(f"limit: must be at most {most} (got {limit})")
     return ListParams(limit, offset, after, status, date_from, date_to)

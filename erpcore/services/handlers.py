@@ -56,7 +56,8 @@ def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
 SAFETY_MEMO = "safety_rows"
 _LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
                  Item.safety_stock, Item.reorder_qty).join(Item, Item.id == StockBalance.item_id)
-SAFETY_LEVELS = Query(*(_LEVELS.where(keys) for keys in pairs_in(StockBalance.item_id, StockBalance.warehouse_id)))
+_ANY_KEY, _ANY_KEY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id)
+SAFETY_LEVELS = Query(_LEVELS.where(_ANY_KEY), postgresql=_LEVELS.where(_ANY_KEY_PG))
 
 
 def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Row[Any]]:

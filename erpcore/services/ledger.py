@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BigInteger, Numeric, insert, select
 
 from erpcore.domain.postings import PostingLine, is_balanced, reversal
 from erpcore.domain.stock import Balance
 from erpcore.exceptions import NotFound
 from erpcore.models import JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.services import numbering
-from erpcore.services.sql import Query, insert_ignore, locked, pairs_in, pairs_params
+from erpcore.services.sql import Query, batch_update, insert_ignore, locked, pairs_in, pairs_params
 from erpcore.services.unit_of_work import PendingEntry, UnitOfWork
 
 Key = tuple[int, int]  # (item_id, warehouse_id)
@@ -116,8 +116,8 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
 
 _BALANCES = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
                    StockBalance.value_amount).order_by(StockBalance.item_id, StockBalance.warehouse_id)
-LOCK_BALANCES = Query(*(locked(_BALANCES.where(keys)) for keys in pairs_in(StockBalance.item_id,
-                                                                             StockBalance.warehouse_id)))
+_ANY_KEY, _ANY_KEY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id)
+LOCK_BALANCES = Query(locked(_BALANCES.where(_ANY_KEY)), postgresql=locked(_BALANCES.where(_ANY_KEY_PG)))
 
 
 def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
@@ -125,16 +125,15 @@ def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
     return {(r.item_id, r.warehouse_id): Balance(r.on_hand, r.reserved, r.value_amount) for r in rows}
 
 
+WRITE_BALANCES = batch_update(
+    StockBalance, {"k_item": StockBalance.item_id, "k_wh": StockBalance.warehouse_id},
+    lambda p: {"on_hand": p["v_on_hand"], "reserved": p["v_reserved"], "value_amount": p["v_value"]},
+    {"k_item": BigInteger(), "k_wh": BigInteger(), "v_on_hand": Numeric(), "v_reserved": Numeric(),
+     "v_value": Numeric()})
+
+
 def write_balances(uow: UnitOfWork, balances: dict[Key, Balance]) -> None:
-    if not balances:
-        return
-    stmt = (
-        update(StockBalance)
-        .where(StockBalance.item_id == bindparam("k_item"), StockBalance.warehouse_id == bindparam("k_wh"))
-        .values(on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"),
-                value_amount=bindparam("v_value"))
-    )
-    uow.conn.execute(stmt, [
+    WRITE_BALANCES.many(uow.conn, [
         {"k_item": i, "k_wh": w, "v_on_hand": b.on_hand, "v_reserved": b.reserved, "v_value": b.value}
         for (i, w), b in balances.items()
     ])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Numeric, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.domain import postings
@@ -25,7 +25,7 @@ from erpcore.models import (
 )
 from erpcore.services import ledger, numbering
 from erpcore.services.master import default_warehouse_id
-from erpcore.services.sql import Query, locked
+from erpcore.services.sql import Query, batch_update, locked
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -108,6 +108,17 @@ OPEN_RECEIVABLE = Query(
     select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
     .where(CustomerInvoice.customer_id == bindparam("customer_id"), CustomerInvoice.status == InvoiceStatus.POSTED))
 ORDER_TOTAL = Query(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == bindparam("order_id")))
+SHIPPED = batch_update(SalesOrderLine, {"k_id": SalesOrderLine.id},
+                       lambda p: {"qty_shipped": SalesOrderLine.qty_shipped + p["v_qty"]},
+                       {"k_id": BigInteger(), "v_qty": Numeric()})
+INVOICED = batch_update(SalesOrderLine, {"k_id": SalesOrderLine.id},
+                        lambda p: {"qty_invoiced": SalesOrderLine.qty_invoiced + p["v_qty"]},
+                        {"k_id": BigInteger(), "v_qty": Numeric()})
+SHIPMENT_INVOICED = batch_update(ShipmentLine, {"k_id": ShipmentLine.id},
+                                 lambda p: {"qty_invoiced": ShipmentLine.qty_invoiced + p["v_qty"]},
+                                 {"k_id": BigInteger(), "v_qty": Numeric()})
+RESERVATION_LEFT = batch_update(StockReservation, {"k_id": StockReservation.id},
+                                lambda p: {"quantity": p["v_qty"]}, {"k_id": BigInteger(), "v_qty": Numeric()})
 SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
     status=bindparam("v_status")))
 
@@ -191,6 +202,9 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         _check_credit(uow, order.customer_id, order_id, order.credit_limit)
         lines = APPROVE_LINES.rows(s, {"order_id": order_id})
         wh = order.warehouse_id
+        # The order is locked already; the stock balances, shared with every order of these items, are
+        # locked last so that as little as possible waits on them.
+        MARK_APPROVED.execute(s, {"order_id": order_id, "v_approved_at": _now()})
         balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
         reserved: dict[str, Decimal] = {}
         reservations = []
@@ -212,7 +226,6 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
                 uow.emit(StockDecreased(line.item_id, wh))
         ledger.write_balances(uow, balances)
         s.execute(insert(StockReservation), reservations)
-        MARK_APPROVED.execute(s, {"order_id": order_id, "v_approved_at": _now()})
         uow.emit(SalesOrderApproved(order_id))
         uow.commit()
         return reserved
@@ -247,32 +260,34 @@ def ship_sales_order(
         so_lines = {r.line_no: r for r in SHIP_LINES.rows(s, {"order_id": order_id})}
         wanted = _shipment_quantities(order_id, so_lines, lines)
         wh = order.warehouse_id
+        # What does not depend on stock goes first; the balances, shared with every order of these items,
+        # are locked as late as possible.
+        SHIPPED.many(s, [{"k_id": so_lines[n].id, "v_qty": q} for n, q in wanted.items()])
+        _refresh_status(uow, order_id)
+        from_reservation = {n: min(q, Decimal(so_lines[n].res_qty)) for n, q in wanted.items()}
+        RESERVATION_LEFT.many(s, [{"k_id": so_lines[n].res_id, "v_qty": Decimal(so_lines[n].res_qty) - taken}
+                                  for n, taken in sorted(from_reservation.items()) if taken])
         balances = ledger.lock_balances(uow, [(so_lines[n].item_id, wh) for n in wanted])
-        ship_rows, res_updates, moves_pending = [], [], []
+        ship_rows, moves_pending = [], []
         total_cost = ZERO
         for line_no, qty in sorted(wanted.items()):
             line = so_lines[line_no]
             key = (line.item_id, wh)
             b = balances[key]
-            from_reservation = min(qty, Decimal(line.res_qty))
-            if qty - from_reservation > b.available:
+            reserved = from_reservation[line_no]
+            if qty - reserved > b.available:
                 raise InsufficientStock(
                     f"sales order {order_id} line {line_no}: shipping {show_qty(qty)} needs "
-                    f"{show_qty(qty - from_reservation)} free stock beyond its reservation, {show_qty(b.available)} free")
+                    f"{show_qty(qty - reserved)} free stock beyond its reservation, {show_qty(b.available)} free")
             cost = issue_value(b, qty)
-            balances[key] = Balance(b.on_hand - qty, b.reserved - from_reservation, b.value - cost)
+            balances[key] = Balance(b.on_hand - qty, b.reserved - reserved, b.value - cost)
             total_cost += cost
-            if from_reservation:
-                res_updates.append({"k_id": line.res_id, "v_qty": Decimal(line.res_qty) - from_reservation})
             ship_rows.append({"sales_order_line_id": line.id, "reservation_id": line.res_id,
                               "item_id": line.item_id, "quantity": qty,
                               "unit_cost": (cost / qty).quantize(Decimal("0.0001")), "cost_amount": cost,
                               "qty_invoiced": ZERO})
             moves_pending.append((line.item_id, -qty, -cost))
         ledger.write_balances(uow, balances)
-        if res_updates:
-            s.execute(update(StockReservation).where(StockReservation.id == bindparam("k_id"))
-                                   .values(quantity=bindparam("v_qty")), res_updates)
         head = INSERT_SHIPMENT.dicts(s, {
             "v_number": numbering.next_number(uow, "shipment", ship_date.year), "v_order_id": order_id,
             "v_warehouse_id": wh, "v_ship_date": ship_date, "v_cost": total_cost, "v_created_at": _now()})[0]
@@ -284,11 +299,6 @@ def ship_sales_order(
         uow.wrote("shipment", head, written)
         ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
             ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
-        s.execute(
-            update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
-            .values(qty_shipped=SalesOrderLine.qty_shipped + bindparam("v_qty")),
-            [{"k_id": so_lines[n].id, "v_qty": q} for n, q in wanted.items()])
-        _refresh_status(uow, order_id)
         ledger.post(uow, ship_date, "shipment", shipment_id, "post", f"Shipment for sales order {order_id}",
                     postings.shipment(total_cost))
         for item_id, _, _ in moves_pending:
@@ -339,6 +349,14 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
         terms = order.payment_terms_days or 30
+        SHIPMENT_INVOICED.many(s, [{"k_id": r["shipment_line_id"], "v_qty": r["quantity"]} for r in rows])
+        per_order_line: dict[int, Decimal] = {}  # two shipments of one line are invoiced together
+        for r in rows:
+            per_order_line[r["sales_order_line_id"]] = per_order_line.get(r["sales_order_line_id"], ZERO) + r["quantity"]
+        INVOICED.many(s, [{"k_id": k, "v_qty": q} for k, q in per_order_line.items()])
+        _refresh_status(uow, order_id, unpaid_pending=1)
+        # The invoice is written last: its gap-free number locks the (INV, year) row for every invoicing
+        # client until commit, so only its own lines and the journal come after it.
         head = INSERT_INVOICE.dicts(s, {
             "v_number": numbering.next_number(uow, "customer_invoice", invoice_date.year),
             "v_customer_id": order.customer_id, "v_order_id": order_id, "v_invoice_date": invoice_date,
@@ -348,14 +366,6 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         uow.wrote("customer_invoice", head, s.execute(
             insert(CustomerInvoiceLine).returning(*CustomerInvoiceLine.__table__.columns, sort_by_parameter_order=True),
             [{**r, "customer_invoice_id": invoice_id} for r in rows]).mappings().all())
-        conn = s
-        conn.execute(update(ShipmentLine).where(ShipmentLine.id == bindparam("k_id"))
-                     .values(qty_invoiced=ShipmentLine.qty_invoiced + bindparam("v_qty")),
-                     [{"k_id": r["shipment_line_id"], "v_qty": r["quantity"]} for r in rows])
-        conn.execute(update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
-                     .values(qty_invoiced=SalesOrderLine.qty_invoiced + bindparam("v_qty")),
-                     [{"k_id": r["sales_order_line_id"], "v_qty": r["quantity"]} for r in rows])
-        _refresh_status(uow, order_id)
         ledger.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
@@ -484,9 +494,12 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         uow.commit()
 
 
-def _refresh_status(uow: UnitOfWork, order_id: int) -> None:
-    """Derive the order's status from its lines' linked quantities and its invoices' payments."""
+def _refresh_status(uow: UnitOfWork, order_id: int, unpaid_pending: int = 0) -> None:
+    """Derive the order's status from its lines' linked quantities and its invoices' payments.
+
+    `unpaid_pending` counts unpaid invoices of this transaction not written yet (see `invoice_sales_order`).
+    """
     rows = ORDER_LINES_AND_UNPAID.rows(uow.conn, {"order_id": order_id})  # lines and unpaid count in one trip
     lines = [(r.quantity, r.qty_shipped, r.qty_invoiced) for r in rows]
-    status = sales_order_status(lines, fully_paid=not rows or rows[0].unpaid == 0)
+    status = sales_order_status(lines, fully_paid=not rows or rows[0].unpaid + unpaid_pending == 0)
     SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id, "v_status": status})

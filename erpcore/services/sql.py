@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, Unpack
 
 import psycopg
 from psycopg.rows import dict_row, namedtuple_row
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Connection,
-    Executable,
-    Select,
-    bindparam,
-    func,
-    insert,
-    select,
-    tuple_,
+    BigInteger, ColumnElement, Connection, Executable, Select, bindparam, func, insert, select, tuple_, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -58,11 +49,12 @@ class Query:
     Engine listeners (the monitor's query timer) still see every execution.
     """
 
-    __slots__ = ("_compiled", "postgresql", "stmt")
+    __slots__ = ("_compiled", "keys", "postgresql", "stmt")
 
-    def __init__(self, stmt: Executable, postgresql: Executable | None = None) -> None:
+    def __init__(self, stmt: Executable, postgresql: Executable | None = None, keys: Sequence[str] = ()) -> None:
         self.stmt = stmt
         self.postgresql = postgresql if postgresql is not None else stmt
+        self.keys = tuple(keys)  # parameters that must not repeat across the rows of `many`
         self._compiled: tuple[str, dict[str, Any], dict[str, Any]] | None = None
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
@@ -95,6 +87,18 @@ class Query:
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; returns the number of rows it changed."""
         return int(self._run(conn, params, None, fetch=False))
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run once per row (an executemany); PostgreSQL's variant of a `batch_update` takes all rows at once."""
+        if not rows:
+            return
+        if self.keys and len({tuple(r[k] for k in self.keys) for r in rows}) != len(rows):
+            # one UPDATE ... FROM changes a row once however many batch rows match it: sum repeats first
+            raise ValueError(f"rows repeat a key ({', '.join(self.keys)}): {list(rows)[:5]}")
+        if conn.dialect.name != "postgresql" or self.postgresql is self.stmt:
+            conn.execute(self.stmt, [dict(r) for r in rows])
+            return
+        self._run(conn, {name: [r[name] for r in rows] for name in rows[0]}, None, fetch=False)
 
     def _run(self, conn: Connection, params: Mapping[str, Any] | None, row_factory: Any, fetch: bool) -> Any:
         if conn.dialect.name != "postgresql":
@@ -145,3 +149,20 @@ def pairs_in(first: ColumnElement[int] | InstrumentedAttribute[int], second: Col
 def pairs_params(keys: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """The parameters of both variants of `pairs_in` for `keys`."""
     return {"keys": list(keys), "firsts": [k[0] for k in keys], "seconds": [k[1] for k in keys]}
+
+
+def batch_update(table: Any, keys: Mapping[str, Any], values: Callable[[Any], Mapping[str, Any]],
+                 types: Mapping[str, Any]) -> Query:
+    """An UPDATE of many rows for `Query.many`: `keys` maps parameter names to the columns that find a row,
+    `values(p)` gives the new column values from `p[name]` (a parameter per row), `types` every parameter's type.
+
+    Elsewhere it runs once per row; on PostgreSQL it is one statement over `unnest` of one array per
+    parameter: one round trip and one plan, where psycopg's executemany pipelines a statement per row.
+    Rows must not repeat a key (`Query.many` refuses them): the joined UPDATE would change such a row once.
+    """
+    per_row: dict[str, Any] = {name: bindparam(name) for name in types}
+    rows = select(*(func.unnest(bindparam(name, type_=ARRAY(t))).label(name) for name, t in types.items())) \
+        .subquery("batch")
+    generic = update(table).where(*(col == per_row[name] for name, col in keys.items())).values(values(per_row))
+    batched = update(table).where(*(col == rows.c[name] for name, col in keys.items())).values(values(rows.c))
+    return Query(generic, postgresql=batched, keys=list(keys))

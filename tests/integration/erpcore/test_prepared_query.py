@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import DateTime, Engine, bindparam, event, insert, select, update
+from sqlalchemy import DateTime, Engine, Integer, String, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from erpcore.models import DocumentSequence, SalesOrder, StockBalance, TaxCode, Warehouse
-from erpcore.services.sql import Query, pairs_in, pairs_params
+from erpcore.services.sql import Query, batch_update, pairs_in, pairs_params
 from tests.factories import make_world
 
 TAX = Query(select(TaxCode.code, TaxCode.rate).where(TaxCode.code == bindparam("code")))
@@ -22,7 +22,8 @@ ADD_SEQUENCE = Query(insert(DocumentSequence).values(
 BUMP = Query(update(DocumentSequence).where(DocumentSequence.doc_type == bindparam("k_type"))
              .values(next_value=DocumentSequence.next_value + 1).returning(DocumentSequence.next_value))
 _BALANCES = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand)
-BALANCES = Query(*(_BALANCES.where(keys) for keys in pairs_in(StockBalance.item_id, StockBalance.warehouse_id)))
+_ANY, _ANY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id)
+BALANCES = Query(_BALANCES.where(_ANY), postgresql=_BALANCES.where(_ANY_PG))
 
 
 def test_rows_dicts_and_scalars_match_sqlalchemy(engine: Engine) -> None:
@@ -114,3 +115,22 @@ def test_dates_and_timestamps_come_back_as_python_values(engine: Engine) -> None
     with engine.connect() as conn:
         value = stamp.scalar(conn, {"when": moment})
     assert value == moment or value == moment.replace(tzinfo=None)
+
+
+NEXT = batch_update(DocumentSequence, {"k_type": DocumentSequence.doc_type, "k_year": DocumentSequence.year},
+                    lambda p: {"next_value": DocumentSequence.next_value + p["v_step"]},
+                    {"k_type": String(), "k_year": Integer(), "v_step": Integer()})
+
+
+def test_a_batch_update_changes_each_row_by_its_own_values(engine: Engine) -> None:
+    with engine.connect() as conn:
+        for doc_type in ("a", "b", "c"):
+            ADD_SEQUENCE.execute(conn, {"v_type": doc_type, "v_year": 2040, "v_next": 10})
+        NEXT.many(conn, [{"k_type": "a", "k_year": 2040, "v_step": 1}, {"k_type": "c", "k_year": 2040, "v_step": 5}])
+        NEXT.many(conn, [])
+        got = dict(conn.execute(select(DocumentSequence.doc_type, DocumentSequence.next_value)
+                                .where(DocumentSequence.year == 2040)).all())
+        assert got == {"a": 11, "b": 10, "c": 15}
+        with pytest.raises(ValueError, match="repeat a key"):  # a joined UPDATE would apply only one of them
+            NEXT.many(conn, [{"k_type": "a", "k_year": 2040, "v_step": 1}] * 2)
+        conn.rollback()
