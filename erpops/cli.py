@@ -30,6 +30,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_core(app)
+
+# typer 0.29 raises the exceptions of its own vendored click (usage errors) and typer.Exit/Abort; older
+# typer raises the installed click's. Both kinds are caught so that a usage error is never a traceback.
+try:
+    from typer._click.exceptions import ClickException as TyperClickException
+except ImportError:  # pragma: no cover - older typer
+    TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+ABORT = (click.exceptions.Abort, typer.Abort)
+USAGE = (click.ClickException, TyperClickException)
+EXIT = (click.exceptions.Exit, typer.Exit)
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(runbook_app, name="runbook")
 app.add_typer(loadtest_app, name="loadtest")
@@ -47,12 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     except ErpError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except ABORT:
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except USAGE as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except EXIT as exc:
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

@@ -79,3 +79,13 @@ def test_every_command_the_readme_shows_exists(words: list[str]) -> None:
         assert word in node.commands, f"README names `erpops {' '.join(words)}`, but `{word}` is no command"
         node = node.commands[word]
     assert not hasattr(node, "commands") or words[-1] == "--help", f"`erpops {' '.join(words)}` is a group"
+
+
+@pytest.mark.parametrize("argv", [["failover", "drill", "--engine", "bogus"], ["nosuch"],
+                                  ["check", "--no-such-option"]])
+def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(argv: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "erpops", *argv], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Error:" in done.stderr
