@@ -17,7 +17,15 @@ from erpcore.domain.stock import Balance
 from erpcore.exceptions import NotFound
 from erpcore.models import JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.services import numbering
-from erpcore.services.sql import Query, batch_update, insert_ignore, locked, pairs_in, pairs_params
+from erpcore.services.sql import (
+    Query,
+    batch_insert,
+    batch_update,
+    insert_ignore,
+    locked,
+    pairs_in,
+    pairs_params,
+)
 from erpcore.services.unit_of_work import PendingEntry, UnitOfWork
 
 Key = tuple[int, int]  # (item_id, warehouse_id)
@@ -139,6 +147,10 @@ def write_balances(uow: UnitOfWork, balances: dict[Key, Balance]) -> None:
     ])
 
 
+INSERT_MOVES = batch_insert(StockMove, "item_id", "warehouse_id", "move_date", "quantity", "value_amount",
+                            "source_type", "source_id", "source_line_id", "event", "created_at")
+
+
 @dataclass(frozen=True)
 class Move:
     item_id: int
@@ -153,9 +165,10 @@ def add_moves(uow: UnitOfWork, move_date: dt.date, source_type: str, source_id: 
     """Append stock moves (signed quantities and values) to the stock ledger."""
     if not moves:
         return
-    uow.conn.execute(insert(StockMove), [
+    now = dt.datetime.now(dt.UTC)
+    INSERT_MOVES.many(uow.conn, [
         {"item_id": m.item_id, "warehouse_id": m.warehouse_id, "move_date": move_date,
          "quantity": m.quantity, "value_amount": m.value, "source_type": source_type,
-         "source_id": source_id, "source_line_id": m.source_line_id, "event": event}
+         "source_id": source_id, "source_line_id": m.source_line_id, "event": event, "created_at": now}
         for m in moves
     ])

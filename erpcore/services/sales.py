@@ -25,7 +25,7 @@ from erpcore.models import (
 )
 from erpcore.services import ledger, numbering
 from erpcore.services.master import default_warehouse_id
-from erpcore.services.sql import Query, batch_update, locked
+from erpcore.services.sql import Query, batch_insert, batch_update, locked
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -119,6 +119,11 @@ SHIPMENT_INVOICED = batch_update(ShipmentLine, {"k_id": ShipmentLine.id},
                                  {"k_id": BigInteger(), "v_qty": Numeric()})
 RESERVATION_LEFT = batch_update(StockReservation, {"k_id": StockReservation.id},
                                 lambda p: {"quantity": p["v_qty"]}, {"k_id": BigInteger(), "v_qty": Numeric()})
+INSERT_ORDER_LINES = batch_insert(
+    SalesOrderLine, "sales_order_id", "line_no", "item_id", "quantity", "unit_price", "tax_rate", "net_amount",
+    "tax_amount", "qty_shipped", "qty_invoiced")
+INSERT_RESERVATIONS = batch_insert(StockReservation, "sales_order_line_id", "item_id", "warehouse_id", "quantity",
+                                   "created_at")
 SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
     status=bindparam("v_status")))
 
@@ -169,7 +174,7 @@ def create_sales_order(
             "v_warehouse_id": warehouse_id, "v_order_date": order_date, "v_backorder": backorder_allowed,
             "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
             "v_created_at": _now()}).id
-        s.execute(insert(SalesOrderLine), [{**r, "sales_order_id": order_id} for r in rows])
+        INSERT_ORDER_LINES.many(s, [{**r, "sales_order_id": order_id} for r in rows])
         uow.created["sales_order"] = order_id
         uow.commit()
         return int(order_id)
@@ -208,6 +213,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
         reserved: dict[str, Decimal] = {}
         reservations = []
+        now = _now()
         for line in lines:
             key = (line.item_id, wh)
             got = reservable(line.quantity, balances[key])
@@ -219,13 +225,13 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
             balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
             reserved[str(line.line_no)] = got
             reservations.append({"sales_order_line_id": line.id, "item_id": line.item_id,
-                                 "warehouse_id": wh, "quantity": got})
+                                 "warehouse_id": wh, "quantity": got, "created_at": now})
             if got < line.quantity:
                 uow.emit(ReservationFellShort(line.id, line.item_id, wh, line.quantity - got))
             if got > 0:
                 uow.emit(StockDecreased(line.item_id, wh))
         ledger.write_balances(uow, balances)
-        s.execute(insert(StockReservation), reservations)
+        INSERT_RESERVATIONS.many(s, reservations)
         uow.emit(SalesOrderApproved(order_id))
         uow.commit()
         return reserved

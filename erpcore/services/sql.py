@@ -8,7 +8,17 @@ from typing import Any, TypeVar, Unpack
 import psycopg
 from psycopg.rows import dict_row, namedtuple_row
 from sqlalchemy import (
-    BigInteger, ColumnElement, Connection, Executable, Select, bindparam, func, insert, select, tuple_, update,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Executable,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -166,3 +176,15 @@ def batch_update(table: Any, keys: Mapping[str, Any], values: Callable[[Any], Ma
     generic = update(table).where(*(col == per_row[name] for name, col in keys.items())).values(values(per_row))
     batched = update(table).where(*(col == rows.c[name] for name, col in keys.items())).values(values(rows.c))
     return Query(generic, postgresql=batched, keys=list(keys))
+
+
+def batch_insert(table: Any, *names: str) -> Query:
+    """An INSERT of many rows for `Query.many`, one parameter per column of `names`.
+
+    Elsewhere it is an executemany; on PostgreSQL one `INSERT ... SELECT` over `unnest` of one array per
+    column, where psycopg would pipeline a statement per row. Give every column with a Python-side
+    default (`created_at`) explicitly: one statement cannot compute it per row.
+    """
+    columns = [table.__table__.c[name] for name in names]
+    rows = select(*(func.unnest(bindparam(c.name, type_=ARRAY(c.type))).label(c.name) for c in columns))
+    return Query(insert(table), postgresql=insert(table).from_select(columns, rows))

@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Engine, Integer, String, bindparam, event, inse
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from erpcore.models import DocumentSequence, SalesOrder, StockBalance, TaxCode, Warehouse
-from erpcore.services.sql import Query, batch_update, pairs_in, pairs_params
+from erpcore.services.sql import Query, batch_insert, batch_update, pairs_in, pairs_params
 from tests.factories import make_world
 
 TAX = Query(select(TaxCode.code, TaxCode.rate).where(TaxCode.code == bindparam("code")))
@@ -133,4 +133,16 @@ def test_a_batch_update_changes_each_row_by_its_own_values(engine: Engine) -> No
         assert got == {"a": 11, "b": 10, "c": 15}
         with pytest.raises(ValueError, match="repeat a key"):  # a joined UPDATE would apply only one of them
             NEXT.many(conn, [{"k_type": "a", "k_year": 2040, "v_step": 1}] * 2)
+        conn.rollback()
+
+
+SEQUENCES = batch_insert(DocumentSequence, "doc_type", "year", "next_value")
+
+
+def test_a_batch_insert_writes_every_row(engine: Engine) -> None:
+    with engine.connect() as conn:
+        SEQUENCES.many(conn, [{"doc_type": f"t{n}", "year": 2050, "next_value": n} for n in range(1, 4)])
+        got = dict(conn.execute(select(DocumentSequence.doc_type, DocumentSequence.next_value)
+                                .where(DocumentSequence.year == 2050)).all())
+        assert got == {"t1": 1, "t2": 2, "t3": 3}
         conn.rollback()
