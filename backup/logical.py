@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from backup.create import BackupResult, _finish, _summary_or_reason, _write_file, utcnow
+from backup.create import BackupResult, _finish, _write_file, utcnow
 from backup.errors import BackupError, UsageError
 from backup.fanout import FanOutResult, ProgressFn
 from backup.manifest import FileEntry, new_backup_id
@@ -38,6 +38,7 @@ def create_logical(
 ) -> BackupResult:
     """Dump the ERP database with `pg_dump -Fd -j jobs` and write the dump to every site."""
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     from backup.integrity import integrity_summary
     from erpcore.db import make_engine
@@ -60,8 +61,11 @@ def create_logical(
             snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
             lsn = str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one())
             version = str(conn.execute(text("SHOW server_version")).scalar_one())
-            with conn.begin_nested():  # a database without the ERP schema must not abort the snapshot
-                summary = _summary_or_reason(lambda _e: integrity_summary(conn), engine)
+            try:  # a database without the ERP schema must not abort the snapshot's transaction
+                with conn.begin_nested():
+                    summary = integrity_summary(conn)
+            except SQLAlchemyError as exc:
+                summary = {"unavailable": str(getattr(exc, "orig", exc)).splitlines()[0]}
             with tempfile.TemporaryDirectory(prefix="erpops-dump-") as tmp:
                 dump_dir = Path(tmp) / "dump"
                 run_pg_dump(url, settings, dump_dir, jobs, snapshot)

@@ -185,3 +185,20 @@ def test_bad_input_is_refused_with_a_clear_message(env: Env, capsys: pytest.Capt
             err,
         )
         assert exit_info.value.code == (1 if argv[0] == "restore" else 2)
+
+
+def test_a_database_without_the_erp_schema_is_dumped_with_the_reason_for_no_summary(env: Env) -> None:
+    with psycopg.connect(env.cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE plain")
+    with psycopg.connect(env.cluster.url("plain"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE note (id int PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO note VALUES (1, 'kept')")
+    settings = load_backup_settings(env.config, database_url=env.cluster.url("plain"), compression="lz4")
+    dump = create_logical(settings, env.sites[:1], jobs=1)
+    assert (
+        "unavailable" in dump.manifest.integrity and "sales_order" in dump.manifest.integrity["unavailable"]
+    )
+    assert {f.compression for f in dump.manifest.files} == {"lz4"}
+    result = restore_dump(settings, env.sites[:1], "plain_copy", backup_id=dump.manifest.backup_id)
+    assert result.tables == {"note": 1}
+    assert _rows(env.cluster.url("plain_copy"), "SELECT body FROM note") == ["kept"]
