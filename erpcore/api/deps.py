@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from erpcore.api.schemas import LineQuantityIn
@@ -17,6 +21,7 @@ from erpcore.services.bootstrap import Erp
 from erpcore.services.unit_of_work import UnitOfWork
 
 MAX_ID = 2**63 - 1
+R = TypeVar("R")
 
 
 async def get_erp(request: Request) -> Erp:
@@ -100,3 +105,24 @@ def read_back(uow: UnitOfWork, read: Reader, doc_type: str | None = None, doc_id
 
     uow.before_commit.append(hook)
     return reply
+
+
+def offloaded(route: Callable[..., R]) -> Callable[..., Awaitable[R]]:
+    """Run a blocking route on a worker thread with its reply validated back on the event loop.
+
+    FastAPI runs a plain `def` route on a thread and then hands its reply to a thread again to validate
+    it: two hand-offs per request, each a GIL round on a busy server. As a coroutine the route takes one.
+    The signature FastAPI reads is the route's, with its annotations already resolved.
+    """
+    hints = typing.get_type_hints(route, include_extras=True)
+    signature = inspect.signature(route)
+    signature = signature.replace(
+        parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()],
+        return_annotation=hints.get("return", signature.return_annotation))
+
+    @functools.wraps(route)
+    async def run(*args: Any, **kwargs: Any) -> R:
+        return await run_in_threadpool(route, *args, **kwargs)
+
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    return run

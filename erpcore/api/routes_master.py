@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, page
+from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page
 from erpcore.api.schemas import ItemIn, ItemOut, Page, PartyIn, PartyOut, WarehouseIn, WarehouseOut
 from erpcore.models import Customer, Item, Supplier, Warehouse
 from erpcore.services import master
@@ -18,6 +18,7 @@ Reader = Depends(require("master:read"))
 
 
 @router.post("/items", status_code=201, response_model=ItemOut)
+@offloaded
 def create_item(body: ItemIn, erp: ErpDep,
                 who: Annotated[Principal, Depends(require("items:write"))]) -> dict[str, Any]:
     """Create an item."""
@@ -38,6 +39,7 @@ def list_items(request: Request, erp: ErpDep, params: ListDep) -> dict[str, Any]
 
 
 @router.post("/customers", status_code=201, response_model=PartyOut)
+@offloaded
 def create_customer(body: PartyIn, erp: ErpDep,
                     who: Annotated[Principal, Depends(require("customers:write"))]) -> dict[str, Any]:
     """Create a customer; a credit limit of 0 means none is enforced."""
@@ -58,6 +60,7 @@ def list_customers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, 
 
 
 @router.post("/suppliers", status_code=201, response_model=PartyOut)
+@offloaded
 def create_supplier(body: PartyIn, erp: ErpDep,
                     who: Annotated[Principal, Depends(require("suppliers:write"))]) -> dict[str, Any]:
     """Create a supplier."""
@@ -78,6 +81,7 @@ def list_suppliers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, 
 
 
 @router.post("/warehouses", status_code=201, response_model=WarehouseOut)
+@offloaded
 def create_warehouse(body: WarehouseIn, erp: ErpDep,
                      who: Annotated[Principal, Depends(require("warehouses:write"))]) -> dict[str, Any]:
     """Create a warehouse."""

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page
+from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, offloaded, page
 from erpcore.api.schemas import (
     CancelIn,
     GoodsReceiptOut,
@@ -66,6 +66,7 @@ def supplier_invoice(engine: Engine, invoice_id: int) -> dict[str, Any]:
 
 
 @router.post("/purchase-requisitions", status_code=201, response_model=RequisitionOut)
+@offloaded
 def create_requisition(body: RequisitionIn, erp: ErpDep, who: Buyer) -> dict[str, Any]:
     """Raise a manual purchase requisition."""
     req_id = purchasing.create_requisition(erp.uow(who.name), body.item_id, body.quantity, body.warehouse_id,
@@ -89,6 +90,7 @@ def list_requisitions(request: Request, erp: ErpDep, params: ListDep, item_id: i
 
 
 @router.post("/purchase-orders", status_code=201, response_model=PurchaseOrderOut)
+@offloaded
 def create_purchase_order(body: PurchaseOrderIn, erp: ErpDep, who: Buyer) -> dict[str, Any]:
     """Create a draft purchase order; lines may consume open requisitions."""
     lines = [PurchaseLineInput(x.item_id, x.quantity, x.unit_price, x.requisition_id) for x in body.lines]
@@ -112,6 +114,7 @@ def list_purchase_orders(request: Request, erp: ErpDep, params: ListDep, supplie
 
 
 @router.post("/purchase-orders/{po_id}/approve", response_model=PurchaseOrderOut)
+@offloaded
 def approve_purchase_order(po_id: IdPath, erp: ErpDep, who: Buyer) -> dict[str, Any]:
     """Approve a draft purchase order."""
     purchasing.approve_purchase_order(erp.uow(who.name), po_id)
@@ -119,6 +122,7 @@ def approve_purchase_order(po_id: IdPath, erp: ErpDep, who: Buyer) -> dict[str, 
 
 
 @router.post("/purchase-orders/{po_id}/cancel", response_model=PurchaseOrderOut)
+@offloaded
 def cancel_purchase_order(po_id: IdPath, erp: ErpDep, who: Buyer) -> dict[str, Any]:
     """Cancel a purchase order that has received nothing; its requisitions reopen."""
     purchasing.cancel_purchase_order(erp.uow(who.name), po_id)
@@ -126,6 +130,7 @@ def cancel_purchase_order(po_id: IdPath, erp: ErpDep, who: Buyer) -> dict[str, A
 
 
 @router.post("/purchase-orders/{po_id}/receive", status_code=201, response_model=GoodsReceiptOut)
+@offloaded
 def receive_goods(po_id: IdPath, erp: ErpDep, who: Receiver, body: ReceiveIn | None = None) -> dict[str, Any]:
     """Post a goods receipt of the given lines (by line number), or of everything still open."""
     body = body or ReceiveIn()
@@ -152,6 +157,7 @@ def list_goods_receipts(request: Request, erp: ErpDep, params: ListDep, purchase
 
 
 @router.post("/supplier-invoices", status_code=201, response_model=SupplierInvoiceRegistered)
+@offloaded
 def register_supplier_invoice(body: SupplierInvoiceIn, erp: ErpDep, who: Payables) -> dict[str, Any]:
     """Register a supplier invoice and three-way match it: `matched`, or `on_hold` with the reason."""
     lines = [InvoiceLineInput(x.line_no, x.quantity, x.unit_price) for x in body.lines]
@@ -176,6 +182,7 @@ def list_supplier_invoices(request: Request, erp: ErpDep, params: ListDep, suppl
 
 
 @router.post("/supplier-invoices/{invoice_id}/pay", status_code=201, response_model=SupplierPaymentOut)
+@offloaded
 def pay_supplier_invoice(invoice_id: IdPath, erp: ErpDep, who: Payer, body: PayIn | None = None
                          ) -> dict[str, Any]:
     """Pay a matched invoice (its open amount unless given); an invoice on hold is refused with 409."""
@@ -185,6 +192,7 @@ def pay_supplier_invoice(invoice_id: IdPath, erp: ErpDep, who: Payer, body: PayI
 
 
 @router.post("/supplier-invoices/{invoice_id}/cancel", response_model=SupplierInvoiceOut)
+@offloaded
 def cancel_supplier_invoice(invoice_id: IdPath, erp: ErpDep, who: Payables, body: CancelIn | None = None
                             ) -> dict[str, Any]:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import Principal, require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, page, read_back
+from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, offloaded, page, read_back
 from erpcore.api.schemas import (
     CancelIn,
     CustomerInvoiceOut,
@@ -54,6 +54,7 @@ def customer_invoice(source: q.Source, invoice_id: int) -> dict[str, Any]:
 
 
 @router.post("/sales-orders", status_code=201, response_model=SalesOrderOut)
+@offloaded
 def create_sales_order(body: SalesOrderIn, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Create a draft sales order; prices default to the items' list prices."""
     lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price) for x in body.lines]
@@ -79,6 +80,7 @@ def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_i
 
 
 @router.post("/sales-orders/{order_id}/approve", response_model=SalesOrderOut)
+@offloaded
 def approve_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Approve a draft order and reserve its stock (409 when an order without backorder cannot be covered)."""
     uow = erp.uow(who.name)
@@ -88,6 +90,7 @@ def approve_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[
 
 
 @router.post("/sales-orders/{order_id}/cancel", response_model=SalesOrderOut)
+@offloaded
 def cancel_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Cancel an order that has shipped nothing, releasing its reservations."""
     sales.cancel_sales_order(erp.uow(who.name), order_id)
@@ -95,6 +98,7 @@ def cancel_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[s
 
 
 @router.post("/sales-orders/{order_id}/ship", status_code=201, response_model=ShipmentOut)
+@offloaded
 def ship_sales_order(order_id: IdPath, erp: ErpDep, who: Shipper,
                      body: ShipIn | None = None) -> dict[str, Any]:
     """Post a shipment of the given lines (by line number), or of everything still open."""
@@ -106,6 +110,7 @@ def ship_sales_order(order_id: IdPath, erp: ErpDep, who: Shipper,
 
 
 @router.post("/sales-orders/{order_id}/invoice", status_code=201, response_model=CustomerInvoiceOut)
+@offloaded
 def invoice_sales_order(order_id: IdPath, erp: ErpDep, who: Invoicer,
                         body: InvoiceIn | None = None) -> dict[str, Any]:
     """Invoice everything shipped and not yet invoiced."""
@@ -132,6 +137,7 @@ def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_i
 
 
 @router.post("/shipments/{shipment_id}/cancel", response_model=ShipmentOut)
+@offloaded
 def cancel_shipment(shipment_id: IdPath, erp: ErpDep, who: Shipper,
                     body: CancelIn | None = None) -> dict[str, Any]:
     """Reverse an uninvoiced shipment: stock returns, the journal entry is reversed."""
@@ -157,6 +163,7 @@ def list_customer_invoices(request: Request, erp: ErpDep, params: ListDep, custo
 
 
 @router.post("/customer-invoices/{invoice_id}/cancel", response_model=CustomerInvoiceOut)
+@offloaded
 def cancel_customer_invoice(invoice_id: IdPath, erp: ErpDep, who: Accountant,
                             body: CancelIn | None = None) -> dict[str, Any]:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
@@ -165,6 +172,7 @@ def cancel_customer_invoice(invoice_id: IdPath, erp: ErpDep, who: Accountant,
 
 
 @router.post("/customer-invoices/{invoice_id}/receipts", status_code=201, response_model=CustomerReceiptOut)
+@offloaded
 def record_receipt(invoice_id: IdPath, erp: ErpDep, who: Cashier,
                    body: ReceiptIn | None = None) -> dict[str, Any]:
     """Record money received against an invoice; without an amount, the open amount."""
