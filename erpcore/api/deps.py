@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from erpcore.api.schemas import LineQuantityIn
 from erpcore.exceptions import ValidationFailed
