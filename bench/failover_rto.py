@@ -4,8 +4,9 @@ Rows (each `repeats` drills under the built-in writer, RPO must stay 0):
 - node crash (kill -9 of PostgreSQL and its agent): pg_auto_failover with its defaults (the baseline),
   pg_auto_failover tuned, Patroni with the configuration erpops generates, and the manual runbook;
 - PostgreSQL-only crash: Patroni, and the manual runbook tuned and with the timers of a hand-written script;
-- hang: the manual runbook, tuned and with script timers; isolation (nftables cut of the primary's port):
-  the manual runbook, whose "acked by isolated" column must stay 0.
+- hang: the manual runbook, tuned and with script timers;
+- isolation (nftables cut of the primary's ports): Patroni (its PostgreSQL, REST API and own etcd client
+  port cut) and the manual runbook; the "iso ack" column (acks from the isolated node) must stay 0.
 
     .venv/bin/python -m bench.failover_rto [repeats]
 """
@@ -49,6 +50,7 @@ ROWS: list[tuple[str, Fault, Callable[[], HaEngine]]] = [
     ("pg_auto_failover tuned", Fault.CRASH, lambda: auto_failover(True)),
     ("patroni (erpops config)", Fault.CRASH, patroni),
     ("patroni (erpops config)", Fault.KILL, patroni),
+    ("patroni (erpops config)", Fault.ISOLATE, patroni),
     ("manual (erpops runbook)", Fault.CRASH, lambda: manual(True)),
     ("manual, script timers", Fault.KILL, lambda: manual(False)),
     ("manual (erpops runbook)", Fault.KILL, lambda: manual(True)),

@@ -195,6 +195,9 @@ def _finish(result: DrillResult, timeline: Timeline, attempts: list[Attempt]) ->
     if promoted is not None:
         end = back if back is not None else max(result.seconds.values())
         result.seconds["without_sync_standby"] = round(end - promoted, 3)
+    lifted = result.seconds.get("isolation_lifted")
+    if back is not None and lifted is not None:
+        result.seconds["lifted_to_sync"] = round(back - lifted, 3)  # the target: within 30 s of reachable
     rewound = result.seconds.get(str(Mark.REWOUND))
     if back is not None and rewound is not None:
         result.seconds["rewind_to_sync"] = round(back - rewound, 3)

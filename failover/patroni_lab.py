@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,19 @@ class PatroniMember:
     rest_port: int
     datadir: Path
     config: Path
+    # The member's own etcd client port (etcd listens on one per member): cutting it off cuts only this
+    # member's path to the DCS. 0 means the lab's shared client port.
+    etcd_port: int = 0
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def dsn(self) -> str:
         return f"host=127.0.0.1 port={self.pg_port} user=postgres dbname=postgres connect_timeout=2"
+
+    @property
+    def local_dsn(self) -> str:
+        """Over the Unix socket in the lab's directory: reachable while the member is cut off the network."""
+        return f"host={self.datadir.parent} port={self.pg_port} user=postgres dbname=postgres connect_timeout=2"
 
     @property
     def port(self) -> int:
@@ -76,6 +85,10 @@ class PatroniMember:
     def postmaster_pid(self) -> int | None:
         return pgsql.postmaster_pid(self.datadir)
 
+    def network_ports(self) -> tuple[int, ...]:
+        """Every TCP port that is this member's alone: PostgreSQL, REST API, its etcd client port."""
+        return tuple(p for p in (self.pg_port, self.rest_port, self.etcd_port) if p)
+
 
 def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path) -> dict[str, Any]:
     """The Patroni YAML of one member, tuned as the module docstring explains."""
@@ -83,7 +96,9 @@ def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path)
         "scope": scope,
         "name": member.name,
         "restapi": {"listen": f"127.0.0.1:{member.rest_port}", "connect_address": f"127.0.0.1:{member.rest_port}"},
-        "etcd3": {"hosts": [f"127.0.0.1:{etcd_port}"]},
+        # use_proxies: talk to this one URL only, no discovery of etcd's other client URLs (which would let
+        # an isolated member reach the DCS through another member's port).
+        "etcd3": {"hosts": [f"127.0.0.1:{member.etcd_port or etcd_port}"], "use_proxies": True},
         "bootstrap": {
             "dcs": {
                 **TIMERS,
@@ -102,6 +117,10 @@ def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path)
             "pgpass": str(base / f"pgpass-{member.name}"),
             "authentication": {"superuser": {"username": "postgres"}, "replication": {"username": "postgres"}},
             "parameters": {"unix_socket_directories": str(base)},
+            # Patroni talks to its own PostgreSQL over the Unix socket, as on a real host where a network
+            # partition never cuts a process off its local server: over TCP its HA loop would hang on a
+            # query while the member is isolated, and never demote.
+            "use_unix_socket": True,
             "pg_hba": ["local all all trust", "host all all 127.0.0.1/32 trust",
                        "host replication all 127.0.0.1/32 trust"],
             "remove_data_directory_on_rewind_failure": True,
@@ -138,8 +157,10 @@ class PatroniLab:
         return [m.config for m in self.members]
 
     def start(self, timeout: float = 60) -> None:
+        # One client URL for erpops and one per member, so that a member's path to the DCS can be cut alone.
+        urls = ",".join(f"http://127.0.0.1:{p}" for p in [self.etcd_port, *(m.etcd_port for m in self.members)] if p)
         self.etcd = _spawn([ETCD, "--name", "e1", "--data-dir", str(self.base / "etcd"),
-                            "--listen-client-urls", f"http://127.0.0.1:{self.etcd_port}",
+                            "--listen-client-urls", urls,
                             "--advertise-client-urls", f"http://127.0.0.1:{self.etcd_port}",
                             "--listen-peer-urls", f"http://127.0.0.1:{free_port()}",
                             "--initial-cluster-state", "new", "--log-level", "warn"],
@@ -152,9 +173,16 @@ class PatroniLab:
     def start_member(self, member: PatroniMember) -> None:
         member.proc = _spawn([PATRONI, str(member.config)], self.base / f"{member.name}.log", as_postgres=True)
 
-    def cluster(self) -> list[dict[str, Any]]:
-        """Patroni's view of the members, from the first REST API that answers ([] when none does)."""
-        for member in self.members:
+    def cluster(self, skip: Collection[str] = (), last: Collection[str] = ()) -> list[dict[str, Any]]:
+        """Patroni's view of the members, from the first REST API that answers ([] when none does).
+
+        `skip` names members not to ask (an isolated one answers nothing until the client times out);
+        `last` names members asked only when no other answers (one just back from a partition may
+        still serve the DCS picture it had before the cut).
+        """
+        for member in sorted(self.members, key=lambda m: m.name in last):
+            if member.name in skip:
+                continue
             try:
                 data = httpx.get(f"{member.rest}/cluster", timeout=0.5).json()
                 return list(data.get("members", []))
@@ -208,7 +236,7 @@ def create_patroni_lab(members: int = 3, base: Path | None = None, start: bool =
     """Write the tuned configuration for `members` Patroni members and (by default) start them."""
     base = base or make_base_dir()
     lab = PatroniLab(base, f"erpops-{base.name[-8:]}", free_port(), [
-        PatroniMember(f"pg{i}", free_port(), free_port(), base / f"pg{i}", base / f"pg{i}.yml")
+        PatroniMember(f"pg{i}", free_port(), free_port(), base / f"pg{i}", base / f"pg{i}.yml", free_port())
         for i in range(1, members + 1)
     ])
     lab.write_configs()

@@ -6,19 +6,34 @@ drill reads each step from Patroni's REST API (`/cluster`) and marks it with Pat
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import signal
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 
-from failover import pgsql
+from failover import isolation, pgsql
 from failover.engines.base import HaEngine, Member, RejoinResult
 from failover.patroni_lab import PatroniLab
 from failover.timeline import Timeline
 from failover.types import FailoverFailed, Fault, Mark, Role
 from failover.writer import TABLE
+
+# What Patroni logs when a leader that cannot reach its DCS steps down (ha.py of Patroni 3.x).
+DEMOTED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+: (demot(?:ed|ing) self because "
+                     r"(?:DCS is not accessible|failed to update leader lock)[^\n]*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class _Dsn:
+    dsn: str
+    port: int
+
 
 ROLES = {"leader": Role.PRIMARY, "master": Role.PRIMARY, "sync_standby": Role.STANDBY, "replica": Role.STANDBY}
 
@@ -30,9 +45,18 @@ class PatroniEngine(HaEngine):
 
     def __init__(self, lab: PatroniLab) -> None:
         self.lab = lab
+        self._cut: isolation.Cut | None = None
+        self._isolated: str | None = None
+        self._was_isolated: str | None = None
+        self._log_offset = 0
+
+    def _view(self) -> list[dict[str, Any]]:
+        """Patroni's view, never asked of an isolated member (its REST API answers nothing)."""
+        skip = () if self._isolated is None else (self._isolated,)
+        return self.lab.cluster(skip=skip, last=() if self._was_isolated is None else (self._was_isolated,))
 
     def members(self) -> list[Member]:
-        view = {m["name"]: m for m in self.lab.cluster()}
+        view = {m["name"]: m for m in self._view()}
         found = []
         for pm in self.lab.members:
             m = view.get(pm.name)
@@ -51,10 +75,11 @@ class PatroniEngine(HaEngine):
         return self.lab.client_conninfo()
 
     def _leader(self) -> dict[str, Any] | None:
-        return next((m for m in self.lab.cluster() if m.get("role") in ("leader", "master")
+        return next((m for m in self._view() if m.get("role") in ("leader", "master")
                      and m.get("state") == "running"), None)
 
     def inject(self, fault: Fault, timeline: Timeline) -> str:
+        self._was_isolated = None
         leader = self._leader()
         if leader is None:
             raise FailoverFailed("the Patroni cluster has no running leader to fail")
@@ -70,11 +95,20 @@ class PatroniEngine(HaEngine):
                           f"and postmaster pid {pid}")
         elif fault is Fault.SWITCHOVER:
             timeline.mark(Mark.FAULT, f"planned switchover away from {member.name} requested")
-            candidate = next((m["name"] for m in self.lab.cluster() if m.get("role") == "sync_standby"), None)
+            candidate = next((m["name"] for m in self._view() if m.get("role") == "sync_standby"), None)
             response = httpx.post(f"{member.rest}/switchover", json={"leader": member.name, "candidate": candidate},
                                   timeout=30)
             if response.status_code >= 400:
                 raise FailoverFailed(f"Patroni refused the switchover: {response.text.strip()}")
+        elif fault is Fault.ISOLATE:
+            log = self.lab.base / f"{member.name}.log"
+            self._log_offset = log.stat().st_size if log.exists() else 0
+            ports = member.network_ports()
+            self._cut = isolation.isolate(ports)
+            self._isolated = self._was_isolated = member.name
+            timeline.mark(Mark.FAULT, f"{member.name} isolated: nftables table {self._cut.table} drops every "
+                          f"packet to or from its PostgreSQL, REST API and etcd client ports "
+                          f"({', '.join(map(str, ports))}); Patroni and PostgreSQL keep running")
         else:
             raise FailoverFailed(f"the patroni engine cannot inject {fault} now")
         return member.name
@@ -82,29 +116,77 @@ class PatroniEngine(HaEngine):
     def recover(self, fault: Fault, old: str, timeline: Timeline, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            view = {m["name"]: m for m in self.lab.cluster()}
+            if fault is Fault.ISOLATE and timeline.at(Mark.FENCING) is None:
+                self._demotion(old, timeline)
+            view = {m["name"]: m for m in self._view()}
             old_view = view.get(old)
             if timeline.at(Mark.DETECTION) is None and (old_view is None or old_view.get("state") != "running"
                                                          or fault is Fault.SWITCHOVER):
                 state = old_view.get("state") if old_view else "gone from the DCS"
                 timeline.mark(Mark.DETECTION, f"Patroni reports {old} as {state}")
             leader = next((n for n, m in view.items() if m.get("role") in ("leader", "master")), None)
-            if leader and timeline.at(Mark.DECISION) is None and (leader != old or timeline.at(Mark.DETECTION)):
+            # An isolated leader still holds its lock until the lease expires: only a new holder is a decision.
+            in_place = fault is not Fault.ISOLATE and timeline.at(Mark.DETECTION) is not None
+            if leader and timeline.at(Mark.DECISION) is None and (leader != old or in_place):
                 timeline.mark(Mark.DECISION, f"Patroni holds the leader lock for {leader}"
                               + (" (restarting PostgreSQL in place)" if leader == old else " (failover)"))
-            if leader and view[leader].get("state") == "running":
+            if leader and leader != self._isolated and view[leader].get("state") == "running":
                 node = self.lab.member(leader)
                 if pgsql.tcp_probe(node.pg_port) is None and not pgsql.in_recovery(node):
+                    if fault is Fault.ISOLATE and timeline.at(Mark.FENCING) is None:
+                        self._fenced_locally(old, leader, timeline)
                     if timeline.at(Mark.DETECTION) is None:
                         timeline.mark(Mark.DETECTION, f"Patroni saw {old} fail between two looks")
-                    timeline.mark(Mark.FENCING, f"the crashed instance of {old} is gone; Patroni restarted it"
-                                  if leader == old else f"{old} demoted or gone: Patroni gave the lock to {leader}")
+                    if timeline.at(Mark.FENCING) is None:
+                        timeline.mark(Mark.FENCING, f"the crashed instance of {old} is gone; Patroni restarted "
+                                      "it" if leader == old else f"{old} demoted or gone: Patroni gave the lock "
+                                      f"to {leader}")
                     timeline.mark(Mark.PROMOTION, f"{leader} runs as the Patroni leader, out of recovery")
                     if pgsql.try_write(node) is None:
                         timeline.mark(Mark.FIRST_WRITE, f"{leader} accepted erpops' probe write")
                         return str(leader)
             time.sleep(0.05)
         raise FailoverFailed(f"no Patroni leader accepted writes within {timeout:.0f} s")
+
+    def _demotion(self, old: str, timeline: Timeline) -> None:
+        """Mark detection and fencing when the isolated leader's Patroni logs that it stepped down.
+
+        Its REST API cannot be asked (cut off), but its log is on this host; the mark carries the log
+        line's own time, so it does not depend on when the drill happened to look.
+        """
+        log = self.lab.base / f"{old}.log"
+        try:
+            with open(log, encoding="utf-8", errors="replace") as f:
+                f.seek(self._log_offset)
+                text = f.read()
+        except OSError:
+            return
+        match = DEMOTED.search(text)
+        if match is None:
+            return
+        logged = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        at = time.monotonic() - max(0.0, time.time() - logged)
+        if timeline.at(Mark.DETECTION) is None:
+            timeline.mark(Mark.DETECTION, f"{old}'s Patroni cannot reach etcd and steps down", at)
+        timeline.mark(Mark.FENCING, f"{old}'s Patroni log: {match.group(2)}", at)
+
+    def _fenced_locally(self, old: str, leader: str, timeline: Timeline) -> None:
+        """No demotion logged yet while `leader` is promoted: the isolated PostgreSQL must not be a primary.
+
+        Asked over its Unix socket (the cut is TCP only, as a partition leaves a host's local socket alone).
+        """
+        member = self.lab.member(old)
+        local = _Dsn(member.local_dsn, member.pg_port)
+        try:
+            primary = not pgsql.in_recovery(local)
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            timeline.mark(Mark.FENCING, f"{old}'s PostgreSQL is down (its Unix socket says: {first[:100]})")
+            return
+        if primary:
+            raise FailoverFailed(f"split brain risk: {leader} was promoted while the isolated {old} still runs "
+                                 "as a primary (its Patroni never demoted it)")
+        timeline.mark(Mark.FENCING, f"{old}'s PostgreSQL runs in recovery (asked over its Unix socket)")
 
     def split_brain(self, old: str) -> str | None:
         leader = self._leader()
@@ -130,7 +212,7 @@ class PatroniEngine(HaEngine):
         deadline = time.monotonic() + timeout
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            view = {m["name"]: m for m in self.lab.cluster()}
+            view = {m["name"]: m for m in self._view()}
             last = view.get(old, {})
             leader = next((m for m in view.values() if m.get("role") in ("leader", "master")), {})
             if last.get("role") in ("leader", "master") and last.get("state") == "running":
@@ -152,11 +234,24 @@ class PatroniEngine(HaEngine):
     def _wait_sync_partner(self, timeline: Timeline, deadline: float, leader: str) -> RejoinResult:
         while time.monotonic() < deadline:
             if any(m.get("role") == "sync_standby" and m.get("state") in ("running", "streaming")
-                   for m in self.lab.cluster()):
+                   for m in self._view()):
                 timeline.mark(Mark.BACK_IN_SYNC, f"{leader} has a synchronous standby again")
                 return RejoinResult(True, f"{leader} restarted in place and has a synchronous standby")
             time.sleep(0.1)
         return RejoinResult(False, f"{leader} has no synchronous standby")
 
+    def heal(self, timeline: Timeline) -> None:
+        if self._cut is None:
+            return
+        cut, self._cut, self._isolated = self._cut, None, None
+        cut.lift()
+        timeline.mark("isolation_lifted", f"nftables table {cut.table} deleted: port(s) "
+                      f"{', '.join(map(str, cut.ports))} reachable again")
+
     def close(self) -> None:
-        self.lab.destroy()
+        try:
+            if self._cut is not None:
+                self._cut.lift()
+                self._cut, self._isolated = None, None
+        finally:
+            self.lab.destroy()

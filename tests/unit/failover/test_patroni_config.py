@@ -41,3 +41,16 @@ def test_written_configs_are_documented_yaml_for_every_member(tmp_path: Path) ->
     text = paths[2].read_text()
     assert text.startswith("# erpops-generated Patroni configuration")
     assert yaml.safe_load(text)["name"] == "pg3"
+
+
+def test_each_member_reaches_etcd_through_its_own_port_only_and_its_postgres_over_the_unix_socket(
+        tmp_path: Path) -> None:
+    members = [PatroniMember(f"pg{i}", 6000 + i, 7000 + i, tmp_path / f"pg{i}", tmp_path / f"pg{i}.yml", 8000 + i)
+               for i in (1, 2, 3)]
+    configs = [member_config("erpops-test", m, 2379, tmp_path) for m in members]
+    # No discovery of etcd's other client URLs: an isolated member must not reach the DCS another way.
+    assert [c["etcd3"] for c in configs] == [{"hosts": [f"127.0.0.1:{8000 + i}"], "use_proxies": True}
+                                             for i in (1, 2, 3)]
+    assert all(c["postgresql"]["use_unix_socket"] is True for c in configs)
+    assert members[0].network_ports() == (6001, 7001, 8001)
+    assert "host=" + str(tmp_path) in members[0].local_dsn
