@@ -48,6 +48,19 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
+def settle(data_dir: Path, timeout: float = 300) -> None:
+    """Wait until the archiver has shipped every finished WAL segment (to the local and the S3 repositories).
+
+    Each backup switches WAL; archive-push to S3 goes through moto, a Python server on the same two
+    cores, so a measurement that starts while the previous step's WAL is still being archived would
+    pay for it. Every timed step starts with the archiver idle.
+    """
+    status = data_dir / "pg_wal" / "archive_status"
+    deadline = time.monotonic() + timeout
+    while any(status.glob("*.ready")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -195,10 +208,11 @@ def pgbackrest_s3_conf(root: Path, s3: TlsS3, bucket: str) -> Path:
     return conf
 
 
-def start_restored(root: Path, name: str, restore: Callable[[Cluster], object]) -> float:
+def start_restored(root: Path, name: str, primary: Path, restore: Callable[[Cluster], object]) -> float:
     """Seconds from nothing to a read-write server: restore, start, recovery, promotion."""
     cluster = Cluster(root / name)
     try:
+        settle(primary)
         began = time.perf_counter()
         restore(cluster)
         cluster.start(timeout=600)
@@ -288,13 +302,17 @@ def main() -> None:
 
         def erpops_to(toml: Path) -> float:
             settings = load_backup_settings(toml, database_url=cluster.url())
+            settle(cluster.data_dir)
             return timed(lambda: create_backup(settings, make_sites(settings)))
 
-        def pgbackrest(n: int) -> float:
-            return sum(
-                timed(lambda r=r: run([*pgbr, "backup", "--type=full", f"--repo={r}"], user="postgres"))
-                for r in range(1, n + 1)
-            )
+        def pgbackrest(n: int, cmd: list[str] = pgbr) -> float:
+            total = 0.0
+            for r in range(1, n + 1):
+                settle(cluster.data_dir)
+                total += timed(
+                    lambda r=r: run([*cmd, "backup", "--type=full", f"--repo={r}"], user="postgres")
+                )
+            return total
 
         times: dict[str, list[float]] = {
             k: []
@@ -314,9 +332,7 @@ def main() -> None:
             times["erpops 2 sites"].append(erpops(2))
             times["pgbackrest 2 repos"].append(pgbackrest(2))
             times["erpops S3"].append(erpops_to(s3_toml))
-            times["pgbackrest S3"].append(
-                timed(lambda: run([*pgbr_s3, "backup", "--type=full"], user="postgres"))
-            )
+            times["pgbackrest S3"].append(pgbackrest(1, pgbr_s3))
             print(f"round {rnd + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
 
         local = load_backup_settings(root / "erpops1.toml", database_url=cluster.url())
@@ -343,21 +359,23 @@ def main() -> None:
                 start_restored(
                     root,
                     f"r-erpops-{rnd}",
+                    cluster.data_dir,
                     lambda c: restore_postgres(local, make_sites(local), c.data_dir, owner=c.user),
                 )
             )
             restores["pgbackrest restore (local)"].append(
-                start_restored(root, f"r-pgbr-{rnd}", pgbr_restore(pgbr))
+                start_restored(root, f"r-pgbr-{rnd}", cluster.data_dir, pgbr_restore(pgbr))
             )
             restores["erpops restore (S3)"].append(
                 start_restored(
                     root,
                     f"r-erpops-s3-{rnd}",
+                    cluster.data_dir,
                     lambda c: restore_postgres(remote, make_sites(remote), c.data_dir, owner=c.user),
                 )
             )
             restores["pgbackrest restore (S3)"].append(
-                start_restored(root, f"r-pgbr-s3-{rnd}", pgbr_restore(pgbr_s3))
+                start_restored(root, f"r-pgbr-s3-{rnd}", cluster.data_dir, pgbr_restore(pgbr_s3))
             )
             print(
                 f"restore round {rnd + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in restores.items()),
