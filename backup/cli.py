@@ -282,7 +282,11 @@ def restore_cmd(
     backup_id: str = typer.Option(None, "--backup", help="Backup id (default: newest suitable)."),
     time: str = typer.Option(None, "--time", help="Recover to this time (ISO 8601)."),
     xid: str = typer.Option(None, "--xid", help="Recover to this transaction id."),
-    name: str = typer.Option(None, "--name", help="Recover to this named restore point."),
+    name: str = typer.Option(
+        None,
+        "--name",
+        help="Recover to this named restore point (every base backup writes erpops-<backup id>, where its integrity summary holds).",
+    ),
     lsn: str = typer.Option(None, "--lsn", help="Recover to this WAL position."),
     immediate: bool = typer.Option(False, "--immediate", help="Stop as soon as the backup is consistent."),
     owner: str = typer.Option(

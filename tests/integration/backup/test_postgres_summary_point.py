@@ -45,6 +45,7 @@ class Env:
     posted_before: int
     posted_during: int
     posted_total: int
+    config: Path
 
 
 class Poster(threading.Thread):
@@ -142,7 +143,7 @@ def env(shared_dir: Path) -> Iterator[Env]:
         poster.join(timeout=30)
         assert poster.error is None, poster.error
         ship_wal(cluster.url(), streamer)
-        yield Env(settings, sites, cluster, backup, before, during, _entries(engine))
+        yield Env(settings, sites, cluster, backup, before, during, _entries(engine), config)
     finally:
         engine.dispose()
         if streamer is not None:
@@ -202,3 +203,23 @@ def test_progress_estimate_of_the_next_backup_scales_from_this_one(env: Env) -> 
     estimate = create_total(env.cluster.url(), env.sites)
     assert estimate is not None and stored // 2 <= estimate <= stored * 2, (estimate, stored)
     assert estimate < m.extra[DATABASE_BYTES]  # the compression ratio is applied, not the raw size
+
+
+def test_cli_create_with_progress_bars_on_postgresql(env: Env) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from backup.cli import app
+
+    out = CliRunner().invoke(
+        app,
+        ["create", "--config", str(env.config), "--json", "--label", "cli"],
+        env={"ERPOPS_BACKUP__DATABASE_URL": env.cluster.url()},
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["kind"] == "physical" and data["sites"] == {"disk": "ok"} and data["files"] == 1
+    catalog = read_catalog(env.sites)
+    assert catalog.backup().backup_id == data["backup_id"]
+    assert catalog.backup().manifest.integrity_point == f"erpops-{data['backup_id']}"
