@@ -4,6 +4,8 @@ Runbook: detect (SSLRequest probes; an isolated primary answers nothing), decide
 fence the old primary (SIGKILL of every process, port refused), keep orders flowing (drop the sync
 requirement while alone, unless strict), promote, first write, CHECKPOINT the new primary (pg_rewind
 reads its control file), pg_rewind the old primary, start it as a standby, restore synchronous mode.
+Strict mode (`strict_sync`) never runs alone: commits wait from the promotion until the old primary is
+rewound and streams as the synchronous standby, which the runbook does at once, inside the failover.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class ManualEngine(HaEngine):
         self.policy = policy or ManualPolicy()
         self._sync_seen: dict[str, bool] = {}
         self._cut: isolation.Cut | None = None
+        self._strict_result: RejoinResult | None = None
 
     def members(self) -> list[Member]:
         found = [self._member(node) for node in self.lab.nodes]
@@ -106,6 +109,7 @@ class ManualEngine(HaEngine):
         return next(n for n in self.lab.nodes if n.name != primary)
 
     def inject(self, fault: Fault, timeline: Timeline) -> str:
+        self._strict_result = None
         self.members()  # the last observation of who is synchronous, for the decision
         primary = self._primary_node()
         if fault in (Fault.KILL, Fault.CRASH):  # no agent: a node crash is a PostgreSQL crash
@@ -146,12 +150,34 @@ class ManualEngine(HaEngine):
                           "cleared so orders are not blocked until a standby rejoins (non-strict mode)")
         pgsql.promote(standby, max(1.0, deadline - time.monotonic()))
         timeline.mark(Mark.PROMOTION, f"{standby.name} left recovery after pg_promote()")
+        if self.policy.strict_sync:
+            return self._strict_rejoin(old, standby, timeline, deadline)
         self._first_write(standby, timeline, deadline)
         if self.policy.checkpoint_before_rewind:
             pgsql.query(standby, "CHECKPOINT", timeout=60)
             timeline.mark("checkpoint", f"CHECKPOINT on {standby.name}: its control file now names the new "
                           "timeline, which pg_rewind needs to see the fork")
         return standby.name
+
+    def _strict_rejoin(self, old: str, primary: PgNode, timeline: Timeline, deadline: float) -> str:
+        """Strict mode: the new primary keeps `synchronous_standby_names`, so every commit waits for a
+        synchronous standby, and the only candidate is the old primary: rewind and start it now, while the
+        clients' commits wait, instead of after the drill (the network must be back for that).
+        """
+        pgsql.query(primary, "CHECKPOINT", timeout=60)
+        timeline.mark("checkpoint", f"CHECKPOINT on {primary.name}: its control file now names the new "
+                      "timeline, which pg_rewind needs to see the fork")
+        timeline.mark("writes_waiting", f"strict mode: {primary.name} keeps synchronous_standby_names, commits "
+                      f"wait until {old} is back as its synchronous standby")
+        self.heal(timeline)  # an isolated old primary is rewound over the network: the partition must heal
+        self._strict_result = self._rejoin(old, timeline, max(5.0, deadline - time.monotonic()))
+        if not self._strict_result.ok:
+            raise FailoverFailed(f"strict mode: no synchronous standby for {primary.name}, commits still wait: "
+                                 f"{self._strict_result.reason}")
+        # Only now: with no synchronous standby the probe's commit would wait, and a canceled wait returns
+        # success with a WARNING (the commit is local only), which must never count as a first write.
+        self._first_write(primary, timeline, deadline)
+        return primary.name
 
     def _detect_and_decide(self, old: PgNode, standby: PgNode, timeline: Timeline, deadline: float) -> None:
         failures, p = 0, self.policy
@@ -202,6 +228,12 @@ class ManualEngine(HaEngine):
         return {(int(c), int(s)) for c, s in rows}
 
     def rejoin(self, old: str, timeline: Timeline, timeout: float) -> RejoinResult:
+        if self._strict_result is not None:  # strict mode rejoined it during the failover already
+            done, self._strict_result = self._strict_result, None
+            return done
+        return self._rejoin(old, timeline, timeout)
+
+    def _rejoin(self, old: str, timeline: Timeline, timeout: float) -> RejoinResult:
         deadline = time.monotonic() + timeout
         node, primary = self.lab.node(old), self._primary_node()
         node.fence()

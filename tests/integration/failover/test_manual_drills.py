@@ -90,3 +90,21 @@ def test_a_failed_isolation_drill_still_lifts_the_cut(lab: Lab) -> None:
     assert "isolation_lifted" in [e.mark for e in result.events]
     assert not [t for t in isolation.tables() if t.startswith(f"{isolation.PREFIX}{os.getpid()}_")]
     assert pgsql.tcp_probe(lab.node(result.old_primary).port, 1.0) is None  # reachable again
+
+
+def test_strict_sync_accepts_no_write_until_the_old_primary_is_back_as_synchronous_standby(lab: Lab) -> None:
+    engine = ManualEngine(lab, ManualPolicy(strict_sync=True))
+    result = run_drill(engine, DrillConfig(fault=Fault.KILL, clients=3, warmup=0.5, settle=0.3, rto_target=20))
+    assert result.ok, result.failures
+    assert result.rpo == 0 and result.attempts["acked"] > 50
+    assert result.missing_marks == []
+    marks = [e.mark for e in result.events]
+    assert "sync_dropped" not in marks and "writes_waiting" in marks
+    s = result.seconds
+    # Rewound and in sync inside the failover, before erpops' first write; no client's commit came back
+    # from the new primary before the old one was even rewound (they waited for a synchronous standby).
+    assert s["promotion"] < s["old_primary_rewound"] <= s["back_in_sync"] < s["first_write_accepted"]
+    assert s["old_primary_rewound"] < s["first_client_back"]
+    old, new = lab.node(result.old_primary), lab.node(result.new_primary)
+    assert pgsql.query(new, "SHOW synchronous_standby_names") == [("*",)]
+    assert [(r.application_name, r.sync_state) for r in pgsql.replicas(new)] == [(old.name, "sync")]
