@@ -28,6 +28,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "ci": {"suite": "day", "shape": "ramp", "users": 6, "run_time": "40s"},
 }
 DEFAULTS: dict[str, Any] = {"suite": "o2c", "shape": "ramp", "users": 10, "run_time": "60s"}
+DEFAULT_MASTER_PORT = 5557  # Locust's
 
 
 def _pick(name: str, given: Any, profile: str | None) -> Any:
@@ -49,6 +50,16 @@ def run(
     token: Annotated[str | None, typer.Option(help="Admin token for --host (all roles use it).")] = None,
     database_url: Annotated[str | None, typer.Option(help="Database of the server (default: configured).")] = None,
     workers: Annotated[int, typer.Option(help="Local Locust workers under a master (0: one process).", min=0)] = 0,
+    remote_workers: Annotated[int, typer.Option(
+        help="Also wait for this many workers started elsewhere with `erpops loadtest worker`.", min=0)] = 0,
+    master_bind_host: Annotated[str | None, typer.Option(
+        help="Interface the master listens on for workers (default 127.0.0.1; 0.0.0.0 for other machines: "
+             "workers receive the run's tokens, so only on a trusted network).")] = None,
+    master_port: Annotated[int | None, typer.Option(
+        help=f"Port the master listens on for workers (default {DEFAULT_MASTER_PORT} with --remote-workers, "
+             "else a free one).", min=1, max=65535)] = None,
+    remote_wait: Annotated[float, typer.Option(
+        help="Seconds the master waits for all remote workers before the run fails with exit 2.", min=1.0)] = 60.0,
     profile: Annotated[str | None, typer.Option(help="Preset: ci (mixed day, ramp, 6 users, 40 s, CI gates).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default var/loadtest/<time>).")] = None,
     rate: Annotated[float, typer.Option(help="Arrival shape: task iterations per second.")] = 0.0,
@@ -62,6 +73,10 @@ def run(
     as_json: bool = output.JsonFlag,
 ) -> None:
     """Run a suite headless under a load shape, gate it by the SLO and exit 0 pass, 3 breach, 1 errors, 2 harness.
+
+    With --remote-workers N the master also waits (up to --remote-wait seconds, else exit 2) for N workers
+    that other machines start with `erpops loadtest worker --master-host THIS_HOST`; the master sends
+    them the suite, shape and data, and the verdict lists each worker with its requests.
 
     Example: erpops loadtest run --suite o2c --shape ramp --users 50 --run-time 60s --slo slo.yaml
     """
@@ -77,6 +92,10 @@ def run(
         raise ConfigError(f"unknown suite {chosen_suite!r}; one of: {', '.join(SUITES)}")
     if chosen_shape not in SHAPES:
         raise ConfigError(f"unknown shape {chosen_shape!r}; one of: {', '.join(SHAPES)}")
+    if (master_bind_host is not None or master_port is not None) and workers + remote_workers == 0:
+        raise ConfigError("--master-bind-host and --master-port need --workers or --remote-workers")
+    if master_port is None and remote_workers:
+        master_port = DEFAULT_MASTER_PORT
     out = out or Path("var/loadtest") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if slo is None and profile == "ci":
         out.mkdir(parents=True, exist_ok=True)
@@ -85,9 +104,13 @@ def run(
     spec = ShapeSpec(ShapeKind(chosen_shape), _pick("users", users, profile),
                      parse_duration(_pick("run_time", run_time, profile)), steps, rate, pace)
     options = RunOptions(chosen_suite, spec, out, slo, host, token, database_url, workers, locustfile, inject_errors,
-                         baseline, timeout)
+                         baseline, timeout, remote_workers, master_bind_host or "127.0.0.1", master_port,
+                         remote_wait)
     output.stderr().print(f"loadtest: suite [bold]{chosen_suite}[/], {spec.kind} to {spec.users} users for "
                           f"{spec.run_time_s:.0f}s, reports in {out}")
+    if remote_workers:
+        output.stderr().print(f"loadtest: the master waits up to {remote_wait:g}s for {remote_workers} remote "
+                              f"worker(s) on {options.master_bind_host}:{master_port}")
     verdict = run_load(options)
     if as_json:
         output.print_json(verdict.to_json())
@@ -105,8 +128,39 @@ def _render(verdict: Any) -> None:
     cpu = ", ".join(f"{p.role} {p.mean:.0%} (peak {p.peak:.0%})" for p in verdict.generator)
     console.print(f"requests {verdict.requests}, failed {verdict.failures}, checks {verdict.checks}, "
                   f"failed checks {verdict.check_failures}; generator CPU {cpu or 'n/a'}")
+    if verdict.workers:
+        console.print("workers: " + ", ".join(f"{w['name']}{' (remote)' if w['remote'] else ''} "
+                                              f"{w['requests']} requests" for w in verdict.workers))
     if verdict.database_check:
         console.print(f"erpops check after the run: {'ok' if verdict.database_check['ok'] else 'FAILED'}")
     style = "green" if verdict.exit_code == 0 else "red"
     console.print(f"[bold {style}]{verdict.outcome}[/] (exit {verdict.exit_code}): {verdict.reason}")
     console.print(f"report: {verdict.files.get('html', '-')}  verdict: {verdict.files['verdict']}")
+
+
+@app.command("worker")
+def worker(
+    master_host: Annotated[str, typer.Option(help="Host of the master (`erpops loadtest run --remote-workers`).")],
+    master_port: Annotated[int, typer.Option(help="Port of the master.", min=1, max=65535)] = DEFAULT_MASTER_PORT,
+    name: Annotated[str | None, typer.Option(help="This worker's name in the verdict (default host-pid).")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the master to start a run (else exit 2).",
+                                        min=1.0)] = 300.0,
+    locustfile: Annotated[Path | None, typer.Option(help="The master's own locustfile, if it runs one.")] = None,
+    log: Annotated[Path | None, typer.Option(help="Write Locust's output to this file.")] = None,
+    as_json: bool = output.JsonFlag,
+) -> None:
+    """Run one Locust worker for a remote master: it gets the suite, shape and data from the master and exits
+    when the run ends (0), or exits 2 if no run comes within --wait or Locust fails. The master gates the run.
+
+    Example: erpops loadtest worker --master-host 10.0.0.5 --master-port 5557
+    """
+    from loadtest.worker import run_worker
+
+    output.stderr().print(f"loadtest worker: waiting up to {wait:g}s for a run from {master_host}:{master_port}")
+    result = run_worker(master_host, master_port, name=name, locustfile=locustfile, wait_s=wait, log_path=log)
+    if as_json:
+        output.print_json(result.to_json())
+    else:
+        output.stdout().print(f"worker {result.name} served the run of {result.master}: {result.requests} requests, "
+                              f"{result.failures} failed, CPU {result.cpu_s:.1f}s in {result.duration_s:.0f}s")
+    raise typer.Exit(result.exit_code)

@@ -1,7 +1,8 @@
 """Data setup for a run, through the HTTP API: parties, items and stock, and a token per role.
 
-The fixture travels to every Locust process (master, local and remote workers) as JSON in
-`ERPOPS_LOADTEST_FIXTURE`, so the suites know which customers, items and suppliers are theirs.
+The fixture travels to the master (and local workers) as JSON in `ERPOPS_LOADTEST_FIXTURE`, which
+`loadtest.locust_shape` reads into the Locust custom argument `--erpops-fixture`; Locust sends custom
+arguments from the master to every worker, so a remote worker needs nothing but erpops installed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ SUITE_ENV = "ERPOPS_LOADTEST_SUITE"  # the shipped locustfile's user class
 SHAPE_ENV = "ERPOPS_LOADTEST_SHAPE"  # a `loadtest.shapes.ShapeSpec` as JSON
 LIVE_ENV = "ERPOPS_LOADTEST_LIVE"  # where the master writes its statistics every second
 STOP_ENV = "ERPOPS_LOADTEST_STOP"  # a file whose existence ends the shape (and so the run) early
+WORKERS_ENV = "ERPOPS_LOADTEST_WORKERS"  # where the master writes what each worker reported
+WORKER_NAME_ENV = "ERPOPS_LOADTEST_WORKER_NAME"  # a worker's name in the verdict (`worker-1`, a remote's own)
+WORKER_STATUS_ENV = "ERPOPS_LOADTEST_WORKER_STATUS"  # where a worker writes its run's shape and its own counts
+ALL_SUITES = "all"  # the SUITE_ENV of a remote worker: every suite class, the master picks which runs
 API = "/api/v1"
 ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
 STOCK_PER_ITEM = Decimal(1_000_000)

@@ -42,10 +42,15 @@ class RunOptions:
     inject_errors: float = 0.0
     baseline: Path | None = None
     timeout_s: float | None = None
+    remote_workers: int = 0
+    master_bind_host: str = "127.0.0.1"
+    master_port: int | None = None
+    remote_wait_s: float = 60.0
 
     @property
     def hard_timeout_s(self) -> float:
-        return self.timeout_s or self.shape.run_time_s + SETUP_S + 10 * self.workers
+        remote = self.remote_wait_s if self.remote_workers else 0.0
+        return self.timeout_s or self.shape.run_time_s + SETUP_S + 10 * self.workers + remote
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Verdict:
     database_check: dict[str, Any]
     metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    workers: list[dict[str, Any]] = field(default_factory=list)  # each worker's name, host, pid, remote, requests
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -139,9 +145,10 @@ def run(options: RunOptions) -> Verdict:
         tokens = _tokens(options, database_url, out.name)
         fixture = create_fixture(host, tokens, inject_errors=options.inject_errors)
         plan = LocustPlan(host, out, options.suite, options.shape, fixture, options.workers, options.locustfile,
-                          options.hard_timeout_s)
+                          options.hard_timeout_s, options.remote_workers, options.master_bind_host,
+                          options.master_port, options.remote_wait_s)
         locust = run_locust(plan, _abort_gate(slo, baseline))
-        harness_error = _locust_problem(locust, options.hard_timeout_s)
+        harness_error = _workers_problem(locust, plan) or _locust_problem(locust, options.hard_timeout_s)
     except ErpError as exc:
         if exc.exit_code != 2:
             raise
@@ -162,9 +169,20 @@ def run(options: RunOptions) -> Verdict:
                       options.shape.to_json(), host, started_at, round(time.monotonic() - started, 3),
                       stats.requests(), stats.failures(), checks, stats.check_failures(),
                       not any(p.saturated for p in generator), results, generator, db,
-                      stats.summaries(slo.selectors if slo else []), _files(out))
+                      stats.summaries(slo.selectors if slo else []), _files(out), locust.workers if locust else [])
     (out / "verdict.json").write_text(json.dumps(verdict.to_json(), indent=2) + "\n")
     return verdict
+
+
+def _workers_problem(locust: LocustRun, plan: LocustPlan) -> str | None:
+    if not locust.workers_missing:
+        return None
+    expected = plan.workers + plan.remote_workers
+    where = f"{plan.master_bind_host}:{locust.master_port}"
+    hint = (f"; start each remote one with `erpops loadtest worker --master-host <this host> --master-port "
+            f"{locust.master_port}`" if plan.remote_workers else "")
+    return (f"only {len(locust.workers)} of {expected} Locust workers ({plan.remote_workers} remote) connected to "
+            f"the master on {where} within {plan.workers_wait_s:g}s{hint}")
 
 
 def _locust_problem(locust: LocustRun, timeout_s: float) -> str | None:

@@ -1,5 +1,8 @@
 """Run Locust headless as subprocesses (one local process, or a master and N workers), bounded and watched.
 
+Remote workers (`erpops loadtest worker` on other machines) join the master on its bind host and port;
+the master waits a bounded time for all of them (and the local ones) before it starts, or gives up.
+
 The harness never imports Locust: a broken locustfile is then a failed subprocess, not a crashed
 harness, and gevent never patches the caller. While Locust runs, each process's CPU is sampled (a
 generator over 80 % of a core measures itself, not the server) and the live statistics can stop the run
@@ -17,11 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from loadtest.fixture import ENV as FIXTURE_ENV
-from loadtest.fixture import LIVE_ENV, SHAPE_ENV, STOP_ENV, SUITE_ENV, Fixture
+from loadtest.fixture import LIVE_ENV, SHAPE_ENV, STOP_ENV, SUITE_ENV, WORKER_NAME_ENV, WORKERS_ENV, Fixture
 from loadtest.metrics import Stats
 from loadtest.server import free_port
 from loadtest.shapes import ShapeSpec
@@ -31,11 +35,18 @@ SHAPE_FILE = HERE / "locust_shape.py"
 SUITES_FILE = HERE / "locustfile.py"
 SATURATED = 0.80  # of one core
 STOP_GRACE_S = 15.0
+LOCAL_WORKERS_WAIT_S = 30.0
+GAVE_UP = "Gave up waiting for workers to connect"  # Locust's master, when --expect-workers-max-wait ends
 
 
 @dataclass(frozen=True)
 class LocustPlan:
-    """One Locust run: where, what, how shaped, how many workers, where its files go, how long at most."""
+    """One Locust run: where, what, how shaped, how many workers, where its files go, how long at most.
+
+    `remote_workers` are started elsewhere (`erpops loadtest worker`) and join the master on
+    `master_bind_host`:`master_port` (a free loopback port when none is given); the master waits up to
+    `remote_wait_s` for them before it gives up.
+    """
 
     host: str
     out_dir: Path
@@ -45,6 +56,20 @@ class LocustPlan:
     workers: int = 0
     locustfile: Path | None = None
     timeout_s: float = 120.0
+    remote_workers: int = 0
+    master_bind_host: str = "127.0.0.1"
+    master_port: int | None = None
+    remote_wait_s: float = 60.0
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers + self.remote_workers > 0
+
+    @property
+    def workers_wait_s(self) -> float:
+        """How long the master waits for all its workers before it gives up."""
+        remote = self.remote_wait_s if self.remote_workers else 0.0
+        return max(remote, LOCAL_WORKERS_WAIT_S if self.workers else 0.0)
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,13 @@ class LocustRun:
     wall_s: float
     cpu: list[ProcessCpu] = field(default_factory=list)
     log_path: Path | None = None
+    workers: list[dict[str, Any]] = field(default_factory=list)  # what each worker reported to the master
+    master_port: int | None = None
+
+    @property
+    def workers_missing(self) -> bool:
+        """The master gave up waiting for its workers."""
+        return GAVE_UP in self.log_tail(4000)
 
     def log_tail(self, chars: int = 600) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -97,12 +129,34 @@ def commands(plan: LocustPlan, master_port: int) -> list[tuple[str, list[str]]]:
     reports = ["--headless", "--host", plan.host, "--only-summary", "--csv", str(out / "locust"),
                "--csv-full-history", "--html", str(out / "report.html"), "--json-file", str(out / "stats"),
                "--exit-code-on-error", "0"]
-    if plan.workers <= 0:
+    if not plan.distributed:
         return [("local", base + reports)]
-    master = base + reports + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
-                               "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "30"]
-    worker = base + ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
+    master = base + reports + ["--master", "--master-bind-host", plan.master_bind_host,
+                               "--master-bind-port", str(master_port),
+                               "--expect-workers", str(plan.workers + plan.remote_workers),
+                               "--expect-workers-max-wait", f"{plan.workers_wait_s:g}"]
+    local = "127.0.0.1" if plan.master_bind_host in ("*", "0.0.0.0", "") else plan.master_bind_host
+    worker = base + ["--worker", "--master-host", local, "--master-port", str(master_port),
+                     "--exit-code-on-error", "0"]
     return [("master", master)] + [(f"worker-{n}", worker) for n in range(1, plan.workers + 1)]
+
+
+def _workers(path: Path, local: set[str]) -> tuple[list[dict[str, Any]], list[ProcessCpu]]:
+    """What the workers reported to the master, each marked remote or not, and the remote ones' CPU."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return [], []
+    workers, cpu = [], []
+    for w in raw if isinstance(raw, list) else []:
+        name = str(w.get("name") or w.get("client_id", "?"))
+        remote = name not in local
+        workers.append({"name": name, "host": w.get("host"), "pid": w.get("pid"), "remote": remote,
+                        "requests": int(w.get("requests", 0)), "failures": int(w.get("failures", 0))})
+        if remote and "cpu_s" in w:
+            cpu.append(ProcessCpu(f"remote {name}", int(w.get("pid") or 0), float(w["cpu_s"]),
+                                  float(w.get("wall_s", 0.0)), round(float(w.get("peak", 0.0)), 3)))
+    return workers, cpu
 
 
 class _Sampler:
@@ -150,17 +204,20 @@ def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = N
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     live, stop = plan.out_dir / "live.json", plan.out_dir / "stop"
     stop.unlink(missing_ok=True)
-    env = _env(plan, live, stop)
+    workers_file = plan.out_dir / "workers.json"
+    workers_file.unlink(missing_ok=True)
+    env = {**_env(plan, live, stop), WORKERS_ENV: str(workers_file)}
+    master_port = plan.master_port or free_port()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = []
     started = time.monotonic()
     timed_out, aborted = False, None
     try:
-        for role, argv in commands(plan, free_port()):
+        for role, argv in commands(plan, master_port):
             log = (plan.out_dir / f"{role}.log").open("wb")
             logs.append(log)
-            procs[role] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                           cwd=plan.out_dir)
+            procs[role] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                           env={**env, WORKER_NAME_ENV: role}, cwd=plan.out_dir)
         sampler = _Sampler(procs)
         lead = procs.get("local") or procs["master"]
         deadline = started + plan.timeout_s
@@ -194,5 +251,7 @@ def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = N
             log.close()
     stats = plan.out_dir / "stats.json"
     lead_role = "local" if "local" in procs else "master"
+    workers, remote_cpu = _workers(workers_file, set(procs))
     return LocustRun(procs[lead_role].returncode, timed_out, aborted, stats if stats.exists() else None,
-                     round(time.monotonic() - started, 3), sampler.result(), plan.out_dir / f"{lead_role}.log")
+                     round(time.monotonic() - started, 3), sampler.result() + remote_cpu,
+                     plan.out_dir / f"{lead_role}.log", workers, master_port if plan.distributed else None)

@@ -34,30 +34,43 @@ class FlowBroken(Exception):
     """A step of a business flow failed; the rest of the flow is skipped."""
 
 
-def _fixture() -> Fixture:
-    raw = os.environ.get(ENV)
+def _setting(environment: Any, name: str, env: str) -> str:
+    """A custom argument of the run (on a worker, as the master sent it), else its environment variable."""
+    value = getattr(getattr(environment, "parsed_options", None), name, None)
+    return str(value) if value else os.environ.get(env, "")
+
+
+def _fixture(environment: Any) -> Fixture:
+    raw = _setting(environment, "erpops_fixture", ENV)
     if not raw:
         raise RuntimeError(f"{ENV} is not set: run the suites through `erpops loadtest run`")
     return Fixture.from_json(json.loads(raw))
 
 
-def _wait_time() -> Callable[..., float]:
-    raw = os.environ.get(SHAPE_ENV)
+_THINK = between(0.05, 0.3)
+
+
+def _wait_time(environment: Any) -> Callable[[Any], float]:
+    raw = _setting(environment, "erpops_shape", SHAPE_ENV)
     spec = ShapeSpec.from_json(json.loads(raw)) if raw else None
     if spec is not None and spec.kind is ShapeKind.ARRIVAL:
         return constant_pacing(spec.pace_s)
-    return between(0.05, 0.3)
+    return _THINK
 
 
 class ErpUser(FastHttpUser):
     """A clerk of the business: calls the API with the token of the role each step needs."""
 
     abstract = True
-    wait_time = _wait_time()
     fixture: Fixture
+    _wait: Callable[[Any], float] | None = None
+
+    def wait_time(self) -> float:  # decided per user: a worker learns the shape from the master's first spawn
+        return (self._wait or _THINK)(self)
 
     def on_start(self) -> None:
-        self.fixture = _fixture()
+        self.fixture = _fixture(self.environment)
+        self._wait = _wait_time(self.environment)
         self.rng = random.Random()
 
     def check(self, name: str, ok: bool, message: str) -> bool:

@@ -28,6 +28,7 @@ def test_reports_suite_on_a_master_and_two_workers(loadtest: LoadTest) -> None:
     assert run.exit_code == 0, run.stderr + run.stdout
     assert [p["role"] for p in run.verdict["generator"]] == ["master", "worker-1", "worker-2"]
     assert all(p["cpu_s"] > 0 and p["saturated"] is False for p in run.verdict["generator"])
+    assert sorted((w["name"], w["remote"]) for w in run.verdict["workers"]) == [("worker-1", False), ("worker-2", False)]
     assert run.verdict["metrics"]["GET /reports/trial-balance"]["count"] > 0
     assert run.verdict["database_check"]["ok"] is True
 

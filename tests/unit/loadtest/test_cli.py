@@ -24,3 +24,16 @@ def test_bad_choices_exit_2(args: list[str], tmp_path: Path, capsys: pytest.Capt
         main(["loadtest", "run", "--out", str(tmp_path / "out"), "--host", "http://127.0.0.1:9", *args])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_worker_help_has_an_example() -> None:
+    result = CliRunner().invoke(app, ["worker", "--help"])
+    assert result.exit_code == 0
+    assert "Example: erpops loadtest worker --master-host" in result.output
+
+
+def test_master_options_without_workers_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["loadtest", "run", "--out", str(tmp_path / "out"), "--host", "http://127.0.0.1:9", "--master-port", "5557"])
+    assert exit_.value.code == 2
+    assert "--master-port need --workers or --remote-workers" in capsys.readouterr().err
