@@ -46,6 +46,10 @@ class Cluster:
         self.user = server_user()
         self.log = data_dir.parent / f"{data_dir.name}.log"
 
+    def client(self, program: str) -> list[str]:
+        """The argv start of a PostgreSQL client program talking to this server as `postgres` over loopback."""
+        return [str(self.bin_dir / program), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
         if self.user:

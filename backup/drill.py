@@ -303,13 +303,7 @@ def _start(cluster: Cluster) -> str:
 def _amcheck(cluster: Cluster, dbname: str) -> str:
     done = subprocess.run(
         [
-            str(cluster.bin_dir / "pg_amcheck"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            "postgres",
+            *cluster.client("pg_amcheck"),
             "--install-missing",
             "--heapallindexed",
             "-d",

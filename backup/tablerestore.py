@@ -108,13 +108,7 @@ def _dump_into_live(cluster: Cluster, dbname: str, schema: str, live_url: str) -
     live = conn_from_url(live_url)
     dump = subprocess.Popen(
         [
-            str(cluster.bin_dir / "pg_dump"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            "postgres",
+            *cluster.client("pg_dump"),
             "-d",
             dbname,
             "-n",

@@ -256,23 +256,7 @@ def main() -> None:
         pgbr_s3 = ["pgbackrest", f"--config={s3conf}", f"--stanza={STANZA}"]
         erp_bucket = s3.bucket("erpops")
         print(f"loading pgbench scale {args.scale} ...", flush=True)
-        run(
-            [
-                str(cluster.bin_dir / "pgbench"),
-                "-i",
-                "-q",
-                "-s",
-                str(args.scale),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(cluster.port),
-                "-U",
-                "postgres",
-                "postgres",
-            ],
-            timeout=900,
-        )
+        run([*cluster.client("pgbench"), "-i", "-q", "-s", str(args.scale), "postgres"], timeout=900)
         run(["psql", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-c", "CHECKPOINT"])
         run([*pgbr, "stanza-create"], user="postgres")
         run([*pgbr_s3, "stanza-create"], user="postgres")

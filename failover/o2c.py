@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import httpx
 
 from failover.lab import free_port
 from failover.types import FailoverFailed, Outcome
-from failover.writer import Attempt
+from failover.writer import Attempt, ClientThreads
 
 if TYPE_CHECKING:
     from failover.drill import LoadFactory
@@ -51,16 +50,13 @@ class ApiLoad:
     log: Path | None = None
     request_timeout: float = 5.0
     pause: float = 0.01
-    attempts: list[Attempt] = field(default_factory=list)
     orders: dict[tuple[int, int], int] = field(default_factory=dict)  # acked key -> sales order id
     api_pids: list[int] = field(default_factory=list)  # every API process started, for the record
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _port: int = 0
     _token: str = ""
     _payload: dict[str, Any] = field(default_factory=dict, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _clients: ClientThreads = field(default_factory=ClientThreads, repr=False)  # its lock guards `orders` too
 
     @property
     def base_url(self) -> str:
@@ -125,22 +121,13 @@ class ApiLoad:
         raise FailoverFailed(f"the ERP API did not answer /healthz within {timeout:.0f} s ({last})")
 
     def start(self) -> None:
-        self._stop.clear()
-        for client in range(self.clients):
-            thread = threading.Thread(target=self._loop, args=(client,), name=f"o2c-{client}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        self._clients.start(self._loop, self.clients, "o2c")
 
     def stop(self, timeout: float = 10) -> list[Attempt]:
         """Stop the clients, then the API process by its PID; returns every attempt, oldest first."""
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._threads.clear()
+        attempts = self._clients.stop(timeout)
         self._stop_api()
-        with self._lock:
-            return sorted(self.attempts, key=lambda a: (a.started, a.client))
+        return attempts
 
     def _stop_api(self) -> None:
         proc, self._proc = self._proc, None
@@ -154,8 +141,12 @@ class ApiLoad:
             proc.wait(5)
 
     def snapshot(self) -> list[Attempt]:
-        with self._lock:
-            return list(self.attempts)
+        return self._clients.snapshot()
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Every attempt logged so far, in the order they were logged."""
+        return self._clients.snapshot()
 
     def committed(self, primary_url: str) -> set[tuple[int, int]]:
         """Keys whose order committed on `primary_url`: idempotency key applied, and an acked order's row there."""
@@ -174,7 +165,7 @@ class ApiLoad:
                     .scalars()
                     .all()
                 )
-                with self._lock:
+                with self._clients.lock:
                     wanted = sorted(set(self.orders.values()))
                 found = (
                     set(
@@ -188,13 +179,13 @@ class ApiLoad:
         finally:
             engine.dispose()
         applied = {parse_key(k, self.run) for k in keys}
-        with self._lock:
+        with self._clients.lock:
             missing = {key for key, order in self.orders.items() if order not in found}
         return {k for k in applied if k is not None} - missing
 
     def _record(self, attempt: Attempt, order_id: int | None = None) -> None:
-        with self._lock:
-            self.attempts.append(attempt)
+        with self._clients.lock:
+            self._clients.attempts.append(attempt)
             if order_id is not None:
                 self.orders[(attempt.client, attempt.seq)] = order_id
 
@@ -203,14 +194,14 @@ class ApiLoad:
         timeout = httpx.Timeout(self.request_timeout, connect=1.0)
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout) as http:
             seq = 0
-            while not self._stop.is_set():
+            while not self._clients.stopping.is_set():
                 seq += 1
                 started = time.monotonic()
                 outcome, order_id, error = classify(
                     http, f"{API}/sales-orders", self._payload, f"{self.run}-{client}-{seq}"
                 )
                 self._record(Attempt(client, seq, started, time.monotonic(), outcome, None, error), order_id)
-                self._stop.wait(self.pause if outcome is Outcome.ACKED else 0.05)
+                self._clients.stopping.wait(self.pause if outcome is Outcome.ACKED else 0.05)
 
 
 def classify(
