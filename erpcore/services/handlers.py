@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
@@ -23,7 +23,7 @@ from erpcore.domain.stock import below_safety
 from erpcore.models import (
     Item, PurchaseOrderLine, PurchaseRequisition, StockBalance, SupplierInvoice,
 )
-from erpcore.services import purchasing
+from erpcore.services import ledger, purchasing
 from erpcore.services.sql import Query, pairs_in, pairs_params
 from erpcore.services.unit_of_work import UnitOfWork
 
@@ -53,20 +53,19 @@ def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
     purchasing.raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
 
 
-SAFETY_MEMO = "safety_rows"
 _LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
                  Item.safety_stock, Item.reorder_qty).join(Item, Item.id == StockBalance.item_id)
 _ANY_KEY, _ANY_KEY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id)
 SAFETY_LEVELS = Query(_LEVELS.where(_ANY_KEY), postgresql=_LEVELS.where(_ANY_KEY_PG))
 
 
-def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Row[Any]]:
+def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Any]:
     """Stock and safety levels of this event's balance and of every StockDecreased still queued, in one query.
 
     A posting of n lines raises n events; reading them together saves n - 1 round trips. The rows stay
     valid while events are handled: handlers raise requisitions, they do not move stock.
     """
-    memo: dict[tuple[int, int], Row[Any]] = uow.memo.setdefault(SAFETY_MEMO, {})  # type: ignore[assignment]
+    memo: dict[tuple[int, int], Any] = uow.memo.setdefault(ledger.LEVELS_MEMO, {})  # type: ignore[assignment]
     key = (event.item_id, event.warehouse_id)
     if key in memo:
         return memo

@@ -15,14 +15,13 @@ from sqlalchemy import BigInteger, Numeric, insert, select
 from erpcore.domain.postings import PostingLine, is_balanced, reversal
 from erpcore.domain.stock import Balance
 from erpcore.exceptions import NotFound
-from erpcore.models import JournalEntry, JournalLine, StockBalance, StockMove
+from erpcore.models import Item, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.services import numbering
 from erpcore.services.sql import (
     Query,
     batch_insert,
     batch_update,
     insert_ignore,
-    locked,
     pairs_in,
     pairs_params,
 )
@@ -122,14 +121,34 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[Key]) -> dict[Key, Balance]:
     return balances
 
 
-_BALANCES = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
-                   StockBalance.value_amount).order_by(StockBalance.item_id, StockBalance.warehouse_id)
+# The items' safety levels come with the lock (FOR UPDATE of the balances only: a lock on the item rows would
+# block every foreign-key check on them), so the safety-stock handler needs no query of its own.
+_BALANCES = (select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
+                    StockBalance.value_amount, Item.safety_stock, Item.reorder_qty)
+             .join(Item, Item.id == StockBalance.item_id)
+             .order_by(StockBalance.item_id, StockBalance.warehouse_id).with_for_update(of=StockBalance.__table__))
 _ANY_KEY, _ANY_KEY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id)
-LOCK_BALANCES = Query(locked(_BALANCES.where(_ANY_KEY)), postgresql=locked(_BALANCES.where(_ANY_KEY_PG)))
+LOCK_BALANCES = Query(_BALANCES.where(_ANY_KEY), postgresql=_BALANCES.where(_ANY_KEY_PG))
+LEVELS_MEMO = "stock_levels"  # uow.memo: (item, warehouse) -> StockLevel as this transaction left it
+_SAFETY_MEMO = "safety_levels"  # uow.memo: (item, warehouse) -> (safety stock, reorder quantity)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A balance after this transaction's writes, with its item's safety stock and reorder quantity."""
+
+    item_id: int
+    warehouse_id: int
+    on_hand: Decimal
+    reserved: Decimal
+    safety_stock: Decimal
+    reorder_qty: Decimal
 
 
 def _lock_existing(uow: UnitOfWork, wanted: list[Key]) -> dict[Key, Balance]:
     rows = LOCK_BALANCES.rows(uow.conn, pairs_params(wanted))
+    safety: dict[Key, tuple[Decimal, Decimal]] = uow.memo.setdefault(_SAFETY_MEMO, {})  # type: ignore[assignment]
+    safety.update({(r.item_id, r.warehouse_id): (r.safety_stock, r.reorder_qty) for r in rows})
     return {(r.item_id, r.warehouse_id): Balance(r.on_hand, r.reserved, r.value_amount) for r in rows}
 
 
@@ -141,10 +160,16 @@ WRITE_BALANCES = batch_update(
 
 
 def write_balances(uow: UnitOfWork, balances: dict[Key, Balance]) -> None:
+    """Write the locked balances back; their new levels are noted in `LEVELS_MEMO` for the event handlers."""
     WRITE_BALANCES.many(uow.conn, [
         {"k_item": i, "k_wh": w, "v_on_hand": b.on_hand, "v_reserved": b.reserved, "v_value": b.value}
         for (i, w), b in balances.items()
     ])
+    safety: dict[Key, tuple[Decimal, Decimal]] = uow.memo.get(_SAFETY_MEMO, {})  # type: ignore[assignment]
+    levels: dict[Key, StockLevel] = uow.memo.setdefault(LEVELS_MEMO, {})  # type: ignore[assignment]
+    for (i, w), b in balances.items():
+        if (i, w) in safety:
+            levels[(i, w)] = StockLevel(i, w, b.on_hand, b.reserved, *safety[(i, w)])
 
 
 INSERT_MOVES = batch_insert(StockMove, "item_id", "warehouse_id", "move_date", "quantity", "value_amount",

@@ -63,7 +63,7 @@ MARK_APPROVED = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order
     status=SalesOrderStatus.APPROVED, approved_at=bindparam("v_approved_at")))
 SHIP_LINES = Query(
     select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity,
-           SalesOrderLine.qty_shipped, StockReservation.id.label("res_id"),
+           SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced, StockReservation.id.label("res_id"),
            func.coalesce(StockReservation.quantity, 0).label("res_qty"))
     .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
     .where(SalesOrderLine.sales_order_id == bindparam("order_id")))
@@ -269,7 +269,10 @@ def ship_sales_order(
         # What does not depend on stock goes first; the balances, shared with every order of these items,
         # are locked as late as possible.
         SHIPPED.many(s, [{"k_id": so_lines[n].id, "v_qty": q} for n, q in wanted.items()])
-        _refresh_status(uow, order_id)
+        # Known without reading back: this shipment leaves some line uninvoiced, so payments cannot matter.
+        SET_ORDER_STATUS.execute(s, {"order_id": order_id, "v_status": sales_order_status(
+            [(r.quantity, r.qty_shipped + wanted.get(n, ZERO), r.qty_invoiced) for n, r in so_lines.items()],
+            fully_paid=False)})
         from_reservation = {n: min(q, Decimal(so_lines[n].res_qty)) for n, q in wanted.items()}
         RESERVATION_LEFT.many(s, [{"k_id": so_lines[n].res_id, "v_qty": Decimal(so_lines[n].res_qty) - taken}
                                   for n, taken in sorted(from_reservation.items()) if taken])
