@@ -92,12 +92,13 @@ def read_back(uow: UnitOfWork, read: Reader, doc_type: str | None = None, doc_id
     """The response document, filled in by `read` inside the service's own transaction just before commit.
 
     Reading on the service's connection saves a pool checkout and its round trips per request, and the
-    reply is exactly what was committed. The document is `doc_id`, or the one of `doc_type` the service wrote.
+    reply is exactly what was committed. The document is the one of `doc_type` the service kept in full, if
+    it did; otherwise it is read: `doc_id`, or the one of `doc_type` the service created.
     """
     reply: dict[str, Any] = {}
 
     def hook(done: UnitOfWork) -> None:
-        written = done.documents.get(doc_type or "") if doc_id is None else None
+        written = done.documents.get(doc_type or "")
         if written is not None:  # the service kept the rows its INSERT ... RETURNING gave back
             reply.update(written)
             return

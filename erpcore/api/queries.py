@@ -6,14 +6,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, cast, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from erpcore.api.deps import ListParams
 from erpcore.exceptions import NotFound
 from erpcore.models import SalesOrder, SalesOrderLine, StockReservation
 from erpcore.services.sql import Query
-
 
 Source = Engine | Connection  # a Connection reads inside its transaction (a service's, before it commits)
 
@@ -56,7 +55,8 @@ def document(source: Source, model: Any, line_model: Any, parent: InstrumentedAt
 
 
 SALES_ORDER_LINES = Query(
-    select(*SalesOrderLine.__table__.columns, func.coalesce(StockReservation.quantity, 0).label("qty_reserved"))
+    select(*SalesOrderLine.__table__.columns,  # a typed 0: '0.0000' like every other quantity, on both engines
+           func.coalesce(StockReservation.quantity, cast(0, StockReservation.quantity.type)).label("qty_reserved"))
     .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id)
     .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
 

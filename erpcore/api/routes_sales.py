@@ -84,7 +84,7 @@ def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_i
 def approve_sales_order(order_id: IdPath, erp: ErpDep, who: SalesClerk) -> dict[str, Any]:
     """Approve a draft order and reserve its stock (409 when an order without backorder cannot be covered)."""
     uow = erp.uow(who.name)
-    reply = read_back(uow, q.sales_order, doc_id=order_id)
+    reply = read_back(uow, q.sales_order, "sales_order", doc_id=order_id)
     sales.approve_sales_order(uow, order_id)
     return reply
 

@@ -17,11 +17,26 @@ from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value, reservable
 from erpcore.exceptions import (
-    Conflict, CreditLimitExceeded, InsufficientStock, InvalidTransition, NotFound, ValidationFailed,
+    Conflict,
+    CreditLimitExceeded,
+    InsufficientStock,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
 )
 from erpcore.models import (
-    Customer, CustomerInvoice, CustomerInvoiceLine, CustomerReceipt, Item, SalesOrder, SalesOrderLine,
-    Shipment, ShipmentLine, StockReservation, TaxCode, Warehouse,
+    Customer,
+    CustomerInvoice,
+    CustomerInvoiceLine,
+    CustomerReceipt,
+    Item,
+    SalesOrder,
+    SalesOrderLine,
+    Shipment,
+    ShipmentLine,
+    StockReservation,
+    TaxCode,
+    Warehouse,
 )
 from erpcore.services import ledger, numbering
 from erpcore.services.master import default_warehouse_id
@@ -55,12 +70,14 @@ INSERT_ORDER = Query(insert(SalesOrder).values(
     number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), warehouse_id=bindparam("v_warehouse_id"),
     order_date=bindparam("v_order_date"), status=SalesOrderStatus.DRAFT, backorder_allowed=bindparam("v_backorder"),
     net_amount=bindparam("v_net"), tax_amount=bindparam("v_tax"), created_at=bindparam("v_created_at"),
-).returning(SalesOrder.id))
-APPROVE_LINES = Query(
-    select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity)
-    .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
+).returning(*SalesOrder.__table__.columns))
+APPROVE_LINES = Query(select(*SalesOrderLine.__table__.columns)
+                      .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
 MARK_APPROVED = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
-    status=SalesOrderStatus.APPROVED, approved_at=bindparam("v_approved_at")))
+    status=SalesOrderStatus.APPROVED, approved_at=bindparam("v_approved_at")).returning(*SalesOrder.__table__.columns))
+# a reserved quantity at the scale the database stores (quantities are NUMERIC(18, 4)), so that a reply built
+# here reads exactly like the document read back
+RESERVED_STEP = Decimal("0.0001")
 SHIP_LINES = Query(
     select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.item_id, SalesOrderLine.quantity,
            SalesOrderLine.qty_shipped, SalesOrderLine.qty_invoiced, StockReservation.id.label("res_id"),
@@ -119,9 +136,6 @@ SHIPMENT_INVOICED = batch_update(ShipmentLine, {"k_id": ShipmentLine.id},
                                  {"k_id": BigInteger(), "v_qty": Numeric()})
 RESERVATION_LEFT = batch_update(StockReservation, {"k_id": StockReservation.id},
                                 lambda p: {"quantity": p["v_qty"]}, {"k_id": BigInteger(), "v_qty": Numeric()})
-INSERT_ORDER_LINES = batch_insert(
-    SalesOrderLine, "sales_order_id", "line_no", "item_id", "quantity", "unit_price", "tax_rate", "net_amount",
-    "tax_amount", "qty_shipped", "qty_invoiced")
 INSERT_RESERVATIONS = batch_insert(StockReservation, "sales_order_line_id", "item_id", "warehouse_id", "quantity",
                                    "created_at")
 SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
@@ -169,13 +183,16 @@ def create_sales_order(
             rows.append({"line_no": n, "item_id": line.item_id, "quantity": line.quantity, "unit_price": price,
                          "tax_rate": item.rate, "net_amount": net, "tax_amount": tax,
                          "qty_shipped": ZERO, "qty_invoiced": ZERO})
-        order_id = INSERT_ORDER.one(s, {
+        head = INSERT_ORDER.dicts(s, {
             "v_number": numbering.next_number(uow, "sales_order", order_date.year), "v_customer_id": customer_id,
             "v_warehouse_id": warehouse_id, "v_order_date": order_date, "v_backorder": backorder_allowed,
             "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
-            "v_created_at": _now()}).id
-        INSERT_ORDER_LINES.many(s, [{**r, "sales_order_id": order_id} for r in rows])
-        uow.created["sales_order"] = order_id
+            "v_created_at": _now()})[0]
+        order_id = head["id"]
+        written = s.execute(
+            insert(SalesOrderLine).returning(*SalesOrderLine.__table__.columns, sort_by_parameter_order=True),
+            [{**r, "sales_order_id": order_id} for r in rows]).mappings().all()
+        uow.wrote("sales_order", head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in written])
         uow.commit()
         return int(order_id)
 
@@ -205,33 +222,35 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         if order.status != SalesOrderStatus.DRAFT:
             raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
         _check_credit(uow, order.customer_id, order_id, order.credit_limit)
-        lines = APPROVE_LINES.rows(s, {"order_id": order_id})
+        lines = APPROVE_LINES.dicts(s, {"order_id": order_id})
         wh = order.warehouse_id
         # The order is locked already; the stock balances, shared with every order of these items, are
         # locked last so that as little as possible waits on them.
-        MARK_APPROVED.execute(s, {"order_id": order_id, "v_approved_at": _now()})
-        balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
+        head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
+        balances = ledger.lock_balances(uow, [(line["item_id"], wh) for line in lines])
         reserved: dict[str, Decimal] = {}
         reservations = []
         now = _now()
         for line in lines:
-            key = (line.item_id, wh)
-            got = reservable(line.quantity, balances[key])
-            if got < line.quantity and not order.backorder_allowed:
+            key = (line["item_id"], wh)
+            got = reservable(line["quantity"], balances[key])
+            if got < line["quantity"] and not order.backorder_allowed:
                 raise InsufficientStock(
-                    f"sales order {order_id} line {line.line_no}: {show_qty(line.quantity)} wanted, "
+                    f"sales order {order_id} line {line['line_no']}: {show_qty(line['quantity'])} wanted, "
                     f"{show_qty(balances[key].available)} free, and the order allows no backorder")
             b = balances[key]
             balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
-            reserved[str(line.line_no)] = got
-            reservations.append({"sales_order_line_id": line.id, "item_id": line.item_id,
+            reserved[str(line["line_no"])] = got
+            line["qty_reserved"] = got.quantize(RESERVED_STEP)
+            reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
                                  "warehouse_id": wh, "quantity": got, "created_at": now})
-            if got < line.quantity:
-                uow.emit(ReservationFellShort(line.id, line.item_id, wh, line.quantity - got))
+            if got < line["quantity"]:
+                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, line["quantity"] - got))
             if got > 0:
-                uow.emit(StockDecreased(line.item_id, wh))
+                uow.emit(StockDecreased(line["item_id"], wh))
         ledger.write_balances(uow, balances)
         INSERT_RESERVATIONS.many(s, reservations)
+        uow.wrote("sales_order", head, lines)
         uow.emit(SalesOrderApproved(order_id))
         uow.commit()
         return reserved
