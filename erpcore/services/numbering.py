@@ -14,9 +14,11 @@ posting transaction, as legal ones are.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, update
+from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine, text, update
 
 from erpcore.models import DocumentSequence
 from erpcore.services.sql import Query, insert_ignore
@@ -101,3 +103,36 @@ class NumberBlocks:
                 return _take(conn, doc_type, year, BLOCK)
         finally:
             self._side.dispose()
+
+
+def numbered_insert(table: str, doc_type: str, columns: Sequence[str]) -> TextClause:
+    """PostgreSQL: take the next legal number of `doc_type` and insert the document with it in one statement.
+
+    Parameters: `year` and one `v_<column>` per column; returns the row. It returns nothing when the year has
+    no sequence row yet (see `insert_numbered`). The number is built as `format_number` builds it.
+    """
+    values = ", ".join(f":v_{c}" for c in columns)
+    return text(
+        f"WITH seq AS (UPDATE document_sequence SET next_value = next_value + 1 "
+        f"WHERE doc_type = '{doc_type}' AND year = :year RETURNING next_value - 1 AS n) "
+        f"INSERT INTO {table} (number, {', '.join(columns)}) "
+        f"SELECT '{PREFIX[doc_type]}-' || CAST(:year AS text) || '-' || "
+        f"lpad(CAST(n AS text), greatest(7, length(CAST(n AS text))), '0'), {values} FROM seq RETURNING *")
+
+
+def insert_numbered(uow: UnitOfWork, doc_type: str, year: int, plain: Query, numbered: Query,
+                    params: dict[str, Any]) -> dict[str, Any]:
+    """Insert a document under its next legal number; returns the row written.
+
+    On PostgreSQL one statement takes the number and inserts (`numbered`, from `numbered_insert`): the
+    sequence row is locked until commit, and this saves the round trip that would otherwise be spent
+    holding it. Elsewhere the number is taken first, then `plain` inserts with `v_number`.
+    """
+    if uow.conn.dialect.name != "postgresql":
+        return plain.dicts(uow.conn, {**params, "v_number": next_number(uow, doc_type, year)})[0]
+    rows = numbered.dicts(uow.conn, {**params, "year": year})
+    if not rows:  # the first number of this type and year: create the row, then count on it
+        insert_ignore(uow.conn, DocumentSequence, [{"doc_type": doc_type, "year": year, "next_value": 1}],
+                      ["doc_type", "year"])
+        rows = numbered.dicts(uow.conn, {**params, "year": year})
+    return rows[0]

@@ -98,12 +98,12 @@ INVOICEABLE = Query(
     .where(Shipment.sales_order_id == bindparam("order_id"), Shipment.status == PostedStatus.POSTED,
            ShipmentLine.quantity > ShipmentLine.qty_invoiced)
     .order_by(ShipmentLine.id))
+_INVOICE_COLUMNS = ["customer_id", "sales_order_id", "invoice_date", "due_date", "status", "net_amount", "tax_amount",
+                    "total_amount", "amount_paid", "created_at"]
 INSERT_INVOICE = Query(insert(CustomerInvoice).values(
-    number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), sales_order_id=bindparam("v_order_id"),
-    invoice_date=bindparam("v_invoice_date"), due_date=bindparam("v_due_date"), status=InvoiceStatus.POSTED,
-    net_amount=bindparam("v_net"), tax_amount=bindparam("v_tax"), total_amount=bindparam("v_total"),
-    amount_paid=ZERO, created_at=bindparam("v_created_at"),
+    number=bindparam("v_number"), **{c: bindparam(f"v_{c}") for c in _INVOICE_COLUMNS},
 ).returning(*CustomerInvoice.__table__.columns))
+INVOICE_NUMBERED = Query(numbering.numbered_insert("customer_invoice", "customer_invoice", _INVOICE_COLUMNS))
 LOCK_INVOICE = Query(locked(select(
     CustomerInvoice.id, CustomerInvoice.number, CustomerInvoice.status, CustomerInvoice.customer_id,
     CustomerInvoice.sales_order_id, CustomerInvoice.total_amount, CustomerInvoice.amount_paid,
@@ -385,11 +385,12 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         _refresh_status(uow, order_id, unpaid_pending=1)
         # The invoice is written last: its gap-free number locks the (INV, year) row for every invoicing
         # client until commit, so only its own lines and the journal come after it.
-        head = INSERT_INVOICE.dicts(s, {
-            "v_number": numbering.next_number(uow, "customer_invoice", invoice_date.year),
-            "v_customer_id": order.customer_id, "v_order_id": order_id, "v_invoice_date": invoice_date,
-            "v_due_date": invoice_date + dt.timedelta(days=terms), "v_net": net, "v_tax": tax, "v_total": net + tax,
-            "v_created_at": _now()})[0]
+        head = numbering.insert_numbered(uow, "customer_invoice", invoice_date.year, INSERT_INVOICE,
+                                         INVOICE_NUMBERED, {
+            "v_customer_id": order.customer_id, "v_sales_order_id": order_id, "v_invoice_date": invoice_date,
+            "v_due_date": invoice_date + dt.timedelta(days=terms), "v_status": InvoiceStatus.POSTED,
+            "v_net_amount": net, "v_tax_amount": tax, "v_total_amount": net + tax, "v_amount_paid": ZERO,
+            "v_created_at": _now()})
         invoice_id = head["id"]
         uow.wrote("customer_invoice", head, s.execute(
             insert(CustomerInvoiceLine).returning(*CustomerInvoiceLine.__table__.columns, sort_by_parameter_order=True),

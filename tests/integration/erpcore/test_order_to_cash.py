@@ -23,6 +23,7 @@ def test_order_to_cash_posts_every_step(erp: Erp) -> None:
         assert s.scalar(select(SalesOrder.status).where(SalesOrder.id == so)) == "closed"
         invoice = s.get(CustomerInvoice, inv)
         assert invoice is not None and invoice.total_amount == Decimal("48.00")
+        assert invoice.number == f"INV-{invoice.invoice_date.year}-0000001"  # the year's first legal number
         assert invoice.status == "paid"
         bal = s.get(StockBalance, (w.item_id, 1))
         assert bal is not None and bal.on_hand == Decimal("6") and bal.reserved == 0
