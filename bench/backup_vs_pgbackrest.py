@@ -223,6 +223,10 @@ def start_restored(root: Path, name: str, primary: Path, restore: Callable[[Clus
 
 
 def main() -> None:
+    import urllib3
+
+    # moto serves HTTPS on loopback with a throw-away self-signed certificate: one warning per request otherwise
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=20, help="pgbench scale (about 15 MB per unit)")
     parser.add_argument("--rounds", type=int, default=3)
