@@ -9,9 +9,9 @@ contention (only 409/422 allowed) and its p99.
 The server is `erpops serve --workers N` (default 2, as `erpops serve` runs on PostgreSQL); `--workers 1`
 measures the single-process server the earlier figures came from.
 
-pgbench runs its standard TPC-B script in its default (simple) query protocol, as `pgbench -c N -T S` does:
-the issue's "about 3,300 tps on this machine" is that figure; `-M prepared` gives about 1.5x more here and
-is printed beside it for reference. The clients use the standard library's keep-alive HTTP connection,
+pgbench runs its standard TPC-B script in its default (simple) query protocol, as `pgbench -c N -T S` does
+(4,300-4,500 tps here on a quiet machine, with -j 1 or 2 alike); `-M prepared` gives about 1.3x more and its
+ratio is printed beside, for reference. The clients use the standard library's keep-alive HTTP connection,
 not httpx: on 2 cores shared with the server, the load generator's own CPU is taken from the server.
 
 Run: .venv/bin/python -m bench.api_throughput [--clients 8] [--seconds 15] [--rounds 3] [--pgbench-seconds 10]
