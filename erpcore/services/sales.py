@@ -138,6 +138,15 @@ RESERVATION_LEFT = batch_update(StockReservation, {"k_id": StockReservation.id},
                                 lambda p: {"quantity": p["v_qty"]}, {"k_id": BigInteger(), "v_qty": Numeric()})
 INSERT_RESERVATIONS = batch_insert(StockReservation, "sales_order_line_id", "item_id", "warehouse_id", "quantity",
                                    "created_at")
+INSERT_ORDER_LINES = batch_insert(
+    SalesOrderLine, "sales_order_id", "line_no", "item_id", "quantity", "unit_price", "tax_rate", "net_amount",
+    "tax_amount", "qty_shipped", "qty_invoiced", returning=True)
+INSERT_SHIPMENT_LINES = batch_insert(
+    ShipmentLine, "shipment_id", "sales_order_line_id", "reservation_id", "item_id", "quantity", "unit_cost",
+    "cost_amount", "qty_invoiced", returning=True)
+INSERT_INVOICE_LINES = batch_insert(
+    CustomerInvoiceLine, "customer_invoice_id", "shipment_line_id", "sales_order_line_id", "item_id", "quantity",
+    "unit_price", "tax_rate", "net_amount", "tax_amount", returning=True)
 SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
     status=bindparam("v_status")))
 
@@ -189,9 +198,7 @@ def create_sales_order(
             "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
             "v_created_at": _now()})[0]
         order_id = head["id"]
-        written = s.execute(
-            insert(SalesOrderLine).returning(*SalesOrderLine.__table__.columns, sort_by_parameter_order=True),
-            [{**r, "sales_order_id": order_id} for r in rows]).mappings().all()
+        written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
         uow.wrote("sales_order", head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in written])
         uow.commit()
         return int(order_id)
@@ -320,13 +327,12 @@ def ship_sales_order(
             "v_number": numbering.next_number(uow, "shipment", ship_date.year), "v_order_id": order_id,
             "v_warehouse_id": wh, "v_ship_date": ship_date, "v_cost": total_cost, "v_created_at": _now()})[0]
         shipment_id = head["id"]
-        written = s.execute(
-            insert(ShipmentLine).returning(*ShipmentLine.__table__.columns, sort_by_parameter_order=True),
-            [{**r, "shipment_id": shipment_id} for r in ship_rows]).mappings().all()
-        line_ids = [line["id"] for line in written]
+        written = INSERT_SHIPMENT_LINES.many_returning(s, [{**r, "shipment_id": shipment_id} for r in ship_rows])
+        line_ids = {line["sales_order_line_id"]: line["id"] for line in written}  # one line per order line
         uow.wrote("shipment", head, written)
         ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
-            ledger.Move(item, wh, q, v, lid) for lid, (item, q, v) in zip(line_ids, moves_pending, strict=True)])
+            ledger.Move(item, wh, q, v, line_ids[row["sales_order_line_id"]])
+            for row, (item, q, v) in zip(ship_rows, moves_pending, strict=True)])
         ledger.post(uow, ship_date, "shipment", shipment_id, "post", f"Shipment for sales order {order_id}",
                     postings.shipment(total_cost))
         for item_id, _, _ in moves_pending:
@@ -392,9 +398,8 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
             "v_net_amount": net, "v_tax_amount": tax, "v_total_amount": net + tax, "v_amount_paid": ZERO,
             "v_created_at": _now()})
         invoice_id = head["id"]
-        uow.wrote("customer_invoice", head, s.execute(
-            insert(CustomerInvoiceLine).returning(*CustomerInvoiceLine.__table__.columns, sort_by_parameter_order=True),
-            [{**r, "customer_invoice_id": invoice_id} for r in rows]).mappings().all())
+        uow.wrote("customer_invoice", head, INSERT_INVOICE_LINES.many_returning(
+            s, [{**r, "customer_invoice_id": invoice_id} for r in rows]))
         ledger.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))

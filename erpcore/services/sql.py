@@ -113,6 +113,16 @@ class Query:
             return
         self._run(conn, {name: [r[name] for r in rows] for name in rows[0]}, None, fetch=False)
 
+    def many_returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`many` for a `batch_insert(..., returning=True)`: the rows written, in no promised order."""
+        if not rows:
+            return []
+        if conn.dialect.name != "postgresql":
+            return [dict(r) for r in conn.execute(self.stmt, [dict(r) for r in rows]).mappings()]
+        written: list[dict[str, Any]] = self._run(conn, {name: [r[name] for r in rows] for name in rows[0]},
+                                                  dict_row, fetch=True)
+        return written
+
     def _run(self, conn: Connection, params: Mapping[str, Any] | None, row_factory: Any, fetch: bool) -> Any:
         if conn.dialect.name != "postgresql":
             result = conn.execute(self.stmt, dict(params or {}))
@@ -185,13 +195,18 @@ def batch_update(table: Any, keys: Mapping[str, Any], values: Callable[[Any], Ma
     return Query(generic, postgresql=batched, keys=list(keys))
 
 
-def batch_insert(table: Any, *names: str) -> Query:
-    """An INSERT of many rows for `Query.many`, one parameter per column of `names`.
+def batch_insert(table: Any, *names: str, returning: bool = False) -> Query:
+    """An INSERT of many rows for `Query.many` (or `many_returning`), one parameter per column of `names`.
 
     Elsewhere it is an executemany; on PostgreSQL one `INSERT ... SELECT` over `unnest` of one array per
-    column, where psycopg would pipeline a statement per row. Give every column with a Python-side
-    default (`created_at`) explicitly: one statement cannot compute it per row.
+    column, where psycopg would pipeline a statement per row and SQLAlchemy would render its batched
+    INSERT ... RETURNING anew on every call. Give every column with a Python-side default (`created_at`)
+    explicitly: one statement cannot compute it per row.
     """
     columns = [table.__table__.c[name] for name in names]
     rows = select(*(func.unnest(bindparam(c.name, type_=ARRAY(c.type))).label(c.name) for c in columns))
-    return Query(insert(table), postgresql=insert(table).from_select(columns, rows))
+    generic, batched = insert(table), insert(table).from_select(columns, rows)
+    if returning:
+        generic = generic.returning(*table.__table__.columns)
+        batched = batched.returning(*table.__table__.columns)
+    return Query(generic, postgresql=batched)

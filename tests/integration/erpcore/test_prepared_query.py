@@ -146,3 +146,16 @@ def test_a_batch_insert_writes_every_row(engine: Engine) -> None:
                                 .where(DocumentSequence.year == 2050)).all())
         assert got == {"t1": 1, "t2": 2, "t3": 3}
         conn.rollback()
+
+
+SEQUENCES_BACK = batch_insert(DocumentSequence, "doc_type", "year", "next_value", returning=True)
+
+
+def test_a_batch_insert_can_return_every_row_it_wrote(engine: Engine) -> None:
+    with engine.connect() as conn:
+        written = SEQUENCES_BACK.many_returning(
+            conn, [{"doc_type": f"r{n}", "year": 2051, "next_value": n * 10} for n in range(1, 4)])
+        assert sorted((r["doc_type"], r["year"], r["next_value"]) for r in written) == [
+            ("r1", 2051, 10), ("r2", 2051, 20), ("r3", 2051, 30)]
+        assert SEQUENCES_BACK.many_returning(conn, []) == []
+        conn.rollback()
