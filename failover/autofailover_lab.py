@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from failover import pgsql
-from failover.lab import free_port, make_base_dir, pg_bin
+from failover.lab import free_port, make_base_dir, multi_host_conninfo, pg_bin
 from failover.types import LabError
 
 PG_AUTOCTL = "/usr/bin/pg_autoctl"
@@ -68,10 +68,7 @@ class AutoFailoverLab:
         return next(n for n in self.nodes if n.name == name)
 
     def client_conninfo(self) -> str:
-        hosts = ",".join("127.0.0.1" for _ in self.nodes)
-        ports = ",".join(str(n.port) for n in self.nodes)
-        return (f"host={hosts} port={ports} user=postgres dbname=postgres "
-                "target_session_attrs=read-write connect_timeout=2")
+        return multi_host_conninfo([n.port for n in self.nodes])
 
     def _spawn(self, keeper: Keeper, args: list[str]) -> None:
         with open(self.base / f"{keeper.name}.log", "ab") as log:

@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from failover.timeline import Timeline
 from failover.types import FailoverFailed
 
 PREFIX = "erpops_iso_"
@@ -69,6 +70,16 @@ class Cut:
         if done.returncode != 0 and self.table in tables():
             raise FailoverFailed(f"could not lift isolation table {self.table}: {done.stderr.strip()}")
         self.lifted = True
+
+
+def lift(cut: Cut | None, timeline: Timeline | None = None) -> None:
+    """Lift `cut`, if there is one, and mark it on `timeline` (not at clean-up, where there is none)."""
+    if cut is None:
+        return
+    cut.lift()
+    if timeline is not None:
+        timeline.mark("isolation_lifted", f"nftables table {cut.table} deleted: port(s) "
+                      f"{', '.join(map(str, cut.ports))} reachable again")
 
 
 def rules(table: str, ports: Sequence[int]) -> str:

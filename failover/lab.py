@@ -30,6 +30,17 @@ PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 # after 2 unanswered) end an idle wait in ~3 s, and tcp_user_timeout ends a send nobody acknowledges.
 # On loopback a live server answers both within microseconds, so nothing healthy is ever cut short.
 CLIENT_TIMEOUTS = "keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000"
+
+
+def multi_host_conninfo(ports: Sequence[int], dbname: str = "postgres", connect_timeout: int = 2) -> str:
+    """A libpq string over every loopback port that connects to whichever one accepts writes.
+
+    The keepalives and TCP user timeout make a session on a cut-off primary fail in about 3 s, not minutes.
+    """
+    return (f"host={','.join('127.0.0.1' for _ in ports)} port={','.join(map(str, ports))} user=postgres "
+            f"dbname={dbname} target_session_attrs=read-write connect_timeout={connect_timeout} {CLIENT_TIMEOUTS}")
+
+
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "wal_level": "replica",
@@ -268,12 +279,7 @@ class Lab:
 
     def client_conninfo(self, dbname: str = "postgres", connect_timeout: int = 2) -> str:
         """A libpq multi-host string that finds whichever node accepts writes."""
-        hosts = ",".join("127.0.0.1" for _ in self.nodes)
-        ports = ",".join(str(n.port) for n in self.nodes)
-        return (
-            f"host={hosts} port={ports} user=postgres dbname={dbname} "
-            f"target_session_attrs=read-write connect_timeout={connect_timeout} {CLIENT_TIMEOUTS}"
-        )
+        return multi_host_conninfo([n.port for n in self.nodes], dbname, connect_timeout)
 
     def client_url(self, dbname: str = "postgres") -> str:
         """The same multi-host target as a SQLAlchemy URL for `erpcore.db.make_engine`."""

@@ -55,7 +55,7 @@ import httpx
 import yaml
 
 from failover import pgsql
-from failover.lab import CLIENT_TIMEOUTS, free_port, make_base_dir, pg_bin
+from failover.lab import free_port, make_base_dir, multi_host_conninfo, pg_bin
 from failover.types import LabError
 
 ETCD = "/usr/bin/etcd"
@@ -164,10 +164,7 @@ class PatroniLab:
         return next(m for m in self.members if m.name == name)
 
     def client_conninfo(self) -> str:
-        hosts = ",".join("127.0.0.1" for _ in self.members)
-        ports = ",".join(str(m.pg_port) for m in self.members)
-        return (f"host={hosts} port={ports} user=postgres dbname=postgres "
-                f"target_session_attrs=read-write connect_timeout=2 {CLIENT_TIMEOUTS}")
+        return multi_host_conninfo([m.pg_port for m in self.members])
 
     def write_configs(self) -> list[Path]:
         for member in self.members:

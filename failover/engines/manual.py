@@ -267,18 +267,13 @@ class ManualEngine(HaEngine):
                             None, output)
 
     def heal(self, timeline: Timeline) -> None:
-        if self._cut is None:
-            return
         cut, self._cut = self._cut, None
-        cut.lift()
-        timeline.mark("isolation_lifted", f"nftables table {cut.table} deleted: port(s) "
-                      f"{', '.join(map(str, cut.ports))} reachable again")
+        isolation.lift(cut, timeline)
 
     def close(self) -> None:
         try:
-            if self._cut is not None:
-                self._cut.lift()
-                self._cut = None
+            cut, self._cut = self._cut, None
+            isolation.lift(cut)
         finally:
             self.lab.destroy()
 

@@ -241,17 +241,12 @@ class PatroniEngine(HaEngine):
         return RejoinResult(False, f"{leader} has no synchronous standby")
 
     def heal(self, timeline: Timeline) -> None:
-        if self._cut is None:
-            return
         cut, self._cut, self._isolated = self._cut, None, None
-        cut.lift()
-        timeline.mark("isolation_lifted", f"nftables table {cut.table} deleted: port(s) "
-                      f"{', '.join(map(str, cut.ports))} reachable again")
+        isolation.lift(cut, timeline)
 
     def close(self) -> None:
         try:
-            if self._cut is not None:
-                self._cut.lift()
-                self._cut, self._isolated = None, None
+            cut, self._cut, self._isolated = self._cut, None, None
+            isolation.lift(cut)
         finally:
             self.lab.destroy()
