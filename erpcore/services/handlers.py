@@ -60,9 +60,10 @@ SAFETY_LEVELS = Query(_LEVELS.where(_ANY_KEY), postgresql=_LEVELS.where(_ANY_KEY
 
 
 def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Any]:
-    """Stock and safety levels of this event's balance and of every StockDecreased still queued, in one query.
+    """Stock and safety levels of this event's balance and of every StockDecreased still queued.
 
-    A posting of n lines raises n events; reading them together saves n - 1 round trips. The rows stay
+    `ledger.write_balances` leaves the levels it wrote in the memo, so a posting usually needs no query;
+    otherwise one query reads all the queued events' balances (n lines raise n events). The rows stay
     valid while events are handled: handlers raise requisitions, they do not move stock.
     """
     memo: dict[tuple[int, int], Any] = uow.memo.setdefault(ledger.LEVELS_MEMO, {})  # type: ignore[assignment]
