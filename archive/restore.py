@@ -1,0 +1,208 @@
+"""`erpops archive restore`: documents back into production by batch, document number or date range.
+
+Per batch: the closures are read from the destination and hashed, inserted into the source parents
+first and read back (same counts and hash, or the source transaction rolls back), the batch's carry-
+forward is replaced by the one of what stays archived, and the roots are recorded as `restore_pending`
+in the same commit; then the archive copies are deleted and the batch's counts and hashes refreshed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from archive import ledger
+from archive.batch import VerificationFailed, destination_digest
+from archive.closure import Closure, ClosureRows, chunks, collect, date_column, pk_column
+from archive.context import Archive
+from archive.purge import purge_session
+from archive.rowhash import combine, digest
+from archive.store import BATCH_COLUMN, archive_batch
+from erpcore.exceptions import Conflict, NotFound, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Selection:
+    batch_ids: tuple[int, ...] = ()
+    document: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    family: str | None = None
+
+
+@dataclass
+class RestoreResult:
+    documents: int = 0
+    rows: int = 0
+    batches: list[int] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def _strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != BATCH_COLUMN} for r in rows]
+
+
+def _closure_rows(conn: Connection, ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> ClosureRows:
+    table = ax.dest_tables[closure.root]
+    key = table.c[pk_column(table)]
+    found: list[dict[str, Any]] = []
+    for part in chunks(roots):
+        found += [dict(r._mapping) for r in conn.execute(
+            select(table).where(key.in_(part), table.c[BATCH_COLUMN] == batch_id).order_by(key))]
+    return collect(conn, closure, ax.dest_tables, found)
+
+
+def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]]:
+    """(family, batch) -> root keys in the destination that the selection names."""
+    if not (sel.batch_ids or sel.document or sel.date_from or sel.date_to):
+        raise ValidationFailed("say what to restore: --batch, --document or --from/--to")
+    out: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    with ax.dest.connect() as conn:
+        for name, closure in ax.closures.items():
+            if sel.family and name != sel.family:
+                continue
+            root = ax.dest_tables[closure.root]
+            key, batch = root.c[pk_column(root)], root.c[BATCH_COLUMN]
+            stmt = select(key, batch)
+            if sel.batch_ids:
+                stmt = stmt.where(batch.in_(sel.batch_ids))
+            if sel.document:
+                keys = _roots_of_document(conn, ax, closure, sel.document)
+                if not keys:
+                    continue
+                stmt = stmt.where(key.in_(keys))
+            column = date_column(ax.tables[closure.root])
+            if (sel.date_from or sel.date_to) and column is None:
+                continue
+            if sel.date_from:
+                stmt = stmt.where(root.c[column] >= sel.date_from)
+            if sel.date_to:
+                stmt = stmt.where(root.c[column] <= sel.date_to)
+            for root_key, batch_id in conn.execute(stmt.order_by(key)):
+                out[(name, batch_id)].append(root_key)
+    if not out:
+        raise NotFound("nothing archived matches that selection (see `erpops archive status`)")
+    return dict(out)
+
+
+def _roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: str) -> list[Any]:
+    """The root keys whose closure holds a row numbered `number` (walking up the owning foreign keys)."""
+    for name in closure.tables:
+        table = ax.dest_tables[name]
+        if "number" not in table.c:
+            continue
+        rows = [dict(r._mapping) for r in conn.execute(select(table).where(table.c.number == number))]
+        while rows and name != closure.root:
+            edge = closure.owning[name]
+            parent = ax.dest_tables[edge.parent]
+            refs = [r[edge.column] for r in rows]
+            rows = [dict(r._mapping) for r in conn.execute(select(parent).where(parent.c[edge.parent_column].in_(refs)))]
+            name = edge.parent
+        if rows:
+            return [r[pk_column(ax.dest_tables[closure.root])] for r in rows]
+    return []
+
+
+def restore(ax: Archive, sel: Selection) -> RestoreResult:
+    """Bring the selected archived documents back into production, verified."""
+    from archive.runs import reconcile, run_lock
+
+    result = RestoreResult()
+    with run_lock(ax):
+        result.reasons += reconcile(ax)
+        for (family, batch_id), roots in sorted(select_roots(ax, sel).items(), key=lambda kv: -kv[0][1]):
+            rows = _restore_batch(ax, ax.closures[family], batch_id, roots)
+            result.documents += len(roots)
+            result.rows += rows
+            result.batches.append(batch_id)
+            result.reasons.append(f"batch {batch_id}: {len(roots)} {family} document(s), {rows} rows restored "
+                                  "and verified")
+    return result
+
+
+def _restore_batch(ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> int:
+    with ax.dest.connect() as dconn:
+        found = _closure_rows(dconn, ax, closure, batch_id, roots)
+        remaining = _remaining(dconn, ax, closure, batch_id, found) if closure.family.carry_forward else {}
+    rows = {t: _strip(r) for t, r in found.rows.items()}
+    expected = {t: digest(ax.tables[t], r) for t, r in rows.items() if r}
+    try:
+        with ax.source.connect() as conn, conn.begin():
+            purge_session(conn, ax.settings.lock_timeout_ms)
+            for name in closure.tables:
+                if rows.get(name):
+                    conn.execute(insert(ax.tables[name]), sorted(rows[name], key=lambda r: r[found.pks[name]]))
+            _verify_source(conn, ax, found, expected, batch_id)
+            ledger.replace(conn, ax.tables, closure.family, batch_id, remaining)
+            conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
+                restore_pending={"family": closure.family.name, "roots": list(roots)}))
+    except IntegrityError as exc:
+        raise Conflict(f"batch {batch_id} cannot go back yet: {str(exc.orig).splitlines()[0]} (restore the "
+                       "documents it refers to first, newest batch first)") from None
+    _drop_restored(ax, closure, batch_id, roots)
+    return sum(d.rows for d in expected.values())
+
+
+def _remaining(conn: Connection, ax: Archive, closure: Closure, batch_id: int, leaving: ClosureRows
+               ) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in closure.tables:
+        table = ax.dest_tables[name]
+        gone = set(leaving.ids(name))
+        out[name] = [dict(r._mapping) for r in conn.execute(select(table).where(table.c[BATCH_COLUMN] == batch_id))
+                     if r._mapping[pk_column(table)] not in gone]
+    return out
+
+
+def _verify_source(conn: Connection, ax: Archive, found: ClosureRows, expected: dict[str, Any], batch_id: int) -> None:
+    for name, want in expected.items():
+        table = ax.tables[name]
+        key = table.c[found.pks[name]]
+        back: list[dict[str, Any]] = []
+        for part in chunks(found.ids(name)):
+            back += [dict(r._mapping) for r in conn.execute(select(table).where(key.in_(part)))]
+        got = digest(table, back)
+        if got != want:
+            raise VerificationFailed(f"batch {batch_id}: {name} restored as {got.rows} rows hash {got.hex[:12]}, "
+                                     f"archived {want.rows} rows hash {want.hex[:12]}; the restore is rolled back")
+
+
+def _drop_restored(ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> None:
+    """Delete the restored closures from the destination and refresh the batch's counts and hashes."""
+    with ax.dest.begin() as dconn:
+        found = _closure_rows(dconn, ax, closure, batch_id, roots)
+        for name in reversed(closure.tables):
+            table = ax.dest_tables[name]
+            key = table.c[pk_column(table)]
+            for part in chunks(found.ids(name)):
+                dconn.execute(delete(table).where(key.in_(part), table.c[BATCH_COLUMN] == batch_id))
+    with ax.dest.connect() as dconn:
+        digests = {name: destination_digest(dconn, ax, name, batch_id) for name in closure.tables}
+    kept = {t: d for t, d in digests.items() if d.rows}
+    total = combine(kept.values())
+    values = {"counts": {t: d.rows for t, d in kept.items()}, "hashes": {t: d.hex for t, d in kept.items()},
+              "rows": total.rows, "hash": total.hex, "state": "archived" if total.rows else "restored"}
+    with ax.dest.begin() as dconn:
+        dconn.execute(update(ax.manifest).where(ax.manifest.c.id == batch_id).values(**values))
+    with ax.source.begin() as conn:
+        conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(**values,
+                                                                                          restore_pending=None))
+
+
+def finish_pending_restores(ax: Archive) -> list[str]:
+    """Delete archive copies of documents whose restore committed in the source before an interruption."""
+    with ax.source.connect() as conn:
+        pending = conn.execute(select(archive_batch.c.id, archive_batch.c.restore_pending)
+                               .where(archive_batch.c.restore_pending.is_not(None))).all()
+    notes = []
+    for batch_id, info in pending:
+        if not info or info.get("family") not in ax.closures:
+            continue
+        _drop_restored(ax, ax.closures[info["family"]], batch_id, list(info["roots"]))
+        notes.append(f"batch {batch_id}: finished an interrupted restore of {len(info['roots'])} document(s)")
+    return notes
