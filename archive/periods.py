@@ -27,7 +27,7 @@ def closed_through(conn: Connection, setting: dt.date | None, today: dt.date) ->
     if "fiscal_period" in inspect(conn).get_table_names():
         return _from_table(conn)
     if setting is not None:
-        return ClosedThrough(setting, "setting [archive] closed_through")
+        return ClosedThrough(setting, "setting archive.closed_through")
     return ClosedThrough(default_closed_through(today), "default: end of the year before last")
 
 

@@ -72,7 +72,7 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
             if sel.batch_ids:
                 stmt = stmt.where(batch.in_(sel.batch_ids))
             if sel.document:
-                keys = _roots_of_document(conn, ax, closure, sel.document)
+                keys = roots_of_document(conn, ax, closure, sel.document)
                 if not keys:
                     continue
                 stmt = stmt.where(key.in_(keys))
@@ -90,7 +90,7 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
     return dict(out)
 
 
-def _roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: str) -> list[Any]:
+def roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: str) -> list[Any]:
     """The root keys whose closure holds a row numbered `number` (walking up the owning foreign keys)."""
     for name in closure.tables:
         table = ax.dest_tables[name]
