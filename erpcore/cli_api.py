@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
 report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)

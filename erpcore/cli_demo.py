@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 TOUR = """[bold]Try next[/] (in another terminal, from this folder):
   export ERPOPS_DATABASE_URL={url}
