@@ -12,17 +12,13 @@ from archive import ledger
 from archive.candidates import Limits, Skip, scan
 from archive.closure import Closure, ClosureRows, chunks
 from archive.context import Archive
+from archive.errors import VerificationFailed
 from archive.purge import purge_session
 from archive.rowhash import Digest, combine, digest
 from archive.runs import advance, reserve_batch
 from archive.store import BATCH_COLUMN, archive_batch, now
-from erpcore.exceptions import ErpError
 
-
-class VerificationFailed(ErpError):
-    """A copy did not read back with the counts and hashes of its source rows; nothing was deleted."""
-
-    code = "verification_failed"
+__all__ = ["BatchOutcome", "VerificationFailed", "move_batch"]
 
 
 @dataclass

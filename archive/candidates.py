@@ -66,7 +66,7 @@ def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit:
     if column is not None:
         bound: Any = until
         if isinstance(root.c[column].type, DateTime):
-            bound = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+            bound = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
             stmt = stmt.where(root.c[column] < bound)
         else:
             stmt = stmt.where(root.c[column] <= bound)

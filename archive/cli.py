@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 if TYPE_CHECKING:
     from archive.context import Archive

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from erpcore import output
+from opskit import output
 
 if TYPE_CHECKING:
     from archive.context import Archive

@@ -17,9 +17,10 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive import ledger
-from archive.batch import VerificationFailed, destination_digest
+from archive.batch import destination_digest
 from archive.closure import Closure, ClosureRows, chunks, collect, date_column, pk_column
 from archive.context import Archive
+from archive.errors import VerificationFailed
 from archive.purge import purge_session
 from archive.rowhash import combine, digest
 from archive.store import BATCH_COLUMN, archive_batch
@@ -77,12 +78,13 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
                     continue
                 stmt = stmt.where(key.in_(keys))
             column = date_column(ax.tables[closure.root])
-            if (sel.date_from or sel.date_to) and column is None:
-                continue
-            if sel.date_from:
-                stmt = stmt.where(root.c[column] >= sel.date_from)
-            if sel.date_to:
-                stmt = stmt.where(root.c[column] <= sel.date_to)
+            if sel.date_from or sel.date_to:
+                if column is None:
+                    continue
+                if sel.date_from:
+                    stmt = stmt.where(root.c[column] >= sel.date_from)
+                if sel.date_to:
+                    stmt = stmt.where(root.c[column] <= sel.date_to)
             for root_key, batch_id in conn.execute(stmt.order_by(key)):
                 out[(name, batch_id)].append(root_key)
     if not out:

@@ -31,12 +31,12 @@ def canonical(value: Any, scale: int | None = None) -> str:
         return str(number.quantize(Decimal(1).scaleb(-scale))) if scale is not None else str(number.normalize())
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat()
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return str(value.isoformat())
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return str(json.dumps(value, sort_keys=True, separators=(",", ":")))
     return str(value)
 
 

@@ -69,7 +69,7 @@ class ArchiveSettings(SectionSettings):
     backlog_alert_documents: int = Field(1000, ge=1)
 
     def policy(self, family: str) -> PolicySettings:
-        return self.policies.get(family, PolicySettings())
+        return self.policies.get(family, PolicySettings(residence_years=DEFAULT_RESIDENCE_YEARS))
 
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -84,7 +84,7 @@ MANIFEST_COLUMNS = ("id", "run_id", "family", "state", "first_key", "last_key", 
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def ensure_book(engine: Engine | Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.dbhelpers import pg_schema_engine, pg_url, sqlite_engine
 
 TODAY = dt.date(2026, 6, 30)
 CLOSED_THROUGH = dt.date(2024, 12, 31)
+DOCUMENTS_PER_SIDE = 200
 
 
 @dataclass
@@ -37,8 +39,8 @@ def seed_into(engine: Engine, days: int = 4 * 365, orders_per_day: int = 2) -> N
     seed(engine, 1, orders_per_day, 7, end=TODAY, days=days)
 
 
-@pytest.fixture
-def pair(backend: str, tmp_path: Path) -> Iterator[Pair]:
+@contextmanager
+def make_pair(backend: str, tmp_path: Path) -> Iterator[Pair]:
     """A seeded production database (four years to TODAY) and an empty archive beside it."""
     if backend == "sqlite":
         with sqlite_engine(tmp_path) as source, sqlite_engine(tmp_path, migrate=False) as dest:
@@ -51,6 +53,18 @@ def pair(backend: str, tmp_path: Path) -> Iterator[Pair]:
     with pg_schema_engine(url) as source, pg_schema_engine(url, migrate=False) as dest:
         seed_into(source)
         yield Pair(source, dest, backend)
+
+
+@pytest.fixture
+def pair(backend: str, tmp_path: Path) -> Iterator[Pair]:
+    with make_pair(backend, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path) -> Iterator[Pair]:
+    with make_pair("sqlite", tmp_path) as made:
+        yield made
 
 
 def table_digests(engine: Engine, tables: list[str], dest: bool = False) -> dict[str, Digest]:
@@ -67,3 +81,31 @@ def table_digests(engine: Engine, tables: list[str], dest: bool = False) -> dict
                 continue
             out[name] = digest(table, (dict(r._mapping) for r in conn.execute(select(table))))
     return out
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    bucket: str
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on a free loopback port with one fresh bucket."""
+    import uuid
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from opskit.ports import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint, bucket = f"http://127.0.0.1:{port}", "archive-" + uuid.uuid4().hex[:8]
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                     aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+        yield S3Server(endpoint, bucket)
+    finally:
+        server.stop()
