@@ -206,7 +206,8 @@ def restore_command(config: ConfigOpt = None, database_url: SourceOpt = None, de
         return
     for line in result.reasons:
         output.stdout().print(line)
-    output.stdout().print(f"restored {result.documents} document(s), {result.rows} rows from "
+    output.stdout().print(f"restored {result.documents} document(s) and {result.postings} posting(s), "
+                          f"{result.rows} rows from "
                           f"{len(result.batches)} batch(es)")
 
 

@@ -39,6 +39,7 @@ class Selection:
 @dataclass
 class RestoreResult:
     documents: int = 0
+    postings: int = 0  # journal entries and stock moves that went back with their documents
     rows: int = 0
     batches: list[int] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -87,9 +88,29 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
                     stmt = stmt.where(root.c[column] <= sel.date_to)
             for root_key, batch_id in conn.execute(stmt.order_by(key)):
                 out[(name, batch_id)].append(root_key)
+        _add_ledger_rows(conn, ax, out)
     if not out:
         raise NotFound("nothing archived matches that selection (see `erpops archive status`)")
-    return dict(out)
+    return {k: sorted(set(v)) for k, v in out.items()}
+
+
+def _add_ledger_rows(conn: Connection, ax: Archive, out: dict[tuple[str, int], list[Any]]) -> None:
+    """Journal entries and stock moves posted for the selected documents go back with them (else the
+    restored documents would lack their postings and `erpops check` would fail)."""
+    ledgers = [c for c in ax.closures.values() if c.family.source_link is not None]
+    documents = [(family, batch, roots) for (family, batch), roots in list(out.items())
+                 if ax.closures[family].family.source_link is None]
+    for family, batch_id, roots in documents:
+        found = _closure_rows(conn, ax, ax.closures[family], batch_id, roots)
+        for ledger_closure in ledgers:
+            type_col, id_col = ledger_closure.family.source_link  # type: ignore[misc]
+            root = ax.dest_tables[ledger_closure.root]
+            key = root.c[pk_column(root)]
+            for name in found.rows:
+                for part in chunks(found.ids(name)):
+                    stmt = select(key, root.c[BATCH_COLUMN]).where(root.c[type_col] == name, root.c[id_col].in_(part))
+                    for root_key, ledger_batch in conn.execute(stmt):
+                        out[(ledger_closure.family.name, ledger_batch)].append(root_key)
 
 
 def roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: str) -> list[Any]:
@@ -119,7 +140,10 @@ def restore(ax: Archive, sel: Selection) -> RestoreResult:
         result.reasons += reconcile(ax)
         for (family, batch_id), roots in sorted(select_roots(ax, sel).items(), key=lambda kv: -kv[0][1]):
             rows = _restore_batch(ax, ax.closures[family], batch_id, roots)
-            result.documents += len(roots)
+            if ax.closures[family].family.source_link is None:
+                result.documents += len(roots)
+            else:
+                result.postings += len(roots)
             result.rows += rows
             result.batches.append(batch_id)
             result.reasons.append(f"batch {batch_id}: {len(roots)} {family} document(s), {rows} rows restored "
