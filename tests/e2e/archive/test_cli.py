@@ -21,7 +21,7 @@ def erpops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     full = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": f"sqlite:///{cwd}/erp.sqlite",
             "ERPOPS_CONFIG": str(cwd / "none.toml"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "erpops", *args], cwd=cwd, env=full, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
