@@ -27,7 +27,7 @@ def serve(
     """
     import uvicorn
 
-    from erpcore.api import create_app
+    from erpcore.api.app import create_app
     from erpcore.api.app import serving
     from erpcore.config import load_settings
     from erpcore.db import is_sqlite, make_engine
