@@ -180,3 +180,11 @@ def test_a_role_without_the_permission_is_refused_and_one_with_it_passes_the_gua
     access.require(buyer, "purchasing:write")
     with pytest.raises(KeyError):
         access.allowed(AccessRole.ADMIN, "no:such")
+
+
+def test_only_an_admin_manages_tokens_and_the_cli_acts_as_a_named_admin() -> None:
+    assert access.cli_actor().name.startswith("cli:")
+    access.require(access.cli_actor(), "admin:tokens")
+    for role in set(AccessRole) - {AccessRole.ADMIN}:
+        with pytest.raises(Forbidden):
+            access.require(Actor("x", role), "admin:tokens")
