@@ -6,17 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, update
 
 from archive import ledger
 from archive.candidates import Limits, Skip, scan
 from archive.closure import Closure, ClosureRows, chunks
 from archive.context import Archive
+from archive.destination import copy_to_destination
 from archive.errors import VerificationFailed
 from archive.purge import purge_session
 from archive.rowhash import Digest, combine, digest
 from archive.runs import advance, reserve_batch
-from archive.store import BATCH_COLUMN, archive_batch, now
+from archive.store import archive_batch, now
 
 __all__ = ["BatchOutcome", "VerificationFailed", "move_batch"]
 
@@ -76,29 +77,6 @@ def _manifest(batch_id: int, run_id: int, family: str, roots: list[Any], digests
             "counts": {t: d.rows for t, d in digests.items()}, "hashes": {t: d.hex for t, d in digests.items()},
             "hash": total.hex, "parquet": None, "created_at": now(), "archived_at": None, "reason": None,
             "restore_pending": None}
-
-
-def copy_to_destination(ax: Archive, batch_id: int, moving: ClosureRows, digests: Mapping[str, Digest],
-                        manifest: Mapping[str, Any]) -> None:
-    """Insert the rows and the manifest into the destination, commit, then read back and compare."""
-    with ax.dest.begin() as conn:
-        for name, rows in moving.rows.items():
-            if rows:
-                conn.execute(insert(ax.dest_tables[name]), [{**r, BATCH_COLUMN: batch_id} for r in rows])
-        conn.execute(insert(ax.manifest), dict(manifest))
-    with ax.dest.connect() as conn:
-        for name, expected in digests.items():
-            got = destination_digest(conn, ax, name, batch_id)
-            if got != expected:
-                raise VerificationFailed(f"batch {batch_id}: {name} read back from the destination as {got.rows} "
-                                         f"rows hash {got.hex[:12]}, expected {expected.rows} rows hash "
-                                         f"{expected.hex[:12]}; nothing was deleted")
-
-
-def destination_digest(conn: Connection, ax: Archive, name: str, batch_id: int) -> Digest:
-    table = ax.dest_tables[name]
-    rows = (dict(r._mapping) for r in conn.execute(select(table).where(table.c[BATCH_COLUMN] == batch_id)))
-    return digest(ax.tables[name], rows)
 
 
 def delete_rows(conn: Connection, ax: Archive, closure: Closure, moving: ClosureRows) -> None:

@@ -13,16 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive import ledger
-from archive.batch import destination_digest
-from archive.closure import Closure, ClosureRows, chunks, collect, date_column, pk_column
+from archive.closure import Closure, ClosureRows, chunks, date_column, pk_column
 from archive.context import Archive
+from archive.destination import closure_rows, drop_restored, strip
 from archive.errors import VerificationFailed
 from archive.purge import purge_session
-from archive.rowhash import combine, digest
+from archive.rowhash import digest
 from archive.store import BATCH_COLUMN, archive_batch
 from erpcore.exceptions import Conflict, NotFound, ValidationFailed
 
@@ -43,20 +43,6 @@ class RestoreResult:
     rows: int = 0
     batches: list[int] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-
-
-def _strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != BATCH_COLUMN} for r in rows]
-
-
-def _closure_rows(conn: Connection, ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> ClosureRows:
-    table = ax.dest_tables[closure.root]
-    key = table.c[pk_column(table)]
-    found: list[dict[str, Any]] = []
-    for part in chunks(roots):
-        found += [dict(r._mapping) for r in conn.execute(
-            select(table).where(key.in_(part), table.c[BATCH_COLUMN] == batch_id).order_by(key))]
-    return collect(conn, closure, ax.dest_tables, found)
 
 
 def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]]:
@@ -101,7 +87,7 @@ def _add_ledger_rows(conn: Connection, ax: Archive, out: dict[tuple[str, int], l
     documents = [(family, batch, roots) for (family, batch), roots in list(out.items())
                  if ax.closures[family].family.source_link is None]
     for family, batch_id, roots in documents:
-        found = _closure_rows(conn, ax, ax.closures[family], batch_id, roots)
+        found = closure_rows(conn, ax, ax.closures[family], batch_id, roots)
         for ledger_closure in ledgers:
             type_col, id_col = ledger_closure.family.source_link  # type: ignore[misc]
             root = ax.dest_tables[ledger_closure.root]
@@ -133,7 +119,8 @@ def roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: s
 
 def restore(ax: Archive, sel: Selection) -> RestoreResult:
     """Bring the selected archived documents back into production, verified."""
-    from archive.runs import reconcile, run_lock
+    from archive.reconcile import reconcile
+    from archive.runs import run_lock
 
     result = RestoreResult()
     with run_lock(ax):
@@ -153,9 +140,9 @@ def restore(ax: Archive, sel: Selection) -> RestoreResult:
 
 def _restore_batch(ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> int:
     with ax.dest.connect() as dconn:
-        found = _closure_rows(dconn, ax, closure, batch_id, roots)
+        found = closure_rows(dconn, ax, closure, batch_id, roots)
         remaining = _remaining(dconn, ax, closure, batch_id, found) if closure.family.carry_forward else {}
-    rows = {t: _strip(r) for t, r in found.rows.items()}
+    rows = {t: strip(r) for t, r in found.rows.items()}
     expected = {t: digest(ax.tables[t], r) for t, r in rows.items() if r}
     try:
         with ax.source.connect() as conn, conn.begin():
@@ -170,7 +157,7 @@ def _restore_batch(ax: Archive, closure: Closure, batch_id: int, roots: list[Any
     except IntegrityError as exc:
         raise Conflict(f"batch {batch_id} cannot go back yet: {str(exc.orig).splitlines()[0]} (restore the "
                        "documents it refers to first, newest batch first)") from None
-    _drop_restored(ax, closure, batch_id, roots)
+    drop_restored(ax, closure, batch_id, roots)
     return sum(d.rows for d in expected.values())
 
 
@@ -198,37 +185,3 @@ def _verify_source(conn: Connection, ax: Archive, found: ClosureRows, expected: 
                                      f"archived {want.rows} rows hash {want.hex[:12]}; the restore is rolled back")
 
 
-def _drop_restored(ax: Archive, closure: Closure, batch_id: int, roots: list[Any]) -> None:
-    """Delete the restored closures from the destination and refresh the batch's counts and hashes."""
-    with ax.dest.begin() as dconn:
-        found = _closure_rows(dconn, ax, closure, batch_id, roots)
-        for name in reversed(closure.tables):
-            table = ax.dest_tables[name]
-            key = table.c[pk_column(table)]
-            for part in chunks(found.ids(name)):
-                dconn.execute(delete(table).where(key.in_(part), table.c[BATCH_COLUMN] == batch_id))
-    with ax.dest.connect() as dconn:
-        digests = {name: destination_digest(dconn, ax, name, batch_id) for name in closure.tables}
-    kept = {t: d for t, d in digests.items() if d.rows}
-    total = combine(kept.values())
-    values = {"counts": {t: d.rows for t, d in kept.items()}, "hashes": {t: d.hex for t, d in kept.items()},
-              "rows": total.rows, "hash": total.hex, "state": "archived" if total.rows else "restored"}
-    with ax.dest.begin() as dconn:
-        dconn.execute(update(ax.manifest).where(ax.manifest.c.id == batch_id).values(**values))
-    with ax.source.begin() as conn:
-        conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(**values,
-                                                                                          restore_pending=None))
-
-
-def finish_pending_restores(ax: Archive) -> list[str]:
-    """Delete archive copies of documents whose restore committed in the source before an interruption."""
-    with ax.source.connect() as conn:
-        pending = conn.execute(select(archive_batch.c.id, archive_batch.c.restore_pending)
-                               .where(archive_batch.c.restore_pending.is_not(None))).all()
-    notes = []
-    for batch_id, info in pending:
-        if not info or info.get("family") not in ax.closures:
-            continue
-        _drop_restored(ax, ax.closures[info["family"]], batch_id, list(info["roots"]))
-        notes.append(f"batch {batch_id}: finished an interrupted restore of {len(info['roots'])} document(s)")
-    return notes

@@ -18,7 +18,8 @@ from archive.candidates import Limits, Skip
 from archive.context import Archive
 from archive.periods import closed_through
 from archive.plan import limits_for
-from archive.runs import checkpoint, finish_run, reconcile, run_lock, start_or_resume
+from archive.reconcile import reconcile
+from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
 from archive.throttle import Throttle
 from erpcore.exceptions import IntegrityViolation
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from archive.candidates import Limits
 from archive.context import Archive
-from archive.store import BATCH_COLUMN, archive_batch, archive_checkpoint, archive_run, now
+from archive.store import archive_batch, archive_checkpoint, archive_run, now
 from erpcore.exceptions import Conflict
 
 LOCK_KEY = 0x45525041  # "ERPA": the advisory lock every archive command that writes takes
@@ -124,39 +124,3 @@ def reserve_batch(ax: Archive, run_id: int, family: str) -> int:
             reason=f"pid {os.getpid()}")).inserted_primary_key[0])  # type: ignore[index]
 
 
-def drop_destination_batch(ax: Archive, batch_id: int) -> int:
-    """Delete every destination row and the manifest of a batch that never committed in the source."""
-    removed = 0
-    with ax.dest.begin() as conn:
-        for table in ax.dest_tables.values():
-            removed += conn.execute(delete(table).where(table.c[BATCH_COLUMN] == batch_id)).rowcount or 0
-        conn.execute(delete(ax.manifest).where(ax.manifest.c.id == batch_id))
-    if ax.parquet is not None:
-        ax.parquet.drop_batch(batch_id)
-    return removed
-
-
-def reconcile(ax: Archive) -> list[str]:
-    """Finish or undo what an interrupted command left; returns one sentence per repair."""
-    from archive.restore import finish_pending_restores
-
-    notes = []
-    with ax.source.connect() as conn:
-        pending = list(conn.execute(select(archive_batch.c.id).where(archive_batch.c.state == "pending")).scalars())
-        archived = list(conn.execute(select(archive_batch.c.id).where(archive_batch.c.state == "archived"))
-                        .scalars())
-    for batch_id in pending:
-        removed = drop_destination_batch(ax, batch_id)
-        with ax.source.begin() as conn:
-            conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
-                state="abandoned", reason="interrupted before its delete committed; the destination copy was "
-                                          f"removed ({removed} rows)"))
-        notes.append(f"batch {batch_id} was interrupted before its delete: removed its {removed} copied rows")
-    with ax.dest.begin() as conn:
-        fixed = conn.execute(update(ax.manifest).where(ax.manifest.c.state == "copied",
-                                                       ax.manifest.c.id.in_(archived or [-1]))
-                             .values(state="archived")).rowcount or 0
-    if fixed:
-        notes.append(f"{fixed} manifest(s) in the destination marked archived (their delete had committed)")
-    notes.extend(finish_pending_restores(ax))
-    return notes

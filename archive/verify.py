@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from archive.batch import destination_digest
 from archive.closure import chunks, pk_column
 from archive.context import Archive
+from archive.destination import destination_digest
 from archive.store import BATCH_COLUMN, archive_batch, archive_checkpoint, archive_run
 
 
@@ -43,7 +43,8 @@ class VerifyResult:
 
 def verify(ax: Archive, batch_ids: list[int] | None = None, check: bool = True) -> VerifyResult:
     """Re-verify the archive: every batch's counts and hashes, no duplicate, no orphan, the books."""
-    from archive.runs import reconcile, run_lock
+    from archive.reconcile import reconcile
+    from archive.runs import run_lock
     from erpcore.check import run_check
 
     out = VerifyResult()

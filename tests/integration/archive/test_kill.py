@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from archive.reconcile import reconcile
 from archive.runner import run_archive
-from archive.runs import reconcile, run_lock
+from archive.runs import run_lock
 from archive.verify import verify
 from erpcore.check import run_check
 from tests.integration.archive.conftest import CLOSED_THROUGH, Pair, table_digests
