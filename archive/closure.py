@@ -173,3 +173,25 @@ def present_tables(conn: Connection, names: Iterable[str]) -> set[str]:
 
     existing = set(inspect(conn).get_table_names())
     return {n for n in names if n in existing}
+
+
+def unindexed_references(conn: Connection, closures: Iterable[Closure]) -> list[str]:
+    """Foreign keys into archived tables whose column has no index: each deleted parent row then makes the
+    database scan the whole referencing table (the archive's, and any delete's, slowest path)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(conn)
+    indexed: dict[str, set[str]] = {}
+    out = []
+    for closure in closures:
+        for edge in [*closure.owning.values(), *closure.inbound]:
+            if edge.child not in indexed:
+                firsts: set[object] = {ix["column_names"][0] for ix in inspector.get_indexes(edge.child) if ix["column_names"]}
+                firsts |= {uq["column_names"][0] for uq in inspector.get_unique_constraints(edge.child)
+                           if uq["column_names"]}
+                pk = inspector.get_pk_constraint(edge.child)["constrained_columns"]
+                indexed[edge.child] = {str(c) for c in firsts | set(pk[:1])}
+            name = f"{edge.child}.{edge.column}"
+            if edge.column not in indexed[edge.child] and name not in out:
+                out.append(name)
+    return out

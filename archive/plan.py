@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from archive.candidates import Limits, Skip, scan
+from archive.closure import unindexed_references
 from archive.context import Archive
 from archive.periods import ClosedThrough, closed_through
 from archive.rowhash import digest
@@ -41,6 +42,7 @@ class Plan:
     closed_through: dt.date | None
     closed_source: str
     families: list[FamilyPlan]
+    unindexed: list[str] = field(default_factory=list)  # referencing columns without an index (slow deletes)
 
     @property
     def backlog(self) -> int:
@@ -75,7 +77,8 @@ def make_plan(ax: Archive, families: list[str] | None = None, today: dt.date | N
             else:
                 _plan_family(conn, ax, fp, limits_for(ax, family.name, closed, today))
             out.append(fp)
-    return Plan(today, closed.date, closed.source, out)
+        unindexed = unindexed_references(conn, ax.closures.values())
+    return Plan(today, closed.date, closed.source, out, unindexed)
 
 
 def _plan_family(conn: Connection, ax: Archive, fp: FamilyPlan, limits: Limits | None) -> None:

@@ -32,6 +32,9 @@ def render_plan(plan: Plan) -> None:
     examples = [(f.family, s.document, s.reason) for f in plan.families for s in f.examples]
     if examples:
         console.print(output.table("Documents that stay, for example", ["family", "document", "why"], examples))
+    if plan.unindexed:
+        console.print("warning: no index on " + ", ".join(plan.unindexed) + ": every archived row they reference "
+                      "makes the database scan that table; index them before a large run")
     console.print("Ledger rows of documents moved earlier in the same run become movable as the run reaches them.")
 
 
