@@ -26,7 +26,7 @@ from archive.context import Archive
 from archive.store import archive_batch, archive_checkpoint, archive_run, now
 from erpcore.exceptions import Conflict
 
-LOCK_KEY = 0x45525041  # "ERPA": the advisory lock every archive command that writes takes
+LOCK_KEY = 0x45525041  # "ERPA": with the schema's hash, the advisory lock every writing archive command takes
 
 
 @contextmanager
@@ -34,14 +34,15 @@ def run_lock(ax: Archive) -> Iterator[None]:
     """One writer at a time: a PostgreSQL advisory lock, or a lock file next to the SQLite database."""
     if ax.source.dialect.name == "postgresql":
         with ax.source.connect() as conn:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"),
+                               {"k": LOCK_KEY}).scalar()
             conn.commit()
             if not got:
                 raise Conflict("another archive command is running on this database; wait for it to finish")
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                conn.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), {"k": LOCK_KEY})
                 conn.commit()
         return
     path = Path(str(ax.source.url.database or "archive")).with_suffix(".archive.lock")
