@@ -106,3 +106,28 @@ def test_run_bounded_then_resumed_verify_show_restore(tmp_path: Path) -> None:
     again = erpops("archive", "show", number, *dest, cwd=tmp_path)
     assert "is in production" in again.stdout
     assert erpops("check", cwd=tmp_path).returncode == 0
+
+
+def test_sigterm_stops_after_the_batch_in_flight_with_exit_143(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    engine = make_engine(f"sqlite:///{tmp_path}/erp.sqlite")
+    upgrade(engine)
+    seed_into(engine, days=3 * 365)
+    engine.dispose()
+    dest = ["--destination", f"sqlite:///{tmp_path}/archive.sqlite"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": f"sqlite:///{tmp_path}/erp.sqlite",
+           "ERPOPS_CONFIG": str(tmp_path / "none.toml")}
+    proc = subprocess.Popen([sys.executable, "-m", "erpops", "archive", "run", *dest, "--batch-size", "5",
+                             "--sleep", "0.3", "--json", "-q"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    stopped = json.loads(out)
+    assert stopped["state"] == "stopped" and "signal" in stopped["reason"]
+    verified = erpops("archive", "verify", *dest, "--json", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["ok"]
