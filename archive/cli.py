@@ -239,3 +239,20 @@ def show_command(number: Annotated[str, typer.Argument(help="Document number, e.
         output.print_json(shown)
     else:
         render_shown(shown)
+
+
+@app.command("views")
+def views_command(config: ConfigOpt = None, database_url: SourceOpt = None, destination: DestOpt = None,
+                  as_json: bool = output.JsonFlag) -> None:
+    """Create `<table>_history` views (production UNION ALL archive) for reports over the whole history.
+
+    Example: erpops archive views --destination "postgresql://erp@db/erp?options=-csearch_path%3Darchive"
+    """
+    from archive.views import create_history_views
+
+    result = create_history_views(_open(config, database_url, destination, None, None, False))
+    if as_json:
+        output.print_json(result)
+    else:
+        output.stdout().print(f"{len(result.views)} history views over production and schema {result.schema}: "
+                              + ", ".join(result.views))
