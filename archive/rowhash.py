@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,21 @@ def row_line(table: Table, row: Mapping[str, Any], column_scales: Mapping[str, i
                                           for name, scale in column_scales.items())
 
 
+def _formatter(scale: int | None) -> Callable[[Any], str]:
+    """`canonical` for one column, with the common types (int, str, exact Decimal) on a short path."""
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+
+    def fmt(value: Any) -> str:
+        kind = type(value)
+        if kind is int or kind is str:
+            return str(value)
+        if kind is Decimal and quantum is not None:
+            return str(value.quantize(quantum))
+        return canonical(value, scale)
+
+    return fmt
+
+
 def row_number(line: str) -> int:
     return int.from_bytes(hashlib.sha256(line.encode()).digest()[:16], "big")
 
@@ -70,11 +85,14 @@ class Digest:
 
 
 def digest(table: Table, rows: Iterable[Mapping[str, Any]]) -> Digest:
-    column_scales = scales(table)
+    """Count, hash and size of `rows` as rows of `table` (extra keys, such as the batch column, ignored)."""
+    columns = [(name, name + "=", _formatter(scale)) for name, scale in scales(table).items()]
+    prefix = table.name + "|"
+    sha = hashlib.sha256
     total, count, size = 0, 0, 0
     for row in rows:
-        line = row_line(table, row, column_scales)
-        total += row_number(line)
+        line = prefix + "\x1f".join(label + fmt(row[name]) for name, label, fmt in columns)
+        total += int.from_bytes(sha(line.encode()).digest()[:16], "big")
         count += 1
         size += len(line)
     return Digest(count, total % MOD, size)
