@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from opskit.output import to_jsonable
 from failover.drill import METRICS, DrillResult, summarize_drills
+from opskit.output import to_jsonable
 
 
 def report_document(results: Sequence[DrillResult], targets: dict[str, float]) -> dict[str, Any]:
