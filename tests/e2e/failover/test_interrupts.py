@@ -61,9 +61,10 @@ class Drill:
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[object]:
     started: list[Drill] = []
+    (tmp_path / "erpops.toml").write_text("")  # no machine configuration leaks in
 
     def run(*args: str) -> Drill:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_CONFIG": str(tmp_path / "none.toml"),
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_CONFIG": str(tmp_path / "erpops.toml"),
                "ERPOPS_FAILOVER__WARMUP_SECONDS": "1", "ERPOPS_FAILOVER__SETTLE_SECONDS": "0.3",
                "ERPOPS_FAILOVER__CLIENTS": "2", "COLUMNS": "200"}
         proc = subprocess.Popen([sys.executable, "-m", "erpops", "failover", "drill", "--engine", "manual",
