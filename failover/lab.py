@@ -241,8 +241,13 @@ def _wait_gone(pids: Sequence[int], timeout: float) -> None:
 
 def _write_as_postgres(path: Path, text: str) -> None:
     path.write_text(text)
-    if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
+    _give_to_server_user(path)
+
+
+def _give_to_server_user(path: Path) -> None:
+    user = server_user()
+    if user:
+        shutil.chown(path, user, user)
 
 
 @dataclass
@@ -295,8 +300,7 @@ def make_base_dir(parent: Path | None = None) -> Path:
     """A fresh directory the `postgres` user can own (pytest's tmp dirs are private to root)."""
     base = Path(tempfile.mkdtemp(prefix="erpops-failover-", dir=parent))
     base.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
+    _give_to_server_user(base)
     return base
 
 

@@ -111,8 +111,8 @@ def test_promote_by_dsn_refuses_a_standby_that_still_streams(lab: dict[str, obje
     ([], "error: nothing to promote: pass --lab DIR or --standby DSN, or set [failover] standby_dsn"),
     (["--member", "node2"], "error: --member names a member of a lab: give --lab too"),
     (["--lab", "/nonexistent/lab", "--standby", "port=1"], "error: give either --lab or --standby, not both"),
-    (["--lab", "/nonexistent/lab"], "error: no lab at /nonexistent/lab (FileNotFoundError): pass the directory "
-                                    "`erpops failover lab up` printed"),
+    (["--lab", "/nonexistent/lab"], ("error: no lab at /nonexistent/lab (FileNotFoundError): pass the directory "
+                                    "`erpops failover lab up` printed")),
     (["--standby", "host=x port"], "error: --standby is not a libpq connection string: "),
 ])
 def test_promote_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:

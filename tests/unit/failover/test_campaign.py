@@ -29,7 +29,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeCluster, list[FakeEngine]
 
     monkeypatch.setitem(ENGINES, EngineName.MANUAL, build)
     monkeypatch.setattr(campaign, "builtin_writer", lambda conninfo, run, n: FakeLoad(cluster, n))
-    monkeypatch.setattr(isolation, "lift_leftovers", lambda: [])
+    monkeypatch.setattr(isolation, "lift_leftovers", list)
     return cluster, built
 
 

@@ -25,7 +25,7 @@ class BrokenEngine(FakeEngine):
 
 @pytest.fixture(autouse=True)
 def no_nft(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(isolation, "lift_own", lambda: [])
+    monkeypatch.setattr(isolation, "lift_own", list)
 
 
 def test_the_guard_closes_its_engine_and_removes_the_lab_directory() -> None:
