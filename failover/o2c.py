@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ class ApiLoad:
     orders: dict[tuple[int, int], int] = field(default_factory=dict)  # acked key -> sales order id
     api_pids: list[int] = field(default_factory=list)  # every API process started, for the record
     _server: ServerProcess | None = field(default=None, repr=False)
+    _temp_log: Path | None = field(default=None, repr=False)
     _port: int = 0
     _token: str = ""
     _payload: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -75,9 +77,21 @@ class ApiLoad:
         self._port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "--factory", "erpcore.api.app:create_app_from_settings",
                 "--host", "127.0.0.1", "--port", str(self._port), "--no-access-log", "--log-level", "warning"]
-        self._server = start_http_server(argv, self.base_url, self.log or Path(os.devnull),
-                                         env={**os.environ, "ERPOPS_DATABASE_URL": self.url}, wait_s=START_TIMEOUT)
+        # Without a log of its own the API logs to a temporary file, so that a failed start names its cause.
+        self._temp_log = None if self.log else Path(tempfile.mkstemp(prefix="erpops-api-", suffix=".log")[1])
+        try:
+            self._server = start_http_server(argv, self.base_url, self.log or self._temp_log or Path(os.devnull),
+                                             env={**os.environ, "ERPOPS_DATABASE_URL": self.url},
+                                             wait_s=START_TIMEOUT)
+        except BaseException:
+            self._drop_temp_log()
+            raise
         self.api_pids.append(self._server.process.pid)
+
+    def _drop_temp_log(self) -> None:
+        log, self._temp_log = self._temp_log, None
+        if log is not None:
+            log.unlink(missing_ok=True)
 
     def start(self) -> None:
         self._clients.start(self._loop, self.clients, "o2c")
@@ -92,6 +106,7 @@ class ApiLoad:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+        self._drop_temp_log()
 
     def snapshot(self) -> list[Attempt]:
         return self._clients.snapshot()
