@@ -74,9 +74,13 @@ class AutoFailoverLab:
 
     def _spawn(self, keeper: Keeper, args: list[str]) -> None:
         with open(self.base / f"{keeper.name}.log", "ab") as log:
-            keeper.proc = subprocess.Popen(
-                [PG_AUTOCTL, *args], stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", env=self.env(),
-                start_new_session=True, user=server_user())
+            try:
+                keeper.proc = subprocess.Popen(
+                    [PG_AUTOCTL, *args], stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", env=self.env(),
+                    start_new_session=True, user=server_user())
+            except FileNotFoundError as exc:
+                raise LabError(f"{PG_AUTOCTL} is not installed (scripts/ensure-failover.sh installs "
+                               "pg_auto_failover)") from exc
 
     def _common(self, keeper: Keeper) -> list[str]:
         return ["--pgdata", str(keeper.pgdata), "--pgport", str(keeper.port), "--hostname", "127.0.0.1",

@@ -295,8 +295,12 @@ def init_patroni_lab(engine: EngineName, start: bool) -> dict[str, Any]:
 
 def _spawn(cmd: list[str], log: Path, as_postgres: bool) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True,
-                                user=server_user() if as_postgres else None)
+        try:
+            return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True,
+                                    user=server_user() if as_postgres else None)
+        except FileNotFoundError as exc:
+            raise LabError(f"{cmd[0]} is not installed (scripts/ensure-failover.sh installs patroni and "
+                           "etcd)") from exc
 
 
 def _wait_http(url: str, timeout: float) -> None:

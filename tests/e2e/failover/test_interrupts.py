@@ -63,11 +63,11 @@ def start(tmp_path: Path) -> Iterator[object]:
     started: list[Drill] = []
     (tmp_path / "erpops.toml").write_text("")  # no machine configuration leaks in
 
-    def run(*args: str) -> Drill:
+    def run(*args: str, engine: str = "manual") -> Drill:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_CONFIG": str(tmp_path / "erpops.toml"),
                "ERPOPS_FAILOVER__WARMUP_SECONDS": "1", "ERPOPS_FAILOVER__SETTLE_SECONDS": "0.3",
                "ERPOPS_FAILOVER__CLIENTS": "2", "COLUMNS": "200"}
-        proc = subprocess.Popen([sys.executable, "-m", "erpops", "failover", "drill", "--engine", "manual",
+        proc = subprocess.Popen([sys.executable, "-m", "erpops", "failover", "drill", "--engine", engine,
                                  *args, "--no-erp-check", "--report-dir", str(tmp_path / "reports")],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         drill = Drill(proc)
@@ -193,3 +193,15 @@ def test_a_drill_lifts_the_tables_a_killed_drill_left(start) -> None:  # type: i
         assert_nothing_left(drill, lab, lab_processes(lab), 143)
     finally:
         isolation.Cut(table, ()).lift()
+
+
+@pytest.mark.skipif(not (shutil.which("patroni") and shutil.which("etcd")), reason="patroni and etcd not installed")
+def test_sigterm_of_a_patroni_drill_stops_patroni_etcd_and_postgres(start) -> None:  # type: ignore[no-untyped-def]
+    drill = start("--fault", "kill", engine="patroni")
+    lab = drill.lab_dir()
+    drill.wait_for("  fault:")
+    before = lab_processes(lab)
+    names = {p.name() for p in before}
+    assert {"etcd", "postgres"} <= names and any("patroni" in " ".join(p.cmdline()) for p in before), names
+    drill.proc.send_signal(signal.SIGTERM)
+    assert_nothing_left(drill, lab, before, 143)
