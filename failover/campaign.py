@@ -20,7 +20,7 @@ from failover.engines.base import HaEngine
 from failover.report import report_document, write_reports
 from failover.settings import FailoverSettings
 from failover.timeline import Event
-from failover.types import EngineName, Fault, LoadName, Progress
+from failover.types import EngineName, FailoverUsage, Fault, LoadName, Progress
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,12 @@ def drill_config(request: CampaignRequest, settings: FailoverSettings) -> DrillC
 def run_campaign(request: CampaignRequest, settings: FailoverSettings, progress: Progress = _quiet) -> CampaignResult:
     """Run the campaign (see the module docstring) and return its verdict with reasons; a failed drill is a
     result (`ok` False), a lab that cannot start raises `LabError`."""
+    report_dir = request.report_dir or settings.report_dir
+    _writable(report_dir)  # before the lab, not after the drills: a bad --report-dir wastes no drill
     lifted = isolation.lift_leftovers()
     if lifted:
         progress(f"lifted isolation tables left by killed drills: {', '.join(lifted)}")
     config = drill_config(request, settings)
-    report_dir = request.report_dir or settings.report_dir
     results: list[DrillResult] = []
     with LabGuard(settings.lab_dir, progress) as guard:
         progress(f"lab: starting the {request.engine} lab in {guard.base}")
@@ -97,6 +98,17 @@ def run_campaign(request: CampaignRequest, settings: FailoverSettings, progress:
     alert = raise_alert(results) if failed and request.alert else "no alert: " + (
         "every drill passed" if not failed else "--no-alert")
     return CampaignResult(not failed, reason, results, document, paths, alert, lifted)
+
+
+def _writable(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".erpops-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise FailoverUsage(f"cannot write reports to {directory}: {exc.strerror or exc}; "
+                            "pass a writable --report-dir") from exc
 
 
 def _load_factory(load: LoadName, ha: HaEngine, report_dir: Path) -> LoadFactory:

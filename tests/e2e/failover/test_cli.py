@@ -138,3 +138,13 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = CliRunner().invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0
     assert "Example: erpops failover" in result.output
+
+
+def test_a_report_dir_that_is_a_file_is_a_usage_error_before_any_lab(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "reports"
+    blocker.write_text("")
+    code, out, err = run(["failover", "drill", "--report-dir", str(blocker), "--json"], capsys)
+    assert code == 2 and out == ""
+    assert err.strip() == f"error: cannot write reports to {blocker}: File exists; pass a writable --report-dir"

@@ -103,3 +103,16 @@ def test_an_unknown_engine_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delitem(ENGINES, EngineName.PATRONI)
     with pytest.raises(FailoverUsage, match="no engine named patroni; choose one of: manual, pg_auto_failover"):
         build_engine(EngineName.PATRONI, settings())
+
+
+def test_a_report_dir_that_cannot_be_written_is_refused_before_any_lab_starts(
+    fake: tuple[FakeCluster, list[FakeEngine]], tmp_path: Path
+) -> None:
+    from failover.types import FailoverUsage
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(FailoverUsage, match=f"cannot write reports to {blocker}/r: Not a directory; pass a "
+                                            "writable --report-dir"):
+        run_campaign(CampaignRequest(report_dir=blocker / "r", erp_check=False), settings())
+    assert fake[1] == []  # no engine, no lab was built
