@@ -102,6 +102,16 @@ def lab_processes(lab: Path) -> list[psutil.Process]:
     return [p for p in found.values() if _alive(p)]
 
 
+def started_by(drill: Drill, lab: Path) -> list[psutil.Process]:
+    """The lab's processes and every descendant of the drill (writers' helpers, the API, Patroni, etcd)."""
+    try:
+        children = psutil.Process(drill.proc.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    found = {p.pid: p for p in [*lab_processes(lab), *children] if _alive(p)}
+    return list(found.values())
+
+
 def _alive(proc: psutil.Process) -> bool:
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
@@ -130,7 +140,7 @@ def test_sigterm_while_the_lab_is_being_built_stops_what_was_started(start) -> N
     drill = start("--fault", "kill")
     lab = drill.lab_dir()
     time.sleep(0.8)  # initdb or pg_basebackup is running now
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
 
@@ -139,7 +149,7 @@ def test_sigterm_after_the_primary_was_killed_stops_both_servers(start) -> None:
     drill = start("--fault", "kill")
     lab = drill.lab_dir()
     drill.wait_for("  fault: kill -9")
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     assert before, "the standby and the writer's backends run now"
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
@@ -149,7 +159,7 @@ def test_sigterm_during_the_rejoin_stops_both_servers(start) -> None:  # type: i
     drill = start("--fault", "kill")
     lab = drill.lab_dir()
     drill.wait_for("  old_primary_rewound:")
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
 
@@ -161,7 +171,7 @@ def test_sigterm_while_the_primary_is_isolated_lifts_the_nftables_table(start) -
     lab = drill.lab_dir()
     drill.wait_for("  fault:")
     assert any(t.startswith(f"{isolation.PREFIX}{drill.proc.pid}_") for t in isolation.tables())
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
 
@@ -170,7 +180,7 @@ def test_ctrl_c_after_the_lab_is_ready_stops_it(start) -> None:  # type: ignore[
     drill = start("--fault", "hang")
     lab = drill.lab_dir()
     drill.wait_for("  fault: SIGSTOP")  # the primary's processes are stopped: clean-up must resume them
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     drill.proc.send_signal(signal.SIGINT)
     assert_nothing_left(drill, lab, before, 130)
 
@@ -190,7 +200,7 @@ def test_a_drill_lifts_the_tables_a_killed_drill_left(start) -> None:  # type: i
         lab = drill.lab_dir()
         assert table not in isolation.tables()
         drill.proc.send_signal(signal.SIGTERM)
-        assert_nothing_left(drill, lab, lab_processes(lab), 143)
+        assert_nothing_left(drill, lab, started_by(drill, lab), 143)
     finally:
         isolation.Cut(table, ()).lift()
 
@@ -200,8 +210,18 @@ def test_sigterm_of_a_patroni_drill_stops_patroni_etcd_and_postgres(start) -> No
     drill = start("--fault", "kill", engine="patroni")
     lab = drill.lab_dir()
     drill.wait_for("  fault:")
-    before = lab_processes(lab)
+    before = started_by(drill, lab)
     names = {p.name() for p in before}
     assert {"etcd", "postgres"} <= names and any("patroni" in " ".join(p.cmdline()) for p in before), names
+    drill.proc.send_signal(signal.SIGTERM)
+    assert_nothing_left(drill, lab, before, 143)
+
+
+def test_sigterm_under_the_o2c_load_stops_the_erp_api_too(start) -> None:  # type: ignore[no-untyped-def]
+    drill = start("--fault", "kill", "--under-load", "o2c")
+    lab = drill.lab_dir()
+    drill.wait_for("  fault: kill -9", timeout=240)
+    before = started_by(drill, lab)
+    assert any("uvicorn" in " ".join(p.cmdline()) for p in before), [p.cmdline() for p in before]
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
