@@ -225,3 +225,14 @@ def test_sigterm_under_the_o2c_load_stops_the_erp_api_too(start) -> None:  # typ
     assert any("uvicorn" in " ".join(p.cmdline()) for p in before), [p.cmdline() for p in before]
     drill.proc.send_signal(signal.SIGTERM)
     assert_nothing_left(drill, lab, before, 143)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/pg_autoctl").exists(), reason="pg_auto_failover not installed")
+def test_sigterm_of_a_pg_auto_failover_drill_stops_its_keepers_and_monitor(start) -> None:  # type: ignore[no-untyped-def]
+    drill = start("--fault", "crash", engine="pg_auto_failover")
+    lab = drill.lab_dir()
+    drill.wait_for("  fault: node crash", timeout=240)
+    before = started_by(drill, lab)
+    assert any(p.name() == "pg_autoctl" for p in before), [p.name() for p in before]
+    drill.proc.send_signal(signal.SIGTERM)
+    assert_nothing_left(drill, lab, before, 143)
