@@ -8,6 +8,7 @@ campaign ends, also when SIGTERM (a CI timeout) or Ctrl-C stops it half-way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def _load_factory(load: LoadName, ha: HaEngine, report_dir: Path) -> LoadFactory
     return builtin_writer
 
 
-def _marks(progress: Progress) -> Any:
+def _marks(progress: Progress) -> Callable[[Event], None]:
     def told(event: Event) -> None:
         progress(f"  {event.mark}: {event.reason}")
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover.types import EngineName, Fault, LoadName
+from failover.types import EngineName, Fault, LoadName, Progress
 from opskit import output
 from opskit.exitcodes import table_text
 from opskit.output import JsonFlag, QuietFlag
@@ -32,7 +32,7 @@ app.add_typer(lab_app, name="lab")
 LabOption = Annotated[Path, typer.Option("--lab", help="Directory (or lab.json) of a lab started by `lab up`.")]
 
 
-def _progress(quiet: bool) -> Any:
+def _progress(quiet: bool) -> Progress:
     return (lambda line: None) if quiet else output.note
 
 
