@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -14,8 +11,7 @@ import pytest
 from failover import isolation
 from failover.cleanup import LabGuard
 from failover.engines.fake import FakeEngine
-from opskit.shield import deferred_signals
-from opskit.signals import Terminated, sigterm_unwinds
+from opskit.signals import Terminated
 
 
 class BrokenEngine(FakeEngine):
@@ -72,25 +68,6 @@ def test_a_child_older_than_the_block_is_left_alone() -> None:
     finally:
         older.kill()
         older.wait(10)
-
-
-def test_a_second_sigterm_during_clean_up_is_held_until_it_is_done() -> None:
-    done: list[str] = []
-    with pytest.raises(Terminated), sigterm_unwinds():
-        with deferred_signals() as held:
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.05)  # the handler runs here: it only notes the signal
-            done.append("cleaned")
-        pytest.fail("the held SIGTERM must be delivered when the block ends")
-    assert done == ["cleaned"] and held.pending == [signal.SIGTERM]
-
-
-def test_a_held_signal_is_dropped_when_the_block_ends_by_the_interruption_itself() -> None:
-    with pytest.raises(KeyboardInterrupt), sigterm_unwinds(), deferred_signals():
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.05)
-        raise KeyboardInterrupt
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
 
 
 def test_lift_leftovers_does_nothing_where_nft_cannot_be_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,6 @@ from failover.timeline import Event, Timeline
 from failover.types import EngineName, FailoverFailed, FailoverUsage, Fault, LabError, Mark, Role
 from failover.writer import Attempt, ClientThreads
 from opskit.ports import free_port
-from opskit.shield import deferred_signals
 
 
 def patroni(tmp_path: Path, view: list[dict[str, Any]]) -> PatroniEngine:
@@ -144,16 +143,3 @@ def test_the_timeline_tells_its_listener_of_each_mark_as_it_happens() -> None:
     timeline.mark(Mark.FAULT, "kill -9")
     timeline.mark(Mark.PROMOTION, "promoted", timeline.at(Mark.FAULT) or 0.0 + 0.5)
     assert [(e.mark, e.reason) for e in heard] == [("fault", "kill -9"), ("promotion", "promoted")]
-
-
-def test_deferred_signals_outside_the_main_thread_change_nothing() -> None:
-    seen: list[object] = []
-
-    def body() -> None:
-        with deferred_signals() as held:
-            seen.append(held.pending)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join(5)
-    assert seen == [[]]
