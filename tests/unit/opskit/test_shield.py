@@ -25,11 +25,23 @@ def test_a_second_sigterm_during_clean_up_is_held_until_it_is_done() -> None:
 
 
 def test_a_held_signal_is_dropped_when_the_block_ends_by_the_interruption_itself() -> None:
+    handlers = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
     with pytest.raises(KeyboardInterrupt), sigterm_unwinds(), deferred_signals():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)
         raise KeyboardInterrupt
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers
+
+
+def test_a_ctrl_c_during_clean_up_is_held_too() -> None:
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            steps.append("cleaned")
+        steps.append("never")
+    assert steps == ["cleaned"]
 
 
 def test_deferred_signals_outside_the_main_thread_change_nothing() -> None:
