@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from opskit import output
+from opskit.exitcodes import ExitCode
 
 db_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
 config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
@@ -78,7 +79,11 @@ def config_validate(as_json: bool = output.JsonFlag) -> None:
         rows = [(r.name, "[red]invalid[/]" if r.error else "[green]ok[/]", r.error or "") for r in sections]
         output.stdout().print(output.table("erpops config validate", ["section", "", "detail"], rows))
     if bad:
-        raise typer.Exit(2)
+        names = ", ".join(r.name for r in bad)
+        reasons = {r.error for r in bad}
+        detail = reasons.pop() if len(reasons) == 1 else "fix erpops.toml or the ERPOPS_ environment as shown"
+        output.error(f"configuration invalid in {len(bad)} section(s) ({names}): {detail}")
+        raise typer.Exit(ExitCode.USAGE)
 
 
 def _flatten(data: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
@@ -121,7 +126,7 @@ def check(
     if not report.ok:
         for v in report.violations:
             output.stderr().print(f"[red]violation[/] {v.invariant}: {v.message}")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def register(app: typer.Typer) -> None:

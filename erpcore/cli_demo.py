@@ -9,8 +9,7 @@ import typer
 from opskit import output
 
 TOUR = """[bold]Try next[/] (in another terminal, from this folder):
-  export ERPOPS_DATABASE_URL={url}
-  export TOKEN={token}
+{export}  export TOKEN={token}
   curl -s -H "Authorization: Bearer $TOKEN" http://{host}:{port}/api/v1/sales-orders?limit=3
   curl -s -H "Authorization: Bearer $TOKEN" "http://{host}:{port}/api/v1/reports/stock-valuation"
   .venv/bin/erpops check                      # the business invariants, one line each
@@ -33,7 +32,8 @@ def demo(
 ) -> None:
     """Migrate, seed history if the database is empty, verify it, make an admin token, start the API.
 
-    Run again on the same database, it keeps the data and only starts the API.
+    It uses the configured database, by default var/erpops.sqlite: every other command then works on the
+    demo's data without a URL. Run again on the same database, it keeps the data and only starts the API.
 
     Example: erpops demo --years 3 --orders-per-day 20
     """
@@ -45,7 +45,7 @@ def demo(
     from erpcore.check import run_check
     from erpcore.cli_api import serve
     from erpcore.cli_seed import seed_command
-    from erpcore.config import load_settings
+    from erpcore.config import default_database_url, load_settings
     from erpcore.db import make_engine
     from erpcore.migrate import upgrade
     from erpcore.models import SalesOrder
@@ -68,8 +68,12 @@ def demo(
     token = create_token(bootstrap(engine, settings), "admin", "demo")
     host, port = host or settings.api.host, port or settings.api.port
     today = dt.date.today()
-    err.print(TOUR.format(url=engine.url.render_as_string(hide_password=True), token=token, host=host, port=port,
-                          start=today.replace(month=1, day=1), end=today), soft_wrap=True)
+    # The demo writes the default database, so the commands of the tour (and the README's) need no URL; one
+    # the user chose (ERPOPS_DATABASE_URL, erpops.toml) must be exported in the other terminal too.
+    url = engine.url.render_as_string(hide_password=True)
+    export = "" if settings.database_url == default_database_url() else f"  export ERPOPS_DATABASE_URL={url}\n"
+    err.print(TOUR.format(export=export, token=token, host=host, port=port, start=today.replace(month=1, day=1),
+                          end=today), soft_wrap=True)
     if serve_api:
         serve(host=host, port=port)
 

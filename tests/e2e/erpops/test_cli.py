@@ -88,4 +88,4 @@ def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(argv: list[str]) 
                           check=False)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "Error:" in done.stderr
+    assert done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1, done.stderr

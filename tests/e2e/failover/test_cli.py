@@ -24,7 +24,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     monkeypatch.setenv("ERPOPS_FAILOVER__WARMUP_SECONDS", "0.3")
     monkeypatch.setenv("ERPOPS_FAILOVER__SETTLE_SECONDS", "0.2")
     monkeypatch.setenv("ERPOPS_FAILOVER__CLIENTS", "2")

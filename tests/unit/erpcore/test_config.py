@@ -21,7 +21,7 @@ def test_environment_over_file_over_defaults(tmp_path: Path, monkeypatch: pytest
 
 
 def test_show_masks_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     monkeypatch.setenv("ERPOPS_DATABASE_URL", "postgresql://app:s3cret@db/erp")
     monkeypatch.setenv("ERPOPS_ENCRYPTION_KEY", "k" * 32)
     data = masked(load_settings())
@@ -31,7 +31,7 @@ def test_show_masks_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 
 def test_default_database_is_sqlite_under_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     monkeypatch.delenv("ERPOPS_DATABASE_URL", raising=False)
     assert load_settings().database_url.endswith("var/erpops.sqlite")
 
