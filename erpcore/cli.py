@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from opskit import output
 from opskit.exitcodes import ExitCode
 
-db_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
-config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Schema migrations (Alembic).\n\nExample: erpops db upgrade", no_args_is_help=True)
+config_app = typer.Typer(help="The effective configuration: erpops.toml (or ERPOPS_CONFIG) under the ERPOPS_ "
+                              "environment.\n\nExample: erpops config validate", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -98,7 +101,7 @@ def _flatten(data: dict[str, object], prefix: str = "") -> list[tuple[str, objec
 
 
 def check(
-    only: list[str] = typer.Option(None, "--only", help="Check only this invariant (repeatable)."),
+    only: Annotated[list[str] | None, typer.Option("--only", help="Check only this invariant (repeatable).")] = None,
     as_json: bool = output.JsonFlag,
 ) -> None:
     """Verify the ERP's business invariants; exit 1 naming each one that fails.

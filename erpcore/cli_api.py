@@ -14,8 +14,10 @@ from opskit import output
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
-report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens (stored hashed).\n\nExample: erpops token create --role viewer "
+                             "--name grafana", no_args_is_help=True)
+report_app = typer.Typer(help="Trial balance and stock valuation.\n\nExample: erpops report stock-valuation --json",
+                         no_args_is_help=True)
 DATE = "%Y-%m-%d"
 
 
@@ -39,13 +41,13 @@ def serve(
     from erpcore.migrate import current, head, upgrade
 
     settings = load_settings()
-    engine = make_engine(settings=settings)
-    if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
-        upgrade(engine)
     host = host or settings.api.host
-    workers = workers or (1 if is_sqlite(engine) else 2)
-    sock = listening_socket(host, settings.api.port if port is None else port)
+    sock = listening_socket(host, settings.api.port if port is None else port)  # before touching the database
     try:
+        engine = make_engine(settings=settings)
+        workers = workers or (1 if is_sqlite(engine) else 2)
+        if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
+            upgrade(engine)
         output.stderr().print(f"erpops API on [bold]http://{_netloc(host, sock.getsockname()[1])}/api/v1/docs[/] "
                               f"({workers} worker(s))")
         _run(engine, sock, workers, access_log)

@@ -37,9 +37,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+HELP = """Operations, observability and resilience toolkit around a compact ERP core.
+
+Example: erpops check --json"""
+
 app = typer.Typer(
     name="erpops",
-    help="Operations, observability and resilience toolkit around a compact ERP core.",
+    help=HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,

@@ -129,4 +129,6 @@ def test_serve_shows_its_banner_only_once_the_port_takes_connections(tmp_path: P
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
     assert code == ExitCode.TERMINATED
