@@ -14,6 +14,8 @@ from opskit import output
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from erpcore.config import Settings
+
 token_app = typer.Typer(help="API bearer tokens (stored hashed).\n\nExample: erpops token create --role viewer "
                              "--name grafana", no_args_is_help=True)
 report_app = typer.Typer(help="Trial balance and stock valuation.\n\nExample: erpops report stock-valuation --json",
@@ -37,19 +39,25 @@ def serve(
     Example: erpops serve --port 8080 --workers 2
     """
     from erpcore.config import load_settings
-    from erpcore.db import is_sqlite, make_engine
-    from erpcore.migrate import current, head, upgrade
 
     settings = load_settings()
     host = host or settings.api.host
     sock = listening_socket(host, settings.api.port if port is None else port)  # before touching the database
+    serve_on(sock, settings, workers, access_log)
+
+
+def serve_on(sock: socket.socket, settings: Settings, workers: int | None = None, access_log: bool = True) -> None:
+    """Migrate the configured database if needed, show the banner, and serve the API on the bound `sock`."""
+    from erpcore.db import is_sqlite, make_engine
+    from erpcore.migrate import current, head, upgrade
+
     try:
         engine = make_engine(settings=settings)
         workers = workers or (1 if is_sqlite(engine) else 2)
         if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
             upgrade(engine)
-        output.stderr().print(f"erpops API on [bold]http://{_netloc(host, sock.getsockname()[1])}/api/v1/docs[/] "
-                              f"({workers} worker(s))")
+        host, port = sock.getsockname()[:2]
+        output.stderr().print(f"erpops API on [bold]http://{_netloc(host, port)}/api/v1/docs[/] ({workers} worker(s))")
         _run(engine, sock, workers, access_log)
     finally:
         sock.close()

@@ -101,14 +101,18 @@ def test_a_mistake_is_one_error_line_and_its_exit_code(name: str, tmp_path: Path
     assert not (tmp_path / "var").exists(), "a refused command must not create the default database"
 
 
-def test_serve_on_a_port_in_use_exits_4_and_shows_no_banner(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_port_in_use_exits_4_before_anything_is_written(command: str, tmp_path: Path) -> None:
+    """Exit 4 (UNAVAILABLE), not 2 (USAGE): the arguments are right, and the same command works once the port is
+    free. The demo says so before it seeds, so nothing was written for nothing."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {"ERPOPS_DATABASE_URL": f"sqlite:///{tmp_path}/erp.sqlite"}
-        done = run_erpops(["serve", "--port", str(port)], tmp_path, env)
+        done = run_erpops([command, "--port", str(port)], tmp_path, {})
     assert_one_error_line(done, ExitCode.UNAVAILABLE, f"cannot listen on 127.0.0.1:{port}: the port is in use")
+    assert "API on" not in done.stderr and "seeding" not in done.stderr
+    assert not (tmp_path / "var").exists()
 
 
 def test_serve_shows_its_banner_only_once_the_port_takes_connections(tmp_path: Path) -> None:
