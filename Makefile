@@ -21,11 +21,11 @@ PIP     = $(BIN)/python -m pip install -q --disable-pip-version-check
 $(RUNTIME_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(PIP) 'uv>=0.4' || echo "uv unavailable: installing with pip (slower)"
-	@if test -x $(BIN)/uv; then $(INSTALL) -e .; else $(PIP) -e .; fi
+	@if test -x $(BIN)/uv && $(INSTALL) -e .; then :; else echo "installing with pip"; $(PIP) -e .; fi
 	@touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	@if test -x $(BIN)/uv; then $(INSTALL) -e '.[dev]'; else $(PIP) -e '.[dev]'; fi
+	@if test -x $(BIN)/uv && $(INSTALL) -e '.[dev]'; then :; else echo "installing with pip"; $(PIP) -e '.[dev]'; fi
 	@touch $@
 
 venv: $(DEV_STAMP)
