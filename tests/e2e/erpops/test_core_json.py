@@ -5,11 +5,8 @@ runs it (in-process runs would leave the commands' connection pools to the garba
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,36 +14,17 @@ import pytest
 
 from erpcore.migrate import head
 from opskit.exitcodes import ExitCode
-from tests.dbhelpers import pg_url
 
 
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_url(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 request: pytest.FixtureRequest) -> str:
     """An empty database of each backend, configured through ERPOPS_DATABASE_URL only."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ERPOPS_CONFIG", "")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/erp.sqlite"
-        monkeypatch.setenv("ERPOPS_DATABASE_URL", url)
-        yield url
-        return
-    import psycopg
-
-    server = pg_url()
-    if server is None:
-        if os.environ.get("CI"):
-            pytest.fail("no PostgreSQL for the CLI's JSON")
-        pytest.skip("no PostgreSQL configured (ERPOPS_TEST_PG_URL) and none answers on 127.0.0.1:5432")
-    name = "cli_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.rsplit("/", 1)[0] + "/" + name
+    url = f"sqlite:///{tmp_path}/erp.sqlite" if backend == "sqlite" else str(request.getfixturevalue("pg_schema_url"))
     monkeypatch.setenv("ERPOPS_DATABASE_URL", url)
-    try:
-        yield url
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return url
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -18,14 +18,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from opskit.ports import free_port
 from opskit.proc import answers
-from tests.dbhelpers import pg_url
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
@@ -192,27 +190,7 @@ def test_the_readme_commands_run_as_written_on_the_default_sqlite(workdir: Path)
     assert (workdir / "var" / "big.sqlite").is_file()
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
-    import psycopg
-
-    url = pg_url()
-    if url is None:
-        if os.environ.get("CI"):
-            pytest.fail("no PostgreSQL for the README's commands")
-        pytest.skip("no PostgreSQL configured (ERPOPS_TEST_PG_URL) and none answers on 127.0.0.1:5432")
-    name = "readme_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_the_readme_commands_run_as_written_on_postgresql(workdir: Path, pg_database: str) -> None:
-    finished = run_readme(workdir, database_url=pg_database)
+def test_the_readme_commands_run_as_written_on_postgresql(workdir: Path, pg_schema_url: str) -> None:
+    finished = run_readme(workdir, database_url=pg_schema_url)
     _assert_the_demo_data_is_what_they_see(finished)
     assert not (workdir / "var" / "erpops.sqlite").exists(), "ERPOPS_DATABASE_URL must win over the default"
