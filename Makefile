@@ -25,7 +25,7 @@ $(RUNTIME_STAMP): pyproject.toml
 	@test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install -q --disable-pip-version-check 'uv>=0.4' \
 		|| echo "uv unavailable: installing with pip (slower)"
 	@if test -x $(BIN)/uv && $(INSTALL) -e . pip; then :; else \
-		$(BIN)/python -m ensurepip -q --upgrade && $(PIP) -e .; fi
+		$(BIN)/python -m ensurepip --upgrade >/dev/null && $(PIP) -e .; fi
 	@touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
