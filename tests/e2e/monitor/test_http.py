@@ -15,7 +15,7 @@ from tests.asgi import Client
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
     monkeypatch.setenv("ERPOPS_MONITOR__STATE_DIR", str(tmp_path / "monitor"))
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     app = FastAPI()
 
     @app.get("/sales-orders/{order_id}")
