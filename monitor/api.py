@@ -1,5 +1,7 @@
 """The operations endpoints under `/api/monitor`, every one behind the API's bearer tokens (`monitor.access`).
 
+Errors are the API's own problem+json (`erpcore.api.errors`): 401, 403, 404, 422 with a `detail` sentence.
+
     GET    /silences             operations:read    shaped like Alertmanager's `/api/v2/silences`
     POST   /silences             operations:write   bounded, finite windows; `confirm` to mute every critical alert
     DELETE /silences/{id}        operations:write
@@ -12,11 +14,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from erpcore.exceptions import ErpError
+from erpcore.exceptions import NotFound
 from monitor.access import OPERATIONS_READ, OPERATIONS_WRITE, require
 from monitor.silences import SilenceStore
 
@@ -37,10 +39,6 @@ class SilenceIn(BaseModel):
     confirm: bool = Field(False, description="create it even though it mutes every critical alert")
 
 
-def _fail(exc: ErpError) -> HTTPException:
-    return HTTPException(exc.status_code, detail={"code": exc.code, "message": exc.message})
-
-
 @router.get("/silences")
 def list_silences(_: Reader) -> list[dict[str, Any]]:
     from monitor.operations import silence_store
@@ -53,11 +51,8 @@ def list_silences(_: Reader) -> list[dict[str, Any]]:
 def add_silence(body: SilenceIn, _: Writer) -> dict[str, Any]:
     from monitor.operations import create_silence
 
-    try:
-        silence = create_silence(body.matchers, body.createdBy, body.comment, starts_at=body.startsAt,
-                                 ends_at=body.endsAt, duration=body.duration, confirm=body.confirm)
-    except ErpError as exc:
-        raise _fail(exc) from None
+    silence = create_silence(body.matchers, body.createdBy, body.comment, starts_at=body.startsAt,
+                             ends_at=body.endsAt, duration=body.duration, confirm=body.confirm)
     return {"silenceID": silence.id, **silence.to_dict()}
 
 
@@ -66,10 +61,7 @@ def expire_silence(silence_id: Annotated[str, Path(max_length=64)], _: Writer) -
     from monitor.operations import silence_store
 
     store: SilenceStore = silence_store()
-    try:
-        silence = store.expire(silence_id, time.time())
-    except ErpError as exc:
-        raise _fail(exc) from None
+    silence = store.expire(silence_id, time.time())
     return {**silence.to_dict(), "status": {"state": silence.state(time.time())}}
 
 
@@ -87,15 +79,12 @@ def show_rule(name: Annotated[str, Path(max_length=200)], _: Reader) -> dict[str
     for row in rule_rows():
         if row["alert"] == name:
             return row
-    raise HTTPException(404, detail={"code": "not_found", "message": f"no rule {name}"})
+    raise NotFound(f"no rule {name}; GET /api/monitor/rules lists them")
 
 
 @router.get("/runbooks/{name}", response_class=PlainTextResponse)
 def show_runbook(name: Annotated[str, Path(max_length=200)], _: Reader) -> PlainTextResponse:
     from runbooks.library import find_runbook
 
-    try:
-        book = find_runbook(name)
-    except ErpError as exc:
-        raise _fail(exc) from None
+    book = find_runbook(name)
     return PlainTextResponse(book.text, media_type="text/markdown; charset=utf-8")

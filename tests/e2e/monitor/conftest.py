@@ -36,7 +36,8 @@ class OpsApi:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def request(self, method: str, path: str, role: str | None = "admin", **kw: Any) -> httpx.Response:
-        return self.client.request(method, path, headers=self.headers(role), **kw)
+        headers = {**self.headers(role), **kw.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kw)
 
     def get(self, path: str, role: str | None = "admin", **kw: Any) -> httpx.Response:
         return self.request("GET", path, role, **kw)

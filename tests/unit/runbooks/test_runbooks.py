@@ -60,7 +60,7 @@ def _resolve(argv: list[str]) -> str | None:
 
 
 # Commands another branch is adding at the same time; each is checked like any other once it exists.
-LANDING = {("erpops", "failover", "promote"): "`erpops failover promote` lands with the failover branch"}
+LANDING: dict[tuple[str, ...], str] = {("erpops", "failover", "promote"): "`erpops failover promote` lands with the failover branch"}
 
 
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.alert)
