@@ -85,7 +85,7 @@ def test_readme_monitor_run_prints_changes_naming_the_alerts_then_stops_on_ctrl_
     assert {"Watchdog", "ErpLastBackupTooOld"} <= named
     assert all(" firing: " in line or " resolved: " in line or " rule-" in line or " source-" in line
                for line in lines), lines
-    assert len(lines) == len(set(line.split(" ", 1)[1] for line in lines))  # nothing repeated each second
+    assert len(lines) == len({line.split(" ", 1)[1] for line in lines})  # nothing repeated each second
     assert "Traceback" not in err
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from monitor.engine import RuleRunner
 from monitor.rules import Rule, parse_rule
 from monitor.tsdb import SeriesStore
-from monitor.types import AlertState, Comparison
+from monitor.types import AlertState, Comparison, LabelKey
 
-KEY = (("instance", "db1"),)
+KEY: LabelKey = (("instance", "db1"),)
 
 
 def make_rule(**overrides: object) -> Rule:
