@@ -1,55 +1,43 @@
 """Who may use the operations endpoints monitor mounts on the API: the one place monitor meets the access model.
 
-Authentication is the business API's own (`Authorization: Bearer <token>` to a principal with a role);
-only the two operations permissions below are monitor's. Every import of the API's access model sits in
-this module, so moving that model (e.g. to `erpcore.access`) means changing these lines only.
+Authentication is the business API's own (`Authorization: Bearer <token>` to an actor with a role) and the
+permissions are rows of the one table in `erpcore.access`:
 
-    operations:read   admin, viewer   silences, rules, runbooks, /metrics (unless `metrics_public`)
-    operations:write  admin           create and expire silences
+    operations:read   admin, viewer, operations   silences, rules, runbooks, /metrics (unless `metrics_public`)
+    operations:write  admin, operations           create and expire silences
+
+Every import of the access model sits in this module, so moving it again means changing these lines only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import Request
 
-from erpcore.api.auth import BEARER, Principal, Role, authenticate
-from erpcore.exceptions import Forbidden
+from erpcore import access
+from erpcore.access import AccessRole, Actor
+from erpcore.api.auth import authenticate
+from erpcore.api.auth import require as api_require
 
 OPERATIONS_READ = "operations:read"
 OPERATIONS_WRITE = "operations:write"
 
-OPERATIONS_ROLES: dict[str, frozenset[Role]] = {
-    OPERATIONS_READ: frozenset({Role.ADMIN, Role.VIEWER}),
-    OPERATIONS_WRITE: frozenset({Role.ADMIN}),
-}
+__all__ = ["OPERATIONS_READ", "OPERATIONS_WRITE", "AccessRole", "Actor", "check_request", "may", "require"]
 
 
-def may(role: Role, permission: str) -> bool:
-    """Whether `role` holds the operations `permission`."""
-    return role in OPERATIONS_ROLES[permission]
+def may(role: AccessRole, permission: str) -> bool:
+    """Whether `role` holds the operations `permission` (KeyError for a permission the table lacks)."""
+    return access.allowed(role, permission)
 
 
-def require(permission: str) -> Callable[..., Awaitable[Principal]]:
+def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
     """A FastAPI dependency: 401 without a known bearer token, 403 for a role without `permission`."""
-    if permission not in OPERATIONS_ROLES:
-        raise KeyError(f"unknown operations permission {permission!r}")
-
-    async def dependency(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Principal:
-        principal = await run_in_threadpool(authenticate, request)
-        if not may(principal.role, permission):
-            raise Forbidden(f"role {principal.role.value!r} may not do this (needs {permission})")
-        return principal
-
-    return dependency
+    return api_require(permission)
 
 
-def check_request(request: Request, permission: str) -> Principal:
+def check_request(request: Request, permission: str) -> Actor:
     """The same check for a plain (non-dependency) endpoint; raises Unauthorized or Forbidden."""
-    principal = authenticate(request)
-    if not may(principal.role, permission):
-        raise Forbidden(f"role {principal.role.value!r} may not do this (needs {permission})")
-    return principal
+    actor = authenticate(request)
+    access.require(actor, permission)
+    return actor

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from erpcore.access import create_token
 from erpcore.api import create_app
-from erpcore.api.auth import create_token  # the API's token model; monitor reaches it only via monitor.access
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.dbhelpers import sqlite_engine

@@ -73,7 +73,8 @@ def test_an_anonymous_request_cannot_silence_postgresql_down(ops: OpsApi) -> Non
 
 
 @pytest.mark.parametrize(("role", "read", "write"), [
-    ("admin", 200, 201), ("viewer", 200, 403), ("sales", 403, 403), ("finance", 403, 403)])
+    ("admin", 200, 201), ("operations", 200, 201), ("viewer", 200, 403), ("sales", 403, 403),
+    ("finance", 403, 403)])
 def test_reading_and_changing_silences_by_role(ops: OpsApi, role: str, read: int, write: int) -> None:
     assert ops.get(SILENCES, role=role).status_code == read
     body = {"matchers": ["alertname=HostHighCpuLoad"], "createdBy": role, "comment": "reindex"}
