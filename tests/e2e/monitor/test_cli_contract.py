@@ -217,3 +217,54 @@ def test_custom_rules_with_absent_and_irate(isolated: Path, capsys: pytest.Captu
     code, out, _ = erpops("monitor", "rules", "list", "--rules", str(rules), "--json", capsys=capsys)
     assert [r["runbook_url"] for r in json.loads(out)] == ["https://wiki.example/NightlyJobMissing",
                                                            "https://wiki.example/RequestsBursting"]
+
+
+def test_run_stopped_by_sigterm_exits_143_and_frees_its_port(isolated: Path) -> None:
+    import socket
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_MONITOR__LISTEN_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "erpops", "monitor", "run", "--duration", "60"], cwd=isolated,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _listening(port):
+            time.sleep(0.1)
+        assert _listening(port), "the monitor never served /metrics"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # nothing of the monitor is left holding it
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_when_the_metrics_port_is_taken_is_exit_4(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("ERPOPS_MONITOR__LISTEN_PORT", str(taken.getsockname()[1]))
+        code, out, err = erpops("monitor", "run", "--ticks", "1", "--no-database", capsys=capsys)
+    assert code == 4 and out == ""
+    line = one_error_line(err)
+    assert "cannot serve /metrics on 127.0.0.1:" in line and "--no-listen" in line
+
+
+def test_an_unknown_receiver_kind_names_the_known_ones() -> None:
+    from monitor.notifiers import NOTIFIERS, MemoryNotifier, make_notifier
+
+    assert isinstance(make_notifier("memory"), MemoryNotifier)
+    with pytest.raises(ValueError, match="unknown receiver kind 'pager' \\(webhook, alertmanager, memory\\)"):
+        make_notifier("pager")
+    assert set(NOTIFIERS) == {"webhook", "alertmanager", "memory"}
