@@ -92,9 +92,12 @@ class Silence:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Silence:
+        """A stored silence; one with a non-finite window (written before windows were checked) is expired."""
         matchers = tuple(LabelMatcher(**m) for m in data["matchers"])
-        return cls(matchers, float(data["startsAt"]), float(data["endsAt"]),
-                   str(data["createdBy"]), str(data["comment"]), str(data["id"]))
+        starts, ends = float(data["startsAt"]), float(data["endsAt"])
+        if not (math.isfinite(starts) and math.isfinite(ends)):
+            starts = ends = starts if math.isfinite(starts) else 0.0
+        return cls(matchers, starts, ends, str(data["createdBy"]), str(data["comment"]), str(data["id"]))
 
 
 @dataclass(frozen=True)

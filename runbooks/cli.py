@@ -14,6 +14,7 @@ app = typer.Typer(help="A runbook for every alert, rendered in the terminal.", n
 def show(
     alert: str = typer.Argument(..., help="The alert's name, e.g. PostgresqlDown."),
     raw: bool = typer.Option(False, "--raw", help="Print the Markdown source."),
+    as_json: bool = output.JsonFlag,
 ) -> None:
     """Render the runbook of an alert: Meaning, Impact, Diagnosis, Mitigation; exit 2 for an unknown alert.
 
@@ -28,10 +29,13 @@ def show(
         book = find_runbook(alert)
     except NotFound as exc:
         raise UsageError(exc.message) from None
-    if raw:
+    if as_json:
+        output.print_json({"alert": book.alert, "component": book.component, "path": book.path,
+                           "sections": book.sections(), "commands": [" ".join(c) for c in book.commands()]})
+    elif raw:
         typer.echo(book.text, nl=False)
-        return
-    output.stdout().print(Markdown(book.text))
+    else:
+        output.stdout().print(Markdown(book.text))
 
 
 @app.command("list")

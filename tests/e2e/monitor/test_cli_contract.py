@@ -149,7 +149,7 @@ def test_probe_of_a_database_that_does_not_answer_is_exit_4(monkeypatch: pytest.
 @pytest.mark.parametrize("argv", [
     ["monitor", "eval", "--no-database"], ["monitor", "probe"], ["monitor", "rules", "list"],
     ["monitor", "rules", "check"], ["monitor", "silence", "list"], ["monitor", "silence", "list", "--expired"],
-    ["runbook", "list"],
+    ["runbook", "list"], ["runbook", "show", "PostgresqlDown"],
     ["monitor", "silence", "add", "alertname=HostHighCpuLoad", "-a", "ana", "-c", "c"],
 ])
 def test_json_is_valid_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

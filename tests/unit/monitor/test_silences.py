@@ -4,6 +4,7 @@ parse in bounded time, and no silence of every critical alert unless confirmed."
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,17 @@ def test_a_matcher_set_matching_the_empty_label_everywhere_is_refused() -> None:
         make(['alertname!~"x"'])
 
 
-def test_the_store_keeps_what_was_validated(tmp_path: object) -> None:
+def test_the_store_keeps_what_was_validated() -> None:
     store = SilenceStore()
     silence = store.add(new_silence(["alertname=X"], NOW, NOW + 60, "ana", "c", POLICY, now=NOW))
     assert store.muting({"alertname": "X"}, NOW + 1) == [silence.id]
+
+
+def test_a_stored_silence_with_a_non_finite_window_loads_expired(tmp_path: Path) -> None:
+    path = tmp_path / "silences.json"
+    path.write_text('[{"matchers": [{"name": "alertname", "value": "PostgresqlDown", "isRegex": false, '
+                    '"isEqual": true}], "startsAt": 1800000000.0, "endsAt": Infinity, "createdBy": "anon", '
+                    '"comment": "shh", "id": "old"}]')
+    store = SilenceStore(path)
+    assert [s.state(NOW + 1) for s in store.all()] == ["expired"]
+    assert store.muting({"alertname": "PostgresqlDown"}, NOW + 1) == []

@@ -93,3 +93,12 @@ def test_runbook_show_renders_and_unknown_alert_fails() -> None:
     assert raw.output.startswith("# Watchdog\n")
     missing = runner.invoke(runbook_app, ["show", "NoSuchAlert"])
     assert missing.exit_code != 0
+
+
+def test_runbook_show_json_has_the_sections_and_commands() -> None:
+    import json
+
+    shown = CliRunner().invoke(runbook_app, ["show", "PostgresqlDown", "--json"])
+    data = json.loads(shown.stdout)
+    assert list(data["sections"]) == list(SECTIONS)
+    assert "erpops failover promote" in data["commands"] and data["path"] == "runbooks/postgres/PostgresqlDown.md"
