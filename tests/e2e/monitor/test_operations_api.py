@@ -195,3 +195,13 @@ def test_meta_alerts_link_to_their_runbooks_too(ops: OpsApi) -> None:
 class _BrokenStore(SeriesStore):
     def candidates(self, name: str | None) -> list:  # type: ignore[override,type-arg]
         raise RuntimeError("store broken")
+
+
+def test_the_schema_documents_every_operations_route_behind_the_bearer_token(ops: OpsApi) -> None:
+    schema = ops.get("/api/v1/openapi.json", role=None).json()
+    paths = {p: v for p, v in schema["paths"].items() if p.startswith("/api/monitor")}
+    assert set(paths) == {SILENCES, f"{SILENCES}/{{silence_id}}", "/api/monitor/rules", "/api/monitor/rules/{name}",
+                          "/api/monitor/runbooks/{name}"}
+    assert all(op["security"] == [{"HTTPBearer": []}] for item in paths.values() for op in item.values())
+    body = schema["components"]["schemas"]["SilenceIn"]["properties"]
+    assert {"matchers", "createdBy", "comment", "startsAt", "endsAt", "duration", "confirm"} == set(body)
