@@ -16,6 +16,7 @@ import pytest
 
 from erpops.cli import main
 from opskit.ports import free_port
+from opskit.proc import answers
 from tests.dbhelpers import sqlite_engine
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -226,25 +227,18 @@ def test_run_stopped_by_sigterm_exits_143_and_frees_its_port(isolated: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_MONITOR__LISTEN_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "erpops", "monitor", "run", "--duration", "60"], cwd=isolated,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = f"http://127.0.0.1:{port}/metrics"
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _listening(port):
+        while time.monotonic() < deadline and not answers(metrics, timeout=0.5):
             time.sleep(0.1)
-        assert _listening(port), "the monitor never served /metrics"
+        assert answers(metrics), "the monitor never served /metrics"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # nothing of the monitor is left holding it
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_run_when_the_metrics_port_is_taken_is_exit_4(monkeypatch: pytest.MonkeyPatch,
