@@ -237,8 +237,10 @@ def test_run_stopped_by_sigterm_exits_143_and_frees_its_port(isolated: Path) -> 
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # nothing of the monitor is left holding it
+    with socket.socket() as sock:  # nothing of the monitor still listens there (TIME_WAIT may linger)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
 
 
 def test_run_when_the_metrics_port_is_taken_is_exit_4(monkeypatch: pytest.MonkeyPatch,
