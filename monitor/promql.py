@@ -202,7 +202,10 @@ class _Parser:
         self.take("(")
         labels: list[str] = []
         while self.peek() != ("op", ")"):
-            labels.append(self.take()[1])
+            kind, label = self.take()
+            if kind != "ident":
+                raise ParseError(f"expected a label name in the grouping, got {label or 'end of expression'!r}")
+            labels.append(label)
             if self.peek() == ("op", ","):
                 self.take()
         self.take(")")

@@ -111,9 +111,11 @@ def test_usage_errors_are_one_line_and_exit_2(argv: list[str], says: str, isolat
     assert not (isolated / "monitor" / "silences.json").exists()
 
 
-def test_rules_check_of_a_broken_file_is_exit_2(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("expr", ["absent(", "sum by (instance"])  # the second one used to loop forever
+def test_rules_check_of_a_broken_file_is_exit_2(expr: str, isolated: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     bad = isolated / "bad.yaml"
-    bad.write_text("groups:\n- name: g\n  rules:\n  - {alert: A, expr: 'absent(', threshold: 1, "
+    bad.write_text(f"groups:\n- name: g\n  rules:\n  - {{alert: A, expr: '{expr}', threshold: 1, "
                    "annotations: {runbook_url: r}}\n")
     code, _, err = erpops("monitor", "rules", "check", "--rules", str(bad), capsys=capsys)
     assert code == 2 and "expr does not parse" in one_error_line(err)
