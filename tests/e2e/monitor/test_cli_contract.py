@@ -266,3 +266,45 @@ def test_an_unknown_receiver_kind_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="unknown receiver kind 'pager' \\(webhook, alertmanager, memory\\)"):
         make_notifier("pager")
     assert set(NOTIFIERS) == {"webhook", "alertmanager", "memory"}
+
+
+# The tables people read.
+def test_silence_list_table_shows_matchers_window_and_author(capsys: pytest.CaptureFixture[str]) -> None:
+    erpops("monitor", "silence", "add", "alertname=HostHighCpuLoad", 'instance=~"db.*"', "-a", "ana", "-c",
+           "reindex", "-d", "2h", capsys=capsys)
+    code, out, _ = erpops("monitor", "silence", "list", capsys=capsys)
+    assert code == 0
+    assert 'alertname="HostHighCpuLoad" instance=~"db.*"' in out
+    assert "active" in out and "ana" in out and "reindex" in out
+
+
+@pytest.mark.parametrize(("argv", "shows"), [
+    (["monitor", "rules", "list"], "http://127.0.0.1:8000/api/monitor/runbooks/PostgresqlDown"),
+    (["monitor", "eval", "--no-database"], "ErpLastBackupTooOld"),
+    (["monitor", "probe"], "erpops_db_up"),
+    (["runbook", "list"], "runbooks/postgres/PostgresqlDown.md"),
+    (["monitor", "rules", "check"], "23 rules OK"),
+])
+def test_tables_for_people(argv: list[str], shows: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = erpops(*argv, capsys=capsys)
+    assert code == 0, err
+    assert shows in out
+
+
+def test_rules_export_to_a_folder_that_does_not_exist_is_exit_2(isolated: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = erpops("monitor", "rules", "export", "-o", str(isolated / "no" / "such" / "rules.yml"),
+                            capsys=capsys)
+    assert code == 2 and out == ""
+    assert "cannot write" in one_error_line(err)
+
+
+def test_rules_export_to_stdout_is_the_rule_file(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    code, out, _ = erpops("monitor", "rules", "export", "--interval", "15s", capsys=capsys)
+    groups = yaml.safe_load(out)["groups"]
+    assert code == 0 and all(g["interval"] == "15s" for g in groups)
+    rules = {r["alert"]: r for g in groups for r in g["rules"]}
+    assert rules["ErpLastBackupTooOld"]["expr"].startswith("(time() - erpops_backup_last_success_timestamp_seconds "
+                                                          "or absent(")
