@@ -84,7 +84,6 @@ def show_rule(name: Annotated[str, Path(max_length=200)], _: Reader) -> dict[str
 
 @router.get("/runbooks/{name}", response_class=PlainTextResponse)
 def show_runbook(name: Annotated[str, Path(max_length=200)], _: Reader) -> PlainTextResponse:
-    from runbooks.library import find_runbook
+    from monitor.runbook_pages import runbook_markdown
 
-    book = find_runbook(name)
-    return PlainTextResponse(book.text, media_type="text/markdown; charset=utf-8")
+    return PlainTextResponse(runbook_markdown(name), media_type="text/markdown; charset=utf-8")

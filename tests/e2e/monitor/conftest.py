@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from erpcore.access import create_token
-from erpcore.api import create_app
+from erpcore.api.app import create_app
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.dbhelpers import sqlite_engine
