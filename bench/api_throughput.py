@@ -45,7 +45,8 @@ from sqlalchemy import text
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 from loadtest.fixture import API, Fixture, create_fixture, tokens_from_database
-from loadtest.server import ServerProcess, free_port
+from opskit.ports import free_port
+from opskit.proc import ServerProcess
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PGBIN = Path("/usr/lib/postgresql/15/bin")

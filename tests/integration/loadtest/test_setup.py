@@ -6,12 +6,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from erpcore.check import run_check
 from erpcore.db import make_engine
-from loadtest.fixture import ROLES, STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
-from loadtest.server import ServerFailed, start_server
+from loadtest.fixture import STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
+from loadtest.server import start_server
+from loadtest.tokens import ROLES
+from opskit.errors import Unavailable
 
 
 def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> None:
@@ -37,7 +40,9 @@ def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> Non
         engine.dispose()
 
 
-def test_a_server_that_cannot_start_is_a_harness_failure(tmp_path: Path) -> None:
-    with pytest.raises(ServerFailed) as caught:
+def test_a_server_that_cannot_start_is_unavailable_exit_4_and_leaves_no_process(tmp_path: Path) -> None:
+    with pytest.raises(Unavailable) as caught:
         start_server("nosuchdriver://x", tmp_path / "server.log", wait_s=30)
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 4
+    assert "nosuchdriver" in caught.value.message  # the server's own last words
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "nosuchdriver://x" in (p.info["cmdline"] or [])]
