@@ -35,11 +35,11 @@ def _created_tokens(database_url: str) -> bool:
 @pytest.mark.parametrize("point", ["setup", "load"])
 def test_sigterm_during_a_run_stops_its_processes_and_revokes_its_tokens(point: str, tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
-    stderr = tmp_path / "stderr"
-    with stderr.open("w") as err:
+    stderr, stdout = tmp_path / "stderr", tmp_path / "stdout"
+    with stderr.open("w") as err, stdout.open("w") as out:
         run = subprocess.Popen([str(ERPOPS), "loadtest", "run", "--suite", "browse", "--users", "2", "--run-time",
                                 "120s", "--out", str(tmp_path / "run"), "--database-url", database_url],
-                               stdout=subprocess.PIPE, stderr=err, text=True, cwd=tmp_path)
+                               stdout=out, stderr=err, cwd=tmp_path)
         children: list[psutil.Process] = []
         try:
             if point == "setup":  # tokens written, Locust not started yet
@@ -54,6 +54,7 @@ def test_sigterm_during_a_run_stops_its_processes_and_revokes_its_tokens(point: 
                 run.kill()
                 run.wait(10)
     assert code == 143, stderr.read_text()
+    assert stdout.read_text() == ""  # no verdict: the run was stopped
     assert stderr.read_text().splitlines()[-1] == "error: terminated; everything this command started was stopped"
     assert children  # the API server, and Locust once it runs
     _wait_for(lambda: not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], 10,
