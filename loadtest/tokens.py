@@ -19,7 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from opskit.errors import Unavailable
 
 if TYPE_CHECKING:
-    from erpcore.services.bootstrap import Erp
+    from sqlalchemy import Engine
+
+    from erpcore.access import HasEngine
 
 ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
 
@@ -37,14 +39,20 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+@dataclass(frozen=True)
+class _Database:
+    """What `erpcore.access`'s token functions need (`HasEngine`): no settings read, so clean-up cannot trip on them."""
+
+    engine: Engine
+
+
 @contextmanager
-def _erp(database_url: str) -> Iterator[Erp]:
+def _erp(database_url: str) -> Iterator[_Database]:
     from erpcore.db import make_engine
-    from erpcore.services.bootstrap import bootstrap
 
     engine = make_engine(database_url)
     try:
-        yield bootstrap(engine)
+        yield _Database(engine)
     finally:
         engine.dispose()
 
@@ -66,7 +74,7 @@ class RunTokens:
 
     def create(self) -> dict[str, str]:
         """One fresh token per role, written to the database directly (the server reads them from there)."""
-        from erpcore.api.auth import create_token
+        from erpcore.access import create_token
 
         self.attempted = True
         try:
@@ -82,7 +90,7 @@ class RunTokens:
     def revoke(self) -> int:
         """Revoke this run's tokens that are still active; returns how many. A database error is kept in
         `problem` (the run's verdict shows it), never raised: revocation runs in clean-up."""
-        from erpcore.api.auth import revoke_token
+        from erpcore.access import revoke_token
 
         if not self.attempted:
             return 0
@@ -95,9 +103,9 @@ class RunTokens:
             self.problem = f"the run's tokens stay active: revoking them failed: {_first_line(exc)}"
         return self.revoked
 
-    def active(self, erp: Erp) -> list[dict[str, object]]:
-        """This run's tokens that are not revoked (rows of `erpcore.api.auth.list_tokens`)."""
-        from erpcore.api.auth import list_tokens
+    def active(self, erp: HasEngine) -> list[dict[str, object]]:
+        """This run's tokens that are not revoked (rows of `erpcore.access.list_tokens`)."""
+        from erpcore.access import list_tokens
 
         return [t for t in list_tokens(erp) if t["name"] in self.names and t["revoked_at"] is None]
 

@@ -54,7 +54,7 @@ class LoadTest:
 
 def tokens(database_url: str) -> dict[str, bool]:
     """Every load-test token in the database by name: True while it is active (not revoked)."""
-    from erpcore.api.auth import list_tokens
+    from erpcore.access import list_tokens
     from erpcore.db import make_engine
     from erpcore.services.bootstrap import bootstrap
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from erpcore.api.auth import create_token, list_tokens
+from erpcore.access import create_token, list_tokens
 from erpcore.services.bootstrap import bootstrap
 from loadtest.tokens import ROLES, RunTokens, new_run_id, token_name
 from opskit.errors import Unavailable
