@@ -71,7 +71,7 @@ def run(
     --remote-wait seconds, else exit 4) for N workers that other machines start with
     `erpops loadtest worker --master-host THIS_HOST`; the verdict lists each worker with its requests.
 
-    Example: erpops loadtest run --suite o2c --shape ramp --users 50 --run-time 60s --slo loadtest/slo.yaml
+    Example: erpops loadtest run --suite o2c --shape ramp --users 20 --run-time 30s --slo loadtest/slo.yaml
     """
     from loadtest.harness import run as run_load
     from loadtest.options import resolve

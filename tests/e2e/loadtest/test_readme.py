@@ -1,6 +1,7 @@
 """The README's load test, copied from the README as written and run from the repository root without --out.
 
-It exited 2 ("Locust exited with 0 and wrote no statistics") while every other test passed an absolute
+The README's run was 50 users for 60 s (75-90 s here, the server saturated from about 27 users); it is 20 users
+for 30 s so that CI runs it as written beside other tests. It exited 2 ("Locust exited with 0 and wrote no statistics") while every other test passed an absolute
 --out: Locust ran inside the default `var/loadtest/<time>` but was given paths relative to the root.
 """
 
@@ -32,7 +33,7 @@ def readme_command() -> list[str]:
 
 def test_the_readme_command_is_the_documented_one() -> None:
     argv = readme_command()
-    assert argv[1:] == ["loadtest", "run", "--suite", "o2c", "--shape", "ramp", "--users", "50", "--run-time", "60s",
+    assert argv[1:] == ["loadtest", "run", "--suite", "o2c", "--shape", "ramp", "--users", "20", "--run-time", "30s",
                         "--slo", "loadtest/slo.yaml"]
     assert (ROOT / argv[-1]).is_file()  # the example it names ships with the repository
 
@@ -58,8 +59,8 @@ def test_the_readme_load_test_passes_as_written_from_the_repository_root(tmp_pat
         assert all(t["ok"] for t in verdict["thresholds"]) and verdict["database_check"]["ok"] is True
         assert (folder / "stats.json").is_file() and (folder / "report.html").is_file()
         assert not (folder / "var").exists()  # no nested copy of the statistics
-        assert len(PROGRESS.findall(done.stderr)) >= 8, done.stderr  # every 5 s over 60 s, on stderr
-        assert "users 50 " in done.stderr and not PROGRESS.search(done.stdout)
+        assert len(PROGRESS.findall(done.stderr)) >= 4, done.stderr  # every 5 s over 30 s, on stderr
+        assert "users 20 " in done.stderr and not PROGRESS.search(done.stdout)
         run_id = verdict["run_id"]
         assert tokens(database_url) == {f"loadtest-{run_id}-{role}": False for role in
                                         ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")}
