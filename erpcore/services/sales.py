@@ -12,14 +12,13 @@ from sqlalchemy import BigInteger, Numeric, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.access import guarded
-from erpcore.domain import postings
+from erpcore.domain import fulfilment, postings, transitions
 from erpcore.domain.events import ReservationFellShort, StockDecreased
-from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
+from erpcore.domain.money import ZERO, line_amounts, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
-from erpcore.domain.stock import Balance, issue_value, reservable
+from erpcore.domain.stock import Balance, issue_value
 from erpcore.exceptions import (
     Conflict,
-    CreditLimitExceeded,
     InsufficientStock,
     InvalidTransition,
     NotFound,
@@ -231,8 +230,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status != SalesOrderStatus.DRAFT:
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
+        transitions.require("sales order", "approve", order.status, order_id)
         _check_credit(uow, order.customer_id, order_id, order.credit_limit)
         lines = APPROVE_LINES.dicts(s, {"order_id": order_id})
         wh = order.warehouse_id
@@ -240,22 +238,19 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
         # locked last so that as little as possible waits on them.
         head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
         balances = stock.lock_balances(uow, [(line["item_id"], wh) for line in lines])
+        plan, balances = fulfilment.plan_reservation(
+            f"sales order {order_id}", [fulfilment.LineToReserve(line["line_no"], (line["item_id"], wh),
+                                                                 line["quantity"]) for line in lines],
+            balances, order.backorder_allowed)
         reservations = []
         now = _now()
         for line in lines:
-            key = (line["item_id"], wh)
-            got = reservable(line["quantity"], balances[key])
-            if got < line["quantity"] and not order.backorder_allowed:
-                raise InsufficientStock(
-                    f"sales order {order_id} line {line['line_no']}: {show_qty(line['quantity'])} wanted, "
-                    f"{show_qty(balances[key].available)} free, and the order allows no backorder")
-            b = balances[key]
-            balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
+            got = plan.reserved[line["line_no"]]
             line["qty_reserved"] = got.quantize(RESERVED_STEP)
             reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
                                  "warehouse_id": wh, "quantity": got, "created_at": now})
-            if got < line["quantity"]:
-                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, line["quantity"] - got))
+            if line["line_no"] in plan.shortfall:
+                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, plan.shortfall[line["line_no"]]))
             if got > 0:
                 uow.emit(StockDecreased(line["item_id"], wh))
         stock.write_balances(uow, balances)
@@ -266,15 +261,12 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
 
 def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
     """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
-    s = uow.conn
     limit = credit_limit or ZERO
-    if limit <= 0:
+    if limit <= 0:  # no limit: spare the two queries
         return
-    open_ar = OPEN_RECEIVABLE.scalar(s, {"customer_id": customer_id}) or ZERO
-    order_total = ORDER_TOTAL.scalar(s, {"order_id": order_id})
-    if Decimal(open_ar) + Decimal(order_total or 0) > limit:
-        raise CreditLimitExceeded(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
-                       f"+ order {show_money(Decimal(order_total or 0))}")
+    open_ar = OPEN_RECEIVABLE.scalar(uow.conn, {"customer_id": customer_id}) or ZERO
+    order_total = ORDER_TOTAL.scalar(uow.conn, {"order_id": order_id}) or ZERO
+    fulfilment.check_credit(customer_id, limit, Decimal(open_ar), Decimal(order_total))
 
 
 @guarded("shipments:write")
@@ -289,10 +281,11 @@ def ship_sales_order(
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status not in (SalesOrderStatus.APPROVED, SalesOrderStatus.PARTLY_SHIPPED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be shipped")
+        transitions.require("sales order", "ship", order.status, order_id)
         so_lines = {r.line_no: r for r in SHIP_LINES.rows(s, {"order_id": order_id})}
-        wanted = _shipment_quantities(order_id, so_lines, lines)
+        wanted = fulfilment.quantities_to_move(
+            f"sales order {order_id}", {n: fulfilment.OpenLine(r.quantity, r.qty_shipped) for n, r in so_lines.items()},
+            lines, fulfilment.SHIPPING)
         wh = order.warehouse_id
         # What does not depend on stock goes first; the balances, shared with every order of these items,
         # are locked as late as possible.
@@ -342,27 +335,6 @@ def ship_sales_order(
         return written(head, ship_lines)
 
 
-def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[int, Decimal] | None  # type: ignore[type-arg]
-                         ) -> dict[int, Decimal]:
-    if lines is None:
-        wanted = {n: r.quantity - r.qty_shipped for n, r in so_lines.items() if r.quantity > r.qty_shipped}
-        if not wanted:
-            raise Conflict(f"sales order {order_id} has nothing left to ship")
-        return wanted
-    if not lines:
-        raise ValidationFailed("a shipment needs at least one line")
-    for line_no, qty in lines.items():
-        if line_no not in so_lines:
-            raise ValidationFailed(f"sales order {order_id} has no line {line_no}")
-        if qty <= 0:
-            raise ValidationFailed(f"line {line_no}: quantity must be positive (got {qty})")
-        outstanding = so_lines[line_no].quantity - so_lines[line_no].qty_shipped
-        if qty > outstanding:
-            raise ValidationFailed(
-                f"over-shipment: line {line_no} has {show_qty(outstanding)} left to ship, {show_qty(qty)} requested")
-    return dict(lines)
-
-
 @guarded("invoicing:write")
 def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> Doc:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
@@ -370,8 +342,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status in (SalesOrderStatus.DRAFT, SalesOrderStatus.CANCELLED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be invoiced")
+        transitions.require("sales order", "invoice", order.status, order_id)
         open_lines = INVOICEABLE.rows(s, {"order_id": order_id})
         if not open_lines:
             raise Conflict(f"sales order {order_id} has no shipped quantity left to invoice")
@@ -418,14 +389,9 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         inv = LOCK_INVOICE.one_or_none(s, {"invoice_id": invoice_id})
         if inv is None:
             raise NotFound(f"customer invoice {invoice_id} does not exist")
-        if inv.status != InvoiceStatus.POSTED:
-            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status}; it takes no receipt")
-        open_amount = inv.total_amount - inv.amount_paid
-        amount = open_amount if amount is None else amount
-        if amount <= 0:
-            raise ValidationFailed(f"receipt amount must be positive (got {amount})")
-        if amount > open_amount:
-            raise ValidationFailed(f"receipt {show_money(amount)} exceeds the open amount {show_money(open_amount)} of invoice {inv.number}")
+        transitions.require("customer invoice", "receive", inv.status, invoice_id)
+        amount = fulfilment.settlement(f"receipt for invoice {inv.number}", inv.total_amount - inv.amount_paid,
+                                       amount)
         head = INSERT_RECEIPT.dicts(s, {
             "v_number": numbering.next_number(uow, "customer_receipt", receipt_date.year),
             "v_customer_id": inv.customer_id, "v_invoice_id": invoice_id, "v_receipt_date": receipt_date,
@@ -447,9 +413,7 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         s = uow.session
         order = _lock_order(uow, order_id)
-        if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.APPROVED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; only draft or approved "
-                                    "orders with nothing shipped can be cancelled")
+        transitions.require("sales order", "cancel", order.status, order_id)
         res = s.execute(select(StockReservation.id, StockReservation.item_id, StockReservation.warehouse_id,
                                StockReservation.quantity)
                         .join(SalesOrderLine, SalesOrderLine.id == StockReservation.sales_order_line_id)
@@ -480,8 +444,7 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         _lock_order(uow, shp.sales_order_id)
         shp = s.execute(locked(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
                                .where(Shipment.id == shipment_id))).one()
-        if shp.status != PostedStatus.POSTED:
-            raise InvalidTransition(f"shipment {shipment_id} is {shp.status}")
+        transitions.require("shipment", "cancel", shp.status, shipment_id)
         lines = s.execute(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)).scalars().all()
         if any(line.qty_invoiced > 0 for line in lines):
             raise InvalidTransition(f"shipment {shipment_id} is invoiced; cancel the invoice first")
@@ -516,9 +479,8 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             raise NotFound(f"customer invoice {invoice_id} does not exist")
         _lock_order(uow, so_id)
         inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one()
-        if inv.status != InvoiceStatus.POSTED or inv.amount_paid > 0:
-            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status} with {show_money(inv.amount_paid)} paid; "
-                                    "only unpaid posted invoices can be cancelled")
+        transitions.require("customer invoice", "cancel", inv.status, invoice_id)
+        transitions.require_unpaid("customer invoice", invoice_id, inv.amount_paid)
         lines = s.execute(select(CustomerInvoiceLine).where(
             CustomerInvoiceLine.customer_invoice_id == invoice_id)).scalars().all()
         conn = s.connection()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from erpcore.api import create_app
+from erpcore.api.app import create_app
 from erpcore.access import create_token
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
