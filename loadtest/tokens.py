@@ -21,7 +21,7 @@ from opskit.errors import Unavailable
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from erpcore.access import HasEngine
+    from erpcore.access import Actor, HasEngine
 
 ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
 
@@ -76,12 +76,13 @@ class RunTokens:
         """One fresh token per role, written to the database directly (the server reads them from there)."""
         from erpcore.access import create_token
 
+        actor = self.actor()
         self.attempted = True
         try:
             with _erp(self.database_url) as erp:
                 tokens = {}
                 for role in ROLES:
-                    tokens[role] = create_token(erp, role, token_name(self.run_id, role))
+                    tokens[role] = create_token(erp, role, token_name(self.run_id, role), actor)
                     self.created += 1
                 return tokens
         except SQLAlchemyError as exc:
@@ -94,14 +95,21 @@ class RunTokens:
 
         if not self.attempted:
             return 0
+        actor = self.actor()
         try:
             with _erp(self.database_url) as erp:
                 for token in self.active(erp):
-                    revoke_token(erp, int(str(token["id"])))
+                    revoke_token(erp, int(str(token["id"])), actor)
                     self.revoked += 1
         except SQLAlchemyError as exc:
             self.problem = f"the run's tokens stay active: revoking them failed: {_first_line(exc)}"
         return self.revoked
+
+    def actor(self) -> Actor:
+        """Who creates and revokes the tokens on the audit trail: an admin named after the run."""
+        from erpcore.access import AccessRole, Actor
+
+        return Actor(f"loadtest:{self.run_id}", AccessRole.ADMIN)
 
     def active(self, erp: HasEngine) -> list[dict[str, object]]:
         """This run's tokens that are not revoked (rows of `erpcore.access.list_tokens`)."""
