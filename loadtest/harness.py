@@ -30,6 +30,7 @@ from loadtest.slo import Baseline, Slo, ThresholdResult, evaluate, load_slo, par
 from loadtest.tokens import ROLES, RunTokens, new_run_id
 from loadtest.verdict import Decision, Evidence, decide
 from opskit.errors import Unavailable
+from opskit.shield import deferred_signals
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,11 @@ def _drive(options: RunOptions, database_url: str | None, tokens: RunTokens | No
     except Unavailable as exc:
         return _Driven(host, None, exc.message)
     finally:
-        if server is not None:
-            server.stop()
-        if tokens is not None:
-            tokens.revoke()
+        with deferred_signals():  # a second Ctrl-C or SIGTERM cannot cut the clean-up short
+            if server is not None:
+                server.stop()
+            if tokens is not None:
+                tokens.revoke()
 
 
 def run(options: RunOptions, on_progress: Callable[[Progress], None] | None = None) -> Verdict:

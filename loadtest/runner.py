@@ -30,6 +30,7 @@ from loadtest.fixture import LIVE_ENV, SHAPE_ENV, STOP_ENV, SUITE_ENV, WORKER_NA
 from loadtest.metrics import GLOBAL, Stats
 from loadtest.shapes import ShapeSpec
 from opskit.ports import free_port
+from opskit.shield import deferred_signals
 
 HERE = Path(__file__).parent
 SHAPE_FILE = HERE / "locust_shape.py"
@@ -310,7 +311,8 @@ def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = N
             time.sleep(poll_s)
         sampler.sample()
     finally:
-        _stop_all(procs, logs)
+        with deferred_signals():  # a second Ctrl-C or SIGTERM cannot leave a Locust process behind
+            _stop_all(procs, logs)
     stats = out / "stats.json"
     lead_role = "local" if "local" in procs else "master"
     workers, remote_cpu = _workers(workers_file, set(procs))

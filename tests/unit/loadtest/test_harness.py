@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from loadtest.options import CI_SLO, RunOptions
 from loadtest.runner import LocustRun
 from loadtest.shapes import ShapeKind, ShapeSpec
 from opskit.errors import Unavailable
-from opskit.signals import Terminated
+from opskit.signals import Terminated, sigterm_unwinds
 
 FIXTURE = Fixture({}, [], [], [], {}, {}, {}, "2024-01-01", "2024-01-31")
 
@@ -150,3 +152,19 @@ def test_a_host_without_a_token_or_database_is_a_usage_error(tmp_path: Path) -> 
         harness.run(options)
     assert not (tmp_path / "out").exists()  # refused before any work
     assert harness._database_url(RunOptions("browse", options.shape, tmp_path, host="http://x:1", token="t")) is None
+
+
+def test_a_second_sigterm_during_clean_up_cannot_skip_the_token_revocation(
+        tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness, "run_locust", _raise(Terminated("signal 15")))
+
+    def impatient_stop() -> int:  # `timeout` or CI sends SIGTERM again while the server stops
+        os.kill(os.getpid(), signal.SIGTERM)
+        server.stopped += 1
+        return 0
+
+    monkeypatch.setattr(server, "stop", impatient_stop)
+    tokens = FakeTokens()
+    with sigterm_unwinds(), pytest.raises(Terminated):
+        _drive(tmp_path, tokens)
+    assert server.stopped == 1 and tokens.calls == ["create", "revoke"]
