@@ -82,3 +82,10 @@ def test_the_hard_timeout_covers_the_run_workers_and_the_remote_wait(tmp_path: P
     assert resolve(out=tmp_path, run_time="30s", workers=2).hard_timeout_s == 110.0
     assert resolve(out=tmp_path, run_time="30s", remote_workers=1, remote_wait_s=20.0).hard_timeout_s == 110.0
     assert resolve(out=tmp_path, run_time="30s", timeout_s=5.0).hard_timeout_s == 5.0
+
+
+def test_the_cli_help_names_the_same_choices_as_the_options() -> None:
+    from loadtest import cli, options
+
+    assert cli.SUITES == ", ".join(options.SUITES) and cli.SHAPES == ", ".join(options.SHAPES)
+    assert cli.DEFAULT_MASTER_PORT == options.DEFAULT_MASTER_PORT
