@@ -17,14 +17,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from backup.cluster import Cluster
 from backup.errors import BackupError
 from backup.pgtools import conn_from_url
-from backup.restore import RecoveryTarget, restore_postgres
+from backup.reach import LATEST, RecoveryTarget
+from backup.restore import restore_postgres
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from opskit.pg import Cluster
 
-LATEST = RecoveryTarget()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 

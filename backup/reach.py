@@ -1,0 +1,143 @@
+"""Recovery targets: parsed from the options, and whether the WAL on the sites reaches one, read from the WAL itself with `pg_waldump`.
+
+PostgreSQL stops a time target at the first commit or abort stamped at or after the target, and an xid
+target at that transaction's commit or abort. When no such record is in the WAL shipped, recovery ends
+"before the configured recovery target was reached" and the server refuses to start: a restore checks
+this first and fails with the newest time it can reach instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from backup.errors import BackupError, UsageError
+
+TargetKind = Literal["latest", "immediate", "time", "xid", "name", "lsn"]
+
+_RECORD = re.compile(
+    r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: (COMMIT|ABORT) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)"
+)
+
+
+@dataclass(frozen=True)
+class RecoveryTarget:
+    """Where recovery stops: the end of the WAL (latest), the backup's own end (immediate), or a point."""
+
+    kind: TargetKind = "latest"
+    value: str = ""
+
+    def settings(self) -> dict[str, str]:
+        if self.kind == "latest":
+            return {}
+        if self.kind == "immediate":
+            return {"recovery_target": "immediate"}
+        return {f"recovery_target_{self.kind}": self.value}
+
+    def describe(self) -> str:
+        return self.kind if not self.value else f"{self.kind} {self.value}"
+
+
+LATEST = RecoveryTarget()
+
+
+def parse_target(
+    time: str | None = None, xid: str | None = None, name: str | None = None, lsn: str | None = None,
+    immediate: bool = False,
+) -> RecoveryTarget:
+    """The one recovery target the options name (none: the end of the WAL); refuses two, or a bad value."""
+    from backup.pgtools import lsn_to_int
+
+    points = {k: v for k, v in {"time": time, "xid": xid, "name": name, "lsn": lsn}.items() if v}
+    if len(points) + immediate > 1:
+        raise UsageError("choose one of --time, --xid, --name, --lsn, --immediate")
+    if immediate:
+        return RecoveryTarget("immediate")
+    if not points:
+        return RecoveryTarget()
+    kind, value = next(iter(points.items()))
+    try:
+        if kind == "time":
+            parse_time(value)
+        elif kind == "xid" and not value.isdigit():
+            raise ValueError(value)
+        elif kind == "lsn":
+            lsn_to_int(value)
+    except ValueError:
+        example = {"time": "2025-03-01T12:00:00+00:00", "xid": "1234", "lsn": "0/3000060"}[kind]
+        raise UsageError(f"--{kind} {value!r} is not a valid {kind}; e.g. --{kind} {example}") from None
+    return RecoveryTarget(kind, value)  # type: ignore[arg-type]
+
+
+class TargetUnreachable(BackupError):
+    """The WAL needed to reach the recovery target was never shipped to any site."""
+
+    code = "target_unreachable"
+
+
+@dataclass(frozen=True)
+class TxEnd:
+    """A transaction's commit or abort record: where time and xid targets can stop."""
+
+    xid: str
+    kind: str
+    at: dt.datetime
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO 8601 time; without a zone it is local time, as PostgreSQL reads it on this machine."""
+    when = dt.datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.astimezone()
+
+
+def tx_ends(spool: Path, bin_dir: Path) -> list[TxEnd]:
+    """Commits and aborts in the WAL segments in `spool`, in WAL order, up to the first gap."""
+    from backup.walarchive import is_segment
+
+    segments = sorted(p.name for p in spool.glob("*") if is_segment(p.name)) if spool.is_dir() else []
+    if not segments:
+        return []
+    done = subprocess.run(
+        [str(bin_dir / "pg_waldump"), "--path", str(spool), "--rmgr", "Transaction", segments[0], segments[-1]],
+        check=False, capture_output=True, text=True, timeout=600,
+    )
+    out = []
+    for match in _RECORD.finditer(done.stdout):
+        stamp = dt.datetime.fromisoformat(match.group(3))
+        at = stamp.replace(tzinfo=dt.UTC) if match.group(4) == "UTC" else stamp.astimezone()
+        out.append(TxEnd(match.group(1), match.group(2), at))
+    return out
+
+
+def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
+    """(xid, commit time) of every commit in the spooled WAL: the points a time target can actually reach."""
+    return [(t.xid, t.at) for t in tx_ends(spool, bin_dir) if t.kind == "COMMIT"]
+
+
+def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_end: dt.datetime) -> str:
+    """The reason a time or xid target is reachable with the WAL in `spool`; raises TargetUnreachable if not."""
+    ends = tx_ends(spool, bin_dir)
+    newest = max((t.at for t in ends), default=None)
+    newest_text = (
+        f"the newest reachable time is {newest.isoformat()} (the last commit in the WAL on the sites)"
+        if newest is not None and newest > backup_end
+        else f"the newest reachable point is the end of the backup, {backup_end.isoformat()} (--immediate)"
+    )
+    if kind == "time":
+        target = parse_time(value)
+        if newest is None or newest < target:
+            raise TargetUnreachable(
+                f"cannot recover to {target.isoformat()}: the WAL past it never reached a site; {newest_text}. "
+                "Ship WAL (erpops backup wal-stream or archive_command) or choose an earlier --time"
+            )
+        return f"WAL on the sites reaches {target.isoformat()} (a commit at {newest.isoformat()})"
+    match = next((t for t in ends if t.xid == value), None)
+    if match is None:
+        raise TargetUnreachable(
+            f"cannot recover to transaction {value}: its commit or abort is in no WAL on the sites; {newest_text}"
+        )
+    return f"WAL on the sites holds the {match.kind.lower()} of transaction {value} at {match.at.isoformat()}"
