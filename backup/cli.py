@@ -128,7 +128,8 @@ def restore_cmd(
     settings, sites = _load(config, site)
     result = restore(settings, sites, to, target, backup_id, owner, views.bars(["restore"], quiet))
     if result.skipped:
-        views.warn(f"skipped unhealthy copies: {result.skipped}", quiet)
+        views.warn("skipped bad copies, restored from healthy ones: "
+                   + "; ".join(f"{where}: {why}" for where, why in result.skipped.items()), quiet)
     views.show(as_json, result, views.restore_table(result), result.reason, quiet)
 
 

@@ -119,22 +119,28 @@ def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
 
 
 def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_end: dt.datetime) -> str:
-    """The reason a time or xid target is reachable with the WAL in `spool`; raises TargetUnreachable if not."""
+    """The reason a time or xid target is reachable with the WAL in `spool`; raises TargetUnreachable if not.
+
+    A time target stops before the first commit stamped after it, so only times before the last shipped
+    commit are reachable (that commit itself is included by a restore without a target).
+    """
     ends = tx_ends(spool, bin_dir)
     newest = max((t.at for t in ends), default=None)
-    newest_text = (
-        f"the newest reachable time is {newest.isoformat()} (the last commit in the WAL on the sites)"
-        if newest is not None and newest > backup_end
-        else f"the newest reachable point is the end of the backup, {backup_end.isoformat()} (--immediate)"
-    )
+    if newest is not None and newest > backup_end:
+        newest_text = (
+            f"the newest reachable time is {(newest - dt.timedelta(microseconds=1)).isoformat()}, just before "
+            f"the last commit in the WAL on the sites ({newest.isoformat()}; restore without --time to include it)"
+        )
+    else:
+        newest_text = f"no commit after the backup reached a site: restore with --immediate (the backup's end, {backup_end.isoformat()})"
     if kind == "time":
         target = parse_time(value)
-        if newest is None or newest < target:
+        if newest is None or newest <= target:
             raise TargetUnreachable(
                 f"cannot recover to {target.isoformat()}: the WAL past it never reached a site; {newest_text}. "
                 "Ship WAL (erpops backup wal-stream or archive_command) or choose an earlier --time"
             )
-        return f"WAL on the sites reaches {target.isoformat()} (a commit at {newest.isoformat()})"
+        return f"WAL on the sites reaches {target.isoformat()} (a commit at {newest.isoformat()} follows it)"
     match = next((t for t in ends if t.xid == value), None)
     if match is None:
         raise TargetUnreachable(

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from backup.errors import UsageError
-from opskit.pg import Cluster, alive
+from opskit.pg import Cluster
 
 HELD = (signal.SIGTERM, signal.SIGINT)
 
@@ -97,9 +97,18 @@ def processes_of(data_dir: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg == needle or arg.startswith(needle + b"/") for arg in argv):
+        if any(arg == needle or arg.startswith(needle + b"/") for arg in argv) and running(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (a zombie has exited; only its parent's wait is missing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def reap(data_dir: Path, wait_s: float = 10.0) -> list[int]:
@@ -112,9 +121,9 @@ def reap(data_dir: Path, wait_s: float = 10.0) -> list[int]:
             except ProcessLookupError:
                 continue
         deadline = time.monotonic() + wait_s / 2
-        while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(running(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        pids = [p for p in pids if alive(p)]
+        pids = [p for p in pids if running(p)]
         if not pids:
             break
     return pids

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from backup.errors import BackupError
 from backup.pgtools import conn_from_url
 from backup.reach import LATEST, RecoveryTarget
 from backup.restore import restore_postgres
+from backup.scratch import scratch_cluster, scratch_dir
 from backup.settings import BackupSettings
 from backup.sites.base import Site
 from opskit.pg import Cluster
@@ -54,17 +54,12 @@ def restore_tables(
     _refuse_existing_schema(live_url, into_schema)
     began = time.monotonic()
     dbname = make_url(live_url).database or "postgres"
-    with tempfile.TemporaryDirectory(prefix="erpops-table-", dir=scratch) as tmp:
-        Path(tmp).chmod(0o755)
-        cluster = Cluster(Path(tmp) / "scratch", bin_dir=settings.pg_bin_dir)
-        try:
-            restored = restore_postgres(settings, sites, cluster.data_dir, target, owner=cluster.user)
-            cluster.start()
-            cluster.wait_ready()
-            counts = _copy_into_schema(cluster.url(dbname), tables, into_schema)
-            _dump_into_live(cluster, dbname, into_schema, live_url)
-        finally:
-            cluster.remove()
+    with scratch_dir("erpops-table-", scratch) as root, scratch_cluster(root / "scratch", settings.pg_bin_dir) as cluster:
+        restored = restore_postgres(settings, sites, cluster.data_dir, target, owner=cluster.user)
+        cluster.start()
+        cluster.wait_ready()
+        counts = _copy_into_schema(cluster.url(dbname), tables, into_schema)
+        _dump_into_live(cluster, dbname, into_schema, live_url)
     return TableRestoreResult(
         into_schema,
         counts,

@@ -6,6 +6,7 @@ Only backup/cli.py imports this module; engines return data and never print.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,10 @@ def show(as_json: bool, data: Any, table: Table, note: str, quiet: bool = False)
 
 
 def warn(message: str, quiet: bool) -> None:
-    """One `warning:` line on stderr, in table and JSON mode alike; nothing with --quiet."""
+    """One `warning:` line on stderr (never wrapped), in table and JSON mode alike; nothing with --quiet."""
     if not quiet:
-        output.note(f"warning: {message}")
+        sys.stderr.write("warning: " + " ".join(message.split()) + "\n")
+        sys.stderr.flush()
 
 
 def step_note(name: str) -> None:
