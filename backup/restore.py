@@ -194,8 +194,8 @@ def restore_postgres(
     if target_dir.exists() and any(target_dir.iterdir()):
         raise BackupError(f"{target_dir} is not empty: restore into a new data directory")
     made = not target_dir.exists()
-    target_dir.mkdir(parents=True, exist_ok=True)
     try:
+        target_dir.mkdir(parents=True, exist_ok=True)
         site, wal_files, skipped, reached = _unpack(settings, sites, catalog, backup, target_dir, target, progress, wal_until)
     except BaseException:
         _discard(target_dir, made)

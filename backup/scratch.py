@@ -59,13 +59,16 @@ def check_parent(parent: Path | None, option: str = "--scratch") -> None:
 def scratch_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     """A new directory under `parent` (default: the temp dir), traversable by the server user; removed after."""
     check_parent(parent)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    path: Path | None = None
     try:
+        with signals_held():  # a signal right after mkdtemp must not leave the new directory unnamed
+            path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         path.chmod(0o755)
         yield path
     finally:
-        with signals_held():
-            shutil.rmtree(path, ignore_errors=True)
+        if path is not None:
+            with signals_held():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -200,3 +200,23 @@ def test_wal_stream_stats_say_why_the_stream_stopped() -> None:
     assert stats.reason == "pushed 1 WAL files, 0 degraded, 0 errors; stopped: SIGTERM"
     stats.errors.append("WAL x reached no site")
     assert stats.reason.endswith("last error: WAL x reached no site")
+
+
+def test_a_signal_right_after_the_scratch_dir_is_made_still_removes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def mkdtemp_then_ctrl_c(**kwargs: object) -> str:
+        made = real(**kwargs)  # type: ignore[call-overload]
+        os.kill(os.getpid(), signal.SIGINT)  # arrives before the caller has the name
+        time.sleep(0.05)
+        return str(made)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with scratch_dir("t-", tmp_path):
+            pytest.fail("the body must not run: Ctrl-C came first")
+    assert list(tmp_path.iterdir()) == []
