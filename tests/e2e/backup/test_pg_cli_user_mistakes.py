@@ -275,3 +275,39 @@ def test_a_drill_run_to_the_end_passes_and_leaves_nothing(env: Env) -> None:
     assert "drill passed" in " ".join(drill.lines)
     assert "pg_amcheck point in time" in out
     drill.assert_nothing_left()
+
+
+def test_wal_stream_stopped_by_sigterm_pushes_what_is_finished_and_exits_0(env: Env) -> None:
+    spool = env.shared / "stream-spool"
+    proc = subprocess.Popen(erpops_argv("backup", "wal-stream", "--config", str(env.config), "--spool", str(spool),
+                                        "--slot", "e2e_stream", "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env(), cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not receivers(spool) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert receivers(spool), "pg_receivewal never started"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["stopped_by"] == "SIGTERM" and stats["errors"] == []
+    assert stats["reason"].startswith("pushed ") and stats["reason"].endswith("stopped: SIGTERM")
+    assert receivers(spool) == [] and processes_of(spool) == []  # pg_receivewal stopped with it
+
+
+def receivers(spool: Path) -> list[int]:
+    """The pg_receivewal processes writing into `spool` (not the erpops process, which also names it)."""
+    found = []
+    for pid in processes_of(spool):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text(errors="replace").strip() == "pg_receivewal":
+                found.append(pid)
+        except OSError:  # it exited meanwhile
+            continue
+    return found

@@ -216,7 +216,69 @@ def test_a_signal_right_after_the_scratch_dir_is_made_still_removes_it(
         return str(made)
 
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp_then_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        with scratch_dir("t-", tmp_path):
-            pytest.fail("the body must not run: Ctrl-C came first")
+    with pytest.raises(KeyboardInterrupt), scratch_dir("t-", tmp_path):
+        pytest.fail("the body must not run: Ctrl-C came first")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unpacking_a_corrupt_zstd_stream_puts_zstd_words_in_the_reason_not_on_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from backup.errors import CorruptObject
+    from backup.restore import _untar
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "PG_VERSION").write_text("15\n" * 50_000)
+    packed = subprocess.run(f"tar -C {tree} -cf - . | zstd -q -c", shell=True, capture_output=True, check=True).stdout
+    middle = len(packed) // 2
+    rotten = packed[:middle] + bytes(b ^ 0xFF for b in packed[middle:middle + 64]) + packed[middle + 64:]
+    target = tmp_path / "out"
+    target.mkdir()
+    with pytest.raises(CorruptObject) as caught:
+        _untar(iter([rotten]), "zstd", target, None)
+    assert "decompressor exit" in caught.value.message
+    assert "corrupt" in caught.value.message.lower()  # zstd's own words, kept in our reason
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+    good = tmp_path / "good"
+    good.mkdir()
+    _untar(iter([packed]), "zstd", good, None)
+    assert (good / "PG_VERSION").read_text() == "15\n" * 50_000
+
+
+def test_restore_into_a_fresh_dir_leaves_nothing_when_it_fails(tmp_path: Path) -> None:
+    from backup.restore import _discard
+
+    made = tmp_path / "new"
+    (made / "base").mkdir(parents=True)
+    _discard(made, made=True)
+    assert not made.exists()
+    given = tmp_path / "given"
+    (given / "base").mkdir(parents=True)
+    (given / "PG_VERSION").write_text("15")
+    _discard(given, made=False)
+    assert given.is_dir() and list(given.iterdir()) == []
+
+
+def test_fetch_named_and_ship_on_fake_sites(tmp_path: Path) -> None:
+    from backup.errors import NoUsableCopy
+    from backup.ops import WAL_LAST
+    from backup.walarchive import fetch_named, ship
+
+    sites = [MemorySite("a"), MemorySite("b")]
+    segment = tmp_path / "000000010000000000000009"
+    segment.write_bytes(os.urandom(4096))
+    result = ship(sites, segment, None)
+    assert result.ok_sites == ["a", "b"] and result.reason == "WAL 000000010000000000000009 on 2 of 2 sites"
+    assert all(WAL_LAST in s.objects for s in sites)  # the RPO clock moved on both
+    sites[1].down = True
+    result = ship(sites, tmp_path / segment.name, None)
+    assert result.ok_sites == ["a"] and "failed: b" in result.reason
+    sites[1].down = False
+    dest = tmp_path / "RECOVERYXLOG"
+    site, skipped = fetch_named(sites, segment.name, dest, None)
+    assert dest.read_bytes() == segment.read_bytes() and site == "a" and skipped == {}
+    with pytest.raises(NoUsableCopy, match="WAL 00000001000000000000000A is on no site"):
+        fetch_named(sites, "00000001000000000000000A", dest, None)
