@@ -19,6 +19,7 @@ from backup.errors import BackupError, UsageError
 
 TargetKind = Literal["latest", "immediate", "time", "xid", "name", "lsn"]
 
+_POINT = re.compile(r"desc: RESTORE_POINT (.*)$", re.MULTILINE)
 _RECORD = re.compile(
     r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: (COMMIT|ABORT) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)"
 )
@@ -94,23 +95,34 @@ def parse_time(text: str) -> dt.datetime:
     return when if when.tzinfo is not None else when.astimezone()
 
 
-def tx_ends(spool: Path, bin_dir: Path) -> list[TxEnd]:
-    """Commits and aborts in the WAL segments in `spool`, in WAL order, up to the first gap."""
+def _waldump(spool: Path, bin_dir: Path, *rmgrs: str) -> str:
+    """pg_waldump's records of `rmgrs` over the WAL segments in `spool`, in WAL order, up to the first gap."""
     from backup.walarchive import is_segment
 
     segments = sorted(p.name for p in spool.glob("*") if is_segment(p.name)) if spool.is_dir() else []
     if not segments:
-        return []
+        return ""
+    only = [arg for rmgr in rmgrs for arg in ("--rmgr", rmgr)]
     done = subprocess.run(
-        [str(bin_dir / "pg_waldump"), "--path", str(spool), "--rmgr", "Transaction", segments[0], segments[-1]],
+        [str(bin_dir / "pg_waldump"), "--path", str(spool), *only, segments[0], segments[-1]],
         check=False, capture_output=True, text=True, timeout=600,
     )
+    return done.stdout
+
+
+def tx_ends(spool: Path, bin_dir: Path) -> list[TxEnd]:
+    """Commits and aborts in the WAL segments in `spool`, in WAL order."""
     out = []
-    for match in _RECORD.finditer(done.stdout):
+    for match in _RECORD.finditer(_waldump(spool, bin_dir, "Transaction")):
         stamp = dt.datetime.fromisoformat(match.group(3))
         at = stamp.replace(tzinfo=dt.UTC) if match.group(4) == "UTC" else stamp.astimezone()
         out.append(TxEnd(match.group(1), match.group(2), at))
     return out
+
+
+def restore_points(spool: Path, bin_dir: Path) -> list[str]:
+    """Names of the restore points (pg_create_restore_point) in the WAL segments in `spool`."""
+    return _POINT.findall(_waldump(spool, bin_dir, "XLOG"))
 
 
 def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
@@ -119,11 +131,13 @@ def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
 
 
 def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_end: dt.datetime) -> str:
-    """The reason a time or xid target is reachable with the WAL in `spool`; raises TargetUnreachable if not.
+    """The reason a time, xid or restore-point target is reachable with the WAL in `spool`; raises TargetUnreachable if not.
 
     A time target stops before the first commit stamped after it, so only times before the last shipped
     commit are reachable (that commit itself is included by a restore without a target).
     """
+    if kind == "name":
+        return _check_point(value, restore_points(spool, bin_dir))
     ends = tx_ends(spool, bin_dir)
     newest = max((t.at for t in ends), default=None)
     if newest is not None and newest > backup_end:
@@ -147,3 +161,13 @@ def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_en
             f"cannot recover to transaction {value}: its commit or abort is in no WAL on the sites; {newest_text}"
         )
     return f"WAL on the sites holds the {match.kind.lower()} of transaction {value} at {match.at.isoformat()}"
+
+
+def _check_point(name: str, points: list[str]) -> str:
+    if name not in points:
+        known = ", ".join(points[-3:]) or "none"
+        raise TargetUnreachable(
+            f"cannot recover to restore point {name!r}: it is in no WAL on the sites (the newest there: {known}). "
+            "Check the name (every base backup writes erpops-<backup id>), or ship WAL and retry"
+        )
+    return f"WAL on the sites holds restore point {name!r}"

@@ -251,7 +251,7 @@ def _unpack(
             settings.restore_concurrency,
         )
         skipped.update(wal_skips)
-    if target.kind in ("time", "xid"):
+    if target.kind in ("time", "xid", "name"):
         bin_dir = pg_bin_dir(settings.pg_bin_dir)
         reached = check_reachable(target.kind, target.value, target_dir / SPOOL, bin_dir, manifest.finished)
     write_recovery_config(target_dir, target)

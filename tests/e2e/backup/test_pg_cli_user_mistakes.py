@@ -311,3 +311,13 @@ def receivers(spool: Path) -> list[int]:
         except OSError:  # it exited meanwhile
             continue
     return found
+
+
+def test_restore_to_a_restore_point_never_made_fails_the_same_way(env: Env) -> None:
+    target = env.shared / "restored-name"
+    done = erpops("backup", "restore", "--config", str(env.config), "--to", str(target), "--name", "no-such-point")
+    assert done.returncode == 1
+    line = one_error_line(done)
+    assert "cannot recover to restore point 'no-such-point'" in line
+    assert f"erpops-{env.backup_id}" in line  # the backup's own point is named as one that is there
+    assert not target.exists()

@@ -282,3 +282,13 @@ def test_fetch_named_and_ship_on_fake_sites(tmp_path: Path) -> None:
     assert dest.read_bytes() == segment.read_bytes() and site == "a" and skipped == {}
     with pytest.raises(NoUsableCopy, match="WAL 00000001000000000000000A is on no site"):
         fetch_named(sites, "00000001000000000000000A", dest, None)
+
+
+def test_a_restore_point_target_needs_the_point_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reach, "restore_points", lambda spool, bin_dir: ["erpops-20260301T100000Z-0001", "before"])
+    assert check_reachable("name", "before", Path("/x"), Path("/b"), BACKUP_END) == (
+        "WAL on the sites holds restore point 'before'"
+    )
+    with pytest.raises(TargetUnreachable, match="cannot recover to restore point 'after'.*the newest there: "
+                       "erpops-20260301T100000Z-0001, before"):
+        check_reachable("name", "after", Path("/x"), Path("/b"), BACKUP_END)
