@@ -27,7 +27,7 @@ def serve(
     """
     import uvicorn
 
-    from erpcore.api import create_app
+    from erpcore.api.app import create_app
     from erpcore.api.app import serving
     from erpcore.config import load_settings
     from erpcore.db import is_sqlite, make_engine
@@ -77,11 +77,11 @@ def token_create(
 
     Example: erpops token create --role sales --name shop-frontend
     """
-    from erpcore.api.auth import create_token
+    from erpcore.access import cli_actor, create_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
-    token = create_token(bootstrap(open_database()), role, name)
+    token = create_token(bootstrap(open_database()), role, name, cli_actor())
     output.stderr().print(f"token for [bold]{name}[/] ({role}); it is not shown again:")
     typer.echo(token)
 
@@ -92,7 +92,7 @@ def token_list(as_json: bool = output.JsonFlag) -> None:
 
     Example: erpops token list --json
     """
-    from erpcore.api.auth import list_tokens
+    from erpcore.access import list_tokens
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
@@ -110,11 +110,11 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (s
 
     Example: erpops token revoke 3
     """
-    from erpcore.api.auth import revoke_token
+    from erpcore.access import cli_actor, revoke_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
-    revoke_token(bootstrap(open_database()), token_id)
+    revoke_token(bootstrap(open_database()), token_id, cli_actor())
     output.stderr().print(f"token {token_id} revoked")
 
 

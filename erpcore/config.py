@@ -40,6 +40,14 @@ class MatchingSettings(BaseModel):
     quantity_tolerance: Decimal = Decimal(0)
 
 
+class DocumentSettings(BaseModel):
+    """Bounds on what documents may carry: business dates within a window around today, line discounts."""
+
+    max_days_back: int = Field(default=3660, ge=0)
+    max_days_ahead: int = Field(default=366, ge=0)
+    max_discount_percent: Decimal = Field(default=Decimal(50), ge=0, le=100)
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -105,6 +113,7 @@ class Settings(SectionSettings):
     pool_size: int = 10
     encryption_key: SecretStr | None = None
     matching: MatchingSettings = MatchingSettings()
+    documents: DocumentSettings = DocumentSettings()
     api: ApiSettings = ApiSettings()
 
 

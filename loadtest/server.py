@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     """Migrate the database, then serve the API with uvicorn until SIGTERM."""
     import uvicorn
 
-    from erpcore.api import create_app
+    from erpcore.api.app import create_app
     from erpcore.db import make_engine
     from erpcore.migrate import current, head, upgrade
 

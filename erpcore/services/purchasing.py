@@ -10,22 +10,40 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from erpcore.domain import postings
-from erpcore.domain.events import DocumentPosted, GoodsReceived, SupplierInvoiceHeld
-from erpcore.domain.matching import MatchLine, three_way_match
-from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty, to_cents
+from erpcore.access import guarded
+from erpcore.domain import dates, fulfilment, postings, transitions
+from erpcore.domain.events import GoodsReceived
+from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
-    PostedStatus, PurchaseOrderStatus, RequisitionStatus, SupplierInvoiceStatus, purchase_order_status,
+    PostedStatus,
+    PurchaseOrderStatus,
+    RequisitionStatus,
+    SupplierInvoiceStatus,
+    purchase_order_status,
 )
 from erpcore.domain.stock import Balance
-from erpcore.exceptions import Conflict, InvalidTransition, NotFound, ValidationFailed
+from erpcore.exceptions import Conflict, NotFound, ValidationFailed
 from erpcore.models import (
-    GoodsReceipt, GoodsReceiptLine, Item, PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, Supplier,
-    SupplierInvoice, SupplierInvoiceLine, SupplierPayment, TaxCode, Warehouse,
+    GoodsReceipt,
+    GoodsReceiptLine,
+    Item,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    Supplier,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+    SupplierPayment,
+    TaxCode,
+    Warehouse,
 )
-from erpcore.services import ledger, numbering
+from erpcore.services import numbering, views
+from erpcore.services.documents import Doc
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import locked
+from erpcore.services.steps import journal, stock
+from erpcore.services.steps.matching import match_invoice
+from erpcore.services.steps.requisition import raise_requisition
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -45,25 +63,15 @@ class InvoiceLineInput:
 
 
 @dataclass(frozen=True)
-class SupplierInvoiceResult:
-    id: int
-    status: str
-    reason: str
+class SupplierInvoiceResult(Doc):
+    """The registered invoice, and why it matched or went on hold."""
+
+    reason: str = ""
 
 
-def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, reason: str,
-                      needed_by: dt.date | None = None, sales_order_line_id: int | None = None) -> int:
-    """Insert an open requisition inside the caller's unit of work (used by services and handlers)."""
-    needed_by = needed_by or dt.date.today() + dt.timedelta(days=7)
-    return int(uow.session.execute(insert(PurchaseRequisition).values(
-        number=numbering.next_number(uow, "purchase_requisition", needed_by.year), item_id=item_id,
-        warehouse_id=warehouse_id, quantity=quantity, needed_by=needed_by, reason=reason,
-        sales_order_line_id=sales_order_line_id, status=RequisitionStatus.OPEN,
-    ).returning(PurchaseRequisition.id)).scalar_one())
-
-
+@guarded("purchasing:write")
 def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehouse_id: int | None = None,
-                       needed_by: dt.date | None = None) -> int:
+                       needed_by: dt.date | None = None) -> Doc:
     """Raise a manual purchase requisition."""
     if quantity <= 0:
         raise ValidationFailed(f"quantity must be positive (got {quantity})")
@@ -72,12 +80,14 @@ def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehou
             raise ValidationFailed(f"unknown item {item_id}")
         req_id = raise_requisition(uow, item_id, warehouse_id or default_warehouse_id(uow), quantity, "manual",
                                    needed_by)
+        doc = Doc(req_id, views.one(uow.conn, PurchaseRequisition, req_id, "purchase requisition"))
         uow.commit()
-        return req_id
+        return doc
 
 
+@guarded("purchasing:write")
 def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
-                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> int:
+                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> Doc:
     """Create a draft purchase order; lines may consume open requisitions."""
     if not lines:
         raise ValidationFailed("a purchase order needs at least one line")
@@ -86,7 +96,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or dt.date.today()
+    order_date = uow.resources.dates.check("order_date", order_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(Supplier, supplier_id) is None:
@@ -127,8 +137,9 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             if row["requisition_id"] is not None:
                 s.execute(update(PurchaseRequisition).where(PurchaseRequisition.id == row["requisition_id"])
                           .values(status=RequisitionStatus.ORDERED, purchase_order_line_id=line_id))
+        doc = Doc(int(po_id), views.purchase_order(uow.conn, po_id))
         uow.commit()
-        return int(po_id)
+        return doc
 
 
 def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
@@ -138,66 +149,57 @@ def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
     return po
 
 
-def approve_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+@guarded("purchasing:write")
+def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Approve a draft purchase order."""
     with uow:
         po = _lock_po(uow, po_id)
-        if po.status != PurchaseOrderStatus.DRAFT:
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only a draft can be approved")
+        transitions.require("purchase order", "approve", po.status, po_id)
         uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
-            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
+            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+        doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
+        return doc
 
 
-def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+@guarded("purchasing:write")
+def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Cancel a purchase order that has received nothing; its requisitions reopen."""
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
-        if po.status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only orders with nothing "
-                                    "received can be cancelled")
+        transitions.require("purchase order", "cancel", po.status, po_id)
         line_ids = select(PurchaseOrderLine.id).where(PurchaseOrderLine.purchase_order_id == po_id)
         s.execute(update(PurchaseRequisition).where(PurchaseRequisition.purchase_order_line_id.in_(line_ids))
                   .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(status=PurchaseOrderStatus.CANCELLED))
+        doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
+        return doc
 
 
+@guarded("receiving:write")
 def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None = None,
-                  receipt_date: dt.date | None = None) -> int:
+                  receipt_date: dt.date | None = None) -> Doc:
     """Post a goods receipt: stock in at the PO price (Dr Inventory / Cr GRNI); held invoices re-match.
 
     `lines` maps PO line numbers to quantities; None receives everything still open.
     """
-    receipt_date = receipt_date or dt.date.today()
+    receipt_date = uow.resources.dates.check("receipt_date", receipt_date or dt.date.today())
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
-        if po.status not in (PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot receive goods")
+        transitions.require("purchase order", "receive", po.status, po_id)
+        dates.not_before("receipt_date", receipt_date, f"purchase order {po_id}'s date", po.order_date)
         po_lines = {r.line_no: r for r in s.execute(select(
             PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.item_id, PurchaseOrderLine.quantity,
             PurchaseOrderLine.qty_received, PurchaseOrderLine.unit_price).where(
             PurchaseOrderLine.purchase_order_id == po_id))}
-        if lines is None:
-            wanted = {n: r.quantity - r.qty_received for n, r in po_lines.items() if r.quantity > r.qty_received}
-            if not wanted:
-                raise Conflict(f"purchase order {po_id} has nothing left to receive")
-        else:
-            wanted = dict(lines)
-            if not wanted:
-                raise ValidationFailed("a goods receipt needs at least one line")
-            for n, q in wanted.items():
-                if n not in po_lines:
-                    raise ValidationFailed(f"purchase order {po_id} has no line {n}")
-                if q <= 0:
-                    raise ValidationFailed(f"line {n}: quantity must be positive (got {q})")
-                if q > po_lines[n].quantity - po_lines[n].qty_received:
-                    raise ValidationFailed(f"over-receipt: line {n} has "
-                                           f"{show_qty(po_lines[n].quantity - po_lines[n].qty_received)} open, {show_qty(q)} received")
+        wanted = fulfilment.quantities_to_move(
+            f"purchase order {po_id}", {n: fulfilment.OpenLine(r.quantity, r.qty_received) for n, r in po_lines.items()},
+            lines, fulfilment.RECEIVING)
         wh = po.warehouse_id
-        balances = ledger.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
+        balances = stock.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
         rows = []
         for n, q in sorted(wanted.items()):
             line = po_lines[n]
@@ -206,7 +208,7 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
             balances[(line.item_id, wh)] = Balance(b.on_hand + q, b.reserved, b.value + value)
             rows.append({"purchase_order_line_id": line.id, "item_id": line.item_id, "quantity": q,
                          "unit_cost": line.unit_price, "value_amount": value})
-        ledger.write_balances(uow, balances)
+        stock.write_balances(uow, balances)
         total = sum((r["value_amount"] for r in rows), ZERO)
         gr_id = s.execute(insert(GoodsReceipt).values(
             number=numbering.next_number(uow, "goods_receipt", receipt_date.year), purchase_order_id=po_id,
@@ -214,22 +216,23 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
         ).returning(GoodsReceipt.id)).scalar_one()
         line_ids = s.scalars(insert(GoodsReceiptLine).returning(GoodsReceiptLine.id, sort_by_parameter_order=True),
                              [{**r, "goods_receipt_id": gr_id} for r in rows]).all()
-        ledger.add_moves(uow, receipt_date, "goods_receipt", gr_id, "post", [
-            ledger.Move(r["item_id"], wh, r["quantity"], r["value_amount"], lid)
+        stock.add_moves(uow, receipt_date, "goods_receipt", gr_id, "post", [
+            stock.Move(r["item_id"], wh, r["quantity"], r["value_amount"], lid)
             for lid, r in zip(line_ids, rows, strict=True)])
         s.connection().execute(
             update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
             .values(qty_received=PurchaseOrderLine.qty_received + bindparam("v_qty")),
             [{"k_id": r["purchase_order_line_id"], "v_qty": r["quantity"]} for r in rows])
         _refresh_po_status(uow, po_id)
-        ledger.post(uow, receipt_date, "goods_receipt", gr_id, "post", f"Goods receipt for {po.number}",
+        journal.post(uow, receipt_date, "goods_receipt", gr_id, "post", f"Goods receipt for {po.number}",
                     postings.goods_receipt(total))
         uow.emit(GoodsReceived(gr_id, po_id))
-        uow.emit(DocumentPosted("goods_receipt", gr_id))
+        doc = Doc(int(gr_id), views.goods_receipt(uow.conn, gr_id))
         uow.commit()
-        return int(gr_id)
+        return doc
 
 
+@guarded("supplier_invoices:write")
 def register_supplier_invoice(
     uow: UnitOfWork, po_id: int, supplier_ref: str, lines: Sequence[InvoiceLineInput],
     invoice_date: dt.date | None = None,
@@ -243,14 +246,13 @@ def register_supplier_invoice(
     for line in lines:
         if line.quantity <= 0 or line.unit_price < 0:
             raise ValidationFailed(f"line {line.line_no}: quantity must be positive and price not negative")
-    invoice_date = invoice_date or dt.date.today()
+    invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(PurchaseOrder, po_id) is None:
             raise ValidationFailed(f"unknown purchase order {po_id}")
         po = _lock_po(uow, po_id)
-        if po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.CANCELLED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot be invoiced")
+        transitions.require("purchase order", "invoice", po.status, po_id)
         duplicate = s.scalar(select(SupplierInvoice.id).where(
             SupplierInvoice.supplier_id == po.supplier_id, SupplierInvoice.supplier_ref == supplier_ref))
         if duplicate is not None:
@@ -270,70 +272,35 @@ def register_supplier_invoice(
                          "tax_amount": tax})
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
-        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id)) or 30
+        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id))
         inv_id = int(s.execute(insert(SupplierInvoice).values(
             number=numbering.next_number(uow, "supplier_invoice", invoice_date.year), supplier_id=po.supplier_id,
             supplier_ref=supplier_ref, purchase_order_id=po_id, invoice_date=invoice_date,
-            due_date=invoice_date + dt.timedelta(days=terms), status=SupplierInvoiceStatus.ON_HOLD,
+            due_date=dates.due_date(invoice_date, terms), status=SupplierInvoiceStatus.ON_HOLD,
             hold_reason="awaiting match", net_amount=net, tax_amount=tax, total_amount=net + tax,
             amount_paid=ZERO,
         ).returning(SupplierInvoice.id)).scalar_one())
         s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
-        result = match_invoice(uow, inv_id)
+        outcome = match_invoice(uow, inv_id)
+        result = SupplierInvoiceResult(inv_id, views.supplier_invoice(uow.conn, inv_id), outcome.reason)
         uow.commit()
         return result
 
 
-def match_invoice(uow: UnitOfWork, invoice_id: int) -> SupplierInvoiceResult:
-    """Three-way match one held invoice inside the caller's unit of work; post it when it matches."""
-    s = uow.session
-    inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
-    if inv.status != SupplierInvoiceStatus.ON_HOLD:
-        return SupplierInvoiceResult(inv.id, inv.status, inv.hold_reason or "already matched")
-    rows = s.execute(select(
-        SupplierInvoiceLine.quantity, SupplierInvoiceLine.unit_price, PurchaseOrderLine.id.label("pol_id"),
-        PurchaseOrderLine.line_no, PurchaseOrderLine.unit_price.label("po_price"), PurchaseOrderLine.qty_received,
-        PurchaseOrderLine.qty_invoiced, Item.sku)
-        .join(PurchaseOrderLine, PurchaseOrderLine.id == SupplierInvoiceLine.purchase_order_line_id)
-        .join(Item, Item.id == PurchaseOrderLine.item_id)
-        .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
-    result = three_way_match([MatchLine(r.line_no, r.sku, r.po_price, r.qty_received, r.qty_invoiced, r.quantity,
-                                        r.unit_price) for r in rows], uow.erp.tolerances)
-    if not result.matched:
-        if inv.hold_reason != result.reason:
-            s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(hold_reason=result.reason))
-            uow.emit(SupplierInvoiceHeld(invoice_id, result.reason))
-        return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.ON_HOLD, result.reason)
-    grni = sum((to_cents(r.quantity * r.po_price) for r in rows), ZERO)
-    s.connection().execute(
-        update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
-        .values(qty_invoiced=PurchaseOrderLine.qty_invoiced + bindparam("v_qty")),
-        [{"k_id": r.pol_id, "v_qty": r.quantity} for r in rows])
-    s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(
-        status=SupplierInvoiceStatus.MATCHED, hold_reason=None, matched_at=dt.datetime.now(dt.timezone.utc)))
-    ledger.post(uow, inv.invoice_date, "supplier_invoice", invoice_id, "post",
-                f"Supplier invoice {inv.supplier_ref} ({inv.number})",
-                postings.supplier_invoice(inv.supplier_id, grni, inv.net_amount, inv.tax_amount))
-    uow.emit(DocumentPosted("supplier_invoice", invoice_id))
-    return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.MATCHED, result.reason)
-
-
+@guarded("payments:write")
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
-                         payment_date: dt.date | None = None) -> int:
+                         payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
-    payment_date = payment_date or dt.date.today()
+    payment_date = uow.resources.dates.check("payment_date", payment_date or dt.date.today())
     with uow:
         s = uow.session
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one_or_none()
         if inv is None:
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
-        if inv.status != SupplierInvoiceStatus.MATCHED:
-            why = f": {inv.hold_reason}" if inv.hold_reason else ""
-            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}{why}; only matched invoices are paid")
-        open_amount = inv.total_amount - inv.amount_paid
-        amount = open_amount if amount is None else amount
-        if amount <= 0 or amount > open_amount:
-            raise ValidationFailed(f"payment {show_money(amount)} must be positive and at most the open {show_money(open_amount)}")
+        transitions.require("supplier invoice", "pay", inv.status, invoice_id,
+                            f": {inv.hold_reason}" if inv.hold_reason else "")
+        dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
+        amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
             supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,
@@ -343,16 +310,17 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
             amount_paid=paid,
             status=SupplierInvoiceStatus.PAID if paid == inv.total_amount else SupplierInvoiceStatus.MATCHED))
         _refresh_po_status(uow, inv.purchase_order_id)
-        ledger.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
+        journal.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
                     postings.supplier_payment(inv.supplier_id, amount))
-        uow.emit(DocumentPosted("supplier_payment", pay_id))
+        doc = Doc(int(pay_id), views.one(uow.conn, SupplierPayment, pay_id, "supplier payment"))
         uow.commit()
-        return int(pay_id)
+        return doc
 
 
-def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
+@guarded("supplier_invoices:write")
+def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
-    cancel_date = cancel_date or dt.date.today()
+    cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
     with uow:
         s = uow.session
         po_id = s.scalar(select(SupplierInvoice.purchase_order_id).where(SupplierInvoice.id == invoice_id))
@@ -360,8 +328,9 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
         _lock_po(uow, po_id)
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
-        if inv.status not in (SupplierInvoiceStatus.ON_HOLD, SupplierInvoiceStatus.MATCHED) or inv.amount_paid > 0:
-            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}; only unpaid invoices cancel")
+        transitions.require("supplier invoice", "cancel", inv.status, invoice_id)
+        transitions.require_unpaid("supplier invoice", invoice_id, inv.amount_paid)
+        dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
         if inv.status == SupplierInvoiceStatus.MATCHED:
             lines = s.execute(select(SupplierInvoiceLine.purchase_order_line_id, SupplierInvoiceLine.quantity)
                               .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
@@ -369,10 +338,13 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
                 update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
                 .values(qty_invoiced=PurchaseOrderLine.qty_invoiced - bindparam("v_qty")),
                 [{"k_id": r.purchase_order_line_id, "v_qty": r.quantity} for r in lines])
-            ledger.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
+            journal.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
         s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
                   .values(status=SupplierInvoiceStatus.CANCELLED))
+        _refresh_po_status(uow, po_id)  # as the forward path does: a PO waiting only on this invoice closes
+        doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
         uow.commit()
+        return doc
 
 
 def _refresh_po_status(uow: UnitOfWork, po_id: int) -> None:
