@@ -47,7 +47,7 @@ def create(
     Example: erpops backup create --json
     Example: erpops backup create --logical --jobs 4 --label before-price-update
     """
-    from backup.create import take_backup
+    from backup.take import take_backup
 
     settings, sites = _load(config, site)
     result = take_backup(settings, sites, views.bars(_names(sites), quiet), label, logical, jobs)

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from backup.crypto import encrypt_stream, key_id
-from backup.errors import BackupError, UsageError
-from backup.fanout import Bars, FanOutResult, ProgressFn, fan_out, phase
+from backup.errors import BackupError
+from backup.fanout import FanOutResult, ProgressFn, fan_out
 from backup.manifest import FileEntry, Manifest, file_key, manifest_key, new_backup_id
 from backup.settings import BackupSettings
 from backup.sites.base import Site, file_chunks
@@ -46,27 +46,6 @@ class BackupResult:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def take_backup(
-    settings: BackupSettings,
-    sites: Sequence[Site],
-    bars: Bars | None = None,
-    label: str = "",
-    logical: bool = False,
-    jobs: int | None = None,
-) -> BackupResult:
-    """A base backup (or with `logical` a pg_dump) to every site, drawing progress through `bars` if given."""
-    from backup.estimate import create_total
-    from backup.logical import create_logical
-
-    if jobs is not None and not logical:
-        raise UsageError("--jobs applies to --logical dumps only (pg_basebackup has no workers to set)")
-    total = create_total(settings.effective_database_url(), sites) if bars and not logical else None
-    with phase(bars, total) as progress:
-        if logical:
-            return create_logical(settings, sites, progress, label, jobs)
-        return create_backup(settings, sites, progress, label)
 
 
 def create_backup(

@@ -15,25 +15,11 @@ from backup.manifest import file_key, manifest_key
 from backup.retention import BackupFacts, Policy, RetentionPlan, plan_retention
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from backup.walarchive import WAL_LAST, utcnow
 
 if TYPE_CHECKING:
     from backup.verify import Status, VerifyReport
 
-WAL_LAST = "status/wal-last.json"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def mark_wal_pushed(sites: Sequence[Site], segment: str, now: dt.datetime | None = None) -> None:
-    """Record the newest shipped segment and when (the RPO clock), on the sites that took it."""
-    body = json.dumps({"segment": segment, "at": (now or utcnow()).isoformat()}).encode()
-    for site in sites:
-        try:
-            site.put_bytes(WAL_LAST, body)
-        except SiteError:
-            continue
 
 
 @dataclass

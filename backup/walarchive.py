@@ -6,7 +6,9 @@ on any site can be checked without a manifest, and a damaged copy is skipped for
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,8 @@ from backup.manifest import WAL, parse_wal_key, wal_key
 from backup.pgtools import segment_number
 from backup.sites.base import Site
 
+WAL_LAST = "status/wal-last.json"
+
 
 @dataclass(frozen=True)
 class WalPushResult:
@@ -28,6 +32,20 @@ class WalPushResult:
     ok_sites: list[str]
     failed: dict[str, str]
     reason: str
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def mark_wal_pushed(sites: Sequence[Site], segment: str, now: dt.datetime | None = None) -> None:
+    """Record the newest shipped segment and when (the RPO clock), on the sites that took it."""
+    body = json.dumps({"segment": segment, "at": (now or utcnow()).isoformat()}).encode()
+    for site in sites:
+        try:
+            site.put_bytes(WAL_LAST, body)
+        except SiteError:
+            continue
 
 
 def is_segment(name: str) -> bool:
@@ -63,8 +81,6 @@ def wal_push(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushRes
 
 def ship(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushResult:
     """`wal_push`, then record on the sites that took it the newest shipped segment (the RPO clock)."""
-    from backup.ops import mark_wal_pushed
-
     result = wal_push(sites, path, key)
     mark_wal_pushed([s for s in sites if s.name in result.ok_sites], path.name)
     return result

@@ -264,8 +264,7 @@ def test_restore_into_a_fresh_dir_leaves_nothing_when_it_fails(tmp_path: Path) -
 
 def test_fetch_named_and_ship_on_fake_sites(tmp_path: Path) -> None:
     from backup.errors import NoUsableCopy
-    from backup.ops import WAL_LAST
-    from backup.walarchive import fetch_named, ship
+    from backup.walarchive import WAL_LAST, fetch_named, ship
 
     sites = [MemorySite("a"), MemorySite("b")]
     segment = tmp_path / "000000010000000000000009"
