@@ -25,11 +25,9 @@ app = typer.Typer(help="Multi-site backups, verification, point-in-time restore 
 
 
 def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, list[Site]]:
-    from backup.settings import load_backup_settings
-    from backup.sites import make_sites
+    from backup.sites import load_sites
 
-    settings = load_backup_settings(config)
-    return settings, make_sites(settings, only)
+    return load_sites(config, only)
 
 
 def _names(sites: list[Site]) -> list[str]:
@@ -37,7 +35,7 @@ def _names(sites: list[Site]) -> list[str]:
 
 
 @app.command("create")
-def create(
+def create_cmd(
     label: str = opt.LabelOpt, logical: bool = opt.LogicalOpt, jobs: int = opt.DumpJobsOpt,
     config: Path = opt.ConfigOpt, site: list[str] = opt.SiteOpt,
     quiet: bool = opt.QuietOpt, as_json: bool = opt.JsonOpt,
@@ -157,9 +155,7 @@ def drill_cmd(
 
 @app.command("wal-stream")
 def wal_stream_cmd(
-    spool: Path = opt.SpoolOpt,
-    slot: str = opt.SlotOpt,
-    seconds: float = opt.SecondsOpt,
+    spool: Path = opt.SpoolOpt, slot: str = opt.SlotOpt, seconds: float = opt.SecondsOpt,
     config: Path = opt.ConfigOpt, quiet: bool = opt.QuietOpt, as_json: bool = opt.JsonOpt,
 ) -> None:
     """Stream WAL with pg_receivewal and push every finished segment to every site.
@@ -180,9 +176,8 @@ def wal_stream_cmd(
 
 @app.command("restore-table")
 def restore_table_cmd(
-    table: list[str] = opt.TablesOpt,
-    into_schema: str = opt.IntoSchemaOpt,
-    time: str = opt.TimeOpt, name: str = opt.NameOpt,
+    table: list[str] = opt.TablesOpt, into_schema: str = opt.IntoSchemaOpt, time: str = opt.TimeOpt,
+    name: str = opt.NameOpt,
     config: Path = opt.ConfigOpt, site: list[str] = opt.SiteOpt,
     quiet: bool = opt.QuietOpt, as_json: bool = opt.JsonOpt,
 ) -> None:
@@ -196,9 +191,7 @@ def restore_table_cmd(
     target = parse_target(time=time, name=name)
     settings, sites = _load(config, site)
     result = restore_tables(settings, sites, table, into_schema, target)
-    rows = [[f"{into_schema}.{t.split('.')[-1]}", n] for t, n in result.tables.items()]
-    views.show(as_json, result, output.table(f"tables as of {result.target}", ["copy", "rows"], rows),
-               result.reason, quiet)
+    views.show(as_json, result, views.tables_table(result), result.reason, quiet)
 
 
 @app.command("restore-dump")
@@ -219,9 +212,7 @@ def restore_dump_cmd(
 
     settings, sites = _load(config, site)
     result = restore_dump(settings, sites, into_database, table or [], schema or [], backup_id, jobs)
-    rows = [[f"{into_database}.{t}", n] for t, n in result.tables.items()]
-    title = f"dump {result.backup_id} -> {into_database}"
-    views.show(as_json, result, output.table(title, ["table", "rows"], rows), result.reason, quiet)
+    views.show(as_json, result, views.dump_table(result, into_database), result.reason, quiet)
 
 
 @app.command("prune")

@@ -19,8 +19,10 @@ from opskit.exitcodes import ExitCode
 if TYPE_CHECKING:
     from backup.create import BackupResult
     from backup.drill import DrillReport
+    from backup.dumprestore import DumpRestoreResult
     from backup.fanout import Bars, ProgressFn
     from backup.ops import CatchUpReport, SitePrune, SiteStatus
+    from backup.tablerestore import TableRestoreResult
     from backup.verify import VerifyReport
 
 EXIT = {"ok": ExitCode.OK, "degraded": ExitCode.DEGRADED, "failed": ExitCode.FAILED}
@@ -138,6 +140,16 @@ def restore_table(result: Any) -> Table:
     rows = [["backup", result.backup_id], ["site", result.site], ["target", result.target],
             ["path", result.path], ["WAL files", result.wal_files], ["seconds", round(result.seconds, 3)]]
     return output.table("restore", ["", ""], rows)
+
+
+def tables_table(result: TableRestoreResult) -> Table:
+    rows = [[f"{result.schema}.{t.split('.')[-1]}", n] for t, n in result.tables.items()]
+    return output.table(f"tables as of {result.target}", ["copy", "rows"], rows)
+
+
+def dump_table(result: DumpRestoreResult, into_database: str) -> Table:
+    rows = [[f"{into_database}.{t}", n] for t, n in result.tables.items()]
+    return output.table(f"dump {result.backup_id} -> {into_database}", ["table", "rows"], rows)
 
 
 def drill_view(report: DrillReport) -> tuple[dict[str, Any], Table]:
