@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from backup.errors import BackupError, UsageError
+from backup.errors import TargetUnreachable, UsageError
 
 TargetKind = Literal["latest", "immediate", "time", "xid", "name", "lsn"]
 
@@ -72,12 +72,6 @@ def parse_target(
         example = {"time": "2025-03-01T12:00:00+00:00", "xid": "1234", "lsn": "0/3000060"}[kind]
         raise UsageError(f"--{kind} {value!r} is not a valid {kind}; e.g. --{kind} {example}") from None
     return RecoveryTarget(kind, value)  # type: ignore[arg-type]
-
-
-class TargetUnreachable(BackupError):
-    """The WAL needed to reach the recovery target was never shipped to any site."""
-
-    code = "target_unreachable"
 
 
 @dataclass(frozen=True)

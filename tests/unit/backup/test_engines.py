@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from backup import reach, views
-from backup.errors import UsageError
+from backup.errors import TargetUnreachable, UsageError
 from backup.manifest import FileEntry, Manifest, file_key, manifest_key
-from backup.reach import TargetUnreachable, TxEnd, check_reachable, parse_target
+from backup.reach import TxEnd, check_reachable, parse_target
 from backup.scratch import check_parent, processes_of, reap, scratch_dir, signals_held
 from backup.sites.memory import MemorySite
 from backup.verify import verify
