@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from backup.settings import BackupSettings
     from backup.sites.base import Site
 
+EPILOG = table_text() + " Backup: 3 also means a copy or site is bad but every backup is restorable."
 app = typer.Typer(help="Multi-site backups, verification, point-in-time restore and restore drills.",
-                  no_args_is_help=True, rich_markup_mode="rich",
-                  epilog=table_text() + " Backup: 3 also means a copy or site is bad but every backup is restorable.")
+                  no_args_is_help=True, rich_markup_mode="rich", epilog=EPILOG)
 
 
 def _load(config: Path | None, only: list[str] | None) -> tuple[BackupSettings, list[Site]]:
@@ -40,7 +40,7 @@ def create_cmd(
     config: Path = opt.ConfigOpt, site: list[str] = opt.SiteOpt,
     quiet: bool = opt.QuietOpt, as_json: bool = opt.JsonOpt,
 ) -> None:
-    """Back up the ERP database once, writing the same bytes to every site concurrently; exit 3 if a site failed.
+    """Back up the ERP database once, the same bytes to every site concurrently; exit 3 if a site failed.
 
     Example: erpops backup create --json
     Example: erpops backup create --logical --jobs 4 --label before-price-update
@@ -108,7 +108,8 @@ def verify_cmd(config: Path = opt.ConfigOpt, site: list[str] = opt.SiteOpt, quie
 @app.command("restore")
 def restore_cmd(
     to: Path = opt.ToOpt, backup_id: str = opt.BackupOpt, time: str = opt.TimeOpt, xid: str = opt.XidOpt,
-    name: str = opt.NameOpt, lsn: str = opt.LsnOpt, immediate: bool = opt.ImmediateOpt, owner: str = opt.OwnerOpt,
+    name: str = opt.NameOpt, lsn: str = opt.LsnOpt, immediate: bool = opt.ImmediateOpt,
+    owner: str = opt.OwnerOpt,
     config: Path = opt.ConfigOpt, site: list[str] = opt.SiteOpt,
     quiet: bool = opt.QuietOpt, as_json: bool = opt.JsonOpt,
 ) -> None:
@@ -117,7 +118,7 @@ def restore_cmd(
     A --time or --xid the WAL on the sites cannot reach fails (exit 1, naming the newest reachable time)
     and leaves no data directory behind.
 
-    Example: erpops backup restore --to /var/lib/postgresql/15/restored --time '2025-03-01T12:00:00+00:00' --owner postgres
+    Example: erpops backup restore --to /srv/pg/restored --time '2025-03-01T12:00:00+00:00' --owner postgres
     """
     from backup.reach import parse_target
     from backup.restore import restore
@@ -242,7 +243,7 @@ def catch_up_cmd(
 ) -> None:
     """Copy to each site the backups and WAL it missed (after it was down) from a site that has them.
 
-    Exit 1 when a copy failed; with --verify, the verify codes (3: a copy is still bad, every backup restorable).
+    Exit 1 when a copy failed; with --verify, verify's codes (3: a copy is still bad, all restorable).
 
     Example: erpops backup catch-up --verify --json
     """

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from backup.verify import Status, VerifyReport
 
 
-
 @dataclass
 class SiteStatus:
     site: str
@@ -268,7 +267,9 @@ class CatchUpReport:
         return text + (f"; verify: {self.verify.reason}" if self.verify else "")
 
 
-def catch_up_sites(sites: Sequence[Site], bars: Bars | None = None, then_verify: bool = False) -> CatchUpReport:
+def catch_up_sites(
+    sites: Sequence[Site], bars: Bars | None = None, then_verify: bool = False
+) -> CatchUpReport:
     """Copy what each site misses, then (with `then_verify`) re-read and check everything on the sites."""
     from backup.estimate import catch_up_totals
     from backup.verify import verify_sites

@@ -47,7 +47,10 @@ LATEST = RecoveryTarget()
 
 
 def parse_target(
-    time: str | None = None, xid: str | None = None, name: str | None = None, lsn: str | None = None,
+    time: str | None = None,
+    xid: str | None = None,
+    name: str | None = None,
+    lsn: str | None = None,
     immediate: bool = False,
 ) -> RecoveryTarget:
     """The one recovery target the options name (none: the end of the WAL); refuses two, or a bad value."""
@@ -99,7 +102,10 @@ def _waldump(spool: Path, bin_dir: Path, *rmgrs: str) -> str:
     only = [arg for rmgr in rmgrs for arg in ("--rmgr", rmgr)]
     done = subprocess.run(
         [str(bin_dir / "pg_waldump"), "--path", str(spool), *only, segments[0], segments[-1]],
-        check=False, capture_output=True, text=True, timeout=600,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return done.stdout
 

@@ -196,7 +196,9 @@ def restore_postgres(
     made = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        site, wal_files, skipped, reached = _unpack(settings, sites, catalog, backup, target_dir, target, progress, wal_until)
+        site, wal_files, skipped, reached = _unpack(
+            settings, sites, catalog, backup, target_dir, target, progress, wal_until
+        )
     except BaseException:
         _discard(target_dir, made)
         raise
@@ -281,7 +283,9 @@ def restore(
     engine = read_catalog(sites, with_wal=False).backup(backup_id).manifest.engine
     if engine == "sqlite":
         if target.kind != "latest":
-            raise UsageError(f"a SQLite backup restores as it was taken: {target.describe()} needs PostgreSQL")
+            raise UsageError(
+                f"a SQLite backup restores as it was taken: {target.describe()} needs PostgreSQL"
+            )
         return restore_sqlite(settings, sites, to, backup_id)
     with phase(bars) as progress:
         return restore_postgres(settings, sites, to, target, backup_id, owner, progress)

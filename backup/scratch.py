@@ -50,7 +50,9 @@ def check_parent(parent: Path | None, option: str = "--scratch") -> None:
     if parent is None:
         return
     if not parent.is_dir():
-        raise UsageError(f"{option} {parent}: no such directory; create it, or leave {option} out to use {tempfile.gettempdir()}")
+        raise UsageError(
+            f"{option} {parent}: no such directory; create it, or leave {option} out to use {tempfile.gettempdir()}"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {parent}: not writable by this user; choose a directory you can write to")
 

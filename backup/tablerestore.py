@@ -54,7 +54,10 @@ def restore_tables(
     _refuse_existing_schema(live_url, into_schema)
     began = time.monotonic()
     dbname = make_url(live_url).database or "postgres"
-    with scratch_dir("erpops-table-", scratch) as root, scratch_cluster(root / "scratch", settings.pg_bin_dir) as cluster:
+    with (
+        scratch_dir("erpops-table-", scratch) as root,
+        scratch_cluster(root / "scratch", settings.pg_bin_dir) as cluster,
+    ):
         restored = restore_postgres(settings, sites, cluster.data_dir, target, owner=cluster.user)
         cluster.start()
         cluster.wait_ready()

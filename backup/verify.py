@@ -65,7 +65,11 @@ class VerifyReport:
     def reason(self) -> str:
         """What is bad, where, and whether each backup can still be restored, in plain words."""
         lines = [_backup_line(b) for b in self.backups if not b.good or b.bad_sites]
-        lines += [f"WAL copy {c.key} on site {c.site} is BAD ({c.reason})" for c in self.bad if c.key.startswith(WAL)]
+        lines += [
+            f"WAL copy {c.key} on site {c.site} is BAD ({c.reason})"
+            for c in self.bad
+            if c.key.startswith(WAL)
+        ]
         lines += [f"site {name} unreachable ({why})" for name, why in self.unreachable.items()]
         good = sum(b.good for b in self.backups)
         head = {

@@ -65,7 +65,9 @@ def bars(names: list[str], quiet: bool) -> Bars | None:
     if quiet:
         return None
 
-    def open_phase(total: int | dict[str, int] | None) -> contextlib.AbstractContextManager[ProgressFn | None]:
+    def open_phase(
+        total: int | dict[str, int] | None,
+    ) -> contextlib.AbstractContextManager[ProgressFn | None]:
         return _bars(names, total)
 
     return open_phase
@@ -82,8 +84,15 @@ def _bars(names: list[str], total: int | dict[str, int] | None) -> Iterator[Call
         TransferSpeedColumn,
     )
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                        TimeRemainingColumn(), console=output.stderr(), transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=output.stderr(),
+        transient=True,
+    )
 
     def total_of(name: str) -> int | None:
         return total.get(name) if isinstance(total, dict) else total
@@ -101,20 +110,49 @@ def _bars(names: list[str], total: int | dict[str, int] | None) -> Iterator[Call
 
 def create_view(result: BackupResult) -> tuple[dict[str, Any], Table]:
     m = result.manifest
-    data = {"backup_id": m.backup_id, "kind": m.kind, "degraded": result.degraded, "sites": m.sites,
-            "size": result.size, "files": len(m.files), "seconds": round(result.seconds, 3),
-            "start_lsn": m.start_lsn, "end_lsn": m.end_lsn, "reason": result.reason}
+    data = {
+        "backup_id": m.backup_id,
+        "kind": m.kind,
+        "degraded": result.degraded,
+        "sites": m.sites,
+        "size": result.size,
+        "files": len(m.files),
+        "seconds": round(result.seconds, 3),
+        "start_lsn": m.start_lsn,
+        "end_lsn": m.end_lsn,
+        "reason": result.reason,
+    }
     rows = [[name, state, result.size if state == "ok" else ""] for name, state in m.sites.items()]
     return data, output.table(f"backup {m.backup_id}", ["site", "state", "bytes"], rows)
 
 
 def list_view(entries: list[Any]) -> tuple[list[dict[str, Any]], Table]:
-    data = [{"backup_id": e.backup_id, "engine": e.manifest.engine, "kind": e.manifest.kind,
-             "finished_at": e.manifest.finished_at, "size": sum(f.size for f in e.manifest.files),
-             "sites": e.sites, "degraded": e.manifest.degraded, "encrypted": e.manifest.key_id is not None,
-             "start_lsn": e.manifest.start_lsn} for e in entries]
-    rows = [[d["backup_id"], d["engine"], d["kind"], d["finished_at"], d["size"], ",".join(d["sites"]),
-             d["degraded"]] for d in data]
+    data = [
+        {
+            "backup_id": e.backup_id,
+            "engine": e.manifest.engine,
+            "kind": e.manifest.kind,
+            "finished_at": e.manifest.finished_at,
+            "size": sum(f.size for f in e.manifest.files),
+            "sites": e.sites,
+            "degraded": e.manifest.degraded,
+            "encrypted": e.manifest.key_id is not None,
+            "start_lsn": e.manifest.start_lsn,
+        }
+        for e in entries
+    ]
+    rows = [
+        [
+            d["backup_id"],
+            d["engine"],
+            d["kind"],
+            d["finished_at"],
+            d["size"],
+            ",".join(d["sites"]),
+            d["degraded"],
+        ]
+        for d in data
+    ]
     columns = ["backup", "engine", "kind", "finished", "bytes", "sites", "degraded"]
     return data, output.table("backups", columns, rows)
 
@@ -125,20 +163,41 @@ def status_table(statuses: list[SiteStatus]) -> Table:
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
-    return {"ok": report.ok, "status": report.status, "reason": report.reason, "backups": report.backups,
-            "bad": report.bad, "unreachable": report.unreachable, "objects": len(report.checks)}
+    return {
+        "ok": report.ok,
+        "status": report.status,
+        "reason": report.reason,
+        "backups": report.backups,
+        "bad": report.bad,
+        "unreachable": report.unreachable,
+        "objects": len(report.checks),
+    }
 
 
 def verify_table(report: VerifyReport) -> Table:
-    rows = [[b.backup_id, "restorable" if b.good else "NOT RESTORABLE", ",".join(b.file_sites),
-             ",".join(b.wal_sites), b.reason] for b in report.backups]
+    rows = [
+        [
+            b.backup_id,
+            "restorable" if b.good else "NOT RESTORABLE",
+            ",".join(b.file_sites),
+            ",".join(b.wal_sites),
+            b.reason,
+        ]
+        for b in report.backups
+    ]
     rows += [["", "BAD COPY", c.site, "", f"{c.key}: {c.reason}"] for c in report.bad]
     return output.table("verify", ["backup", "verdict", "good copies on", "WAL sites", "reason"], rows)
 
 
 def restore_table(result: Any) -> Table:
-    rows = [["backup", result.backup_id], ["site", result.site], ["target", result.target],
-            ["path", result.path], ["WAL files", result.wal_files], ["seconds", round(result.seconds, 3)]]
+    rows = [
+        ["backup", result.backup_id],
+        ["site", result.site],
+        ["target", result.target],
+        ["path", result.path],
+        ["WAL files", result.wal_files],
+        ["seconds", round(result.seconds, 3)],
+    ]
     return output.table("restore", ["", ""], rows)
 
 
@@ -153,11 +212,20 @@ def dump_table(result: DumpRestoreResult, into_database: str) -> Table:
 
 
 def drill_view(report: DrillReport) -> tuple[dict[str, Any], Table]:
-    data = {"ok": report.ok, "backup_id": report.backup_id, "rto_s": report.rto_s, "rpo_s": report.rpo_s,
-            "reason": report.reason, "alert": report.alert, "steps": report.steps}
+    data = {
+        "ok": report.ok,
+        "backup_id": report.backup_id,
+        "rto_s": report.rto_s,
+        "rpo_s": report.rpo_s,
+        "reason": report.reason,
+        "alert": report.alert,
+        "steps": report.steps,
+    }
     rows: list[list[Any]] = [[s.name, "ok" if s.ok else "FAILED", s.seconds, s.detail] for s in report.steps]
     rows.append(["RTO / RPO", "", "", f"RTO {report.rto_s} s, RPO {report.rpo_s} s"])
-    return data, output.table(f"restore drill {report.backup_id}", ["step", "result", "seconds", "detail"], rows)
+    return data, output.table(
+        f"restore drill {report.backup_id}", ["step", "result", "seconds", "detail"], rows
+    )
 
 
 def prune_view(results: list[SitePrune], dry_run: bool) -> tuple[list[dict[str, Any]], Table]:
@@ -168,9 +236,20 @@ def prune_view(results: list[SitePrune], dry_run: bool) -> tuple[list[dict[str, 
         rows += [[r.site, b, action, why] for b, why in r.plan.delete.items()]
         if r.plan.delete_wal:
             rows.append([r.site, f"{len(r.plan.delete_wal)} WAL", action, f"before {r.plan.wal_floor}"])
-    data = [{"site": r.site, "dry_run": dry_run, "keep": r.plan.keep, "delete": r.plan.delete,
-             "delete_wal": r.plan.delete_wal, "wal_floor": r.plan.wal_floor, "reason": r.plan.reason,
-             "deleted_objects": r.deleted_objects, "errors": r.errors} for r in results]
+    data = [
+        {
+            "site": r.site,
+            "dry_run": dry_run,
+            "keep": r.plan.keep,
+            "delete": r.plan.delete,
+            "delete_wal": r.plan.delete_wal,
+            "wal_floor": r.plan.wal_floor,
+            "reason": r.plan.reason,
+            "deleted_objects": r.deleted_objects,
+            "errors": r.errors,
+        }
+        for r in results
+    ]
     title = "retention" + (" (dry run)" if dry_run else "")
     return data, output.table(title, ["site", "backup", "action", "reason"], rows)
 
@@ -179,6 +258,10 @@ def catch_up_view(report: CatchUpReport) -> tuple[dict[str, Any], Table]:
     rows: list[list[Any]] = [[r.site, len(r.copied), len(r.errors), r.reason] for r in report.sites]
     if report.verify:
         rows.append(["verify", len(report.verify.checks), len(report.verify.bad), report.verify.reason])
-    data = {"status": report.status, "reason": report.reason, "sites": report.sites,
-            "verify": verify_json(report.verify) if report.verify else None}
+    data = {
+        "status": report.status,
+        "reason": report.reason,
+        "sites": report.sites,
+        "verify": verify_json(report.verify) if report.verify else None,
+    }
     return data, output.table("catch-up", ["site", "copied", "errors", "reason"], rows)

@@ -98,7 +98,9 @@ def read_wal_copy(site: Site, copy: WalCopy, key: bytes | None) -> bytes:
     return stored
 
 
-def fetch_named(sites: Sequence[Site], name: str, dest: Path, key: bytes | None) -> tuple[str, dict[str, str]]:
+def fetch_named(
+    sites: Sequence[Site], name: str, dest: Path, key: bytes | None
+) -> tuple[str, dict[str, str]]:
     """Write WAL file `name` to `dest` from the first site with a healthy copy (restore_command)."""
     copies = read_catalog(sites).wal.get(name)
     if not copies:

@@ -33,7 +33,9 @@ class StreamStats:
 
     @property
     def reason(self) -> str:
-        text = f"pushed {len(self.pushed)} WAL files, {len(self.degraded)} degraded, {len(self.errors)} errors"
+        text = (
+            f"pushed {len(self.pushed)} WAL files, {len(self.degraded)} degraded, {len(self.errors)} errors"
+        )
         text += f"; stopped: {self.stopped_by}" if self.stopped_by else ""
         return text + (f"; last error: {self.errors[-1]}" if self.errors else "")
 
@@ -57,7 +59,9 @@ def stream(
     try:
         while not seconds or time.monotonic() - began < seconds:
             if streamer.proc is not None and streamer.proc.poll() is not None:
-                streamer.stats.stopped_by = f"pg_receivewal exited {streamer.proc.returncode}: {streamer.log_tail()}"
+                streamer.stats.stopped_by = (
+                    f"pg_receivewal exited {streamer.proc.returncode}: {streamer.log_tail()}"
+                )
                 streamer.stats.errors.append(streamer.stats.stopped_by)
                 break
             time.sleep(0.5)

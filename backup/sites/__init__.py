@@ -31,7 +31,9 @@ def make_sites(settings: BackupSettings, only: list[str] | None = None) -> list[
     return [make_site(s) for s in chosen]
 
 
-def load_sites(config_file: Path | None = None, only: list[str] | None = None) -> tuple[BackupSettings, list[Site]]:
+def load_sites(
+    config_file: Path | None = None, only: list[str] | None = None
+) -> tuple[BackupSettings, list[Site]]:
     """The backup settings from `config_file` (default: ERPOPS_CONFIG) and the sites they name (or `only`)."""
     from backup.settings import load_backup_settings
 

@@ -25,8 +25,15 @@ ROOT = Path(__file__).resolve().parents[3]
 def erpops(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`python -m erpops ...` as a user types it, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "erpops", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "erpops", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -85,7 +92,9 @@ def _backup(config: Path) -> str:
     return str(json.loads(done.stdout)["backup_id"])
 
 
-def test_verify_names_the_bad_copy_and_says_the_backup_is_still_restorable(config: Path, tmp_path: Path) -> None:
+def test_verify_names_the_bad_copy_and_says_the_backup_is_still_restorable(
+    config: Path, tmp_path: Path
+) -> None:
     backup_id = _backup(config)
     (tmp_path / "b" / "backups" / backup_id / "database.sqlite").write_bytes(b"rot")
 
@@ -126,18 +135,30 @@ def test_verify_of_healthy_sites_exits_0_and_says_so(config: Path) -> None:
     _backup(config)
     done = erpops("backup", "verify", "--config", str(config), "--json", "--quiet")
     report = json.loads(done.stdout)
-    assert done.returncode == 0 and report["status"] == "ok" and "1 of 1 backups restorable" in report["reason"]
+    assert (
+        done.returncode == 0 and report["status"] == "ok" and "1 of 1 backups restorable" in report["reason"]
+    )
 
 
 def test_a_point_in_time_for_a_sqlite_backup_is_a_usage_error(config: Path, tmp_path: Path) -> None:
     _backup(config)
-    done = erpops("backup", "restore", "--config", str(config), "--to", str(tmp_path / "x.sqlite"),
-                  "--time", "2025-03-01T12:00:00+00:00")
+    done = erpops(
+        "backup",
+        "restore",
+        "--config",
+        str(config),
+        "--to",
+        str(tmp_path / "x.sqlite"),
+        "--time",
+        "2025-03-01T12:00:00+00:00",
+    )
     assert done.returncode == 2 and "needs PostgreSQL" in one_error_line(done)
     assert not (tmp_path / "x.sqlite").exists()
 
 
-@pytest.mark.parametrize(("option", "value"), [("--time", "yesterday noon"), ("--xid", "abc"), ("--lsn", "0-3")])
+@pytest.mark.parametrize(
+    ("option", "value"), [("--time", "yesterday noon"), ("--xid", "abc"), ("--lsn", "0-3")]
+)
 def test_a_malformed_recovery_target_is_one_line_and_exit_2(
     config: Path, tmp_path: Path, option: str, value: str
 ) -> None:
@@ -147,8 +168,17 @@ def test_a_malformed_recovery_target_is_one_line_and_exit_2(
 
 
 def test_two_recovery_targets_are_one_line_and_exit_2(config: Path, tmp_path: Path) -> None:
-    done = erpops("backup", "restore", "--config", str(config), "--to", str(tmp_path / "pg"),
-                  "--xid", "5", "--immediate")
+    done = erpops(
+        "backup",
+        "restore",
+        "--config",
+        str(config),
+        "--to",
+        str(tmp_path / "pg"),
+        "--xid",
+        "5",
+        "--immediate",
+    )
     assert done.returncode == 2 and "choose one of" in one_error_line(done)
 
 

@@ -63,8 +63,15 @@ def run_env() -> dict[str, str]:
 
 
 def erpops(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(erpops_argv(*args), capture_output=True, text=True, timeout=timeout, env=run_env(),
-                          cwd=ROOT, check=False)
+    return subprocess.run(
+        erpops_argv(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=run_env(),
+        cwd=ROOT,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +84,12 @@ def env() -> Iterator[Env]:
         engine = make_engine(cluster.url())
         upgrade(engine)
         engine.dispose()
-        sites = "".join(f'[[backup.sites]]\nname = "local{i}"\npath = "{shared / f"site{i}"}"\n' for i in (0, 1))
-        config = write_config(shared, f'[backup]\ndatabase_url = "{cluster.url()}"\ncompression = "zstd"\n{sites}')
+        sites = "".join(
+            f'[[backup.sites]]\nname = "local{i}"\npath = "{shared / f"site{i}"}"\n' for i in (0, 1)
+        )
+        config = write_config(
+            shared, f'[backup]\ndatabase_url = "{cluster.url()}"\ncompression = "zstd"\n{sites}'
+        )
         settings = load_backup_settings(config)
         streamer = WalStreamer(cluster.url(), make_sites(settings), shared / "spool")
         streamer.start()
@@ -120,8 +131,19 @@ def test_restore_to_a_time_past_the_shipped_wal_fails_and_names_the_newest_reach
     assert env.last_commit - dt.timedelta(seconds=5) < reachable <= env.last_commit
 
     owner = ["--owner", "postgres"] if os.geteuid() == 0 else []
-    done = erpops("backup", "restore", "--config", str(env.config), "--to", str(target), "--time",
-                  reachable.isoformat(), *owner, "--json", "--quiet")
+    done = erpops(
+        "backup",
+        "restore",
+        "--config",
+        str(env.config),
+        "--to",
+        str(target),
+        "--time",
+        reachable.isoformat(),
+        *owner,
+        "--json",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert "WAL on the sites reaches" in json.loads(done.stdout)["reason"]
     restored = Cluster(target)
@@ -145,8 +167,18 @@ def test_restore_to_an_xid_never_committed_fails_the_same_way(env: Env) -> None:
 
 def test_restore_table_to_an_unreachable_time_says_so_in_one_line(env: Env) -> None:
     future = (env.last_commit + dt.timedelta(hours=1)).isoformat()
-    done = erpops("backup", "restore-table", "--config", str(env.config), "-t", "probe", "--time", future,
-                  "--into-schema", "probe_future")
+    done = erpops(
+        "backup",
+        "restore-table",
+        "--config",
+        str(env.config),
+        "-t",
+        "probe",
+        "--time",
+        future,
+        "--into-schema",
+        "probe_future",
+    )
     assert done.returncode == 1
     line = one_error_line(done)
     assert "cannot recover to" in line and "newest reachable time" in line
@@ -161,8 +193,11 @@ def corrupt_first_copy(env: Env) -> Iterator[Path]:
     path = env.shared / "site0" / "backups" / env.backup_id / "base.tar.zst"
     original = path.read_bytes()
     middle = len(original) // 2
-    path.write_bytes(original[:middle] + bytes(b ^ 0xFF for b in original[middle:middle + 4096])
-                     + original[middle + 4096:])
+    path.write_bytes(
+        original[:middle]
+        + bytes(b ^ 0xFF for b in original[middle : middle + 4096])
+        + original[middle + 4096 :]
+    )
     try:
         yield path
     finally:
@@ -171,19 +206,32 @@ def corrupt_first_copy(env: Env) -> Iterator[Path]:
 
 def test_a_corrupt_copy_is_skipped_without_zstd_text_on_stderr(env: Env, corrupt_first_copy: Path) -> None:
     target = env.shared / "restored-skip"
-    done = erpops("backup", "restore", "--config", str(env.config), "--to", str(target), "--immediate",
-                  "--json", "--quiet")
+    done = erpops(
+        "backup",
+        "restore",
+        "--config",
+        str(env.config),
+        "--to",
+        str(target),
+        "--immediate",
+        "--json",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # --json --quiet: only JSON, on stdout
     result = json.loads(done.stdout)
     assert result["site"] == "local1" and "local0" in result["skipped"]
     shutil.rmtree(target)
 
-    done = erpops("backup", "restore", "--config", str(env.config), "--to", str(target), "--immediate", "--json")
+    done = erpops(
+        "backup", "restore", "--config", str(env.config), "--to", str(target), "--immediate", "--json"
+    )
     assert done.returncode == 0
     json.loads(done.stdout)
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("warning: skipped bad copies, restored from healthy ones: local0: "), done.stderr
+    assert len(lines) == 1 and lines[0].startswith(
+        "warning: skipped bad copies, restored from healthy ones: local0: "
+    ), done.stderr
     assert "Data corruption detected" in lines[0]  # zstd's words, inside our one line
     shutil.rmtree(target)
 
@@ -196,8 +244,14 @@ class Drill:
         scratch.chmod(0o755)
         self.scratch = scratch
         self.proc = subprocess.Popen(
-            erpops_argv("backup", "drill", "--config", str(env.config), "--scratch", str(scratch), "--seed", "7"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env(), cwd=ROOT,
+            erpops_argv(
+                "backup", "drill", "--config", str(env.config), "--scratch", str(scratch), "--seed", "7"
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=run_env(),
+            cwd=ROOT,
         )
         self.lines: list[str] = []
         assert self.proc.stderr is not None
@@ -210,7 +264,9 @@ class Drill:
         while time.monotonic() < deadline:
             if any(marker in line for line in self.lines):
                 return
-            assert self.proc.poll() is None, f"drill exited {self.proc.returncode} before {marker!r}: {self.lines}"
+            assert self.proc.poll() is None, (
+                f"drill exited {self.proc.returncode} before {marker!r}: {self.lines}"
+            )
             time.sleep(0.02)
         raise AssertionError(f"no {marker!r} within {timeout}s: {self.lines}")
 
@@ -279,9 +335,24 @@ def test_a_drill_run_to_the_end_passes_and_leaves_nothing(env: Env) -> None:
 
 def test_wal_stream_stopped_by_sigterm_pushes_what_is_finished_and_exits_0(env: Env) -> None:
     spool = env.shared / "stream-spool"
-    proc = subprocess.Popen(erpops_argv("backup", "wal-stream", "--config", str(env.config), "--spool", str(spool),
-                                        "--slot", "e2e_stream", "--json"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env(), cwd=ROOT)
+    proc = subprocess.Popen(
+        erpops_argv(
+            "backup",
+            "wal-stream",
+            "--config",
+            str(env.config),
+            "--spool",
+            str(spool),
+            "--slot",
+            "e2e_stream",
+            "--json",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=run_env(),
+        cwd=ROOT,
+    )
     try:
         deadline = time.monotonic() + 60
         while not receivers(spool) and time.monotonic() < deadline:
@@ -315,7 +386,9 @@ def receivers(spool: Path) -> list[int]:
 
 def test_restore_to_a_restore_point_never_made_fails_the_same_way(env: Env) -> None:
     target = env.shared / "restored-name"
-    done = erpops("backup", "restore", "--config", str(env.config), "--to", str(target), "--name", "no-such-point")
+    done = erpops(
+        "backup", "restore", "--config", str(env.config), "--to", str(target), "--name", "no-such-point"
+    )
     assert done.returncode == 1
     line = one_error_line(done)
     assert "cannot recover to restore point 'no-such-point'" in line

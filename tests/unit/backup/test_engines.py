@@ -66,7 +66,9 @@ def test_a_time_at_or_past_the_last_shipped_commit_is_not(shipped: list[TxEnd], 
     assert caught.value.exit_code == ExitCode.FAILED
 
 
-def test_with_no_commit_after_the_backup_the_backup_end_is_all_there_is(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_no_commit_after_the_backup_the_backup_end_is_all_there_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(reach, "tx_ends", lambda spool, bin_dir: [])
     with pytest.raises(TargetUnreachable, match="restore with --immediate"):
         check_reachable("time", "2026-03-01T11:30:00+00:00", Path("/nowhere"), Path("/bin"), BACKUP_END)
@@ -124,8 +126,10 @@ def test_signals_held_delivers_a_signal_after_the_block() -> None:
 def test_reap_stops_every_process_naming_the_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "pgdata"
     code = "import sys, time; time.sleep(60)"
-    procs = [subprocess.Popen([sys.executable, "-c", code, "-D", str(data_dir)]),
-             subprocess.Popen([sys.executable, "-c", code, str(data_dir / "pg_wal")])]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, "-D", str(data_dir)]),
+        subprocess.Popen([sys.executable, "-c", code, str(data_dir / "pg_wal")]),
+    ]
     other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "pgdata2")])
     try:
         deadline = time.monotonic() + 10
@@ -143,10 +147,17 @@ def test_reap_stops_every_process_naming_the_data_dir(tmp_path: Path) -> None:
 
 
 def _sqlite_manifest(backup_id: str) -> Manifest:
-    return Manifest(backup_id=backup_id, engine="sqlite", started_at="2026-03-01T10:00:00+00:00",
-                    finished_at="2026-03-01T10:00:01+00:00", files=(FileEntry("database.sqlite", 4, _sha(b"good"),
-                                                                               "none", False),),
-                    compression="none", key_id=None, integrity={}, sites={"a": "ok", "b": "ok"})
+    return Manifest(
+        backup_id=backup_id,
+        engine="sqlite",
+        started_at="2026-03-01T10:00:00+00:00",
+        finished_at="2026-03-01T10:00:01+00:00",
+        files=(FileEntry("database.sqlite", 4, _sha(b"good"), "none", False),),
+        compression="none",
+        key_id=None,
+        integrity={},
+        sites={"a": "ok", "b": "ok"},
+    )
 
 
 def _sha(data: bytes) -> str:
@@ -168,7 +179,9 @@ def _two_sites(bad_on: tuple[str, ...]) -> list[MemorySite]:
 
 def test_verify_verdicts_ok_degraded_failed_with_plain_reasons() -> None:
     report = verify(_two_sites(()))
-    assert report.status == "ok" and report.reason.startswith("all 2 objects intact; 1 of 1 backups restorable")
+    assert report.status == "ok" and report.reason.startswith(
+        "all 2 objects intact; 1 of 1 backups restorable"
+    )
 
     report = verify(_two_sites(("b",)))
     assert report.status == "degraded" and not report.ok
@@ -230,9 +243,11 @@ def test_unpacking_a_corrupt_zstd_stream_puts_zstd_words_in_the_reason_not_on_st
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "PG_VERSION").write_text("15\n" * 50_000)
-    packed = subprocess.run(f"tar -C {tree} -cf - . | zstd -q -c", shell=True, capture_output=True, check=True).stdout
+    packed = subprocess.run(
+        f"tar -C {tree} -cf - . | zstd -q -c", shell=True, capture_output=True, check=True
+    ).stdout
     middle = len(packed) // 2
-    rotten = packed[:middle] + bytes(b ^ 0xFF for b in packed[middle:middle + 64]) + packed[middle + 64:]
+    rotten = packed[:middle] + bytes(b ^ 0xFF for b in packed[middle : middle + 64]) + packed[middle + 64 :]
     target = tmp_path / "out"
     target.mkdir()
     with pytest.raises(CorruptObject) as caught:
@@ -284,10 +299,15 @@ def test_fetch_named_and_ship_on_fake_sites(tmp_path: Path) -> None:
 
 
 def test_a_restore_point_target_needs_the_point_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reach, "restore_points", lambda spool, bin_dir: ["erpops-20260301T100000Z-0001", "before"])
+    monkeypatch.setattr(
+        reach, "restore_points", lambda spool, bin_dir: ["erpops-20260301T100000Z-0001", "before"]
+    )
     assert check_reachable("name", "before", Path("/x"), Path("/b"), BACKUP_END) == (
         "WAL on the sites holds restore point 'before'"
     )
-    with pytest.raises(TargetUnreachable, match="cannot recover to restore point 'after'.*the newest there: "
-                       "erpops-20260301T100000Z-0001, before"):
+    with pytest.raises(
+        TargetUnreachable,
+        match="cannot recover to restore point 'after'.*the newest there: "
+        "erpops-20260301T100000Z-0001, before",
+    ):
         check_reachable("name", "after", Path("/x"), Path("/b"), BACKUP_END)
