@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,7 @@ from backup.errors import TargetUnreachable, UsageError
 
 TargetKind = Literal["latest", "immediate", "time", "xid", "name", "lsn"]
 
-_POINT = re.compile(r"desc: RESTORE_POINT (.*)$", re.MULTILINE)
+_POINT = re.compile(r"desc: RESTORE_POINT (.*)$")
 _RECORD = re.compile(
     r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: (COMMIT|ABORT) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)"
 )
@@ -92,37 +93,59 @@ def parse_time(text: str) -> dt.datetime:
     return when if when.tzinfo is not None else when.astimezone()
 
 
-def _waldump(spool: Path, bin_dir: Path, *rmgrs: str) -> str:
-    """pg_waldump's records of `rmgrs` over the WAL segments in `spool`, in WAL order, up to the first gap."""
+def _waldump(spool: Path, bin_dir: Path, *rmgrs: str) -> Generator[str, None, None]:
+    """pg_waldump's lines for `rmgrs` over the WAL segments in `spool`, in WAL order, up to the first gap.
+
+    Lines come as pg_waldump writes them; leaving the loop early stops pg_waldump (so a check reads the WAL
+    only up to its target, as recovery will).
+    """
     from backup.walarchive import is_segment
 
     segments = sorted(p.name for p in spool.glob("*") if is_segment(p.name)) if spool.is_dir() else []
     if not segments:
-        return ""
+        return
     only = [arg for rmgr in rmgrs for arg in ("--rmgr", rmgr)]
-    done = subprocess.run(
-        [str(bin_dir / "pg_waldump"), "--path", str(spool), *only, segments[0], segments[-1]],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return done.stdout
+    argv = [str(bin_dir / "pg_waldump"), "--path", str(spool), *only, segments[0], segments[-1]]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    try:
+        yield from proc.stdout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.wait()
 
 
-def tx_ends(spool: Path, bin_dir: Path) -> list[TxEnd]:
-    """Commits and aborts in the WAL segments in `spool`, in WAL order."""
-    out = []
-    for match in _RECORD.finditer(_waldump(spool, bin_dir, "Transaction")):
+def tx_ends(spool: Path, bin_dir: Path, until: Callable[[TxEnd], bool] | None = None) -> list[TxEnd]:
+    """Commits and aborts in the WAL segments in `spool`, in WAL order; stops after the first `until` holds."""
+    out: list[TxEnd] = []
+    lines = _waldump(spool, bin_dir, "Transaction")
+    for line in lines:
+        match = _RECORD.search(line)
+        if match is None:
+            continue
         stamp = dt.datetime.fromisoformat(match.group(3))
         at = stamp.replace(tzinfo=dt.UTC) if match.group(4) == "UTC" else stamp.astimezone()
         out.append(TxEnd(match.group(1), match.group(2), at))
+        if until is not None and until(out[-1]):
+            break
+    lines.close()
     return out
 
 
-def restore_points(spool: Path, bin_dir: Path) -> list[str]:
-    """Names of the restore points (pg_create_restore_point) in the WAL segments in `spool`."""
-    return _POINT.findall(_waldump(spool, bin_dir, "XLOG"))
+def restore_points(spool: Path, bin_dir: Path, until: str | None = None) -> list[str]:
+    """Names of the restore points (pg_create_restore_point) in the WAL in `spool`; stops at `until`."""
+    out: list[str] = []
+    lines = _waldump(spool, bin_dir, "XLOG")
+    for line in lines:
+        match = _POINT.search(line)
+        if match is not None:
+            out.append(match.group(1).rstrip("\n"))
+            if out[-1] == until:
+                break
+    lines.close()
+    return out
 
 
 def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
@@ -137,8 +160,12 @@ def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_en
     commit are reachable (that commit itself is included by a restore without a target).
     """
     if kind == "name":
-        return _check_point(value, restore_points(spool, bin_dir))
-    ends = tx_ends(spool, bin_dir)
+        return _check_point(value, restore_points(spool, bin_dir, until=value))
+    if kind == "time":
+        target = parse_time(value)
+        ends = tx_ends(spool, bin_dir, until=lambda t: t.at > target)
+    else:
+        ends = tx_ends(spool, bin_dir, until=lambda t: t.xid == value)
     newest = max((t.at for t in ends), default=None)
     if newest is not None and newest > backup_end:
         newest_text = (
@@ -148,7 +175,6 @@ def check_reachable(kind: str, value: str, spool: Path, bin_dir: Path, backup_en
     else:
         newest_text = f"no commit after the backup reached a site: restore with --immediate (the backup's end, {backup_end.isoformat()})"
     if kind == "time":
-        target = parse_time(value)
         if newest is None or newest <= target:
             raise TargetUnreachable(
                 f"cannot recover to {target.isoformat()}: the WAL past it never reached a site; {newest_text}. "

@@ -29,7 +29,16 @@ LAST = dt.datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=dt.UTC)
 @pytest.fixture
 def shipped(monkeypatch: pytest.MonkeyPatch) -> list[TxEnd]:
     ends = [TxEnd("740", "COMMIT", BACKUP_END + dt.timedelta(minutes=5)), TxEnd("741", "ABORT", LAST)]
-    monkeypatch.setattr(reach, "tx_ends", lambda spool, bin_dir: ends)
+
+    def until_true(spool: Path, bin_dir: Path, until: object = None) -> list[TxEnd]:
+        out = []
+        for end in ends:  # as the real one: stop after the first record `until` accepts
+            out.append(end)
+            if callable(until) and until(end):
+                break
+        return out
+
+    monkeypatch.setattr(reach, "tx_ends", until_true)
     return ends
 
 
@@ -69,7 +78,7 @@ def test_a_time_at_or_past_the_last_shipped_commit_is_not(shipped: list[TxEnd], 
 def test_with_no_commit_after_the_backup_the_backup_end_is_all_there_is(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(reach, "tx_ends", lambda spool, bin_dir: [])
+    monkeypatch.setattr(reach, "tx_ends", lambda spool, bin_dir, until=None: [])
     with pytest.raises(TargetUnreachable, match="restore with --immediate"):
         check_reachable("time", "2026-03-01T11:30:00+00:00", Path("/nowhere"), Path("/bin"), BACKUP_END)
 
@@ -300,7 +309,7 @@ def test_fetch_named_and_ship_on_fake_sites(tmp_path: Path) -> None:
 
 def test_a_restore_point_target_needs_the_point_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        reach, "restore_points", lambda spool, bin_dir: ["erpops-20260301T100000Z-0001", "before"]
+        reach, "restore_points", lambda spool, bin_dir, until=None: ["erpops-20260301T100000Z-0001", "before"]
     )
     assert check_reachable("name", "before", Path("/x"), Path("/b"), BACKUP_END) == (
         "WAL on the sites holds restore point 'before'"
