@@ -2,7 +2,7 @@
 
 Clean-up runs in `finally`, so a failure, Ctrl-C (KeyboardInterrupt) and SIGTERM (`opskit.signals.Terminated`,
 raised by the root CLI) all leave nothing behind, even while a child process (pg_ctl, pg_basebackup, zstd)
-runs. A second signal during clean-up waits until the clean-up is done.
+runs. A second signal during clean-up waits until it is done (`opskit.shield`).
 """
 
 from __future__ import annotations
@@ -11,38 +11,14 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from backup.errors import UsageError
 from opskit.pg import Cluster
-
-HELD = (signal.SIGTERM, signal.SIGINT)
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Within the block SIGTERM and SIGINT are only noted; after it they are delivered again (main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        pending.append(signum)
-
-    previous = {sig: signal.signal(sig, note) for sig in HELD}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for signum in dict.fromkeys(pending):
-            signal.raise_signal(signum)
+from opskit.shield import deferred_signals
 
 
 def check_parent(parent: Path | None, option: str = "--scratch") -> None:
@@ -63,13 +39,13 @@ def scratch_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     check_parent(parent)
     path: Path | None = None
     try:
-        with signals_held():  # a signal right after mkdtemp must not leave the new directory unnamed
+        with deferred_signals():  # a signal right after mkdtemp must not leave the new directory unnamed
             path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         path.chmod(0o755)
         yield path
     finally:
         if path is not None:
-            with signals_held():
+            with deferred_signals():
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -80,7 +56,7 @@ def scratch_cluster(data_dir: Path, bin_dir: Path | None = None) -> Iterator[Clu
     try:
         yield cluster
     finally:
-        with signals_held():
+        with deferred_signals():
             remove_cluster(cluster)
 
 

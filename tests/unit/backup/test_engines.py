@@ -16,7 +16,7 @@ from backup import reach, views
 from backup.errors import TargetUnreachable, UsageError
 from backup.manifest import FileEntry, Manifest, file_key, manifest_key
 from backup.reach import TxEnd, check_reachable, parse_target
-from backup.scratch import check_parent, processes_of, reap, scratch_dir, signals_held
+from backup.scratch import check_parent, processes_of, reap, scratch_dir
 from backup.sites.memory import MemorySite
 from backup.verify import verify
 from backup.walstream import StreamStats
@@ -117,19 +117,6 @@ def test_scratch_dir_is_gone_after_success_failure_and_interrupt(tmp_path: Path)
         except (RuntimeError, KeyboardInterrupt):
             pass
     assert len(seen) == 3 and not any(p.exists() for p in seen) and list(tmp_path.iterdir()) == []
-
-
-def test_signals_held_delivers_a_signal_after_the_block() -> None:
-    got: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
-    try:
-        with signals_held():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.05)
-            assert got == []  # noted, not delivered, while clean-up runs
-        assert got == [signal.SIGTERM]
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def test_reap_stops_every_process_naming_the_data_dir(tmp_path: Path) -> None:
