@@ -93,7 +93,9 @@ class AnalyzeReport:
 
 
 def connect(url: str) -> Any:
-    """An autocommit psycopg session on a PostgreSQL URL; another engine's URL is a usage error."""
+    """An autocommit psycopg session on a PostgreSQL URL; another engine's URL is a usage error.
+
+    psycopg's own statement preparation is off: the planner prepares and deallocates statements itself."""
     import psycopg
 
     for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
@@ -104,7 +106,7 @@ def connect(url: str) -> Any:
         raise AdvisorUsageError(f"hypothetical-index analysis needs a PostgreSQL URL, not {scheme}: "
                                 "give --database-url postgresql://..., or a SQLite URL with --file")
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, prepare_threshold=None)
     except psycopg.OperationalError as exc:
         raise AdvisorUnavailable(f"cannot connect to {url.split('@')[-1]}: {str(exc).strip()[:200]}") from exc
 

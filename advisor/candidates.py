@@ -80,6 +80,21 @@ def existing_covers(index: ExistingIndex, candidate: Candidate) -> bool:
                                                                  candidate.include)
 
 
+def existing_serves(index: ExistingIndex, candidate: Candidate, equality: set[str]) -> bool:
+    """`existing_covers`, where the candidate's leading equality columns may come in any order (for `a = 1 AND
+    b = 2`, an index on (b, a) serves as well as one on (a, b))."""
+    if existing_covers(index, candidate):
+        return True
+    n = 0
+    while n < len(candidate.keys) and candidate.keys[n][0] in equality:
+        n += 1
+    if n < 2 or len(index.keys) < len(candidate.keys) or index.table != candidate.table:
+        return False
+    head = {c for c, _ in index.keys[:n]} == {c for c, _ in candidate.keys[:n]}
+    reordered = Candidate(candidate.table, index.keys[:n] + candidate.keys[n:], candidate.include)
+    return head and existing_covers(index, reordered)
+
+
 def covered_by_any(candidate: Candidate, others: Iterable[Candidate]) -> bool:
     return any(o != candidate and o.covers(candidate) for o in others)
 
@@ -91,13 +106,16 @@ def for_shape(shape: Shape, catalog: Catalog) -> set[Candidate]:
         info = catalog.tables.get(use.table)
         if info is None or not use.indexable():
             continue
+        mine: set[Candidate] = set()
         for keys in _key_sets(use):
             if all(c in info.columns for c, _ in keys):
-                found.add(Candidate(use.table, keys))
+                mine.add(Candidate(use.table, keys))
                 covering = _covering(use, keys, shape.kind, info.columns)
                 if covering is not None:
-                    found.add(covering)
-    return {c for c in found if not any(existing_covers(i, c) for i in catalog.indexes_on(c.table))}
+                    mine.add(covering)
+        existing = catalog.indexes_on(use.table)
+        found |= {c for c in mine if not any(existing_serves(i, c, set(use.eq)) for i in existing)}
+    return found
 
 
 def _key_sets(use: TableUse) -> set[tuple[Key, ...]]:

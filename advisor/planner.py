@@ -3,7 +3,9 @@
 A statement with parameters is priced as PostgreSQL's generic plan (what a prepared statement runs after five
 executions) and as custom plans for representative parameter values: values seen in the log, else values of a
 few rows sampled from the table each parameter is compared with (`LIMIT $n` gets a page size), because a generic
-plan prices `LIMIT $n` as a tenth of the rows and misses what a sort-aware index is worth. Each pricing prepares
+plan prices `LIMIT $n` as a tenth of the rows and misses what a sort-aware index is worth. Sets alternate between
+a sampled row (values as frequent as in the data) and, for equality parameters, a distinct value drawn evenly
+from the column's statistics (so the rare values worklists ask for, `status = 'draft'`, weigh too). Each pricing prepares
 the statement anew: a cached generic plan would not see indexes created after it.
 """
 
@@ -145,16 +147,12 @@ class Planner:
         import psycopg
         from psycopg import sql as pgsql
 
-        self.conn.execute(f"SET plan_cache_mode = {mode}")
-        try:
-            self.conn.execute(f"PREPARE advisor_stmt AS {sql}")
+        try:  # one round trip: a fresh prepared statement, so no cached generic plan hides new indexes
+            self.conn.execute(f"DEALLOCATE ALL; SET plan_cache_mode = {mode}; PREPARE advisor_stmt AS {sql}")
         except psycopg.Error as exc:
             raise Unexplainable(_first_line(exc)) from exc
-        try:
-            args = pgsql.SQL(", ").join(pgsql.Literal(v) for v in values).as_string(self.conn)
-            return self._explain(f"EXPLAIN (FORMAT JSON) EXECUTE advisor_stmt({args})")
-        finally:
-            self.conn.execute("DEALLOCATE advisor_stmt")
+        args = pgsql.SQL(", ").join(pgsql.Literal(v) for v in values).as_string(self.conn)
+        return self._explain(f"EXPLAIN (FORMAT JSON) EXECUTE advisor_stmt({args})")
 
     def _param_sets(self, statement: Statement, shape: Shape) -> tuple[list[list[str | None]], str]:
         seen = [s for s in statement.samples if len(s) >= shape.param_count and None not in s]
@@ -164,14 +162,14 @@ class Planner:
         if unmapped:
             return [], f"no column for ${unmapped[0]}: priced by the generic plan only"
         sets = []
-        for _ in range(self.samples):
-            values = self._one_set(shape)
+        for n in range(self.samples):
+            values = self._one_set(shape, distinct=n % 2 == 1)
             if values is None:
                 return [], "no rows to sample values from: priced by the generic plan only"
             sets.append(values)
         return sets, ""
 
-    def _one_set(self, shape: Shape) -> list[str | None] | None:
+    def _one_set(self, shape: Shape, distinct: bool) -> list[str | None] | None:
         by_table: dict[str, list[tuple[int, str]]] = {}
         values: dict[int, Any] = {}
         for number, (table, column) in shape.params.items():
@@ -187,6 +185,8 @@ class Planner:
                 return None
             for number, column in params:
                 values[number] = row[column]
+                if distinct and number not in shape.range_params:
+                    values[number] = self._distinct_value(table, column, row[column])
         self._order_ranges(shape, values)
         return [_literal(values.get(n), n in shape.array_params) for n in range(1, shape.param_count + 1)]
 
@@ -224,6 +224,18 @@ class Planner:
         if not rows:
             return None
         return dict(zip(columns, self.rng.choice(rows), strict=True))
+
+    def _distinct_value(self, table: str, column: str, fallback: Any) -> Any:
+        """A value drawn evenly from the column's most common values and histogram bounds."""
+        key = (table, (column, "distinct"))
+        if key not in self.rows:
+            row = self.conn.execute(
+                "SELECT coalesce(most_common_vals::text::text[], '{}') || coalesce(histogram_bounds::text::text[], "
+                "'{}') FROM pg_stats WHERE attname = %s AND to_regclass(quote_ident(schemaname) || '.' || "
+                "quote_ident(tablename)) = %s::regclass", (column, table)).fetchone()
+            self.rows[key] = [(v,) for v in (row[0] if row and row[0] else [])]
+        values = self.rows[key]
+        return self.rng.choice(values)[0] if values else fallback
 
     def _percent(self, table: str) -> float:
         row = self.conn.execute("SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = %s::regclass",

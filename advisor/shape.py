@@ -227,16 +227,12 @@ class _Walker:
             return
         if isinstance(other, ast.ColumnRef):
             peer = self.resolve(other, scope)
-            other_table = peer is not None and peer[0] != ref[0]
-            if op == "=" and (other_table or (peer is None and self.is_outer(other, scope))):
+            if op == "=" and (peer is None or peer[0] != ref[0]):  # another table, a subquery's or an outer one
                 self.add(ref, "joins")
             return
         if _has_column(other):
             return
         self.value_compare(column, other, "eq" if op in EQ_OPS else "ranges", scope)
-
-    def is_outer(self, column: Any, scope: _Scope) -> bool:
-        return scope.outer is not None and self.resolve(column, scope.outer) is not None
 
     def value_compare(self, column: Any, values: Any, how: str, scope: _Scope) -> None:
         ref = self.resolve(column, scope)

@@ -118,7 +118,7 @@ def _measure(conn: Any, prepared: Prepared) -> float:
             with conn.transaction(force_rollback=True):
                 try:
                     if values:
-                        conn.execute(f"PREPARE advisor_verify AS {prepared.statement.text}")
+                        conn.execute(f"DEALLOCATE ALL; PREPARE advisor_verify AS {prepared.statement.text}")
                         args = pgsql.SQL(", ").join(pgsql.Literal(v) for v in values).as_string(conn)
                         row = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE advisor_verify({args})")
                     else:

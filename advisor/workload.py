@@ -119,7 +119,7 @@ def read_stat_statements(conn: Any) -> list[Statement]:
     return group(Statement(q, calls=int(c), total_ms=float(t)) for q, c, t in rows if relevant(q))
 
 
-LOG_LINE = re.compile(r"(?:LOG|LOCATION):\s+duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s(.*)")
+LOG_LINE = re.compile(r"(?:LOG|LOCATION):\s+duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s(.*)", re.DOTALL)
 LOG_PARAMS = re.compile(r"DETAIL:\s+parameters: (.*)")
 PARAM = re.compile(r"\$(\d+) = (NULL|'((?:[^']|'')*)')")
 NEW_ENTRY = re.compile(r"^\S")
