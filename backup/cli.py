@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from backup.errors import UsageError
-from erpcore import output
+from opskit import output
 
 if TYPE_CHECKING:
     from backup.settings import BackupSettings

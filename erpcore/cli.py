@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 db_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
 config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
 report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)
@@ -77,7 +77,7 @@ def token_create(
 
     Example: erpops token create --role sales --name shop-frontend
     """
-    from erpcore.api.auth import create_token
+    from erpcore.access import create_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
@@ -92,7 +92,7 @@ def token_list(as_json: bool = output.JsonFlag) -> None:
 
     Example: erpops token list --json
     """
-    from erpcore.api.auth import list_tokens
+    from erpcore.access import list_tokens
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
@@ -110,7 +110,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (s
 
     Example: erpops token revoke 3
     """
-    from erpcore.api.auth import revoke_token
+    from erpcore.access import revoke_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 TOUR = """[bold]Try next[/] (in another terminal, from this folder):
   export ERPOPS_DATABASE_URL={url}
@@ -41,7 +41,7 @@ def demo(
 
     from sqlalchemy import func, select
 
-    from erpcore.api.auth import create_token
+    from erpcore.access import create_token
     from erpcore.check import run_check
     from erpcore.cli_api import serve
     from erpcore.cli_seed import seed_command

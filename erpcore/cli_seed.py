@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 if TYPE_CHECKING:
     from erpcore.seed import SeedSummary

@@ -1,6 +1,7 @@
-"""The one exception tree of erpops; the CLI and the API map it to exit codes and HTTP statuses.
+"""The ERP's exception tree; the CLI maps it to exit codes (`opskit.exitcodes`), the API to HTTP statuses.
 
-    ErpError                      exit 1
+    OpsError (opskit.errors)      the root of every expected error of erpops, tools' errors included
+    └── ErpError                  exit 1
     ├── NotFound                  HTTP 404   a referenced record does not exist
     ├── ValidationFailed          HTTP 422   input is well-formed but breaks a rule (negative qty, unknown item)
     ├── Conflict                  HTTP 409   the state of the data refuses the action
@@ -16,18 +17,14 @@
 
 from __future__ import annotations
 
+from opskit.errors import OpsError
+from opskit.exitcodes import ExitCode
 
-class ErpError(Exception):
-    """Root of every expected error; anything else is a bug and keeps its traceback."""
+
+class ErpError(OpsError):
+    """Root of the ERP's expected errors; anything else is a bug and keeps its traceback."""
 
     status_code = 500
-    exit_code = 1
-    code = "error"
-
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
 
 
 class NotFound(ErpError):
@@ -77,10 +74,5 @@ class IntegrityViolation(ErpError):
 
 
 class ConfigError(ErpError):
-    exit_code = 2
+    exit_code = ExitCode.USAGE
     code = "config_error"
-
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2

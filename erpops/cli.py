@@ -1,13 +1,15 @@
 """Root typer app: mounts the core's commands and one sub-app per tool, and maps errors to exit codes.
 
-Expected errors (the `erpcore.exceptions` tree) print one line on stderr and exit with their code
-(1 failed check or operation, 2 configuration or usage); anything else is a bug and keeps its traceback.
+Expected errors (`opskit.errors.OpsError` and below: the ERP's tree and every tool's) print one `error:` line
+on stderr and exit with their code from the one table in `opskit.exitcodes`; anything else is a bug and keeps
+its traceback. SIGTERM unwinds like Ctrl-C, so every command's clean-up runs (exit 143, Ctrl-C 130).
 Sub-apps import their heavy dependencies inside commands, so `erpops --help` stays fast.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 import typer
@@ -16,11 +18,24 @@ from advisor.cli import app as advisor_app
 from archive.cli import app as archive_app
 from backup.cli import app as backup_app
 from erpcore.cli import register as register_core
-from erpcore.exceptions import ErpError
 from failover.cli import app as failover_app
 from loadtest.cli import app as loadtest_app
 from monitor.cli import app as monitor_app
+from opskit import output
+from opskit.errors import OpsError
+from opskit.exitcodes import ExitCode, table_text
+from opskit.signals import Terminated, sigterm_unwinds
 from runbooks.cli import app as runbook_app
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"erpops {version('erpops')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+            typer.echo("erpops (not installed)")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="erpops",
@@ -28,7 +43,18 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    epilog=table_text(),
 )
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
+    """Operations, observability and resilience toolkit around a compact ERP core."""
+
+
 register_core(app)
 
 # typer 0.29 raises the exceptions of its own vendored click (usage errors) and typer.Exit/Abort; older
@@ -53,13 +79,17 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `erpops` console script."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="erpops", standalone_mode=False)
-    except ErpError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except ABORT:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
+        with sigterm_unwinds():
+            code = command.main(args=argv, prog_name="erpops", standalone_mode=False)
+    except OpsError as exc:
+        output.error(exc.message)
+        sys.exit(int(exc.exit_code))
+    except (KeyboardInterrupt, *ABORT):
+        output.error("interrupted; everything this command started was stopped")
+        sys.exit(ExitCode.INTERRUPTED)
+    except Terminated:
+        output.error("terminated; everything this command started was stopped")
+        sys.exit(ExitCode.TERMINATED)
     except USAGE as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from erpcore.output import JsonFlag, print_json, stderr, stdout, table
+from opskit.output import JsonFlag, print_json, stderr, stdout, table
 from failover.types import EngineName, Fault, LoadName
 
 if TYPE_CHECKING:

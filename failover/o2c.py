@@ -235,7 +235,7 @@ def _token_and_order(url: str, run: str) -> tuple[str, dict[str, Any]]:
     """A `sales` token for this run, and a one-line order of a seeded customer and item."""
     from sqlalchemy import text
 
-    from erpcore.api.auth import create_token
+    from erpcore.access import create_token
     from erpcore.db import make_engine
     from erpcore.services.bootstrap import bootstrap
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from erpcore.output import to_jsonable
+from opskit.output import to_jsonable
 from failover.drill import METRICS, DrillResult, summarize_drills
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 app = typer.Typer(help="Locust load suites for the ERP with SLO gates that fail CI.", no_args_is_help=True)
 

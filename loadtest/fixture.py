@@ -65,7 +65,7 @@ class Fixture:
 
 def tokens_from_database(database_url: str, run_id: str) -> dict[str, str]:
     """One fresh token per role, created directly in the database the server uses."""
-    from erpcore.api.auth import create_token
+    from erpcore.access import create_token
     from erpcore.db import make_engine
     from erpcore.services.bootstrap import bootstrap
 

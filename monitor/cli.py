@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 app = typer.Typer(help="Metrics, DB health probes, threshold alerting and Alertmanager-compatible webhooks.",
                   no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 app = typer.Typer(help="A runbook for every alert, rendered in the terminal.", no_args_is_help=True)
 

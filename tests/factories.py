@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from erpcore.services import master, purchasing
 from erpcore.services.bootstrap import Erp
+from erpcore.services.documents import Doc
 from erpcore.services.purchasing import PurchaseLineInput
 
 
@@ -25,11 +26,11 @@ class World:
 
 def make_world(erp: Erp, price: str = "10.00", cost: str = "6.00", safety: str = "0", reorder: str = "0",
                credit_limit: str = "0") -> World:
-    supplier = master.create_supplier(erp.uow(), uid("SUP"), "Supplier")
-    customer = master.create_customer(erp.uow(), uid("CUS"), "Customer", Decimal(credit_limit))
+    supplier = master.create_supplier(erp.uow(), uid("SUP"), "Supplier").id
+    customer = master.create_customer(erp.uow(), uid("CUS"), "Customer", Decimal(credit_limit)).id
     item = master.create_item(erp.uow(), uid("SKU"), "Widget", Decimal(cost), Decimal(price),
                               safety_stock=Decimal(safety), reorder_qty=Decimal(reorder),
-                              default_supplier_id=supplier)
+                              default_supplier_id=supplier).id
     return World(erp, customer, supplier, item)
 
 
@@ -37,7 +38,12 @@ def stock_up(world: World, qty: str, price: str | None = None, item_id: int | No
     """Buy and receive `qty` of the item; returns the purchase order id."""
     erp = world.erp
     po = purchasing.create_purchase_order(erp.uow(), world.supplier_id, [
-        PurchaseLineInput(item_id or world.item_id, Decimal(qty), Decimal(price) if price else None)])
+        PurchaseLineInput(item_id or world.item_id, Decimal(qty), Decimal(price) if price else None)]).id
     purchasing.approve_purchase_order(erp.uow(), po)
     purchasing.receive_goods(erp.uow(), po)
     return po
+
+
+def reserved(order: Doc) -> dict[int, Decimal]:
+    """The reserved quantity per line number of an approved sales order as its service returned it."""
+    return {int(line["line_no"]): Decimal(line["qty_reserved"]) for line in order.lines}

@@ -12,9 +12,12 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from erpcore import access
+from erpcore.access import Actor
+from erpcore.api.auth import require
+from erpcore.api.idempotency import Claim
 from erpcore.api.schemas import LineQuantityIn
 from erpcore.exceptions import ValidationFailed
 from erpcore.services.bootstrap import Erp
@@ -84,28 +87,22 @@ def line_quantities(lines: list[LineQuantityIn] | None) -> dict[int, Decimal] | 
     return wanted
 
 
-Reader = Callable[[Connection, int], dict[str, Any]]
+def writer(service: Callable[..., object]) -> Callable[..., Awaitable[UnitOfWork]]:
+    """A dependency giving the route a unit of work for `service`, acting as the authenticated caller.
 
-
-def read_back(uow: UnitOfWork, read: Reader, doc_type: str | None = None, doc_id: int | None = None
-              ) -> dict[str, Any]:
-    """The response document, filled in by `read` inside the service's own transaction just before commit.
-
-    Reading on the service's connection saves a pool checkout and its round trips per request, and the
-    reply is exactly what was committed. The document is the one of `doc_type` the service kept in full, if
-    it did; otherwise it is read: `doc_id`, or the one of `doc_type` the service created.
+    It refuses callers without the service's declared permission (401/403) before the body is used, and
+    when the request carries an Idempotency-Key (claimed by the middleware), the unit of work marks the key
+    applied in the business transaction itself, so a committed write is never run twice.
     """
-    reply: dict[str, Any] = {}
+    caller = Depends(require(access.permission_of(service)))
 
-    def hook(done: UnitOfWork) -> None:
-        written = done.documents.get(doc_type or "")
-        if written is not None:  # the service kept the rows its INSERT ... RETURNING gave back
-            reply.update(written)
-            return
-        reply.update(read(done.session.connection(), doc_id if doc_id is not None else done.created[doc_type or ""]))
+    async def dependency(request: Request, actor: Actor = caller) -> UnitOfWork:
+        claim = getattr(request.state, "idempotency", None)
+        steps = (claim.mark_applied,) if isinstance(claim, Claim) else ()
+        erp: Erp = request.app.state.erp
+        return erp.uow(actor, steps)
 
-    uow.before_commit.append(hook)
-    return reply
+    return dependency
 
 
 def offloaded(route: Callable[..., R]) -> Callable[..., Awaitable[R]]:

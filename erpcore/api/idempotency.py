@@ -5,10 +5,14 @@ response is stored after it; a concurrent duplicate meets the reservation and ge
 with another request gets 422. When the route fails unexpectedly (5xx) the key is released, so the
 client may retry; an in-flight reservation older than `STALE_AFTER` (a crashed worker) is taken over.
 
-Every unit of work the route opens marks the key applied (status 1) in the business write's own
-transaction, just before it commits (`UnitOfWork.before_commit`). So a write that committed is never
-run twice: its key is neither released on a later 5xx nor taken over when stale; a retry of an applied
-request whose response was never stored (the worker died in between) gets 409, not a second write.
+The middleware leaves a `Claim` on the request; the route's unit of work (see `deps.writer`) runs the
+claim's `mark_applied` step, recording the key applied (status 1) in the business write's own transaction,
+just before it commits. So a write that committed is never run twice: its key is neither released on a
+later 5xx nor taken over when stale; a retry of an applied request whose response was never stored (the
+worker died in between) gets 409, not a second write.
+
+The response is stored before it is sent: a client that got an answer and retries at once gets the replay,
+never "in flight".
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from erpcore.api.auth import Principal, bearer, lookup
+from erpcore import access
+from erpcore.access import Actor
+from erpcore.api.auth import bearer
 from erpcore.api.errors import PROBLEM_JSON, problem
 from erpcore.exceptions import Conflict, IdempotencyMismatch
 from erpcore.models import IdempotencyKey
-from erpcore.services.unit_of_work import AMBIENT_BEFORE_COMMIT, CommitHook, UnitOfWork
+from erpcore.services.unit_of_work import UnitOfWork
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -108,14 +114,19 @@ def _take_over_stale(conn: Any, key: str, token_id: int, created_at: dt.datetime
     return bool(result.rowcount == 1)
 
 
-def mark_applied(key: str, token_id: int) -> CommitHook:
-    """A `before_commit` hook recording, in the business write's transaction, that the request was applied."""
-    def hook(uow: UnitOfWork) -> None:
-        uow.session.execute(update(IdempotencyKey).where(
-            IdempotencyKey.key == key, IdempotencyKey.token_id == token_id, IdempotencyKey.status_code == IN_FLIGHT,
-        ).values(status_code=APPLIED))
+@dataclass(frozen=True)
+class Claim:
+    """The Idempotency-Key this request holds, as the middleware reserved it."""
 
-    return hook
+    key: str
+    token_id: int
+
+    def mark_applied(self, uow: UnitOfWork) -> None:
+        """Pre-commit step: record, in the business write's transaction, that the request was applied."""
+        uow.conn.execute(update(IdempotencyKey).where(
+            IdempotencyKey.key == self.key, IdempotencyKey.token_id == self.token_id,
+            IdempotencyKey.status_code == IN_FLIGHT,
+        ).values(status_code=APPLIED))
 
 
 def complete(engine: Engine, key: str, token_id: int, status_code: int, body: str) -> None:
@@ -144,27 +155,27 @@ class IdempotencyMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
-        principal = await self._principal(scope)
-        if principal is None:  # the route answers 401
+        actor = await self._actor(scope)
+        if actor is None or actor.token_id is None:  # the route answers 401
             await self.app(scope, receive, send)
             return
         if not key.strip() or len(key) > MAX_KEY:
             await _send_problem(send, 422, "request_invalid",
                                 f"Idempotency-Key must be 1 to {MAX_KEY} characters")
             return
-        await self._run_once(scope, receive, send, key, principal)
+        await self._run_once(scope, receive, send, key, actor.token_id)
 
-    async def _principal(self, scope: Scope) -> Principal | None:
+    async def _actor(self, scope: Scope) -> Actor | None:
         token = bearer(Headers(scope=scope).get("authorization"))
-        principal = None if token is None else await run_in_threadpool(lookup, self.engine, token)
-        if principal is not None:
-            scope.setdefault("state", {})["principal"] = principal
-        return principal
+        actor = None if token is None else await run_in_threadpool(access.lookup, self.engine, token)
+        if actor is not None:
+            scope.setdefault("state", {})["actor"] = actor
+        return actor
 
-    async def _run_once(self, scope: Scope, receive: Receive, send: Send, key: str, principal: Principal) -> None:
+    async def _run_once(self, scope: Scope, receive: Receive, send: Send, key: str, token_id: int) -> None:
         body = await _read_body(receive)
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        found = await run_in_threadpool(reserve, self.engine, key, principal.token_id, digest)
+        found = await run_in_threadpool(reserve, self.engine, key, token_id, digest)
         if found.outcome is Outcome.REPLAY:
             await _send_stored(send, found.status_code, found.body)
         elif found.outcome is Outcome.MISMATCH:
@@ -178,31 +189,31 @@ class IdempotencyMiddleware:
             await _send_problem(send, Conflict.status_code, "idempotency_key_in_flight",
                                 "a request with this Idempotency-Key is still in progress; retry when it has finished")
         else:
-            await self._run_and_store(scope, _replaying(body, receive), send, key, principal.token_id)
+            await self._run_and_store(scope, _replaying(body, receive), send, key, token_id)
 
     async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, key: str, token_id: int) -> None:
-        status, chunks = 500, []
+        status, chunks, held = 500, [], []
 
-        async def capture(message: Message) -> None:
+        async def capture(message: Message) -> None:  # held back until the response is stored
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
             elif message["type"] == "http.response.body":
                 chunks.append(bytes(message.get("body", b"")))
-            await send(message)
+            held.append(message)
 
-        hooks = AMBIENT_BEFORE_COMMIT.set((*AMBIENT_BEFORE_COMMIT.get(), mark_applied(key, token_id)))
+        scope.setdefault("state", {})["idempotency"] = Claim(key, token_id)
         try:
             await self.app(scope, receive, capture)
         except BaseException:
             await run_in_threadpool(release, self.engine, key, token_id)
             raise
-        finally:
-            AMBIENT_BEFORE_COMMIT.reset(hooks)
         if status >= 500:
             await run_in_threadpool(release, self.engine, key, token_id)
         else:
             await run_in_threadpool(complete, self.engine, key, token_id, status, b"".join(chunks).decode())
+        for message in held:
+            await send(message)
 
 
 async def _read_body(receive: Receive) -> bytes:

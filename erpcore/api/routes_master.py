@@ -7,29 +7,33 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from erpcore.api import queries as q
-from erpcore.api.auth import Principal, require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page
+from erpcore.api.auth import require
+from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page, writer
 from erpcore.api.schemas import ItemIn, ItemOut, Page, PartyIn, PartyOut, WarehouseIn, WarehouseOut
 from erpcore.models import Customer, Item, Supplier, Warehouse
-from erpcore.services import master
+from erpcore.services import master, views
+from erpcore.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["master data"])
 Reader = Depends(require("master:read"))
+# A unit of work per service, acting as the caller, who must hold the permission the service declares.
+ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item))]
+ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer))]
+ForCreateSupplier = Annotated[UnitOfWork, Depends(writer(master.create_supplier))]
+ForCreateWarehouse = Annotated[UnitOfWork, Depends(writer(master.create_warehouse))]
 
 
 @router.post("/items", status_code=201, response_model=ItemOut)
 @offloaded
-def create_item(body: ItemIn, erp: ErpDep,
-                who: Annotated[Principal, Depends(require("items:write"))]) -> dict[str, Any]:
+def create_item(body: ItemIn, uow: ForCreateItem) -> dict[str, Any]:
     """Create an item."""
-    new_id = master.create_item(erp.uow(who.name), **body.model_dump())
-    return q.one(erp.engine, Item, new_id, "item")
+    return master.create_item(uow, **body.model_dump()).row
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, dependencies=[Reader])
 def get_item(item_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One item."""
-    return q.one(erp.engine, Item, item_id, "item")
+    return views.one(erp.engine, Item, item_id, "item")
 
 
 @router.get("/items", response_model=Page[ItemOut], dependencies=[Reader])
@@ -40,17 +44,15 @@ def list_items(request: Request, erp: ErpDep, params: ListDep) -> dict[str, Any]
 
 @router.post("/customers", status_code=201, response_model=PartyOut)
 @offloaded
-def create_customer(body: PartyIn, erp: ErpDep,
-                    who: Annotated[Principal, Depends(require("customers:write"))]) -> dict[str, Any]:
+def create_customer(body: PartyIn, uow: ForCreateCustomer) -> dict[str, Any]:
     """Create a customer; a credit limit of 0 means none is enforced."""
-    new_id = master.create_customer(erp.uow(who.name), **body.model_dump())
-    return q.one(erp.engine, Customer, new_id, "customer")
+    return master.create_customer(uow, **body.model_dump()).row
 
 
 @router.get("/customers/{customer_id}", response_model=PartyOut, dependencies=[Reader])
 def get_customer(customer_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One customer."""
-    return q.one(erp.engine, Customer, customer_id, "customer")
+    return views.one(erp.engine, Customer, customer_id, "customer")
 
 
 @router.get("/customers", response_model=Page[PartyOut], dependencies=[Reader])
@@ -61,17 +63,15 @@ def list_customers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, 
 
 @router.post("/suppliers", status_code=201, response_model=PartyOut)
 @offloaded
-def create_supplier(body: PartyIn, erp: ErpDep,
-                    who: Annotated[Principal, Depends(require("suppliers:write"))]) -> dict[str, Any]:
+def create_supplier(body: PartyIn, uow: ForCreateSupplier) -> dict[str, Any]:
     """Create a supplier."""
-    new_id = master.create_supplier(erp.uow(who.name), **body.model_dump())
-    return q.one(erp.engine, Supplier, new_id, "supplier")
+    return master.create_supplier(uow, **body.model_dump()).row
 
 
 @router.get("/suppliers/{supplier_id}", response_model=PartyOut, dependencies=[Reader])
 def get_supplier(supplier_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One supplier."""
-    return q.one(erp.engine, Supplier, supplier_id, "supplier")
+    return views.one(erp.engine, Supplier, supplier_id, "supplier")
 
 
 @router.get("/suppliers", response_model=Page[PartyOut], dependencies=[Reader])
@@ -82,17 +82,15 @@ def list_suppliers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, 
 
 @router.post("/warehouses", status_code=201, response_model=WarehouseOut)
 @offloaded
-def create_warehouse(body: WarehouseIn, erp: ErpDep,
-                     who: Annotated[Principal, Depends(require("warehouses:write"))]) -> dict[str, Any]:
+def create_warehouse(body: WarehouseIn, uow: ForCreateWarehouse) -> dict[str, Any]:
     """Create a warehouse."""
-    new_id = master.create_warehouse(erp.uow(who.name), body.code, body.name)
-    return q.one(erp.engine, Warehouse, new_id, "warehouse")
+    return master.create_warehouse(uow, body.code, body.name).row
 
 
 @router.get("/warehouses/{warehouse_id}", response_model=WarehouseOut, dependencies=[Reader])
 def get_warehouse(warehouse_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One warehouse."""
-    return q.one(erp.engine, Warehouse, warehouse_id, "warehouse")
+    return views.one(erp.engine, Warehouse, warehouse_id, "warehouse")
 
 
 @router.get("/warehouses", response_model=Page[WarehouseOut], dependencies=[Reader])

@@ -11,11 +11,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class SalesOrderApproved(Event):
-    sales_order_id: int
-
-
-@dataclass(frozen=True)
 class ReservationFellShort(Event):
     sales_order_line_id: int
     item_id: int
@@ -39,9 +34,3 @@ class GoodsReceived(Event):
 class SupplierInvoiceHeld(Event):
     supplier_invoice_id: int
     reason: str
-
-
-@dataclass(frozen=True)
-class DocumentPosted(Event):
-    doc_type: str
-    doc_id: int

@@ -6,6 +6,7 @@ one set of rules. Zero amounts are dropped (a journal line is on exactly one sid
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -88,3 +89,16 @@ def reversal(lines: list[PostingLine]) -> list[PostingLine]:
 
 def is_balanced(lines: list[PostingLine]) -> bool:
     return sum((line.debit for line in lines), ZERO) == sum((line.credit for line in lines), ZERO)
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """A balanced journal entry waiting in its unit of work to be numbered and written at commit."""
+
+    entry_date: dt.date
+    source_type: str
+    source_id: int
+    event: str
+    description: str
+    lines: list[PostingLine]
+    reversal_of_id: int | None = None

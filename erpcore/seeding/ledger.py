@@ -1,4 +1,4 @@
-"""Seeded journal entries and stock moves, numbered and shaped as services.ledger writes them."""
+"""Seeded journal entries and stock moves, numbered and shaped as services.steps.journal and .stock write them."""
 
 from __future__ import annotations
 

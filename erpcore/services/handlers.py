@@ -9,28 +9,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import and_, exists, or_, select
 
 from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
-    Event, GoodsReceived, ReservationFellShort, StockDecreased, SupplierInvoiceHeld,
+    Event,
+    GoodsReceived,
+    ReservationFellShort,
+    StockDecreased,
+    SupplierInvoiceHeld,
 )
 from erpcore.domain.status import RequisitionStatus, SupplierInvoiceStatus
 from erpcore.domain.stock import below_safety
 from erpcore.models import (
-    Item, PurchaseOrderLine, PurchaseRequisition, StockBalance, SupplierInvoice,
+    Item,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    StockBalance,
+    SupplierInvoice,
 )
-from erpcore.services import ledger, purchasing
+from erpcore.services.messagebus import Handler
 from erpcore.services.sql import Query, pairs_in, pairs_params
-from erpcore.services.unit_of_work import UnitOfWork
+from erpcore.services.steps.matching import match_invoice
+from erpcore.services.steps.requisition import raise_requisition
+from erpcore.services.unit_of_work import Key, StockLevel, UnitOfWork
 
 
 def requisition_for_shortfall(event: ReservationFellShort, uow: UnitOfWork) -> None:
-    purchasing.raise_requisition(uow, event.item_id, event.warehouse_id, event.shortfall, "shortage",
-                                 sales_order_line_id=event.sales_order_line_id)
+    raise_requisition(uow, event.item_id, event.warehouse_id, event.shortfall, "shortage",
+                      sales_order_line_id=event.sales_order_line_id)
 
 
 def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
@@ -50,7 +57,7 @@ def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
     if pending:
         return
     quantity = max(row.reorder_qty, row.safety_stock - (row.on_hand - row.reserved))
-    purchasing.raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
+    raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
 
 
 _LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
@@ -59,21 +66,21 @@ _ANY_KEY, _ANY_KEY_PG = pairs_in(StockBalance.item_id, StockBalance.warehouse_id
 SAFETY_LEVELS = Query(_LEVELS.where(_ANY_KEY), postgresql=_LEVELS.where(_ANY_KEY_PG))
 
 
-def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[tuple[int, int], Any]:
+def _safety_rows(uow: UnitOfWork, event: StockDecreased) -> dict[Key, StockLevel]:
     """Stock and safety levels of this event's balance and of every StockDecreased still queued.
 
-    `ledger.write_balances` leaves the levels it wrote in the memo, so a posting usually needs no query;
-    otherwise one query reads all the queued events' balances (n lines raise n events). The rows stay
+    `stock.write_balances` leaves the levels it wrote in `uow.levels`, so a posting usually needs no query;
+    otherwise one query reads all the queued events' balances (n lines raise n events). The levels stay
     valid while events are handled: handlers raise requisitions, they do not move stock.
     """
-    memo: dict[tuple[int, int], Any] = uow.memo.setdefault(ledger.LEVELS_MEMO, {})  # type: ignore[assignment]
     key = (event.item_id, event.warehouse_id)
-    if key in memo:
-        return memo
+    if key in uow.levels:
+        return uow.levels
     keys = {key} | {(e.item_id, e.warehouse_id) for e in uow.events if isinstance(e, StockDecreased)}
-    rows = SAFETY_LEVELS.rows(uow.conn, pairs_params(sorted(keys - memo.keys())))
-    memo.update({(r.item_id, r.warehouse_id): r for r in rows})
-    return memo
+    rows = SAFETY_LEVELS.rows(uow.conn, pairs_params(sorted(keys - uow.levels.keys())))
+    uow.levels.update({(r.item_id, r.warehouse_id): StockLevel(r.item_id, r.warehouse_id, r.on_hand, r.reserved,
+                                                               r.safety_stock, r.reorder_qty) for r in rows})
+    return uow.levels
 
 
 def rematch_waiting_invoices(event: GoodsReceived, uow: UnitOfWork) -> None:
@@ -81,16 +88,16 @@ def rematch_waiting_invoices(event: GoodsReceived, uow: UnitOfWork) -> None:
         SupplierInvoice.purchase_order_id == event.purchase_order_id,
         SupplierInvoice.status == SupplierInvoiceStatus.ON_HOLD).order_by(SupplierInvoice.id)).all()
     for invoice_id in waiting:
-        purchasing.match_invoice(uow, invoice_id)
+        match_invoice(uow, invoice_id)
 
 
 def alert_on_hold(event: SupplierInvoiceHeld, uow: UnitOfWork) -> None:
-    raise_alert(uow.session.connection(), "SupplierInvoiceOnHold",
+    raise_alert(uow.conn, "SupplierInvoiceOnHold",
                 f"supplier invoice {event.supplier_invoice_id} held: {event.reason}", "warning",
                 {"component": "erp", "rule": "three_way_match", "document": str(event.supplier_invoice_id)})
 
 
-HANDLERS: dict[type[Event], list[Callable[[Any, UnitOfWork], None]]] = {
+HANDLERS: dict[type[Event], list[Handler]] = {
     ReservationFellShort: [requisition_for_shortfall],
     StockDecreased: [requisition_below_safety],
     GoodsReceived: [rematch_waiting_invoices],

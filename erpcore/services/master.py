@@ -7,8 +7,10 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from erpcore.access import guarded
 from erpcore.exceptions import Conflict, ValidationFailed
 from erpcore.models import Customer, Item, Supplier, TaxCode, Warehouse
+from erpcore.services.documents import Doc, written
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -31,64 +33,74 @@ def _check_lengths(values: dict[str, object]) -> None:
             raise ValidationFailed(f"{field} is {len(value)} characters long; at most {limit} are allowed")
 
 
-def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) -> int:
+def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) -> Doc:
+    """Insert one master-data row in the open unit of work and commit; returns the row as written."""
     _check_lengths(values)
-    with uow:
-        try:
-            new_id = uow.session.execute(insert(model).values(**values).returning(model.id)).scalar_one()  # type: ignore[attr-defined]
-            uow.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"{what} already exists or references unknown data") from exc
-        return int(new_id)
+    try:
+        row = uow.conn.execute(insert(model).values(**values).returning(*model.__table__.columns)  # type: ignore[attr-defined]
+                               ).mappings().one()
+        uow.commit()
+    except IntegrityError as exc:
+        raise Conflict(f"{what} already exists or references unknown data") from exc
+    return written(row)
 
 
+@guarded("items:write")
 def create_item(
     uow: UnitOfWork, sku: str, name: str, standard_cost: Decimal, list_price: Decimal,
     tax_code: str = "STD", unit: str = "pcs", safety_stock: Decimal = Decimal(0),
     reorder_qty: Decimal = Decimal(0), default_supplier_id: int | None = None,
     procurement: str = "purchased",
-) -> int:
+) -> Doc:
     """Create an item; its tax code is given by code (STD, RED, ZERO unless more were added)."""
     _require_positive(standard_cost=standard_cost, list_price=list_price, safety_stock=safety_stock,
                       reorder_qty=reorder_qty)
     if procurement not in ("purchased", "manufactured"):
         raise ValidationFailed(f"procurement must be 'purchased' or 'manufactured', not {procurement!r}")
     with uow:
-        tax_id = uow.session.scalar(select(TaxCode.id).where(TaxCode.code == tax_code))
+        tax_id = uow.conn.scalar(select(TaxCode.id).where(TaxCode.code == tax_code))
         if tax_id is None:
             raise ValidationFailed(f"unknown tax code {tax_code!r}")
-        if default_supplier_id is not None and uow.session.get(Supplier, default_supplier_id) is None:
+        if default_supplier_id is not None and uow.conn.scalar(
+                select(Supplier.id).where(Supplier.id == default_supplier_id)) is None:
             raise ValidationFailed(f"unknown supplier {default_supplier_id}")
-    return _insert(uow, Item, dict(
-        sku=sku, name=name, unit=unit, standard_cost=standard_cost, list_price=list_price, tax_code_id=tax_id,
-        safety_stock=safety_stock, reorder_qty=reorder_qty, default_supplier_id=default_supplier_id,
-        procurement=procurement,
-    ), f"item {sku!r}")
+        return _insert(uow, Item, dict(
+            sku=sku, name=name, unit=unit, standard_cost=standard_cost, list_price=list_price, tax_code_id=tax_id,
+            safety_stock=safety_stock, reorder_qty=reorder_qty, default_supplier_id=default_supplier_id,
+            procurement=procurement,
+        ), f"item {sku!r}")
 
 
+@guarded("customers:write")
 def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
-                    email: str | None = None, payment_terms_days: int = 30) -> int:
+                    email: str | None = None, payment_terms_days: int = 30) -> Doc:
     """Create a customer; a credit limit of 0 means no limit is enforced."""
     _require_positive(credit_limit=credit_limit)
-    return _insert(uow, Customer, dict(code=code, name=name, credit_limit=credit_limit, email=email,
-                                       payment_terms_days=payment_terms_days), f"customer {code!r}")
+    with uow:
+        return _insert(uow, Customer, dict(code=code, name=name, credit_limit=credit_limit, email=email,
+                                           payment_terms_days=payment_terms_days), f"customer {code!r}")
 
 
+@guarded("suppliers:write")
 def create_supplier(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
-                    email: str | None = None, payment_terms_days: int = 30) -> int:
+                    email: str | None = None, payment_terms_days: int = 30) -> Doc:
     """Create a supplier."""
     _require_positive(credit_limit=credit_limit)
-    return _insert(uow, Supplier, dict(code=code, name=name, credit_limit=credit_limit, email=email,
-                                       payment_terms_days=payment_terms_days), f"supplier {code!r}")
+    with uow:
+        return _insert(uow, Supplier, dict(code=code, name=name, credit_limit=credit_limit, email=email,
+                                           payment_terms_days=payment_terms_days), f"supplier {code!r}")
 
 
-def create_warehouse(uow: UnitOfWork, code: str, name: str) -> int:
+@guarded("warehouses:write")
+def create_warehouse(uow: UnitOfWork, code: str, name: str) -> Doc:
     """Create a warehouse."""
-    return _insert(uow, Warehouse, dict(code=code, name=name), f"warehouse {code!r}")
+    with uow:
+        return _insert(uow, Warehouse, dict(code=code, name=name), f"warehouse {code!r}")
 
 
 def default_warehouse_id(uow: UnitOfWork) -> int:
-    wid = uow.session.scalar(select(Warehouse.id).order_by(Warehouse.id).limit(1))
+    """The first warehouse (in the open unit of work), for documents that name none."""
+    wid = uow.conn.scalar(select(Warehouse.id).order_by(Warehouse.id).limit(1))
     if wid is None:
         raise ValidationFailed("no warehouse exists; run `erpops db upgrade`")
     return int(wid)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from erpcore.domain.events import Event
+from erpcore.services.unit_of_work import UnitOfWork
 
-if TYPE_CHECKING:
-    from erpcore.services.unit_of_work import UnitOfWork
-
-Handler = Callable[[Event, "UnitOfWork"], None]
+Handler = Callable[[Any, UnitOfWork], None]
 
 
 class MessageBus:
-    def __init__(self, handlers: dict[type[Event], list[Handler]]) -> None:
+    def __init__(self, handlers: Mapping[type[Event], Sequence[Handler]]) -> None:
         self.handlers = handlers
 
     def handle(self, event: Event, uow: UnitOfWork) -> None:
-        for handler in self.handlers.get(type(event), []):
+        for handler in self.handlers.get(type(event), ()):
             handler(event, uow)
+
+    def drain(self, uow: UnitOfWork) -> None:
+        """The pre-commit step that handles every queued event, including those the handlers raise."""
+        while uow.events:
+            self.handle(uow.events.pop(0), uow)

@@ -67,9 +67,9 @@ def _take(conn: Connection, doc_type: str, year: int, count: int) -> int:
 
 
 def next_number(uow: UnitOfWork, doc_type: str, year: int) -> str:
-    if doc_type in LEGAL or uow.erp.engine.dialect.name != "postgresql":
+    if doc_type in LEGAL or uow.resources.engine.dialect.name != "postgresql":
         return format_number(doc_type, year, take(uow, doc_type, year))
-    return format_number(doc_type, year, uow.erp.number_blocks.take(doc_type, year))
+    return format_number(doc_type, year, uow.resources.number_blocks.take(doc_type, year))
 
 
 @dataclass

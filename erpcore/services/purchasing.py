@@ -10,22 +10,40 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from erpcore.access import guarded
 from erpcore.domain import postings
-from erpcore.domain.events import DocumentPosted, GoodsReceived, SupplierInvoiceHeld
-from erpcore.domain.matching import MatchLine, three_way_match
+from erpcore.domain.events import GoodsReceived
 from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty, to_cents
 from erpcore.domain.status import (
-    PostedStatus, PurchaseOrderStatus, RequisitionStatus, SupplierInvoiceStatus, purchase_order_status,
+    PostedStatus,
+    PurchaseOrderStatus,
+    RequisitionStatus,
+    SupplierInvoiceStatus,
+    purchase_order_status,
 )
 from erpcore.domain.stock import Balance
 from erpcore.exceptions import Conflict, InvalidTransition, NotFound, ValidationFailed
 from erpcore.models import (
-    GoodsReceipt, GoodsReceiptLine, Item, PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, Supplier,
-    SupplierInvoice, SupplierInvoiceLine, SupplierPayment, TaxCode, Warehouse,
+    GoodsReceipt,
+    GoodsReceiptLine,
+    Item,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    Supplier,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+    SupplierPayment,
+    TaxCode,
+    Warehouse,
 )
-from erpcore.services import ledger, numbering
+from erpcore.services import numbering, views
+from erpcore.services.documents import Doc
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import locked
+from erpcore.services.steps import journal, stock
+from erpcore.services.steps.matching import match_invoice
+from erpcore.services.steps.requisition import raise_requisition
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -45,25 +63,15 @@ class InvoiceLineInput:
 
 
 @dataclass(frozen=True)
-class SupplierInvoiceResult:
-    id: int
-    status: str
-    reason: str
+class SupplierInvoiceResult(Doc):
+    """The registered invoice, and why it matched or went on hold."""
+
+    reason: str = ""
 
 
-def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, reason: str,
-                      needed_by: dt.date | None = None, sales_order_line_id: int | None = None) -> int:
-    """Insert an open requisition inside the caller's unit of work (used by services and handlers)."""
-    needed_by = needed_by or dt.date.today() + dt.timedelta(days=7)
-    return int(uow.session.execute(insert(PurchaseRequisition).values(
-        number=numbering.next_number(uow, "purchase_requisition", needed_by.year), item_id=item_id,
-        warehouse_id=warehouse_id, quantity=quantity, needed_by=needed_by, reason=reason,
-        sales_order_line_id=sales_order_line_id, status=RequisitionStatus.OPEN,
-    ).returning(PurchaseRequisition.id)).scalar_one())
-
-
+@guarded("purchasing:write")
 def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehouse_id: int | None = None,
-                       needed_by: dt.date | None = None) -> int:
+                       needed_by: dt.date | None = None) -> Doc:
     """Raise a manual purchase requisition."""
     if quantity <= 0:
         raise ValidationFailed(f"quantity must be positive (got {quantity})")
@@ -72,12 +80,14 @@ def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehou
             raise ValidationFailed(f"unknown item {item_id}")
         req_id = raise_requisition(uow, item_id, warehouse_id or default_warehouse_id(uow), quantity, "manual",
                                    needed_by)
+        doc = Doc(req_id, views.one(uow.conn, PurchaseRequisition, req_id, "purchase requisition"))
         uow.commit()
-        return req_id
+        return doc
 
 
+@guarded("purchasing:write")
 def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
-                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> int:
+                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> Doc:
     """Create a draft purchase order; lines may consume open requisitions."""
     if not lines:
         raise ValidationFailed("a purchase order needs at least one line")
@@ -127,8 +137,9 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             if row["requisition_id"] is not None:
                 s.execute(update(PurchaseRequisition).where(PurchaseRequisition.id == row["requisition_id"])
                           .values(status=RequisitionStatus.ORDERED, purchase_order_line_id=line_id))
+        doc = Doc(int(po_id), views.purchase_order(uow.conn, po_id))
         uow.commit()
-        return int(po_id)
+        return doc
 
 
 def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
@@ -138,18 +149,22 @@ def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
     return po
 
 
-def approve_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+@guarded("purchasing:write")
+def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Approve a draft purchase order."""
     with uow:
         po = _lock_po(uow, po_id)
         if po.status != PurchaseOrderStatus.DRAFT:
             raise InvalidTransition(f"purchase order {po_id} is {po.status}; only a draft can be approved")
         uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
-            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.timezone.utc)))
+            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+        doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
+        return doc
 
 
-def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> None:
+@guarded("purchasing:write")
+def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Cancel a purchase order that has received nothing; its requisitions reopen."""
     with uow:
         s = uow.session
@@ -161,11 +176,14 @@ def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> None:
         s.execute(update(PurchaseRequisition).where(PurchaseRequisition.purchase_order_line_id.in_(line_ids))
                   .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(status=PurchaseOrderStatus.CANCELLED))
+        doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
+        return doc
 
 
+@guarded("receiving:write")
 def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None = None,
-                  receipt_date: dt.date | None = None) -> int:
+                  receipt_date: dt.date | None = None) -> Doc:
     """Post a goods receipt: stock in at the PO price (Dr Inventory / Cr GRNI); held invoices re-match.
 
     `lines` maps PO line numbers to quantities; None receives everything still open.
@@ -197,7 +215,7 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
                     raise ValidationFailed(f"over-receipt: line {n} has "
                                            f"{show_qty(po_lines[n].quantity - po_lines[n].qty_received)} open, {show_qty(q)} received")
         wh = po.warehouse_id
-        balances = ledger.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
+        balances = stock.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
         rows = []
         for n, q in sorted(wanted.items()):
             line = po_lines[n]
@@ -206,7 +224,7 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
             balances[(line.item_id, wh)] = Balance(b.on_hand + q, b.reserved, b.value + value)
             rows.append({"purchase_order_line_id": line.id, "item_id": line.item_id, "quantity": q,
                          "unit_cost": line.unit_price, "value_amount": value})
-        ledger.write_balances(uow, balances)
+        stock.write_balances(uow, balances)
         total = sum((r["value_amount"] for r in rows), ZERO)
         gr_id = s.execute(insert(GoodsReceipt).values(
             number=numbering.next_number(uow, "goods_receipt", receipt_date.year), purchase_order_id=po_id,
@@ -214,22 +232,23 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
         ).returning(GoodsReceipt.id)).scalar_one()
         line_ids = s.scalars(insert(GoodsReceiptLine).returning(GoodsReceiptLine.id, sort_by_parameter_order=True),
                              [{**r, "goods_receipt_id": gr_id} for r in rows]).all()
-        ledger.add_moves(uow, receipt_date, "goods_receipt", gr_id, "post", [
-            ledger.Move(r["item_id"], wh, r["quantity"], r["value_amount"], lid)
+        stock.add_moves(uow, receipt_date, "goods_receipt", gr_id, "post", [
+            stock.Move(r["item_id"], wh, r["quantity"], r["value_amount"], lid)
             for lid, r in zip(line_ids, rows, strict=True)])
         s.connection().execute(
             update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
             .values(qty_received=PurchaseOrderLine.qty_received + bindparam("v_qty")),
             [{"k_id": r["purchase_order_line_id"], "v_qty": r["quantity"]} for r in rows])
         _refresh_po_status(uow, po_id)
-        ledger.post(uow, receipt_date, "goods_receipt", gr_id, "post", f"Goods receipt for {po.number}",
+        journal.post(uow, receipt_date, "goods_receipt", gr_id, "post", f"Goods receipt for {po.number}",
                     postings.goods_receipt(total))
         uow.emit(GoodsReceived(gr_id, po_id))
-        uow.emit(DocumentPosted("goods_receipt", gr_id))
+        doc = Doc(int(gr_id), views.goods_receipt(uow.conn, gr_id))
         uow.commit()
-        return int(gr_id)
+        return doc
 
 
+@guarded("supplier_invoices:write")
 def register_supplier_invoice(
     uow: UnitOfWork, po_id: int, supplier_ref: str, lines: Sequence[InvoiceLineInput],
     invoice_date: dt.date | None = None,
@@ -279,47 +298,15 @@ def register_supplier_invoice(
             amount_paid=ZERO,
         ).returning(SupplierInvoice.id)).scalar_one())
         s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
-        result = match_invoice(uow, inv_id)
+        outcome = match_invoice(uow, inv_id)
+        result = SupplierInvoiceResult(inv_id, views.supplier_invoice(uow.conn, inv_id), outcome.reason)
         uow.commit()
         return result
 
 
-def match_invoice(uow: UnitOfWork, invoice_id: int) -> SupplierInvoiceResult:
-    """Three-way match one held invoice inside the caller's unit of work; post it when it matches."""
-    s = uow.session
-    inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
-    if inv.status != SupplierInvoiceStatus.ON_HOLD:
-        return SupplierInvoiceResult(inv.id, inv.status, inv.hold_reason or "already matched")
-    rows = s.execute(select(
-        SupplierInvoiceLine.quantity, SupplierInvoiceLine.unit_price, PurchaseOrderLine.id.label("pol_id"),
-        PurchaseOrderLine.line_no, PurchaseOrderLine.unit_price.label("po_price"), PurchaseOrderLine.qty_received,
-        PurchaseOrderLine.qty_invoiced, Item.sku)
-        .join(PurchaseOrderLine, PurchaseOrderLine.id == SupplierInvoiceLine.purchase_order_line_id)
-        .join(Item, Item.id == PurchaseOrderLine.item_id)
-        .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
-    result = three_way_match([MatchLine(r.line_no, r.sku, r.po_price, r.qty_received, r.qty_invoiced, r.quantity,
-                                        r.unit_price) for r in rows], uow.erp.tolerances)
-    if not result.matched:
-        if inv.hold_reason != result.reason:
-            s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(hold_reason=result.reason))
-            uow.emit(SupplierInvoiceHeld(invoice_id, result.reason))
-        return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.ON_HOLD, result.reason)
-    grni = sum((to_cents(r.quantity * r.po_price) for r in rows), ZERO)
-    s.connection().execute(
-        update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
-        .values(qty_invoiced=PurchaseOrderLine.qty_invoiced + bindparam("v_qty")),
-        [{"k_id": r.pol_id, "v_qty": r.quantity} for r in rows])
-    s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(
-        status=SupplierInvoiceStatus.MATCHED, hold_reason=None, matched_at=dt.datetime.now(dt.timezone.utc)))
-    ledger.post(uow, inv.invoice_date, "supplier_invoice", invoice_id, "post",
-                f"Supplier invoice {inv.supplier_ref} ({inv.number})",
-                postings.supplier_invoice(inv.supplier_id, grni, inv.net_amount, inv.tax_amount))
-    uow.emit(DocumentPosted("supplier_invoice", invoice_id))
-    return SupplierInvoiceResult(invoice_id, SupplierInvoiceStatus.MATCHED, result.reason)
-
-
+@guarded("payments:write")
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
-                         payment_date: dt.date | None = None) -> int:
+                         payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
     payment_date = payment_date or dt.date.today()
     with uow:
@@ -343,14 +330,15 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
             amount_paid=paid,
             status=SupplierInvoiceStatus.PAID if paid == inv.total_amount else SupplierInvoiceStatus.MATCHED))
         _refresh_po_status(uow, inv.purchase_order_id)
-        ledger.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
+        journal.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
                     postings.supplier_payment(inv.supplier_id, amount))
-        uow.emit(DocumentPosted("supplier_payment", pay_id))
+        doc = Doc(int(pay_id), views.one(uow.conn, SupplierPayment, pay_id, "supplier payment"))
         uow.commit()
-        return int(pay_id)
+        return doc
 
 
-def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
+@guarded("supplier_invoices:write")
+def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
     cancel_date = cancel_date or dt.date.today()
     with uow:
@@ -369,10 +357,12 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
                 update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
                 .values(qty_invoiced=PurchaseOrderLine.qty_invoiced - bindparam("v_qty")),
                 [{"k_id": r.purchase_order_line_id, "v_qty": r.quantity} for r in lines])
-            ledger.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
+            journal.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
         s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
                   .values(status=SupplierInvoiceStatus.CANCELLED))
+        doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
         uow.commit()
+        return doc
 
 
 def _refresh_po_status(uow: UnitOfWork, po_id: int) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Numeric, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from erpcore.access import guarded
 from erpcore.domain import postings
-from erpcore.domain.events import DocumentPosted, ReservationFellShort, SalesOrderApproved, StockDecreased
+from erpcore.domain.events import ReservationFellShort, StockDecreased
 from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value, reservable
@@ -38,9 +39,11 @@ from erpcore.models import (
     TaxCode,
     Warehouse,
 )
-from erpcore.services import ledger, numbering
+from erpcore.services import numbering, views
+from erpcore.services.documents import Doc, written
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import Query, batch_insert, batch_update, locked
+from erpcore.services.steps import journal, stock
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -163,10 +166,11 @@ def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     return row  # type: ignore[no-any-return]
 
 
+@guarded("sales:write")
 def create_sales_order(
     uow: UnitOfWork, customer_id: int, lines: Sequence[OrderLineInput], warehouse_id: int | None = None,
     order_date: dt.date | None = None, backorder_allowed: bool = True,
-) -> int:
+) -> Doc:
     """Create a draft sales order; prices default to the items' list prices."""
     if not lines:
         raise ValidationFailed("a sales order needs at least one line")
@@ -198,10 +202,10 @@ def create_sales_order(
             "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
             "v_created_at": _now()})[0]
         order_id = head["id"]
-        written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
-        uow.wrote("sales_order", head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in written])
+        lines_written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
+        doc = written(head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in lines_written])
         uow.commit()
-        return int(order_id)
+        return doc
 
 
 def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) -> int:
@@ -217,11 +221,12 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
     return int(found.warehouse)
 
 
-def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
+@guarded("sales:write")
+def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition.
 
     An order that does not allow backorders is refused (409) unless all of it can be reserved.
-    Returns the reserved quantity per line number.
+    Returns the order, each line with its reserved quantity (`qty_reserved`).
     """
     with uow:
         s = uow.conn
@@ -234,8 +239,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
         # The order is locked already; the stock balances, shared with every order of these items, are
         # locked last so that as little as possible waits on them.
         head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
-        balances = ledger.lock_balances(uow, [(line["item_id"], wh) for line in lines])
-        reserved: dict[str, Decimal] = {}
+        balances = stock.lock_balances(uow, [(line["item_id"], wh) for line in lines])
         reservations = []
         now = _now()
         for line in lines:
@@ -247,7 +251,6 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
                     f"{show_qty(balances[key].available)} free, and the order allows no backorder")
             b = balances[key]
             balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
-            reserved[str(line["line_no"])] = got
             line["qty_reserved"] = got.quantize(RESERVED_STEP)
             reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
                                  "warehouse_id": wh, "quantity": got, "created_at": now})
@@ -255,12 +258,10 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> dict[str, Decimal]:
                 uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, line["quantity"] - got))
             if got > 0:
                 uow.emit(StockDecreased(line["item_id"], wh))
-        ledger.write_balances(uow, balances)
+        stock.write_balances(uow, balances)
         INSERT_RESERVATIONS.many(s, reservations)
-        uow.wrote("sales_order", head, lines)
-        uow.emit(SalesOrderApproved(order_id))
         uow.commit()
-        return reserved
+        return written(head, lines)
 
 
 def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
@@ -276,9 +277,10 @@ def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit
                        f"+ order {show_money(Decimal(order_total or 0))}")
 
 
+@guarded("shipments:write")
 def ship_sales_order(
     uow: UnitOfWork, order_id: int, lines: dict[int, Decimal] | None = None, ship_date: dt.date | None = None,
-) -> int:
+) -> Doc:
     """Post a shipment: stock leaves at moving-average cost (Dr COGS / Cr Inventory).
 
     `lines` maps sales order line numbers to quantities; None ships everything still open.
@@ -302,7 +304,7 @@ def ship_sales_order(
         from_reservation = {n: min(q, Decimal(so_lines[n].res_qty)) for n, q in wanted.items()}
         RESERVATION_LEFT.many(s, [{"k_id": so_lines[n].res_id, "v_qty": Decimal(so_lines[n].res_qty) - taken}
                                   for n, taken in sorted(from_reservation.items()) if taken])
-        balances = ledger.lock_balances(uow, [(so_lines[n].item_id, wh) for n in wanted])
+        balances = stock.lock_balances(uow, [(so_lines[n].item_id, wh) for n in wanted])
         ship_rows, moves_pending = [], []
         total_cost = ZERO
         for line_no, qty in sorted(wanted.items()):
@@ -322,24 +324,22 @@ def ship_sales_order(
                               "unit_cost": (cost / qty).quantize(Decimal("0.0001")), "cost_amount": cost,
                               "qty_invoiced": ZERO})
             moves_pending.append((line.item_id, -qty, -cost))
-        ledger.write_balances(uow, balances)
+        stock.write_balances(uow, balances)
         head = INSERT_SHIPMENT.dicts(s, {
             "v_number": numbering.next_number(uow, "shipment", ship_date.year), "v_order_id": order_id,
             "v_warehouse_id": wh, "v_ship_date": ship_date, "v_cost": total_cost, "v_created_at": _now()})[0]
         shipment_id = head["id"]
-        written = INSERT_SHIPMENT_LINES.many_returning(s, [{**r, "shipment_id": shipment_id} for r in ship_rows])
-        line_ids = {line["sales_order_line_id"]: line["id"] for line in written}  # one line per order line
-        uow.wrote("shipment", head, written)
-        ledger.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
-            ledger.Move(item, wh, q, v, line_ids[row["sales_order_line_id"]])
+        ship_lines = INSERT_SHIPMENT_LINES.many_returning(s, [{**r, "shipment_id": shipment_id} for r in ship_rows])
+        line_ids = {line["sales_order_line_id"]: line["id"] for line in ship_lines}  # one line per order line
+        stock.add_moves(uow, ship_date, "shipment", shipment_id, "post", [
+            stock.Move(item, wh, q, v, line_ids[row["sales_order_line_id"]])
             for row, (item, q, v) in zip(ship_rows, moves_pending, strict=True)])
-        ledger.post(uow, ship_date, "shipment", shipment_id, "post", f"Shipment for sales order {order_id}",
+        journal.post(uow, ship_date, "shipment", shipment_id, "post", f"Shipment for sales order {order_id}",
                     postings.shipment(total_cost))
         for item_id, _, _ in moves_pending:
             uow.emit(StockDecreased(item_id, wh))
-        uow.emit(DocumentPosted("shipment", shipment_id))
         uow.commit()
-        return int(shipment_id)
+        return written(head, ship_lines)
 
 
 def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[int, Decimal] | None  # type: ignore[type-arg]
@@ -363,7 +363,8 @@ def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[in
     return dict(lines)
 
 
-def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> int:
+@guarded("invoicing:write")
+def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> Doc:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
     invoice_date = invoice_date or dt.date.today()
     with uow:
@@ -398,18 +399,18 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
             "v_net_amount": net, "v_tax_amount": tax, "v_total_amount": net + tax, "v_amount_paid": ZERO,
             "v_created_at": _now()})
         invoice_id = head["id"]
-        uow.wrote("customer_invoice", head, INSERT_INVOICE_LINES.many_returning(
+        doc = written(head, INSERT_INVOICE_LINES.many_returning(
             s, [{**r, "customer_invoice_id": invoice_id} for r in rows]))
-        ledger.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
+        journal.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
-        uow.emit(DocumentPosted("customer_invoice", invoice_id))
         uow.commit()
-        return int(invoice_id)
+        return doc
 
 
+@guarded("receipts:write")
 def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
-                            receipt_date: dt.date | None = None) -> int:
+                            receipt_date: dt.date | None = None) -> Doc:
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
     receipt_date = receipt_date or dt.date.today()
     with uow:
@@ -430,19 +431,18 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
             "v_customer_id": inv.customer_id, "v_invoice_id": invoice_id, "v_receipt_date": receipt_date,
             "v_amount": amount, "v_created_at": _now()})[0]
         receipt_id = head["id"]
-        uow.wrote("customer_receipt", head)
         paid = inv.amount_paid + amount
         PAY_INVOICE.execute(s, {"invoice_id": invoice_id, "v_paid": paid,
                                 "v_status": InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED})
         _refresh_status(uow, inv.sales_order_id)
-        ledger.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
+        journal.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
-        uow.emit(DocumentPosted("customer_receipt", receipt_id))
         uow.commit()
-        return int(receipt_id)
+        return written(head)
 
 
-def cancel_sales_order(uow: UnitOfWork, order_id: int) -> None:
+@guarded("sales:write")
+def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Cancel an order that has shipped nothing, releasing its reservations."""
     with uow:
         s = uow.session
@@ -454,18 +454,21 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> None:
                                StockReservation.quantity)
                         .join(SalesOrderLine, SalesOrderLine.id == StockReservation.sales_order_line_id)
                         .where(SalesOrderLine.sales_order_id == order_id, StockReservation.quantity > 0)).all()
-        balances = ledger.lock_balances(uow, [(r.item_id, r.warehouse_id) for r in res])
+        balances = stock.lock_balances(uow, [(r.item_id, r.warehouse_id) for r in res])
         for r in res:
             b = balances[(r.item_id, r.warehouse_id)]
             balances[(r.item_id, r.warehouse_id)] = Balance(b.on_hand, b.reserved - r.quantity, b.value)
-        ledger.write_balances(uow, balances)
+        stock.write_balances(uow, balances)
         if res:
             s.execute(update(StockReservation).where(StockReservation.id.in_([r.id for r in res])).values(quantity=0))
         s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=SalesOrderStatus.CANCELLED))
+        doc = Doc(order_id, views.sales_order(uow.conn, order_id))
         uow.commit()
+        return doc
 
 
-def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> None:
+@guarded("shipments:write")
+def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed."""
     cancel_date = cancel_date or dt.date.today()
     with uow:
@@ -483,24 +486,27 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         if any(line.qty_invoiced > 0 for line in lines):
             raise InvalidTransition(f"shipment {shipment_id} is invoiced; cancel the invoice first")
         wh = shp.warehouse_id
-        balances = ledger.lock_balances(uow, [(line.item_id, wh) for line in lines])
+        balances = stock.lock_balances(uow, [(line.item_id, wh) for line in lines])
         for line in lines:
             b = balances[(line.item_id, wh)]
             balances[(line.item_id, wh)] = Balance(b.on_hand + line.quantity, b.reserved, b.value + line.cost_amount)
-        ledger.write_balances(uow, balances)
-        ledger.add_moves(uow, cancel_date, "shipment", shipment_id, "cancel", [
-            ledger.Move(line.item_id, wh, line.quantity, line.cost_amount, line.id) for line in lines])
+        stock.write_balances(uow, balances)
+        stock.add_moves(uow, cancel_date, "shipment", shipment_id, "cancel", [
+            stock.Move(line.item_id, wh, line.quantity, line.cost_amount, line.id) for line in lines])
         s.connection().execute(
             update(SalesOrderLine).where(SalesOrderLine.id == bindparam("k_id"))
             .values(qty_shipped=SalesOrderLine.qty_shipped - bindparam("v_qty")),
             [{"k_id": line.sales_order_line_id, "v_qty": line.quantity} for line in lines])
         s.execute(update(Shipment).where(Shipment.id == shipment_id).values(status=PostedStatus.CANCELLED))
         _refresh_status(uow, shp.sales_order_id)
-        ledger.post_reversal(uow, cancel_date, "shipment", shipment_id, "post")
+        journal.post_reversal(uow, cancel_date, "shipment", shipment_id, "post")
+        doc = Doc(shipment_id, views.shipment(uow.conn, shipment_id))
         uow.commit()
+        return doc
 
 
-def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> None:
+@guarded("invoices:write")
+def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
     cancel_date = cancel_date or dt.date.today()
     with uow:
@@ -524,8 +530,10 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
                      [{"k_id": line.sales_order_line_id, "v_qty": line.quantity} for line in lines])
         s.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice_id).values(status=InvoiceStatus.CANCELLED))
         _refresh_status(uow, so_id)
-        ledger.post_reversal(uow, cancel_date, "customer_invoice", invoice_id, "post")
+        journal.post_reversal(uow, cancel_date, "customer_invoice", invoice_id, "post")
+        doc = Doc(invoice_id, views.customer_invoice(uow.conn, invoice_id))
         uow.commit()
+        return doc
 
 
 def _refresh_status(uow: UnitOfWork, order_id: int, unpaid_pending: int = 0) -> None:

@@ -1,68 +1,90 @@
 """The unit of work: one database transaction, the domain events it raised, the postings it owes.
 
-Events are handled inside the transaction before commit (an automation that fails fails the write).
-Journal entries are queued and written last, so the gap-free number's lock is held for as short a time
-as possible: hot sequence rows are the bottleneck of concurrent posting.
+It knows its connection, what it needs from the ERP around it (`Resources`, a small Protocol) and the
+pre-commit steps it was handed, nothing above it. `commit()` runs those steps in order, then commits:
+bootstrap hands in "handle the events" first (automation fails the write when it fails) and "number and
+write the journal" last (the gap-free number's lock is held for as short a time as possible); a caller may
+add steps between them (the API records an applied Idempotency-Key in the same transaction).
 
-`before_commit` callbacks run after the events and before the journal is numbered: a caller uses them
-to read back what the service wrote (the API's response) or to record, in the same transaction, that a
-request was applied (the API's idempotency keys, through `AMBIENT_BEFORE_COMMIT`).
+A unit of work is entered once: entering one while another is open in the same thread raises
+`NestedUnitOfWork`. In-transaction steps (`erpcore.services.steps`) take the open one and never open their own.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from erpcore.access import SYSTEM, Actor
+from erpcore.domain.accounts import Role
 from erpcore.domain.events import Event
-from erpcore.domain.postings import PostingLine
+from erpcore.domain.matching import Tolerances
+from erpcore.domain.postings import PendingEntry
 
-if TYPE_CHECKING:
-    from erpcore.services.bootstrap import Erp
-
-
-CommitHook = Callable[["UnitOfWork"], None]
-
-# Hooks the calling context adds to every unit of work it opens: set by the API's idempotency middleware
-# around a request, seen by the route's worker thread because the threadpool copies the context.
-AMBIENT_BEFORE_COMMIT: ContextVar[tuple[CommitHook, ...]] = ContextVar("ambient_before_commit", default=())
+Step = Callable[["UnitOfWork"], None]
+Key = tuple[int, int]  # (item_id, warehouse_id)
 
 
-def _ambient_hooks() -> list[CommitHook]:
-    return list(AMBIENT_BEFORE_COMMIT.get())
+class NumberSource(Protocol):
+    def take(self, doc_type: str, year: int) -> int: ...
 
 
-@dataclass
-class PendingEntry:
-    entry_date: dt.date
-    source_type: str
-    source_id: int
-    event: str
-    description: str
-    lines: list[PostingLine]
-    reversal_of_id: int | None = None
+class Resources(Protocol):
+    """What a unit of work and the steps run in it need from the ERP around them."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def tolerances(self) -> Tolerances: ...
+
+    @property
+    def number_blocks(self) -> NumberSource: ...
+
+    def account_ids(self, conn: Connection) -> dict[Role, int]: ...
 
 
-@dataclass
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work was entered while another was open: the inner commit would commit the outer's writes."""
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A balance as this transaction left it, with its item's safety stock and reorder quantity."""
+
+    item_id: int
+    warehouse_id: int
+    on_hand: Decimal
+    reserved: Decimal
+    safety_stock: Decimal
+    reorder_qty: Decimal
+
+
+# Guard only (never data): which unit of work is open in this thread, to refuse a second one inside it.
+_OPEN: ContextVar[UnitOfWork | None] = ContextVar("erpcore_open_unit_of_work", default=None)
+
+
+@dataclass(eq=False)
 class UnitOfWork:
-    erp: Erp
-    actor: str = "system"
+    resources: Resources
+    steps: Sequence[Step] = ()
+    actor: Actor = SYSTEM
     events: list[Event] = field(default_factory=list)
     journal: list[PendingEntry] = field(default_factory=list)
-    before_commit: list[CommitHook] = field(default_factory=_ambient_hooks)
-    created: dict[str, int] = field(default_factory=dict)  # ids of the documents written, by type
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # their rows, as the database returned them
-    memo: dict[str, object] = field(default_factory=dict)  # what handlers read once per transaction
+    # what the stock step learned while locking and writing balances, read by the safety-stock handler
+    safety: dict[Key, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    levels: dict[Key, StockLevel] = field(default_factory=dict)
     _session: Session | None = None
     _conn: Connection | None = None
     _open: bool = False
+    _token: Token[UnitOfWork | None] | None = None
 
     @property
     def conn(self) -> Connection:
@@ -70,7 +92,7 @@ class UnitOfWork:
         if not self._open:
             raise RuntimeError("unit of work used outside `with`")
         if self._conn is None:
-            self._conn = self.erp.engine.connect()
+            self._conn = self.resources.engine.connect()
             self._conn.begin()
         return self._conn
 
@@ -86,13 +108,21 @@ class UnitOfWork:
             self._session = Session(bind=self.conn, autoflush=False, expire_on_commit=False)
         return self._session
 
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
     def __enter__(self) -> UnitOfWork:
+        if self._open or _OPEN.get() is not None:
+            raise NestedUnitOfWork(
+                "a unit of work is already open here: an in-transaction step takes the open unit of work "
+                "instead of opening (or re-entering) one")
         self._open = True
+        self._token = _OPEN.set(self)
         self.events.clear()
         self.journal.clear()
-        self.created.clear()
-        self.documents.clear()
-        self.memo.clear()
+        self.safety.clear()
+        self.levels.clear()
         return self
 
     def __exit__(
@@ -100,20 +130,15 @@ class UnitOfWork:
     ) -> None:
         conn, session = self._conn, self._session
         self._open, self._conn, self._session = False, None, None
+        if self._token is not None:
+            _OPEN.reset(self._token)
+            self._token = None
         try:
             if session is not None:
                 session.close()
         finally:
             if conn is not None:
                 conn.close()  # rolls back what was not committed: nothing half-written stays
-
-    def wrote(self, doc_type: str, head: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]] | None = None) -> None:
-        """Note a document written in full (header, and lines in id order), so callers need not read it back."""
-        self.created[doc_type] = int(head["id"])
-        doc = dict(head)
-        if lines is not None:
-            doc["lines"] = sorted((dict(line) for line in lines), key=lambda line: int(line["id"]))
-        self.documents[doc_type] = doc
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -122,15 +147,10 @@ class UnitOfWork:
         self.journal.append(entry)
 
     def commit(self) -> None:
-        """Handle every event (handlers may raise more), run the hooks, write the queued journal, commit."""
-        from erpcore.services import ledger
-
-        handle: Callable[[Event, UnitOfWork], None] = self.erp.bus.handle
-        while self.events:
-            handle(self.events.pop(0), self)
-        for hook in self.before_commit:
-            hook(self)
-        ledger.flush_journal(self)
+        """Run the pre-commit steps in order (events, caller's steps, journal), then commit."""
+        for step in self.steps:
+            step(self)
         if self._session is not None:
             self._session.flush()
         self.conn.commit()
+

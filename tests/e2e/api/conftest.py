@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from erpcore.api import create_app
-from erpcore.api.auth import create_token
+from erpcore.access import create_token
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.factories import uid

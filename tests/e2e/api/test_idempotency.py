@@ -75,7 +75,7 @@ def _reserve_in_flight(api: Api, key: str, path: str, content: bytes, age: dt.ti
 
 
 def _token_id(api: Api, role: str) -> int:
-    from erpcore.api.auth import lookup
+    from erpcore.access import lookup
 
     principal = lookup(api.erp.engine, api.token(role))
     assert principal is not None

@@ -19,10 +19,10 @@ def _busy_world(erp: Erp) -> int:
     w = make_world(erp)
     po = stock_up(w, "20", price="5.00")
     purchasing.register_supplier_invoice(erp.uow(), po, "INV-A", [InvoiceLineInput(1, Decimal(20), Decimal("5.00"))])
-    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, Decimal(8))])
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, Decimal(8))]).id
     sales.approve_sales_order(erp.uow(), so)
     sales.ship_sales_order(erp.uow(), so, {1: Decimal(5)})
-    inv = sales.invoice_sales_order(erp.uow(), so)
+    inv = sales.invoice_sales_order(erp.uow(), so).id
     sales.record_customer_receipt(erp.uow(), inv, Decimal("10.00"))
     return w.item_id
 

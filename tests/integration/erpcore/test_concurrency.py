@@ -30,20 +30,20 @@ def test_concurrent_order_to_cash_chains_and_receipts_stay_consistent(erp: Erp) 
     for _ in range(6):
         po = purchasing.create_purchase_order(erp.uow(), w.supplier_id, [
             PurchaseLineInput(w.item_id, Decimal(5), Decimal("5.00")),
-            PurchaseLineInput(second.item_id, Decimal(5), Decimal("2.00"))])
+            PurchaseLineInput(second.item_id, Decimal(5), Decimal("2.00"))]).id
         purchasing.approve_purchase_order(erp.uow(), po)
         pos.append(po)
 
     def chain(n: int) -> str:
         # half the orders list the items in the other order: lock ordering must still prevent deadlocks
         items = [w.item_id, second.item_id] if n % 2 else [second.item_id, w.item_id]
-        so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(i, Decimal(3)) for i in items])
+        so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(i, Decimal(3)) for i in items]).id
         try:
             sales.approve_sales_order(erp.uow(), so)
             sales.ship_sales_order(erp.uow(), so)
         except InsufficientStock:
             return "short"
-        inv = sales.invoice_sales_order(erp.uow(), so)
+        inv = sales.invoice_sales_order(erp.uow(), so).id
         sales.record_customer_receipt(erp.uow(), inv)
         return "done"
 

@@ -15,16 +15,16 @@ from tests.factories import make_world
 
 
 def _approved_po(erp: Erp, supplier: int, item: int, qty: str = "10", price: str = "5.00") -> int:
-    po = purchasing.create_purchase_order(erp.uow(), supplier, [PurchaseLineInput(item, Decimal(qty), Decimal(price))])
+    po = purchasing.create_purchase_order(erp.uow(), supplier, [PurchaseLineInput(item, Decimal(qty), Decimal(price))]).id
     purchasing.approve_purchase_order(erp.uow(), po)
     return po
 
 
 def test_procure_to_pay_matches_posts_and_pays(erp: Erp) -> None:
     w = make_world(erp)
-    req = purchasing.create_requisition(erp.uow(), w.item_id, Decimal(10))
+    req = purchasing.create_requisition(erp.uow(), w.item_id, Decimal(10)).id
     po = purchasing.create_purchase_order(erp.uow(), w.supplier_id, [
-        PurchaseLineInput(w.item_id, Decimal(10), Decimal("5.00"), requisition_id=req)])
+        PurchaseLineInput(w.item_id, Decimal(10), Decimal("5.00"), requisition_id=req)]).id
     purchasing.approve_purchase_order(erp.uow(), po)
     purchasing.receive_goods(erp.uow(), po)
     result = purchasing.register_supplier_invoice(erp.uow(), po, "S-1", [

@@ -16,6 +16,7 @@ from erpcore.services.bootstrap import bootstrap
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.sales import OrderLineInput
 from tests.dbhelpers import engine_for
+from tests.factories import reserved
 from tests.integration.seed.conftest import small_seed
 
 END = dt.date(2025, 3, 31)
@@ -59,14 +60,14 @@ def test_services_keep_working_on_seeded_history(engine: Engine) -> None:
         on_hand = s.scalar(select(StockBalance.on_hand).where(StockBalance.item_id == item))
         last_order = s.scalar(select(SalesOrder.number).order_by(SalesOrder.id.desc()).limit(1))
     assert on_hand is not None and on_hand >= 2 and supplier is not None
-    so = sales.create_sales_order(erp.uow(), 1, [OrderLineInput(item, Decimal(2))])
+    so = sales.create_sales_order(erp.uow(), 1, [OrderLineInput(item, Decimal(2))]).id
     with erp.session_factory() as s:
         number = s.scalar(select(SalesOrder.number).where(SalesOrder.id == so))
     assert number is not None and last_order is not None and number > last_order
-    assert sales.approve_sales_order(erp.uow(), so) == {"1": Decimal(2)}
+    assert reserved(sales.approve_sales_order(erp.uow(), so)) == {1: Decimal(2)}
     sales.ship_sales_order(erp.uow(), so)
-    sales.record_customer_receipt(erp.uow(), sales.invoice_sales_order(erp.uow(), so))
-    po = purchasing.create_purchase_order(erp.uow(), supplier, [PurchaseLineInput(item, Decimal(5))])
+    sales.record_customer_receipt(erp.uow(), sales.invoice_sales_order(erp.uow(), so).id)
+    po = purchasing.create_purchase_order(erp.uow(), supplier, [PurchaseLineInput(item, Decimal(5))]).id
     purchasing.approve_purchase_order(erp.uow(), po)
     purchasing.receive_goods(erp.uow(), po)
     with erp.session_factory() as s:
