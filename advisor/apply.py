@@ -114,15 +114,13 @@ def _create(conn: Any, name: str, candidate: Candidate, batch: int) -> Change:
     try:
         conn.execute(statement)
     except psycopg.Error as exc:
-        dropped = _drop_if_present(conn, name)
-        why = str(exc).strip().splitlines()[0]
-        return Change(name, candidate.table, "failed", statement,
-                      f"{why}{'; the invalid leftover was dropped' if dropped else ''}", time.perf_counter() - started)
+        why = str(exc).strip().splitlines()[0] + _leftover(conn, name)
+        return Change(name, candidate.table, "failed", statement, why, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     valid, size = _state(conn, name)
     if not valid:
-        _drop_if_present(conn, name)
-        return Change(name, candidate.table, "invalid", statement, "built but invalid in pg_index: dropped", seconds)
+        return Change(name, candidate.table, "invalid", statement, "built but invalid in pg_index" +
+                      _leftover(conn, name), seconds)
     conn.execute("INSERT INTO advisor_applied (batch, index_name, table_name, statement) VALUES (%s, %s, %s, %s)",
                  (batch, name, candidate.table, statement))
     return Change(name, candidate.table, "created", statement, "valid; recorded for undo", seconds, size)
@@ -180,13 +178,16 @@ def _state(conn: Any, name: str) -> tuple[bool, int]:
     return (bool(row[0]), int(row[1])) if row else (False, 0)
 
 
-def _drop_if_present(conn: Any, name: str) -> bool:
+def _leftover(conn: Any, name: str) -> str:
+    """Drop the invalid index a failed build left; what happened, as the end of a reason."""
     import psycopg
 
     if not _exists(conn, name):
-        return False
+        return ""
+    statement = f"DROP INDEX CONCURRENTLY IF EXISTS {name}"
     try:
-        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-    except psycopg.Error:
-        return False
-    return True
+        conn.execute(statement)
+    except psycopg.Error as exc:
+        return (f"; its invalid leftover could not be dropped ({str(exc).strip().splitlines()[0]}): run "
+                f"`{statement}` when the table is quiet")
+    return "; its invalid leftover was dropped"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from erpcore import output
+from opskit import output
 
 app = typer.Typer(help="Index advice from the real workload, validated with hypothetical indexes; unused, "
                        "duplicate and invalid index reports; apply and undo.", no_args_is_help=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
-from erpcore import output
+from opskit import output
 
 
 def _mb(size: int) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from opskit.pg import Cluster
 from tests.dbhelpers import pg_url
 
 ORDERS = """
@@ -71,36 +70,17 @@ def orders_db() -> Iterator[str]:
         yield url
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def stat_cluster() -> Iterator[str]:
     """A throw-away cluster with pg_stat_statements preloaded (the URL of its `postgres` database)."""
-    bin_dir = max(Path("/usr/lib/postgresql").glob("*/bin"))
-    base = Path(tempfile.mkdtemp(prefix="advisor-pg-"))
-    data, port = base / "data", _free_port()
-    user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    shutil.chown(base, "postgres") if os.geteuid() == 0 else None
-    subprocess.run([*user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
-                   check=True, capture_output=True, cwd="/")
-    options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-               "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all "
-               "-c fsync=off -c shared_buffers=32MB")
-    subprocess.run([*user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w",
-                    "-t", "60", "start"], check=True, capture_output=True, cwd="/")
+    base = Path(tempfile.mkdtemp(prefix="erpops-advisor-test-"))
+    os.chmod(base, 0o777)  # the server runs as `postgres`
+    cluster = Cluster(base / "data")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        cluster.initdb({"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
+                        "fsync": "off", "shared_buffers": "32MB"})
+        cluster.start()
+        yield cluster.url()
     finally:
-        pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
-        subprocess.run([*user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       check=False, capture_output=True, cwd="/", timeout=60)
-        try:
-            os.kill(pid, 0)
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+        cluster.remove()
         shutil.rmtree(base, ignore_errors=True)
