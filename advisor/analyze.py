@@ -108,7 +108,8 @@ def connect(url: str) -> Any:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=10, prepare_threshold=None)
     except psycopg.OperationalError as exc:
-        raise AdvisorUnavailable(f"cannot connect to {url.split('@')[-1]}: {str(exc).strip()[:200]}") from exc
+        why = " ".join(str(exc).split())[:300]
+        raise AdvisorUnavailable(f"cannot connect to {url.split('@')[-1]}: {why}") from exc
 
 
 def analyze(conn: Any, statements: list[Statement], options: Options = Options(),

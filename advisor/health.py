@@ -102,11 +102,11 @@ def _covering_twin(index: ExistingIndex, peers: list[ExistingIndex],
                    dropped: set[str]) -> tuple[str, ExistingIndex] | None:
     if index.primary or index.constraint:
         return None
-    for other in peers:
-        if other.name == index.name or other.name in dropped:
-            continue
+    others = [o for o in peers if o.name != index.name and o.name not in dropped]
+    for other in others:
         if _body(other) == _body(index) and (other.unique or other.constraint or other.name < index.name):
             return "duplicate", other
+    for other in others:
         if not index.unique and _prefix_of(index, other):
             return "prefix", other
     return None

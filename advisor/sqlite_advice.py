@@ -27,6 +27,9 @@ from advisor.workload import Statement
 STEP = re.compile(r"^(SCAN|SEARCH) (\w+)(?: AS \w+)?(?: USING (?:COVERING )?(INTEGER PRIMARY KEY|PRIMARY KEY|INDEX "
                   r"(\w+))(?: \((.*)\))?)?")
 PARAM = re.compile(r"\$(\d+)")
+LIMIT = re.compile(r"\bLIMIT\s+(\d+|[$?:@]\w*)\s*$", re.IGNORECASE)
+PAGE = 20  # rows a `LIMIT $n` is taken to ask for
+FILTERED = 4.0  # rows a filtered scan reads per row it returns (SQLite's planner has no better figure either)
 
 
 @dataclass
@@ -148,7 +151,14 @@ class _Memory:
         sql = PARAM.sub(r"?\1", sql)
         count = max((int(n) for n in re.findall(r"\?(\d+)", sql)), default=0)
         steps = [r[3] for r in self.db.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * count)]
-        return "; ".join(steps), self._rows(steps)
+        rows = self._rows(steps)
+        limit = LIMIT.search(sql.strip().rstrip(";"))
+        if limit is not None and not any("TEMP B-TREE" in s for s in steps) and len(steps) == 1:
+            wanted = float(limit.group(1)) if limit.group(1).isdigit() else PAGE
+            if steps[0].startswith("SCAN") and re.search(r"\bWHERE\b", sql, re.IGNORECASE):
+                wanted *= FILTERED  # a scan in index order still filters rows out before it has enough
+            rows = min(rows, wanted)  # the scan stops early
+        return "; ".join(steps), rows
 
     def _rows(self, steps: list[str]) -> float:
         total, loops, last = 0.0, 1.0, 0.0
