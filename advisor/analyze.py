@@ -125,10 +125,10 @@ def analyze(conn: Any, statements: list[Statement], options: Options = Options()
         for p in prepared:
             candidates |= for_shape(p.shape, catalog)
         evaluator = Evaluator(planner, prepared)
-        targets = helpable(evaluator, candidates)
+        targets, pool = helpable(evaluator, candidates)
         _say(progress, f"{len(prepared)} statements explained, {len(candidates)} candidates, "
-                       f"{len(targets)} statements an index could help")
-        choice = choose(evaluator, candidates, options.budget, targets, progress)
+                       f"{len(targets)} statements an index could help, {len(pool)} candidates their plans use")
+        choice = choose(evaluator, pool, options.budget, targets, progress)
         before = evaluator.total(())
         after = evaluator.total(choice.chosen)
         recs = [_recommend(evaluator, catalog, c, choice.chosen, before) for c in choice.chosen]
@@ -167,10 +167,11 @@ def _recommend(evaluator: Evaluator, catalog: Catalog, candidate: Candidate, cho
     for i, p in enumerate(evaluator.prepared):
         if not p.touches(candidate):
             continue
-        before, after = evaluator.costs(i, without), evaluator.costs(i, chosen)
+        before, after = evaluator.costs(i, without, full=True), evaluator.costs(i, chosen, full=True)
         if after.value < before.value * 0.999:
             queries.append(QueryBenefit(p.statement.label, p.statement.calls, round(before.value, 2),
-                                        round(after.value, 2), round(before.generic, 2), round(after.generic, 2)))
+                                        round(after.value, 2), round(before.generic or 0.0, 2),
+                                        round(after.generic or 0.0, 2)))
     queries.sort(key=lambda q: -q.calls * (q.cost_before - q.cost_after))
     benefit = sum(q.calls * (q.cost_before - q.cost_after) for q in queries)
     info = catalog.tables.get(candidate.table)

@@ -22,18 +22,21 @@ from advisor.shape import LIMIT, OFFSET, Shape
 from advisor.workload import Statement
 
 SAMPLE_ROWS = 200
+NO_DEDUP = {"numeric", "float4", "float8", "json", "jsonb", "point", "box"}
 
 
 @dataclass(frozen=True)
 class Costs:
     """The planner's total cost of one statement: generic plan and the mean over representative values."""
 
-    generic: float
+    generic: float | None  # None when only the sampled values were priced
     sampled: float | None
 
     @property
     def value(self) -> float:
-        return self.sampled if self.sampled is not None else self.generic
+        value = self.sampled if self.sampled is not None else self.generic
+        assert value is not None, "a statement is priced one way at least"
+        return value
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Prepared:
     param_sets: list[list[str | None]] = field(default_factory=list)
     why_generic_only: str = ""
     base: Costs = Costs(0.0, None)  # without any hypothetical index
+    literal_texts: dict[int, str] = field(default_factory=dict)  # parameter set -> the statement with its values
 
     def touches(self, candidate: Candidate) -> bool:
         """The index could serve this statement: it leads with a column the statement filters, joins or sorts on."""
@@ -68,6 +72,7 @@ class Planner:
         self.sizes: dict[Candidate, int] = {}
         self.rows: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         self.explains = 0
+        self.last_plan: dict[str, Any] = {}
 
     def start(self) -> None:
         """Load hypopg into this database (CREATE EXTENSION) and drop leftovers of this session."""
@@ -97,32 +102,97 @@ class Planner:
         prepared = Prepared(statement, shape)
         if shape.param_count:
             prepared.param_sets, prepared.why_generic_only = self._param_sets(statement, shape)
-        prepared.base = self.costs(prepared, frozenset())
+        prepared.base = self.costs(prepared, frozenset(), generic=False)
         return prepared
 
-    def costs(self, prepared: Prepared, config: frozenset[Candidate]) -> Costs:
-        """Price the statement with exactly the hypothetical indexes of `config`."""
+    def full_base(self, prepared: Prepared) -> Costs:
+        """The statement's costs without hypothetical indexes, the generic plan included."""
+        if prepared.base.generic is None:
+            prepared.base = self.costs(prepared, frozenset(), generic=True)
+        return prepared.base
+
+    def costs(self, prepared: Prepared, config: frozenset[Candidate], generic: bool = True) -> Costs:
+        """Price the statement with exactly the hypothetical indexes of `config` (the generic plan only when
+        asked or when there are no parameter sets)."""
+        return self.probe(prepared, config, generic)[0]
+
+    def used(self, prepared: Prepared, config: frozenset[Candidate]) -> set[Candidate]:
+        """The hypothetical indexes of `config` the statement's plan uses (first parameter set, else generic)."""
+        return self.probe(prepared, config, generic=False)[1]
+
+    def probe(self, prepared: Prepared, config: frozenset[Candidate], generic: bool = True) -> tuple[
+            Costs, set[Candidate]]:
+        """Costs under `config` and the hypothetical indexes the first plan priced uses.
+
+        A custom plan is priced as the statement with its values written in: the planner folds a custom plan's
+        parameters into constants the same way, and it takes one round trip instead of three."""
         self._use(config)
         sql = prepared.statement.text
         if not prepared.shape.param_count:
-            return Costs(self._explain(f"EXPLAIN (FORMAT JSON) {sql}"), None)
-        generic = self._explain_prepared(sql, "force_generic_plan", [None] * prepared.shape.param_count)
-        sampled = []
-        for values in prepared.param_sets:
+            return Costs(self._explain(f"EXPLAIN (FORMAT JSON) {sql}"), None), self._used()
+        sampled: list[float] = []
+        used: set[Candidate] | None = None
+        for n, values in enumerate(list(prepared.param_sets)):
             try:
-                sampled.append(self._explain_prepared(sql, "force_custom_plan", values))
+                if n not in prepared.literal_texts:
+                    prepared.literal_texts[n] = self._with_values(sql, values)
+                sampled.append(self._explain(f"EXPLAIN (FORMAT JSON) {prepared.literal_texts[n]}"))
             except Unexplainable as exc:
                 prepared.param_sets, prepared.why_generic_only = [], f"sampled values refused: {exc}"
+                sampled = []
                 break
-        return Costs(generic, sum(sampled) / len(sampled) if sampled else None)
+            used = self._used() if used is None else used
+        generic_cost: float | None = None
+        if generic or not sampled:
+            generic_cost = self._explain_prepared(sql, "force_generic_plan", [None] * prepared.shape.param_count)
+            used = self._used() if not sampled else used
+        return Costs(generic_cost, sum(sampled) / len(sampled) if sampled else None), used or set()
+
+    def _used(self) -> set[Candidate]:
+        names = _index_names(self.last_plan)
+        return {c for c, oid in self.active.items() if any(n.startswith(f"<{oid}>") for n in names)}
+
+    def _with_values(self, sql: str, values: list[str | None]) -> str:
+        from pglast.parser import scan
+        from psycopg import sql as pgsql
+
+        text, last = [], 0
+        for token in scan(sql):
+            if token.name == "PARAM":
+                number = int(sql[token.start + 1: token.end + 1])
+                literal = pgsql.Literal(values[number - 1]).as_string(self.conn)
+                text += [sql[last: token.start], f"({literal})"]
+                last = token.end + 1
+        return "".join([*text, sql[last:]])
 
     def size_of(self, candidate: Candidate) -> int:
-        """hypopg's estimate of the index's size in bytes."""
+        """The index's size in bytes: hypopg's estimate, shrunk by what btree deduplication saves."""
         if candidate not in self.sizes:
             self._use(frozenset({candidate} | set(self.active)))
             row = self.conn.execute("SELECT hypopg_relation_size(%s)", (self.active[candidate],)).fetchone()
-            self.sizes[candidate] = int(row[0])
+            self.sizes[candidate] = int(int(row[0]) * self._dedup_ratio(candidate))
         return self.sizes[candidate]
+
+    def _dedup_ratio(self, candidate: Candidate) -> float:
+        """hypopg sizes one entry per row; a deduplicated btree stores each distinct key once with 6-byte heap
+        pointers (PostgreSQL 13+; not with INCLUDE, numeric, float or json keys)."""
+        if candidate.include:
+            return 1.0
+        rows = self.conn.execute(
+            "SELECT s.attname::text, s.n_distinct, s.avg_width, t.typname::text, c.reltuples FROM pg_stats s "
+            "JOIN pg_class c ON c.oid = %s::regclass JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = "
+            "s.attname JOIN pg_type t ON t.oid = a.atttypid WHERE s.attname = ANY(%s) AND to_regclass("
+            "quote_ident(s.schemaname) || '.' || quote_ident(s.tablename)) = c.oid",
+            (candidate.table, list(candidate.columns))).fetchall()
+        if len(rows) != len(candidate.columns) or any(r[3] in NO_DEDUP for r in rows):
+            return 1.0
+        total = max(float(rows[0][4]), 1.0)
+        groups = 1.0
+        for _name, distinct, _width, _type, _rows in rows:
+            groups *= -float(distinct) * total if distinct < 0 else max(float(distinct), 1.0)
+        groups = min(groups, total)
+        entry = sum(int(r[2]) for r in rows) + 12  # key, tuple header and line pointer
+        return min(1.0, (total * 6 + groups * entry) / (total * entry))
 
     def _use(self, config: frozenset[Candidate]) -> None:
         for gone in [c for c in self.active if c not in config]:
@@ -141,6 +211,7 @@ class Planner:
         except psycopg.Error as exc:
             raise Unexplainable(_first_line(exc)) from exc
         plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
+        self.last_plan = plan[0]["Plan"]
         return float(plan[0]["Plan"]["Total Cost"])
 
     def _explain_prepared(self, sql: str, mode: str, values: list[str | None]) -> float:
@@ -241,6 +312,13 @@ class Planner:
         row = self.conn.execute("SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = %s::regclass",
                                 (table,)).fetchone()
         return min(100.0, max(0.01, 100.0 * 20 * SAMPLE_ROWS / float(row[0])))
+
+
+def _index_names(plan: dict[str, Any]) -> list[str]:
+    names = [str(plan["Index Name"])] if "Index Name" in plan else []
+    for child in plan.get("Plans", []):
+        names += _index_names(child)
+    return names
 
 
 def _literal(value: Any, array: bool) -> str | None:

@@ -28,21 +28,22 @@ class Evaluator:
     def __init__(self, planner: Planner, prepared: list[Prepared]) -> None:
         self.planner = planner
         self.prepared = prepared
-        self.cache: dict[tuple[int, frozenset[Candidate]], Costs] = {}
+        self.cache: dict[tuple[int, frozenset[Candidate], bool], Costs] = {}
 
-    def costs(self, index: int, config: Iterable[Candidate]) -> Costs:
+    def costs(self, index: int, config: Iterable[Candidate], full: bool = False) -> Costs:
+        """The statement's costs under `config`; the generic plan is priced too only when `full`."""
         p = self.prepared[index]
         relevant = frozenset(c for c in config if p.touches(c))
         if not relevant:
-            return p.base
-        key = (index, relevant)
+            return self.planner.full_base(p) if full else p.base
+        key = (index, relevant, full)
         if key not in self.cache:
-            self.cache[key] = self.planner.costs(p, relevant)
+            cached = self.cache.get((index, relevant, True))
+            self.cache[key] = cached if cached is not None else self.planner.costs(p, relevant, generic=full)
         return self.cache[key]
 
-    def weighted(self, index: int, config: Iterable[Candidate], generic: bool = False) -> float:
-        costs = self.costs(index, config)
-        return self.prepared[index].statement.calls * (costs.generic if generic else costs.value)
+    def weighted(self, index: int, config: Iterable[Candidate]) -> float:
+        return self.prepared[index].statement.calls * self.costs(index, config).value
 
     def total(self, config: Iterable[Candidate]) -> float:
         config = frozenset(config)
@@ -56,14 +57,28 @@ class Choice:
     reasons: list[str]
 
 
-def helpable(evaluator: Evaluator, candidates: set[Candidate], min_gain: float = 0.01) -> list[int]:
-    """Statements some candidate can make cheaper by `min_gain` when all of them exist at once."""
-    found = []
-    for i, p in enumerate(evaluator.prepared):
+def helpable(evaluator: Evaluator, candidates: set[Candidate], min_gain: float = 0.01) -> tuple[
+        list[int], set[Candidate]]:
+    """Statements some candidate makes cheaper by `min_gain` when all of them exist at once, and the candidates
+    worth a greedy round: those such a plan uses, and those its plan uses once they are taken away (the
+    runner-up, which may serve more statements than each statement's favourite)."""
+    found, pool = [], set()
+    # statements on the same tables one after another: their hypothetical indexes mostly stay in place
+    order = sorted(range(len(evaluator.prepared)), key=lambda i: sorted(evaluator.prepared[i].shape.tables))
+    for i in order:
+        p = evaluator.prepared[i]
         mine = frozenset(c for c in candidates if p.touches(c))
-        if mine and evaluator.costs(i, mine).value < p.base.value * (1 - min_gain):
-            found.append(i)
-    return found
+        if not mine:
+            continue
+        costs, used = evaluator.planner.probe(p, mine, generic=False)
+        if costs.value >= p.base.value * (1 - min_gain):
+            continue
+        found.append(i)
+        pool |= used
+        rest = mine - used
+        if rest:
+            pool |= evaluator.planner.probe(p, rest, generic=False)[1]
+    return sorted(found), pool
 
 
 def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, statements: list[int],

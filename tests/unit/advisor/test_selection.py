@@ -24,10 +24,20 @@ class FakePlanner:
         self.sizes = sizes
         self.calls = 0
 
-    def costs(self, prepared: Prepared, config: frozenset[Candidate]) -> Costs:
+    def costs(self, prepared: Prepared, config: frozenset[Candidate], generic: bool = True) -> Costs:
         self.calls += 1
         value = self.price(prepared.statement.text, config)
-        return Costs(value * 2, value)
+        return Costs(value * 2 if generic else None, value)
+
+    def probe(self, prepared: Prepared, config: frozenset[Candidate], generic: bool = True) -> tuple[
+            Costs, set[Candidate]]:
+        costs = self.costs(prepared, config, generic)
+        # the plan uses the cheapest single index of the config (what a planner picking one index would do)
+        best = min(config, key=lambda c: self.price(prepared.statement.text, frozenset({c})))
+        return costs, {best}
+
+    def full_base(self, prepared: Prepared) -> Costs:
+        return prepared.base
 
     def size_of(self, candidate: Candidate) -> int:
         return self.sizes.get(candidate, 100)
@@ -93,6 +103,15 @@ def test_costs_are_cached_by_the_indexes_that_matter_to_each_statement() -> None
     assert planner.calls == 1
 
 
-def test_helpable_keeps_statements_an_index_can_make_cheaper() -> None:
+def test_helpable_keeps_statements_an_index_can_make_cheaper_and_the_candidates_their_plans_use() -> None:
     evaluator, _ = _setup()
-    assert helpable(evaluator, {A, AB, C, D}) == [0, 1, 2]
+    statements, pool = helpable(evaluator, {A, AB, C, D})
+    assert statements == [0, 1, 2]
+    assert pool == {AB, A, C}  # Q1's favourite AB and its runner-up A; Q2 takes A or AB; Q3 takes C
+
+
+def test_generic_costs_are_priced_only_when_asked() -> None:
+    evaluator, _ = _setup()
+    assert evaluator.costs(0, {AB}).generic is None
+    assert evaluator.costs(0, {AB}, full=True).generic == 2.0
+    assert evaluator.costs(0, {AB}).value == 1.0
