@@ -50,10 +50,15 @@ class Prepared:
     base: Costs = Costs(0.0, None)  # without any hypothetical index
     literal_texts: dict[int, str] = field(default_factory=dict)  # parameter set -> the statement with its values
 
+    leads: dict[str, frozenset[str]] = field(default_factory=dict)  # table -> columns an index may lead with
+
+    def __post_init__(self) -> None:
+        self.leads = {t: frozenset(use.indexable()) for t, use in self.shape.tables.items()}
+
     def touches(self, candidate: Candidate) -> bool:
         """The index could serve this statement: it leads with a column the statement filters, joins or sorts on."""
-        use = self.shape.tables.get(candidate.table)
-        return use is not None and candidate.keys[0][0] in use.indexable()
+        leads = self.leads.get(candidate.table)
+        return leads is not None and candidate.keys[0][0] in leads
 
 
 class Unexplainable(Exception):

@@ -29,6 +29,7 @@ class Evaluator:
         self.planner = planner
         self.prepared = prepared
         self.cache: dict[tuple[int, frozenset[Candidate], bool], Costs] = {}
+        self.floor: dict[int, float] = {}  # a statement's cost with every candidate at once: no set does better
 
     def costs(self, index: int, config: Iterable[Candidate], full: bool = False) -> Costs:
         """The statement's costs under `config`; the generic plan is priced too only when `full`."""
@@ -61,23 +62,29 @@ def helpable(evaluator: Evaluator, candidates: set[Candidate], min_gain: float =
         list[int], set[Candidate]]:
     """Statements some candidate makes cheaper by `min_gain` when all of them exist at once, and the candidates
     worth a greedy round: those such a plan uses, and those its plan uses once they are taken away (the
-    runner-up, which may serve more statements than each statement's favourite)."""
+    runner-up, which may serve more statements than each statement's favourite).
+
+    Statements on the same tables are priced together under every candidate on those tables, so the
+    hypothetical indexes are created once per group of tables, not once per statement."""
     found, pool = [], set()
-    # statements on the same tables one after another: their hypothetical indexes mostly stay in place
-    order = sorted(range(len(evaluator.prepared)), key=lambda i: sorted(evaluator.prepared[i].shape.tables))
-    for i in order:
-        p = evaluator.prepared[i]
-        mine = frozenset(c for c in candidates if p.touches(c))
-        if not mine:
+    groups: dict[frozenset[str], list[int]] = {}
+    for i, p in enumerate(evaluator.prepared):
+        groups.setdefault(frozenset(p.shape.tables), []).append(i)
+    for tables, members in sorted(groups.items(), key=lambda g: sorted(g[0])):
+        everything = frozenset(c for c in candidates if c.table in tables)
+        if not everything:
             continue
-        costs, used = evaluator.planner.probe(p, mine, generic=False)
-        if costs.value >= p.base.value * (1 - min_gain):
-            continue
-        found.append(i)
-        pool |= used
-        rest = mine - used
-        if rest:
-            pool |= evaluator.planner.probe(p, rest, generic=False)[1]
+        for i in members:
+            p = evaluator.prepared[i]
+            costs, used = evaluator.planner.probe(p, everything, generic=False)
+            evaluator.floor[i] = costs.value
+            if costs.value < p.base.value * (1 - min_gain):
+                found.append(i)
+                pool |= used
+        for i in members:
+            rest = everything - pool
+            if i in found and rest:
+                pool |= evaluator.planner.probe(evaluator.prepared[i], rest, generic=False)[1]
     return sorted(found), pool
 
 
@@ -89,19 +96,22 @@ def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, sta
     floor = budget.min_benefit * sum(evaluator.weighted(i, ()) for i in range(len(evaluator.prepared)))
     chosen: list[Candidate] = []
     reasons: list[str] = []
-    pool = sorted(c for c in candidates if any(evaluator.prepared[i].touches(c) for i in statements))
+    touching = {c: [i for i in statements if evaluator.prepared[i].touches(c)] for c in candidates}
+    pool = sorted(c for c, where in touching.items() if where)
     rounds = 0
     while len(chosen) < budget.max_indexes:
         rounds += 1
         best: tuple[float, int, Candidate, list[Candidate]] | None = None
-        for candidate in pool:
+        for bound, candidate in _by_bound(evaluator, touching, pool, chosen):
+            if best is not None and bound < best[0]:
+                break  # no candidate left can beat the best: each saves at most down to the all-at-once cost
             if candidate in chosen or covered_by_any(candidate, chosen):
                 continue
             replaced = [x for x in chosen if candidate.covers(x)]
             grown = sum(size(x) for x in chosen) + size(candidate) - sum(size(x) for x in replaced)
             if budget.max_bytes is not None and grown > budget.max_bytes:
                 continue
-            gain = _gain(evaluator, statements, chosen, candidate, replaced)
+            gain = _gain(evaluator, touching, chosen, candidate, replaced)
             if best is None or (gain, -size(candidate)) > (best[0], -size(best[2])):
                 best = (gain, grown, candidate, replaced)
         if best is None or best[0] < floor or best[0] <= 0:
@@ -117,24 +127,31 @@ def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, sta
             progress(reasons[-1])
     else:
         reasons.append(f"stopped at the budget of {budget.max_indexes} index(es)")
-    chosen = _prune(evaluator, statements, chosen, floor, reasons)
+    chosen = _prune(evaluator, touching, chosen, floor, reasons)
     return Choice(chosen, rounds, reasons)
 
 
-def _gain(evaluator: Evaluator, statements: list[int], chosen: list[Candidate], candidate: Candidate,
-          replaced: list[Candidate]) -> float:
+def _by_bound(evaluator: Evaluator, touching: dict[Candidate, list[int]], pool: list[Candidate],
+              chosen: list[Candidate]) -> list[tuple[float, Candidate]]:
+    """Candidates by the most they could save: down to each statement's all-at-once cost, calls-weighted."""
+    def bound(candidate: Candidate) -> float:
+        return sum(evaluator.weighted(i, chosen) - evaluator.prepared[i].statement.calls
+                   * evaluator.floor.get(i, 0.0) for i in touching[candidate])
+    return sorted(((bound(c), c) for c in pool), key=lambda x: -x[0])
+
+
+def _gain(evaluator: Evaluator, touching: dict[Candidate, list[int]], chosen: list[Candidate],
+          candidate: Candidate, replaced: list[Candidate]) -> float:
     after = frozenset([x for x in chosen if x not in replaced] + [candidate])
-    changed = [candidate, *replaced]
-    return sum(evaluator.weighted(i, chosen) - evaluator.weighted(i, after) for i in statements
-               if any(evaluator.prepared[i].touches(c) for c in changed))
+    affected = sorted({i for c in (candidate, *replaced) for i in touching.get(c, ())})
+    return sum(evaluator.weighted(i, chosen) - evaluator.weighted(i, after) for i in affected)
 
 
-def _prune(evaluator: Evaluator, statements: list[int], chosen: list[Candidate], floor: float,
+def _prune(evaluator: Evaluator, touching: dict[Candidate, list[int]], chosen: list[Candidate], floor: float,
            reasons: list[str]) -> list[Candidate]:
     for candidate in list(reversed(chosen)):
         without = [x for x in chosen if x != candidate]
-        loss = sum(evaluator.weighted(i, without) - evaluator.weighted(i, chosen) for i in statements
-                   if evaluator.prepared[i].touches(candidate))
+        loss = sum(evaluator.weighted(i, without) - evaluator.weighted(i, chosen) for i in touching[candidate])
         if loss < max(floor, 1e-9):
             chosen = without
             reasons.append(f"dropped {candidate.describe()}: with the others it saves only {loss:,.0f}")
