@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import typer
 
+from erpcore.migrate import head
 from erpops.cli import app
 
 
@@ -56,7 +57,7 @@ def test_expected_errors_print_one_line_and_exit_with_their_code(tmp_path: objec
                           env={"ERPOPS_DATABASE_URL": env_url, "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: database is at revision none (empty), this erpops needs 0003: run `erpops db upgrade`"]
+        f"error: database is at revision none (empty), this erpops needs {head()}: run `erpops db upgrade`"]
 
 
 def _readme_commands() -> list[list[str]]:
