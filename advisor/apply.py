@@ -116,6 +116,11 @@ def _create(conn: Any, name: str, candidate: Candidate, batch: int) -> Change:
     except psycopg.Error as exc:
         why = str(exc).strip().splitlines()[0] + _leftover(conn, name)
         return Change(name, candidate.table, "failed", statement, why, time.perf_counter() - started)
+    except BaseException:  # SIGINT/SIGTERM mid-build: no invalid index is left behind
+        conn.cancel()
+        with psycopg.connect(conn.info.dsn, autocommit=True, connect_timeout=10) as fresh:
+            _leftover(fresh, name)
+        raise
     seconds = time.perf_counter() - started
     valid, size = _state(conn, name)
     if not valid:

@@ -3,7 +3,8 @@
 Each round adds the candidate that lowers the workload's cost most, given the indexes already chosen; a
 candidate that covers a chosen index (same leading keys, more of them) replaces it, and a candidate a chosen
 index covers is never tried. Rounds stop at the budget (count or bytes) or when the best saving is under the
-minimum benefit. A last pass drops any chosen index whose own contribution fell under the minimum.
+minimum benefit. Under a byte budget the best candidate is the one that saves most per byte. A last pass
+drops any chosen index whose own contribution fell under the minimum.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, sta
     while len(chosen) < budget.max_indexes:
         rounds += 1
         best: tuple[float, int, Candidate, list[Candidate]] | None = None
-        for bound, candidate in _by_bound(evaluator, touching, pool, chosen):
-            if best is not None and bound < best[0]:
+        per_byte = budget.max_bytes is not None
+        for bound, candidate in _by_bound(evaluator, touching, pool, chosen, size if per_byte else None):
+            if best is not None and bound < (best[0] / max(size(best[2]), 1) if per_byte else best[0]):
                 break  # no candidate left can beat the best: each saves at most down to the all-at-once cost
             if candidate in chosen or covered_by_any(candidate, chosen):
                 continue
@@ -112,7 +114,7 @@ def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, sta
             if budget.max_bytes is not None and grown > budget.max_bytes:
                 continue
             gain = _gain(evaluator, touching, chosen, candidate, replaced)
-            if best is None or (gain, -size(candidate)) > (best[0], -size(best[2])):
+            if best is None or _better(budget, gain, candidate, best, size):
                 best = (gain, grown, candidate, replaced)
         if best is None or best[0] < floor or best[0] <= 0:
             why = "no candidate left" if best is None else (
@@ -131,12 +133,24 @@ def choose(evaluator: Evaluator, candidates: set[Candidate], budget: Budget, sta
     return Choice(chosen, rounds, reasons)
 
 
+def _better(budget: Budget, gain: float, candidate: Candidate, best: tuple[float, int, Candidate, list[Candidate]],
+            size: Callable[[Candidate], int]) -> bool:
+    """The larger saving wins; under a byte budget the larger saving per byte (a knapsack's greedy rule)."""
+    if gain <= 0:
+        return False
+    if budget.max_bytes is not None:
+        return gain / max(size(candidate), 1) > best[0] / max(size(best[2]), 1) or best[0] <= 0
+    return (gain, -size(candidate)) > (best[0], -size(best[2]))
+
+
 def _by_bound(evaluator: Evaluator, touching: dict[Candidate, list[int]], pool: list[Candidate],
-              chosen: list[Candidate]) -> list[tuple[float, Candidate]]:
-    """Candidates by the most they could save: down to each statement's all-at-once cost, calls-weighted."""
+              chosen: list[Candidate], size: Callable[[Candidate], int] | None) -> list[tuple[float, Candidate]]:
+    """Candidates by the most they could save (per byte, given `size`): down to each statement's all-at-once
+    cost, calls-weighted."""
     def bound(candidate: Candidate) -> float:
-        return sum(evaluator.weighted(i, chosen) - evaluator.prepared[i].statement.calls
+        most = sum(evaluator.weighted(i, chosen) - evaluator.prepared[i].statement.calls
                    * evaluator.floor.get(i, 0.0) for i in touching[candidate])
+        return most / max(size(candidate), 1) if size is not None else most
     return sorted(((bound(c), c) for c in pool), key=lambda x: -x[0])
 
 

@@ -151,13 +151,20 @@ def _check(rec: Any, before: dict[str, float], after: dict[str, float], build: t
 
 
 def _clean(conn: Any, schema: str | None, built: list[str], path: str) -> None:
+    """Drop the scratch schema or the indexes built on the real tables; after an interruption the session may be
+    mid-statement, so a fresh one does it."""
     import psycopg
 
+    statements = [f"DROP SCHEMA IF EXISTS {schema} CASCADE"] if schema else [
+        f"DROP INDEX CONCURRENTLY IF EXISTS {name}" for name in built]
     try:
         if schema is not None:
             conn.execute(f"SET search_path = {path}")
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        for name in built if schema is None else []:
-            conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        for statement in statements:
+            conn.execute(statement)
+        return
     except psycopg.Error:
-        pass
+        conn.cancel()
+    with psycopg.connect(conn.info.dsn, autocommit=True, connect_timeout=10) as fresh:
+        for statement in statements:
+            fresh.execute(statement)

@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from opskit.pg import Cluster
+from opskit.signals import sigterm_unwinds
 
 CONF = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "top", "fsync": "off",
         "shared_buffers": "128MB", "synchronous_commit": "off"}
@@ -37,12 +38,18 @@ def erp_cluster() -> Iterator[tuple[Cluster, Path]]:
     base = Path(tempfile.mkdtemp(prefix="erpops-advisor-bench-"))
     os.chmod(base, 0o777)  # the server runs as `postgres`
     cluster = Cluster(base / "data")
-    try:
+    with sigterm_unwinds(), _removed(cluster, base):
         cluster.initdb(CONF)
         cluster.start()
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute("CREATE DATABASE erp")
         yield cluster, base
+
+
+@contextmanager
+def _removed(cluster: Cluster, base: Path) -> Iterator[None]:
+    try:
+        yield
     finally:
         cluster.remove()
         shutil.rmtree(base, ignore_errors=True)

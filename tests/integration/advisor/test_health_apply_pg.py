@@ -137,3 +137,29 @@ def test_verify_builds_on_a_scratch_copy_and_measures(database: str, tmp_path: P
     assert amount.estimated_speedup > 2
     assert checked.timings_ms and all(before > 0 for before, _ in checked.timings_ms.values())
     assert "measured 1 statement(s)" in checked.reason or "measured 2 statement(s)" in checked.reason
+
+
+def test_an_interrupted_verify_leaves_no_scratch_schema(database: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor import verify as verify_module
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(SMALL)
+        conn.execute("DROP INDEX ix_deal_amount")
+    (tmp_path / "w.sql").write_text("-- calls: 50\nSELECT * FROM deal WHERE amount BETWEEN $1 AND $2;\n")
+    calls = []
+
+    def interrupted(conn: object, prepared: object) -> float:
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # what SIGINT raises; opskit turns SIGTERM into an unwinding exception too
+        return 1.0
+
+    monkeypatch.setattr(verify_module, "_measure", interrupted)
+    with connect(database) as conn:
+        result = analyze(conn, read_file(tmp_path / "w.sql"))
+        with pytest.raises(KeyboardInterrupt):
+            verify(conn, result)
+    with psycopg.connect(database) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'advisor_scratch%'").fetchone()
+    assert left == (0,) and len(calls) == 2
