@@ -121,6 +121,7 @@ def read_stat_statements(conn: Any) -> list[Statement]:
 
 LOG_LINE = re.compile(r"(?:LOG|LOCATION):\s+duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):\s(.*)", re.DOTALL)
 LOG_PARAMS = re.compile(r"DETAIL:\s+parameters: (.*)")
+LOG_PHASE = re.compile(r"(?:LOG|ERROR|STATEMENT|WARNING):\s")
 PARAM = re.compile(r"\$(\d+) = (NULL|'((?:[^']|'')*)')")
 NEW_ENTRY = re.compile(r"^\S")
 
@@ -133,18 +134,22 @@ def read_log(path: Path) -> list[Statement]:
     except OSError as exc:
         raise AdvisorUsageError(f"cannot read log file {path}: {exc}; give a PostgreSQL log file") from exc
     statements: list[Statement] = []
+    current: Statement | None = None  # the statement the next `parameters:` detail belongs to
     for entry in _entries(lines):
         match = LOG_LINE.search(entry)
         if match is not None:
             sql = match.group(2).strip()
-            if relevant(sql):
-                statements.append(Statement(sql, total_ms=float(match.group(1))))
+            current = Statement(sql, total_ms=float(match.group(1))) if relevant(sql) else None
+            statements += [current] if current is not None else []
             continue
         params = LOG_PARAMS.search(entry)
-        if params is not None and statements:
+        if params is not None and current is not None:
             values = {int(n): (None if raw == "NULL" else v.replace("''", "'"))
                       for n, raw, v in PARAM.findall(params.group(1))}
-            statements[-1].samples.append([values.get(i) for i in range(1, max(values, default=0) + 1)])
+            current.samples.append([values.get(i) for i in range(1, max(values, default=0) + 1)])
+            current = None
+        elif LOG_PHASE.search(entry) is not None:
+            current = None  # the parse and bind steps of the extended protocol log their own details
     if not statements:
         raise AdvisorUsageError(f"no statements with durations in {path}: log with log_min_duration_statement=0")
     return group(statements)

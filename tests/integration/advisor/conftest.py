@@ -84,3 +84,19 @@ def stat_cluster() -> Iterator[str]:
     finally:
         cluster.remove()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def log_cluster() -> Iterator[tuple[str, Path]]:
+    """A throw-away cluster that logs every statement with its duration and parameters (URL, log file)."""
+    base = Path(tempfile.mkdtemp(prefix="erpops-advisor-test-"))
+    os.chmod(base, 0o777)
+    cluster = Cluster(base / "data")
+    try:
+        cluster.initdb({"log_min_duration_statement": "0", "log_line_prefix": "%m [%p] ", "fsync": "off",
+                        "shared_buffers": "32MB"})
+        cluster.start()
+        yield cluster.url(), cluster.log
+    finally:
+        cluster.remove()
+        shutil.rmtree(base, ignore_errors=True)
