@@ -96,3 +96,25 @@ def test_sqlite_analyze_and_unused_through_the_cli(tmp_path: Path) -> None:
     assert unused.returncode == 0 and "ix_b" in unused.stdout and "no unused report" in unused.stdout
     refused = _erpops(["advisor", "apply", "plan.json"], url, tmp_path)
     assert refused.returncode == 2
+
+
+@pytest.mark.pg
+def test_unused_and_analyze_budgets_as_json_through_the_cli(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "w.sql").write_text(WORKLOAD)
+    with _database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(ORDERS)
+        unused = _erpops(["advisor", "unused", "--json"], url, tmp_path)
+        assert unused.returncode == 0, unused.stderr
+        health = json.loads(unused.stdout)
+        assert [d["index"] for d in health["duplicates"]] == ["ix_orders_amount_again"]
+        assert "ix_orders_amount" in [u["index"] for u in health["unused"]]
+        assert {"index": "ix_orders_customer_fk", "why": "supports the foreign key (customer_id)"} in health["kept"]
+        one = _erpops(["advisor", "analyze", "--file", "w.sql", "--max-indexes", "1", "--json", "-q"], url, tmp_path)
+        assert one.returncode == 0, one.stderr
+        report = json.loads(one.stdout)
+        assert len(report["recommendations"]) == 1
+        assert report["steps"][-1] == "stopped at the budget of 1 index(es)"
+        assert one.stderr == ""  # --quiet: no progress

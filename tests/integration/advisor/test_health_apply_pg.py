@@ -163,3 +163,40 @@ def test_an_interrupted_verify_leaves_no_scratch_schema(database: str, tmp_path:
     with psycopg.connect(database) as conn:
         left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'advisor_scratch%'").fetchone()
     assert left == (0,) and len(calls) == 2
+
+
+def test_verify_concurrently_builds_on_the_real_tables_and_drops_after(database: str, tmp_path: Path) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(SMALL)
+        conn.execute("DROP INDEX ix_deal_amount")
+    (tmp_path / "w.sql").write_text("-- calls: 50\nSELECT * FROM deal WHERE amount BETWEEN $1 AND $2;\n")
+    with connect(database) as conn:
+        result = analyze(conn, read_file(tmp_path / "w.sql"))
+        checked = verify(conn, result, concurrently=True)
+        names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'deal'").fetchall()}
+    assert checked.where.startswith("the real tables")
+    [check] = checked.indexes
+    assert check.real_bytes > 0 and check.measured_speedup > 2
+    assert check.index not in names  # built for the measurement, dropped after
+
+
+def test_apply_only_one_and_undo_it_by_name(database: str, tmp_path: Path) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(SMALL)
+        conn.execute("DROP INDEX ix_deal_amount")
+    (tmp_path / "w.sql").write_text("-- calls: 50\nSELECT * FROM deal WHERE amount BETWEEN $1 AND $2;\n"
+                                    "-- calls: 50\nSELECT id FROM party WHERE kind = $1 AND city = $2 AND id > $3;\n")
+    with connect(database) as conn:
+        result = analyze(conn, read_file(tmp_path / "w.sql"))
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(to_jsonable(result.to_json())))
+    names = [r.name for r in result.recommendations]
+    assert len(names) >= 1
+    chosen = read_plan(path, [names[0]])
+    with connect(database) as conn:
+        applied = apply_plan(conn, chosen, "5s")
+        assert [c.index for c in applied.changes] == [names[0]]
+        undone = undo(conn, [names[0]], "5s")
+        assert [(c.index, c.action) for c in undone.changes] == [(names[0], "dropped")]
+        with pytest.raises(AdvisorUsageError, match="undone already"):
+            undo(conn, [names[0]], "5s")
