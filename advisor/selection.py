@@ -62,12 +62,13 @@ class Choice:
 def helpable(evaluator: Evaluator, candidates: set[Candidate], min_gain: float = 0.01) -> tuple[
         list[int], set[Candidate]]:
     """Statements some candidate makes cheaper by `min_gain` when all of them exist at once, and the candidates
-    worth a greedy round: those such a plan uses, and those its plan uses once they are taken away (the
-    runner-up, which may serve more statements than each statement's favourite).
+    worth a greedy round: those such a plan uses, those its plan uses once they are taken away (the runner-up,
+    which may serve more statements than each statement's favourite), and the single-column ones it would use.
 
     Statements on the same tables are priced together under every candidate on those tables, so the
     hypothetical indexes are created once per group of tables, not once per statement."""
-    found, pool = [], set()
+    found: list[int] = []
+    pool: set[Candidate] = set()
     groups: dict[frozenset[str], list[int]] = {}
     for i, p in enumerate(evaluator.prepared):
         groups.setdefault(frozenset(p.shape.tables), []).append(i)
@@ -82,10 +83,12 @@ def helpable(evaluator: Evaluator, candidates: set[Candidate], min_gain: float =
             if costs.value < p.base.value * (1 - min_gain):
                 found.append(i)
                 pool |= used
-        for i in members:
-            rest = everything - pool
-            if i in found and rest:
-                pool |= evaluator.planner.probe(evaluator.prepared[i], rest, generic=False)[1]
+        helped = [i for i in members if i in found]
+        rest = everything - pool
+        singles = frozenset(c for c in everything if len(c.keys) == 1 and not c.include)
+        for config in (rest, singles):  # one set per pass: the hypothetical indexes stay in place
+            for i in helped if config else []:
+                pool |= evaluator.planner.probe(evaluator.prepared[i], config, generic=False)[1]
     return sorted(found), pool
 
 
