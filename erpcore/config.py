@@ -44,6 +44,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     page_size_max: int = 500
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="larger request bodies get 413 unread")
+    idempotency_window_hours: int = Field(24, ge=1, le=24 * 30, description="how long an Idempotency-Key "
+                                          "is remembered; older keys are purged and may be reused")
 
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)

@@ -1,6 +1,7 @@
 """The one place that maps errors to HTTP: every error leaves as `application/problem+json` (RFC 9457).
 
     ErpError (and its tree)      -> its `status_code` (404, 409, 422, 401, 403), `code` and message
+    gate.BodyTooLarge            -> 413 `body_too_large` (a chunked body crossed api.max_body_bytes)
     RequestValidationError       -> 422 `request_invalid`, naming the field (malformed JSON included)
     HTTPException                -> its status (unknown route 404, wrong method 405, tool routes)
     sqlalchemy IntegrityError    -> 409 `constraint_violated` (a check constraint refused the write)
@@ -29,7 +30,7 @@ TYPE_BASE = "https://erpops.dev/problems/"
 log = logging.getLogger("erpcore.api")
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content", 500: "Internal server error",
+          405: "Method not allowed", 409: "Conflict", 413: "Content too large", 422: "Unprocessable content", 500: "Internal server error",
           503: "Service unavailable"}
 
 

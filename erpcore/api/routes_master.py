@@ -17,10 +17,10 @@ from erpcore.services.unit_of_work import UnitOfWork
 router = APIRouter(tags=["master data"])
 Reader = Depends(require("master:read"))
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
-ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item))]
-ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer))]
-ForCreateSupplier = Annotated[UnitOfWork, Depends(writer(master.create_supplier))]
-ForCreateWarehouse = Annotated[UnitOfWork, Depends(writer(master.create_warehouse))]
+ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item, "item"))]
+ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer, "customer"))]
+ForCreateSupplier = Annotated[UnitOfWork, Depends(writer(master.create_supplier, "supplier"))]
+ForCreateWarehouse = Annotated[UnitOfWork, Depends(writer(master.create_warehouse, "warehouse"))]
 
 
 @router.post("/items", status_code=201, response_model=ItemOut)

@@ -37,14 +37,16 @@ router = APIRouter(tags=["procure to pay"])
 PurchasingReader = [Depends(require("purchasing:read"))]
 InvoiceReader = [Depends(require("supplier_invoices:read"))]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
-ForCreateRequisition = Annotated[UnitOfWork, Depends(writer(purchasing.create_requisition))]
-ForCreatePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.create_purchase_order))]
-ForApprovePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.approve_purchase_order))]
-ForCancelPurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_purchase_order))]
-ForReceiveGoods = Annotated[UnitOfWork, Depends(writer(purchasing.receive_goods))]
-ForRegisterSupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.register_supplier_invoice))]
-ForPaySupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.pay_supplier_invoice))]
-ForCancelSupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_supplier_invoice))]
+ForCreateRequisition = Annotated[UnitOfWork, Depends(writer(purchasing.create_requisition, "purchase_requisition"))]
+ForCreatePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.create_purchase_order, "purchase_order"))]
+ForApprovePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.approve_purchase_order, "purchase_order"))]
+ForCancelPurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_purchase_order, "purchase_order"))]
+ForReceiveGoods = Annotated[UnitOfWork, Depends(writer(purchasing.receive_goods, "goods_receipt"))]
+ForRegisterSupplierInvoice = Annotated[UnitOfWork, Depends(
+    writer(purchasing.register_supplier_invoice, "supplier_invoice"))]
+ForPaySupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.pay_supplier_invoice, "supplier_payment"))]
+ForCancelSupplierInvoice = Annotated[UnitOfWork, Depends(
+    writer(purchasing.cancel_supplier_invoice, "supplier_invoice"))]
 
 
 @router.post("/purchase-requisitions", status_code=201, response_model=RequisitionOut)

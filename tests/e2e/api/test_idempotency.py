@@ -45,11 +45,14 @@ def test_a_retried_action_does_not_ship_twice(api: Api) -> None:
     assert api.ok(api.get(f"/sales-orders/{so['id']}"))["lines"][0]["qty_shipped"] == "1.0000"
 
 
-def test_errors_are_replayed_too(api: Api) -> None:
+def test_a_refusal_before_the_write_is_not_stored(api: Api) -> None:
     first = api.post("/sales-orders/999999/approve", key="missing")
+    invalid = api.post("/customers", {"code": "", "name": "x"}, key="invalid")
+    assert first.status_code == 404 and invalid.status_code == 422
+    assert first.headers["content-type"] == "application/problem+json"
+    assert _count(api, IdempotencyKey) == 0  # released: nothing of the customer's request is kept
     again = api.post("/sales-orders/999999/approve", key="missing")
-    assert first.status_code == again.status_code == 404 and first.json() == again.json()
-    assert again.headers["content-type"] == "application/problem+json"
+    assert again.status_code == 404 and "idempotent-replayed" not in again.headers
 
 
 def test_same_key_with_another_body_is_422(api: Api) -> None:
