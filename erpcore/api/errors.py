@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
+from erpcore.api.strict import DUPLICATE
 from erpcore.exceptions import ErpError
 
 PROBLEM_JSON = "application/problem+json"
@@ -47,7 +48,11 @@ def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]
     fields = []
     for err in errors:
         if err.get("type") == "json_invalid":  # loc is ("body", character offset)
-            reason = err.get("ctx", {}).get("error", "invalid JSON")
+            reason = str(err.get("ctx", {}).get("error", "invalid JSON"))
+            if reason.startswith(DUPLICATE):  # see `strict`: name the key given twice
+                key = reason.removeprefix(DUPLICATE)
+                fields.append({"field": key.strip('"'), "message": f"the key {key} is given more than once"})
+                continue
             fields.append({"field": "body", "message": f"malformed JSON at character {err['loc'][-1]}: {reason}"})
             continue
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
@@ -77,19 +82,40 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, detail)
 
 
+def statement_error(exc: Exception) -> str:
+    """What to log of a database error: its kind, SQLSTATE and constraint, and the statement, never the values.
+
+    The driver's message may quote them (PostgreSQL: `DETAIL: Key (email)=(...) already exists`), so only
+    the names PostgreSQL reports separately are kept; SQLite's messages name columns, not values.
+    """
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    if diag is not None:
+        names = [f"{what} {value}" for what, value in (
+            ("table", diag.table_name), ("column", diag.column_name), ("constraint", diag.constraint_name))
+            if value]
+        reason = f"{type(orig).__name__} (SQLSTATE {getattr(orig, 'sqlstate', '?')}{', ' if names else ''}" \
+                 f"{', '.join(names)})"
+    else:
+        reason = f"{type(orig).__name__}: {orig}" if orig is not None else type(exc).__name__
+    statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:500]
+    return f"{reason} in: {statement}"
+
+
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("constraint refused a write on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("constraint refused a write on %s %s: %s", request.method, request.url.path, statement_error(exc))
     return problem(409, "constraint_violated", "the data refused the change (a constraint was violated); "
                    "re-read the document and retry")
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("a value did not fit its column on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("a value did not fit its column on %s %s: %s", request.method, request.url.path,
+                statement_error(exc))
     return problem(422, "value_out_of_range", "a value is out of range or too long for its field")
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, statement_error(exc))
     return problem(503, "database_unavailable", "the database is unavailable or the statement was cancelled; "
                    "retry shortly")
 

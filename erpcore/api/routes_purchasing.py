@@ -28,12 +28,13 @@ from erpcore.api.schemas import (
     SupplierInvoiceSummary,
     SupplierPaymentOut,
 )
+from erpcore.api.strict import StrictJsonRoute
 from erpcore.models import GoodsReceipt, PurchaseOrder, PurchaseRequisition, SupplierInvoice
 from erpcore.services import purchasing, views
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["procure to pay"])
+router = APIRouter(tags=["procure to pay"], route_class=StrictJsonRoute)
 PurchasingReader = [Depends(require("purchasing:read"))]
 InvoiceReader = [Depends(require("supplier_invoices:read"))]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.

@@ -25,12 +25,13 @@ from erpcore.api.schemas import (
     ShipmentOut,
     ShipmentSummary,
 )
+from erpcore.api.strict import StrictJsonRoute
 from erpcore.models import CustomerInvoice, SalesOrder, Shipment
 from erpcore.services import sales, views
 from erpcore.services.sales import OrderLineInput
 from erpcore.services.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["order to cash"])
+router = APIRouter(tags=["order to cash"], route_class=StrictJsonRoute)
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
 ForCreateSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.create_sales_order, "sales_order"))]
 ForApproveSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.approve_sales_order, "sales_order"))]

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from erpcore.api.app import create_app
 from erpcore.access import create_token
+from erpcore.api.app import create_app
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.factories import uid
