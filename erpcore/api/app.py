@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from erpcore.api import errors, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api import errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
 from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
@@ -41,6 +41,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
         app.include_router(module.router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
+    openapi.document_problems(app, PREFIX)
     load_plugins(app)
     return app
 
