@@ -77,8 +77,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if isinstance(exc.detail, dict):  # tools raise HTTPException(detail={"code": ..., "message": ...})
         code, detail = str(exc.detail.get("code", "error")), str(exc.detail.get("message", exc.detail))
-    else:
-        code, detail = TITLES.get(exc.status_code, "error").lower().replace(" ", "_"), str(exc.detail)
+    else:  # an exception may name its code (`gate.BodyTooLarge`)
+        default = TITLES.get(exc.status_code, "error").lower().replace(" ", "_")
+        code, detail = str(getattr(exc, "code", None) or default), str(exc.detail)
     return problem(exc.status_code, code, detail)
 
 

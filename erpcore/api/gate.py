@@ -36,8 +36,10 @@ TOO_LARGE = "body_too_large"
 class BodyTooLarge(HTTPException):
     """The body crossed the limit while being read (a chunked body without Content-Length)."""
 
+    code = TOO_LARGE
+
     def __init__(self, limit: int) -> None:
-        super().__init__(413, detail={"code": TOO_LARGE, "message": _too_large(limit)})
+        super().__init__(413, detail=_too_large(limit))
 
 
 def _too_large(limit: int) -> str:

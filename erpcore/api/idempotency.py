@@ -93,7 +93,15 @@ class IdempotencyMiddleware:
     async def _run_once(self, scope: Scope, receive: Receive, send: Send, key: str, token_id: int) -> None:
         body = await _read_body(receive)
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        found = await run_in_threadpool(self._reserve, key, token_id, digest)
+        found, lock = await run_in_threadpool(self._reserve, key, token_id, digest)
+        try:
+            await self._answer(found, scope, _replaying(body, receive), send, key, token_id)
+        finally:
+            if lock is not None:  # after the response: the owner's session lock goes with the request
+                await run_in_threadpool(lock.let_go)
+
+    async def _answer(self, found: keystore.Reservation, scope: Scope, receive: Receive, send: Send, key: str,
+                      token_id: int) -> None:
         if found.outcome is Outcome.REPLAY:
             await _send_stored(send, found.status_code, found.body)
         elif found.outcome is Outcome.MISMATCH:
@@ -105,13 +113,21 @@ class IdempotencyMiddleware:
             await _send_problem(send, Conflict.status_code, "idempotency_key_in_flight",
                                 "a request with this Idempotency-Key is still in progress; retry when it has finished")
         else:
-            await self._run_and_store(scope, _replaying(body, receive), send, key, token_id)
+            await self._run_and_store(scope, receive, send, key, token_id)
 
-    def _reserve(self, key: str, token_id: int, digest: str) -> keystore.Reservation:
+    def _reserve(self, key: str, token_id: int, digest: str) -> tuple[keystore.Reservation, keystore.OwnerLock | None]:
         if time.monotonic() >= self._purge_at:  # piggy-backed: one bounded batch, at most once a minute
             self._purge_at = time.monotonic() + PURGE_EVERY_S
             keystore.purge_quietly(self.engine, self.window)
-        return keystore.reserve(self.engine, key, token_id, digest, self.window)
+        lock = keystore.owner_lock(self.engine, key, token_id)
+        try:
+            found = keystore.reserve(self.engine, key, token_id, digest, self.window,
+                                     None if lock is None else lock.held)
+        except BaseException:
+            if lock is not None:
+                lock.let_go()
+            raise
+        return found, lock
 
     async def _send_written(self, send: Send, key: str, token_id: int, written: Written | None) -> None:
         """Answer a retry of an applied request whose response was lost with the document it wrote."""

@@ -7,7 +7,12 @@ A row (key, token) goes through these states (`status_code`):
     >= 100       the response, stored before it is sent, replayed to every retry
 
 A response of 400 or more for a key that never reached APPLIED is not stored: nothing was written, so the
-key is released and a retry runs again. Keys live `api.idempotency_window_hours` (24 h): an older key is
+key is released and a retry runs again.
+
+Who owns an in-flight key: on PostgreSQL the request holds a session advisory lock on the key (`OwnerLock`)
+for its whole duration, so a retry that can take the lock knows the owner's session is gone (a killed
+worker) and takes the key over at once; a retry that cannot is told "in flight". On SQLite, where no session
+outlives its process anyway, an in-flight key older than `STALE_AFTER` is taken over. Keys live `api.idempotency_window_hours` (24 h): an older key is
 reused as new, and `purge_expired` deletes expired rows in bounded batches (the API runs one batch at most
 once a minute per process; `erpops` can run it to the end). Nothing here imports the web framework.
 """
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpcore.models import IdempotencyKey
@@ -79,8 +84,13 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def reserve(engine: Engine, key: str, token_id: int, digest: str, window: dt.timedelta = WINDOW) -> Reservation:
-    """Claim `key` for this token, or report what the first request with it left behind."""
+def reserve(engine: Engine, key: str, token_id: int, digest: str, window: dt.timedelta = WINDOW,
+            owner_gone: bool | None = None) -> Reservation:
+    """Claim `key` for this token, or report what the first request with it left behind.
+
+    `owner_gone`: whether the owner of an in-flight key is known dead (True: we hold its `OwnerLock`) or alive
+    (False); None when unknown, then an in-flight key is the owner's for `STALE_AFTER`.
+    """
     for _ in range(3):  # a row released or expired between our insert and our read: try again
         try:
             with engine.begin() as conn:
@@ -90,13 +100,14 @@ def reserve(engine: Engine, key: str, token_id: int, digest: str, window: dt.tim
         except IntegrityError:
             pass
         with engine.begin() as conn:
-            found = _existing(conn, key, token_id, digest, window)
+            found = _existing(conn, key, token_id, digest, window, owner_gone)
         if found is not None:
             return found
     return Reservation(Outcome.IN_FLIGHT)
 
 
-def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt.timedelta) -> Reservation | None:
+def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt.timedelta,
+              owner_gone: bool | None) -> Reservation | None:
     mine = (IdempotencyKey.key == key, IdempotencyKey.token_id == token_id)
     row = conn.execute(select(IdempotencyKey.request_hash, IdempotencyKey.status_code,
                               IdempotencyKey.response_body, IdempotencyKey.created_at).where(*mine)).one_or_none()
@@ -110,14 +121,53 @@ def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt
         return Reservation(Outcome.MISMATCH)
     if row.status_code not in (IN_FLIGHT, APPLIED):
         return Reservation(Outcome.REPLAY, row.status_code, row.response_body)
+    gone = age >= STALE_AFTER if owner_gone is None else owner_gone
     if row.status_code == APPLIED:
         written = Written.loads(row.response_body)
-        return Reservation(Outcome.APPLIED if written or age >= STALE_AFTER else Outcome.IN_FLIGHT, written=written)
-    if age >= STALE_AFTER and conn.execute(update(IdempotencyKey).where(
+        return Reservation(Outcome.APPLIED if written or gone else Outcome.IN_FLIGHT, written=written)
+    if gone and conn.execute(update(IdempotencyKey).where(
             *mine, IdempotencyKey.status_code == IN_FLIGHT, IdempotencyKey.created_at == row.created_at,
     ).values(created_at=now())).rowcount == 1:
         return Reservation(Outcome.RESERVED)
     return Reservation(Outcome.IN_FLIGHT)
+
+
+class OwnerLock:
+    """A PostgreSQL session advisory lock on (schema, token, key), held on its own connection by the request.
+
+    `held` says whether this request got it. `let_go()` unlocks and returns the connection; a connection that
+    cannot unlock is invalidated, so the lock never travels back into the pool.
+    """
+
+    SQL = "hashtextextended(current_schema() || ':' || CAST(:token_id AS text) || ':' || :key, 0)"
+
+    def __init__(self, engine: Engine, key: str, token_id: int) -> None:
+        self.params = {"key": key, "token_id": token_id}
+        self.conn = engine.connect()
+        try:
+            self.held = bool(self.conn.execute(text(f"SELECT pg_try_advisory_lock({self.SQL})"), self.params)
+                             .scalar())
+            self.conn.commit()
+        except BaseException:
+            self.conn.invalidate()
+            self.conn.close()
+            raise
+
+    def let_go(self) -> None:
+        try:
+            if self.held:
+                self.conn.execute(text(f"SELECT pg_advisory_unlock({self.SQL})"), self.params)
+                self.conn.commit()
+                self.held = False
+        except DBAPIError:
+            self.conn.invalidate()
+        finally:
+            self.conn.close()
+
+
+def owner_lock(engine: Engine, key: str, token_id: int) -> OwnerLock | None:
+    """Take the key's owner lock on PostgreSQL; None on SQLite (see the module docstring)."""
+    return OwnerLock(engine, key, token_id) if engine.dialect.name == "postgresql" else None
 
 
 Locate = Callable[[Connection], Written | None]
