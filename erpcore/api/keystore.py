@@ -143,11 +143,11 @@ class OwnerLock:
 
     def __init__(self, engine: Engine, key: str, token_id: int) -> None:
         self.params = {"key": key, "token_id": token_id}
-        self.conn = engine.connect()
+        # autocommit: one round trip each to lock and unlock, no transaction held open around the request
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             self.held = bool(self.conn.execute(text(f"SELECT pg_try_advisory_lock({self.SQL})"), self.params)
                              .scalar())
-            self.conn.commit()
         except BaseException:
             self.conn.invalidate()
             self.conn.close()
@@ -157,7 +157,6 @@ class OwnerLock:
         try:
             if self.held:
                 self.conn.execute(text(f"SELECT pg_advisory_unlock({self.SQL})"), self.params)
-                self.conn.commit()
                 self.held = False
         except DBAPIError:
             self.conn.invalidate()
