@@ -35,6 +35,7 @@ from erpcore.api import keystore, replay
 from erpcore.api.auth import bearer
 from erpcore.api.errors import PROBLEM_JSON, problem
 from erpcore.api.keystore import Claim, Outcome, Written
+from erpcore.api.owner import OwnerLock, owner_lock
 from erpcore.exceptions import Conflict, IdempotencyMismatch
 
 Scope = MutableMapping[str, Any]
@@ -94,14 +95,10 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
         found, lock = await run_in_threadpool(self._reserve, key, token_id, digest)
-        try:
-            await self._answer(found, scope, _replaying(body, receive), send, key, token_id)
-        finally:
-            if lock is not None:  # after the response: the owner's session lock goes with the request
-                await run_in_threadpool(lock.let_go)
+        await self._answer(found, scope, _replaying(body, receive), send, key, token_id, lock)
 
     async def _answer(self, found: keystore.Reservation, scope: Scope, receive: Receive, send: Send, key: str,
-                      token_id: int) -> None:
+                      token_id: int, lock: OwnerLock | None) -> None:
         if found.outcome is Outcome.REPLAY:
             await _send_stored(send, found.status_code, found.body)
         elif found.outcome is Outcome.MISMATCH:
@@ -113,21 +110,21 @@ class IdempotencyMiddleware:
             await _send_problem(send, Conflict.status_code, "idempotency_key_in_flight",
                                 "a request with this Idempotency-Key is still in progress; retry when it has finished")
         else:
-            await self._run_and_store(scope, receive, send, key, token_id)
+            await self._run_and_store(scope, receive, send, key, token_id, lock)
 
-    def _reserve(self, key: str, token_id: int, digest: str) -> tuple[keystore.Reservation, keystore.OwnerLock | None]:
+    def _reserve(self, key: str, token_id: int, digest: str) -> tuple[keystore.Reservation, OwnerLock | None]:
+        """Reserve the key; on PostgreSQL the owner lock stays held only when the key was reserved."""
         if time.monotonic() >= self._purge_at:  # piggy-backed: one bounded batch, at most once a minute
             self._purge_at = time.monotonic() + PURGE_EVERY_S
             keystore.purge_quietly(self.engine, self.window)
-        lock = keystore.owner_lock(self.engine, key, token_id)
+        lock = owner_lock(self.engine, key, token_id)
+        found = keystore.Reservation(Outcome.IN_FLIGHT)
         try:
-            found = keystore.reserve(self.engine, key, token_id, digest, self.window,
-                                     None if lock is None else lock.held)
-        except BaseException:
-            if lock is not None:
+            found = keystore.reserve(self.engine, key, token_id, digest, self.window, lock)
+        finally:
+            if lock is not None and found.outcome is not Outcome.RESERVED:
                 lock.let_go()
-            raise
-        return found, lock
+        return found, lock if found.outcome is Outcome.RESERVED else None
 
     async def _send_written(self, send: Send, key: str, token_id: int, written: Written | None) -> None:
         """Answer a retry of an applied request whose response was lost with the document it wrote."""
@@ -140,7 +137,8 @@ class IdempotencyMiddleware:
         await run_in_threadpool(keystore.complete, self.engine, key, token_id, written.status, body.decode())
         await _send_raw(send, written.status, body, "application/json", replayed=True)
 
-    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, key: str, token_id: int) -> None:
+    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, key: str, token_id: int,
+                             lock: OwnerLock | None) -> None:
         status, chunks, held = 500, [], []
 
         async def capture(message: Message) -> None:  # held back until the response is stored
@@ -155,14 +153,22 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await run_in_threadpool(keystore.release, self.engine, key, token_id)
+            await run_in_threadpool(self._settle, key, token_id, None, lock)
             raise
-        if status >= 500:
-            await run_in_threadpool(keystore.release, self.engine, key, token_id)
-        else:
-            await run_in_threadpool(keystore.complete, self.engine, key, token_id, status, b"".join(chunks).decode())
+        await run_in_threadpool(self._settle, key, token_id, (status, b"".join(chunks).decode()), lock)
         for message in held:
             await send(message)
+
+    def _settle(self, key: str, token_id: int, response: tuple[int, str] | None, lock: OwnerLock | None) -> None:
+        """Store the response (or release the key after a failure), then give up the owner lock."""
+        try:
+            if response is None or response[0] >= 500:
+                keystore.release(self.engine, key, token_id, lock)
+            else:
+                keystore.complete(self.engine, key, token_id, *response, lock)
+        finally:
+            if lock is not None:
+                lock.let_go()
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -9,7 +9,7 @@ A row (key, token) goes through these states (`status_code`):
 A response of 400 or more for a key that never reached APPLIED is not stored: nothing was written, so the
 key is released and a retry runs again.
 
-Who owns an in-flight key: on PostgreSQL the request holds a session advisory lock on the key (`OwnerLock`)
+Who owns an in-flight key: on PostgreSQL the request holds a session advisory lock on the key (`owner`)
 for its whole duration, so a retry that can take the lock knows the owner's session is gone (a killed
 worker) and takes the key over at once; a retry that cannot is told "in flight". On SQLite, where no session
 outlives its process anyway, an in-flight key older than `STALE_AFTER` is taken over. Keys live `api.idempotency_window_hours` (24 h): an older key is
@@ -22,13 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from erpcore.api.owner import OwnerLock
 from erpcore.models import IdempotencyKey
 from erpcore.services.unit_of_work import UnitOfWork
 
@@ -85,25 +87,38 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def reserve(engine: Engine, key: str, token_id: int, digest: str, window: dt.timedelta = WINDOW,
-            owner_gone: bool | None = None) -> Reservation:
+            owner: OwnerLock | None = None) -> Reservation:
     """Claim `key` for this token, or report what the first request with it left behind.
 
-    `owner_gone`: whether the owner of an in-flight key is known dead (True: we hold its `OwnerLock`) or alive
-    (False); None when unknown, then an in-flight key is the owner's for `STALE_AFTER`.
+    With an `owner` lock (PostgreSQL) the reservation runs on its connection and takes the lock in the same
+    transaction: holding it means any earlier owner's session is gone. Without one, an in-flight key is its
+    owner's for `STALE_AFTER`.
     """
     for _ in range(3):  # a row released or expired between our insert and our read: try again
         try:
-            with engine.begin() as conn:
+            with _transaction(engine, owner) as conn:
+                if owner is not None and not owner.held:
+                    owner.take()
                 conn.execute(insert(IdempotencyKey).values(key=key, token_id=token_id, request_hash=digest,
                                                            status_code=IN_FLIGHT, response_body="", created_at=now()))
             return Reservation(Outcome.RESERVED)
         except IntegrityError:
             pass
-        with engine.begin() as conn:
-            found = _existing(conn, key, token_id, digest, window, owner_gone)
+        with _transaction(engine, owner) as conn:
+            found = _existing(conn, key, token_id, digest, window, None if owner is None else owner.held)
         if found is not None:
             return found
     return Reservation(Outcome.IN_FLIGHT)
+
+
+@contextmanager
+def _transaction(engine: Engine, owner: OwnerLock | None) -> Iterator[Connection]:
+    if owner is None:
+        with engine.begin() as conn:
+            yield conn
+    else:
+        with owner.conn.begin():
+            yield owner.conn
 
 
 def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt.timedelta,
@@ -132,43 +147,6 @@ def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt
     return Reservation(Outcome.IN_FLIGHT)
 
 
-class OwnerLock:
-    """A PostgreSQL session advisory lock on (schema, token, key), held on its own connection by the request.
-
-    `held` says whether this request got it. `let_go()` unlocks and returns the connection; a connection that
-    cannot unlock is invalidated, so the lock never travels back into the pool.
-    """
-
-    SQL = "hashtextextended(current_schema() || ':' || CAST(:token_id AS text) || ':' || :key, 0)"
-
-    def __init__(self, engine: Engine, key: str, token_id: int) -> None:
-        self.params = {"key": key, "token_id": token_id}
-        # autocommit: one round trip each to lock and unlock, no transaction held open around the request
-        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            self.held = bool(self.conn.execute(text(f"SELECT pg_try_advisory_lock({self.SQL})"), self.params)
-                             .scalar())
-        except BaseException:
-            self.conn.invalidate()
-            self.conn.close()
-            raise
-
-    def let_go(self) -> None:
-        try:
-            if self.held:
-                self.conn.execute(text(f"SELECT pg_advisory_unlock({self.SQL})"), self.params)
-                self.held = False
-        except DBAPIError:
-            self.conn.invalidate()
-        finally:
-            self.conn.close()
-
-
-def owner_lock(engine: Engine, key: str, token_id: int) -> OwnerLock | None:
-    """Take the key's owner lock on PostgreSQL; None on SQLite (see the module docstring)."""
-    return OwnerLock(engine, key, token_id) if engine.dialect.name == "postgresql" else None
-
-
 Locate = Callable[[Connection], Written | None]
 
 
@@ -189,13 +167,15 @@ class Claim:
         ).values(status_code=APPLIED, response_body=written.dumps() if written else ""))
 
 
-def complete(engine: Engine, key: str, token_id: int, status_code: int, body: str) -> bool:
+def complete(engine: Engine, key: str, token_id: int, status_code: int, body: str,
+             owner: OwnerLock | None = None) -> bool:
     """Store the first response, to be replayed to every retry; a refusal before the write is released instead.
 
-    Returns whether the response was stored.
+    Returns whether the response was stored. The `owner` lock, if any, is given up in the same transaction.
     """
     mine = (IdempotencyKey.key == key, IdempotencyKey.token_id == token_id)
-    with engine.begin() as conn:
+    with _transaction(engine, owner) as conn:
+        _give_up(owner)
         if status_code >= 400 and conn.execute(
                 delete(IdempotencyKey).where(*mine, IdempotencyKey.status_code == IN_FLIGHT)).rowcount:
             return False
@@ -203,11 +183,18 @@ def complete(engine: Engine, key: str, token_id: int, status_code: int, body: st
     return True
 
 
-def release(engine: Engine, key: str, token_id: int) -> None:
-    """Forget an in-flight key so the client may retry after an unexpected failure."""
-    with engine.begin() as conn:
+def release(engine: Engine, key: str, token_id: int, owner: OwnerLock | None = None) -> None:
+    """Forget an in-flight key so the client may retry after an unexpected failure (and give up `owner`)."""
+    with _transaction(engine, owner) as conn:
+        _give_up(owner)
         conn.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.token_id == token_id,
                                                   IdempotencyKey.status_code == IN_FLIGHT))
+
+
+def _give_up(owner: OwnerLock | None) -> None:
+    # unlocked inside the transaction that settles the key: the lock is gone by the time the row is visible
+    if owner is not None and owner.held:
+        owner.give_up()
 
 
 def purge_batch(engine: Engine, window: dt.timedelta = WINDOW, batch: int = PURGE_BATCH) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from erpcore.access import create_token, lookup
 from erpcore.api.app import create_app
-from erpcore.api.keystore import OwnerLock
+from erpcore.api.owner import OwnerLock
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.factories import uid

@@ -21,10 +21,12 @@ from tests.factories import uid
 # A stand-in for a worker in the middle of a request: it takes the key's owner lock as the middleware does.
 OWNER = """
 import sys, time
-from erpcore.api.keystore import owner_lock
+from erpcore.api.owner import owner_lock
 from erpcore.db import make_engine
 url, schema, key, token_id = sys.argv[1:5]
 lock = owner_lock(make_engine(url, connect_args={"options": f"-csearch_path={schema}"}), key, int(token_id))
+with lock.conn.begin():
+    lock.take()
 print("held" if lock.held else "refused", flush=True)
 time.sleep(120)
 """
