@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def erpops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    (cwd / "none.toml").touch()  # an empty configuration: no developer's erpops.toml leaks in
     full = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": f"sqlite:///{cwd}/erp.sqlite",
             "ERPOPS_CONFIG": str(cwd / "none.toml"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "erpops", *args], cwd=cwd, env=full, capture_output=True,
@@ -117,6 +118,7 @@ def test_sigterm_stops_after_the_batch_in_flight_with_exit_143(tmp_path: Path) -
     seed_into(engine, days=3 * 365)
     engine.dispose()
     dest = ["--destination", f"sqlite:///{tmp_path}/archive.sqlite"]
+    (tmp_path / "none.toml").touch()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": f"sqlite:///{tmp_path}/erp.sqlite",
            "ERPOPS_CONFIG": str(tmp_path / "none.toml")}
     proc = subprocess.Popen([sys.executable, "-m", "erpops", "archive", "run", *dest, "--batch-size", "5",

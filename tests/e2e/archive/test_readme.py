@@ -29,6 +29,7 @@ def test_readme_archive_commands_run_as_written(tmp_path: Path) -> None:
     shim.mkdir(parents=True)
     (shim / "erpops").write_text(f"#!/bin/sh\nexec {sys.executable} -m erpops \"$@\"\n")
     (shim / "erpops").chmod(0o755)
+    (tmp_path / "none.toml").touch()  # an empty configuration: no developer's erpops.toml leaks in
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_CONFIG": str(tmp_path / "none.toml")}
     env.pop("ERPOPS_DATABASE_URL", None)
     script = "set -euo pipefail\n" + readme_block()
