@@ -38,6 +38,30 @@ NOT_RUN = {
     ".venv/bin/erpops backup": "needs a PostgreSQL cluster with WAL archiving and sites; tests/e2e/backup makes one",
     ".venv/bin/erpops failover drill": "builds lab clusters for minutes; tests/e2e/failover runs the drills",
 }
+# Tests send traffic to this machine only: a command naming any other address (an IP literal that is not
+# loopback, a `host=`/`--*host` value or a URL's host other than localhost) is never run, whatever the README
+# says, and the README's example addresses (10.0.0.x) are exactly that.
+LOCAL_HOSTS = ("localhost", "")
+
+
+def remote_target(line: str) -> str | None:
+    """The first address `line` names that is not this machine's loopback, else None."""
+    import ipaddress
+
+    candidates = re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", line)
+    candidates += re.findall(r"(?:\bhost=|--[a-z-]*host[= ])([^\s\"',]+)", line)
+    candidates += re.findall(r"://(?:[^/@\s]*@)?([^/:?\s]*)", line)
+    for candidate in candidates:
+        host = candidate.strip("[]")
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return candidate
+        except ValueError:
+            if host not in LOCAL_HOSTS:
+                return candidate
+    return None
+
+
 # Commands that start the API and stay up: started, asked over HTTP, then stopped with SIGTERM.
 SERVERS = ("make demo", ".venv/bin/erpops serve")
 CORE = ("make demo", ".venv/bin/erpops --help", ".venv/bin/erpops db upgrade", ".venv/bin/erpops seed",
@@ -68,7 +92,25 @@ def _starts(command: str, prefix: str) -> bool:
 
 
 def not_run_reason(line: str) -> str | None:
+    remote = remote_target(line)
+    if remote is not None:
+        return f"names {remote}, not this machine: tests never send traffic there"
     return next((why for prefix, why in NOT_RUN.items() if _starts(command_of(line), prefix)), None)
+
+
+@pytest.mark.parametrize(("line", "remote"), [
+    ('.venv/bin/erpops failover promote --standby "host=10.0.0.6 port=5432 user=postgres" --json', "10.0.0.6"),
+    (".venv/bin/erpops loadtest worker --master-host 10.0.0.5 --master-port 5557", "10.0.0.5"),
+    (".venv/bin/erpops loadtest run --master-bind-host 0.0.0.0", "0.0.0.0"),
+    ("ERPOPS_DATABASE_URL=postgresql://app@db.example/erp .venv/bin/erpops check", "db.example"),
+    (".venv/bin/erpops serve --host 192.168.1.4", "192.168.1.4"),
+    ("ERPOPS_DATABASE_URL=sqlite:///var/big.sqlite .venv/bin/erpops seed --years 1", None),
+    ("curl -s http://127.0.0.1:8000/healthz", None),
+    (".venv/bin/erpops serve --host localhost", None),
+])
+def test_a_command_naming_another_machine_is_never_run(line: str, remote: str | None) -> None:
+    assert remote_target(line) == remote
+    assert (not_run_reason(line) is not None) is (remote is not None)
 
 
 def is_server(line: str) -> bool:
