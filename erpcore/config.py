@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -76,6 +76,10 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     page_size_max: int = 500
+    # larger request bodies get 413 unread
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # how long an Idempotency-Key is remembered; older keys are purged and may be reused
+    idempotency_window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
 
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import typer
 
+from erpcore.migrate import head
 from erpops.cli import app, main
 from opskit.exitcodes import ExitCode
 
