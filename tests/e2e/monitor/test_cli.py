@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ERPOPS_MONITOR__STATE_DIR", str(tmp_path / "monitor"))
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
 
 
 def _commands() -> list[tuple[str, Any]]:
