@@ -31,7 +31,8 @@ def run(
     duration: float = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
     ticks: int = typer.Option(None, help="Stop after this many evaluations."),
     scrape: Annotated[list[str] | None, typer.Option(
-        help="Also scrape this /metrics URL each tick (repeatable).")] = None,
+        help="Also scrape this /metrics URL each tick (repeatable); the ERP API's needs a token in "
+             "monitor.scrape_token (ERPOPS_MONITOR__SCRAPE_TOKEN), unless monitor.metrics_public.")] = None,
     database: bool = typer.Option(True, help="Probe the configured database and read its alert events."),
     listen: bool = typer.Option(True, help="Serve /metrics on the configured listen host and port."),
     as_json: bool = output.JsonFlag,
