@@ -51,7 +51,7 @@ class PurchaseOrderLine(Base):
     )
 
     id: Mapped[intpk]
-    purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"), index=True)
+    purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"))  # led by uq (.., line_no)
     line_no: Mapped[int]
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"), index=True)
     requisition_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("purchase_requisition.id"))
@@ -100,7 +100,7 @@ class SupplierInvoice(Timestamped, Base):
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    supplier_id: Mapped[int] = mapped_column(BigId, ForeignKey("supplier.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(BigId, ForeignKey("supplier.id"))  # led by uq (.., supplier_ref)
     supplier_ref: Mapped[str] = mapped_column(String(60))
     purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"), index=True)
     invoice_date: Mapped[dt.date] = mapped_column(Date, index=True)

@@ -40,7 +40,7 @@ class SalesOrderLine(Base):
     )
 
     id: Mapped[intpk]
-    sales_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("sales_order.id"), index=True)
+    sales_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("sales_order.id"))  # led by the unique (sales_order_id, line_no)
     line_no: Mapped[int]
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"), index=True)
     quantity: Mapped[qty]

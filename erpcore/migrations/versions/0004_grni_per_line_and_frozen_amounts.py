@@ -3,6 +3,7 @@
 - `supplier_invoice_line.grni_amount`: the GRNI a matched line cleared, so that a PO line fully received and
   fully billed clears GRNI to exactly zero (the rounding difference goes to price variance). Backfilled for
   invoices matched before this revision with what they posted (quantity x PO price, rounded to the cent).
+- the retained earnings account (3100) gets its role, so reports can carry prior years' result into it.
 - `sales_order_line.discount_percent` and `customer_invoice_line.discount_percent` (0 by default).
 - PostgreSQL: the amounts and parties of orders and supplier invoices are frozen once written (only the
   derived columns change), and a supplier invoice line's `grni_amount` is set once. Deleting posted rows
@@ -110,6 +111,8 @@ def upgrade() -> None:
     for table in ("sales_order_line", "customer_invoice_line"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("discount_percent", sa.Numeric(7, 4), nullable=False, server_default="0"))
+    # the trial balance carries prior years' result into retained earnings (see `domain.closing`)
+    op.execute("UPDATE account SET role = 'retained_earnings' WHERE code = '3100' AND role IS NULL")
     op.execute("""
         UPDATE supplier_invoice_line SET grni_amount = ROUND(supplier_invoice_line.quantity * (
             SELECT pol.unit_price FROM purchase_order_line pol

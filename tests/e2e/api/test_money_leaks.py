@@ -167,3 +167,24 @@ def test_amount_overflow_and_far_dates_are_422_naming_the_field(api: Api) -> Non
     with api.erp.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM sales_order")).scalar_one() == 0
         assert conn.execute(text("SELECT COUNT(*) FROM document_sequence WHERE year < 2000")).scalar_one() == 0
+
+
+def test_the_year_closes_income_and_expense_into_retained_earnings(api: Api) -> None:
+    w = api.world(price="10.00", cost="6.00")
+    po = api.ok(api.post("/purchase-orders", {"supplier_id": w["supplier_id"], "order_date": "2024-12-01", "lines": [
+        {"item_id": w["item_id"], "quantity": "5", "unit_price": "6.00"}]}), 201)
+    api.ok(api.post(f"/purchase-orders/{po['id']}/approve"))
+    api.ok(api.post(f"/purchase-orders/{po['id']}/receive", {"receipt_date": "2024-12-02"}), 201)
+    so = api.ok(api.post("/sales-orders", {"customer_id": w["customer_id"], "order_date": "2024-12-03", "lines": [
+        {"item_id": w["item_id"], "quantity": "2"}]}), 201)
+    api.ok(api.post(f"/sales-orders/{so['id']}/approve"))
+    api.ok(api.post(f"/sales-orders/{so['id']}/ship", {"ship_date": "2024-12-04"}), 201)
+    api.ok(api.post(f"/sales-orders/{so['id']}/invoice", {"invoice_date": "2024-12-05"}), 201)
+    tb = api.ok(api.get("/reports/trial-balance", role="finance", date_from="2025-01-01", date_to="2025-01-31"))
+    by_code = {a["code"]: a for a in tb["accounts"]}
+    assert Decimal(by_code["4000"]["opening"]) == 0  # revenue 20.00 closed at year end
+    assert Decimal(by_code["5000"]["opening"]) == 0  # cost of goods sold 12.00 closed
+    assert Decimal(by_code["3100"]["opening"]) == Decimal("-8.00")  # the 2024 profit, a credit
+    assert Decimal(tb["totals"]["opening"]) == 0
+    span = api.ok(api.get("/reports/trial-balance", role="finance", date_from="2024-12-01", date_to="2025-01-31"))
+    assert Decimal({a["code"]: a for a in span["accounts"]}["3100"]["opening"]) == 0  # nothing before 2024
