@@ -23,6 +23,12 @@ from backup.verify import verify
 BACKUP_ID = "20260301T100000Z-0001"
 
 
+def empty_config(tmp_path: Path) -> Path:
+    path = tmp_path / "erpops.toml"
+    path.write_text("[backup]\n")
+    return path
+
+
 def rendered(table: object) -> str:
     console = Console(width=200, record=True)
     console.print(table)
@@ -118,7 +124,7 @@ def test_verify_json_has_status_reason_and_the_bad_copies() -> None:
 def test_jobs_without_logical_is_refused_before_anything_runs(tmp_path: Path) -> None:
     from backup.take import take_backup
 
-    settings = load_backup_settings(tmp_path / "missing.toml", database_url="sqlite:///nowhere.sqlite")
+    settings = load_backup_settings(empty_config(tmp_path), database_url="sqlite:///nowhere.sqlite")
     with pytest.raises(UsageError, match="--jobs applies to --logical dumps only"):
         take_backup(settings, [MemorySite("a")], None, "", logical=False, jobs=2)
 
@@ -129,7 +135,7 @@ def test_a_sqlite_backup_refuses_a_point_in_time(tmp_path: Path) -> None:
 
     site = MemorySite("a")
     site.objects[manifest_key(BACKUP_ID)] = manifest({"a": "ok"}).to_json()
-    settings = load_backup_settings(tmp_path / "missing.toml", database_url="sqlite:///nowhere.sqlite")
+    settings = load_backup_settings(empty_config(tmp_path), database_url="sqlite:///nowhere.sqlite")
     when = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC).isoformat()
     with pytest.raises(UsageError, match="needs PostgreSQL"):
         restore(settings, [site], tmp_path / "x.sqlite", RecoveryTarget("time", when))
