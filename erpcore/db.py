@@ -18,7 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from erpcore.config import Settings, load_settings
+from erpcore.config import Settings, check_database_url, load_settings
+from erpcore.exceptions import ConfigError
 
 
 def normalize_url(url: str) -> str:
@@ -36,6 +37,11 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str | None = None, settings: Settings | None = None, **kwargs: Any) -> Engine:
     """Create an engine for `url` (default: the configured database)."""
     settings = settings or load_settings()
+    if url is not None:
+        try:
+            check_database_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"database URL: {exc}") from None
     url = normalize_url(url or settings.database_url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

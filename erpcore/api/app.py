@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from erpcore.api import errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api import docs, errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
 from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
@@ -32,7 +32,8 @@ def create_app(target: Engine | Erp) -> FastAPI:
     """Build the API for `target`, then let every `erpops.api` entry point extend it."""
     erp = target if isinstance(target, Erp) else bootstrap(target)
     app = FastAPI(title="erpops ERP API", version="1", description=DESCRIPTION,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
+    docs.install(app, f"{PREFIX}/docs", f"{PREFIX}/openapi.json", assets_url=f"{PREFIX}/docs-assets")
     app.state.erp = erp
     app.state.engine = erp.engine
     errors.install(app)

@@ -47,7 +47,7 @@ ForRecordCustomerReceipt = Annotated[UnitOfWork, Depends(writer(sales.record_cus
 @offloaded
 def create_sales_order(body: SalesOrderIn, uow: ForCreateSalesOrder) -> dict[str, Any]:
     """Create a draft sales order; prices default to the items' list prices."""
-    lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price) for x in body.lines]
+    lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price, x.discount_percent) for x in body.lines]
     return sales.create_sales_order(uow, body.customer_id, lines, body.warehouse_id, body.order_date,
                                     body.backorder_allowed).row
 

@@ -136,6 +136,7 @@ class OrderLineIn(In):
     item_id: Id
     quantity: Quantity
     unit_price: Amount | None = None
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] = Decimal(0)
 
 
 class SalesOrderIn(In):
@@ -176,6 +177,7 @@ class SalesOrderLineOut(BaseModel):
     quantity: Decimal
     unit_price: Decimal
     tax_rate: Decimal
+    discount_percent: Decimal
     net_amount: Decimal
     tax_amount: Decimal
     qty_reserved: Decimal

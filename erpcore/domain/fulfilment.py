@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from erpcore.domain import money
 from erpcore.domain.money import show_money, show_qty
 from erpcore.domain.stock import Balance, reservable
 from erpcore.exceptions import Conflict, CreditLimitExceeded, InsufficientStock, ValidationFailed
@@ -106,7 +107,7 @@ def check_credit(customer: object, limit: Decimal, open_receivable: Decimal, ord
 
 def settlement(what: str, open_amount: Decimal, requested: Decimal | None) -> Decimal:
     """The amount a receipt or payment settles: the open amount by default; positive and at most open."""
-    amount = open_amount if requested is None else requested
+    amount = open_amount if requested is None else money.require_cents(f"{what} amount", requested)
     if amount <= 0:
         raise ValidationFailed(f"{what} amount must be positive (got {amount})")
     if amount > open_amount:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty, status
+from erpcore.models.base import Amount, BigId, Base, Timestamped, intpk, money, qty, status
 
 
 class PurchaseRequisition(Timestamped, Base):
@@ -51,7 +51,7 @@ class PurchaseOrderLine(Base):
     )
 
     id: Mapped[intpk]
-    purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"), index=True)
+    purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"))  # led by uq (.., line_no)
     line_no: Mapped[int]
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"), index=True)
     requisition_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("purchase_requisition.id"))
@@ -100,7 +100,7 @@ class SupplierInvoice(Timestamped, Base):
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    supplier_id: Mapped[int] = mapped_column(BigId, ForeignKey("supplier.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(BigId, ForeignKey("supplier.id"))  # led by uq (.., supplier_ref)
     supplier_ref: Mapped[str] = mapped_column(String(60))
     purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"), index=True)
     invoice_date: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -129,6 +129,7 @@ class SupplierInvoiceLine(Base):
     tax_rate: Mapped[Decimal]
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
+    grni_amount: Mapped[Decimal | None] = mapped_column(Amount)  # GRNI this line cleared, set at match
 
 
 class SupplierPayment(Timestamped, Base):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, update
 
 from erpcore.access import guarded
-from erpcore.domain import fulfilment, postings, transitions
+from erpcore.domain import dates, fulfilment, postings, transitions
 from erpcore.domain.events import GoodsReceived
 from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
@@ -96,7 +96,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or dt.date.today()
+    order_date = uow.resources.dates.check("order_date", order_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(Supplier, supplier_id) is None:
@@ -185,11 +185,12 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
 
     `lines` maps PO line numbers to quantities; None receives everything still open.
     """
-    receipt_date = receipt_date or dt.date.today()
+    receipt_date = uow.resources.dates.check("receipt_date", receipt_date or dt.date.today())
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
         transitions.require("purchase order", "receive", po.status, po_id)
+        dates.not_before("receipt_date", receipt_date, f"purchase order {po_id}'s date", po.order_date)
         po_lines = {r.line_no: r for r in s.execute(select(
             PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.item_id, PurchaseOrderLine.quantity,
             PurchaseOrderLine.qty_received, PurchaseOrderLine.unit_price).where(
@@ -245,7 +246,7 @@ def register_supplier_invoice(
     for line in lines:
         if line.quantity <= 0 or line.unit_price < 0:
             raise ValidationFailed(f"line {line.line_no}: quantity must be positive and price not negative")
-    invoice_date = invoice_date or dt.date.today()
+    invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(PurchaseOrder, po_id) is None:
@@ -271,11 +272,11 @@ def register_supplier_invoice(
                          "tax_amount": tax})
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
-        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id)) or 30
+        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id))
         inv_id = int(s.execute(insert(SupplierInvoice).values(
             number=numbering.next_number(uow, "supplier_invoice", invoice_date.year), supplier_id=po.supplier_id,
             supplier_ref=supplier_ref, purchase_order_id=po_id, invoice_date=invoice_date,
-            due_date=invoice_date + dt.timedelta(days=terms), status=SupplierInvoiceStatus.ON_HOLD,
+            due_date=dates.due_date(invoice_date, terms), status=SupplierInvoiceStatus.ON_HOLD,
             hold_reason="awaiting match", net_amount=net, tax_amount=tax, total_amount=net + tax,
             amount_paid=ZERO,
         ).returning(SupplierInvoice.id)).scalar_one())
@@ -290,7 +291,7 @@ def register_supplier_invoice(
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
-    payment_date = payment_date or dt.date.today()
+    payment_date = uow.resources.dates.check("payment_date", payment_date or dt.date.today())
     with uow:
         s = uow.session
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one_or_none()
@@ -298,6 +299,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
         transitions.require("supplier invoice", "pay", inv.status, invoice_id,
                             f": {inv.hold_reason}" if inv.hold_reason else "")
+        dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
         amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
@@ -318,7 +320,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
 @guarded("supplier_invoices:write")
 def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
-    cancel_date = cancel_date or dt.date.today()
+    cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
     with uow:
         s = uow.session
         po_id = s.scalar(select(SupplierInvoice.purchase_order_id).where(SupplierInvoice.id == invoice_id))
@@ -328,6 +330,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
         transitions.require("supplier invoice", "cancel", inv.status, invoice_id)
         transitions.require_unpaid("supplier invoice", invoice_id, inv.amount_paid)
+        dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
         if inv.status == SupplierInvoiceStatus.MATCHED:
             lines = s.execute(select(SupplierInvoiceLine.purchase_order_line_id, SupplierInvoiceLine.quantity)
                               .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
@@ -338,6 +341,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             journal.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
         s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
                   .values(status=SupplierInvoiceStatus.CANCELLED))
+        _refresh_po_status(uow, po_id)  # as the forward path does: a PO waiting only on this invoice closes
         doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
         uow.commit()
         return doc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from erpcore import access
 from erpcore.access import AccessRole, Actor
 from erpcore.domain.accounts import Role
+from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
 from erpcore.exceptions import Forbidden
@@ -26,6 +28,8 @@ class FakeResources:
 
     engine: Engine
     tolerances: Tolerances = field(default_factory=Tolerances)
+    dates: DateWindow = field(default_factory=DateWindow)
+    max_discount_percent: Decimal = Decimal(50)
 
     @property
     def number_blocks(self) -> object:
