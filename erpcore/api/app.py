@@ -24,7 +24,9 @@ DESCRIPTION = """Master data, order to cash, procure to pay and the foundation r
 
 Authenticate with `Authorization: Bearer <token>` (`erpops token create --role ROLE --name NAME`).
 Errors are `application/problem+json`. Every POST accepts an `Idempotency-Key` header: a retry with the
-same key, token and body returns the first response and writes nothing twice.
+same key, token and body returns the first response (or, if that was lost after the write, the document it
+wrote) and writes nothing twice; keys are kept `api.idempotency_window_hours`. Bodies over `api.max_body_bytes`
+get 413 unread, and a body is read only once its bearer token is known.
 """
 
 
