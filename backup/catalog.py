@@ -38,6 +38,11 @@ class Catalog:
     wal: dict[str, list[WalCopy]]
     unreachable: dict[str, str]
 
+    @property
+    def reason(self) -> str:
+        text = f"{len(self.backups)} backups"
+        return text + (f"; unreachable sites: {self.unreachable}" if self.unreachable else "")
+
     def backup(self, backup_id: str | None = None, kind: Kind | None = "physical") -> BackupEntry:
         """The named backup, else the newest of `kind` (physical by default: logical dumps are extras)."""
         if backup_id is None:

@@ -120,7 +120,8 @@ def _create_postgres(
     settings: BackupSettings, url: str, sites: Sequence[Site], progress: ProgressFn | None, label: str
 ) -> BackupResult:
     from backup.estimate import DATABASE_BYTES, cluster_bytes
-    from backup.pgtools import SUFFIX, BaseBackupStream, pg_bin_dir, segment_name
+    from backup.pgtools import SUFFIX, BaseBackupStream, segment_name
+    from opskit.pg import pg_bin_dir
 
     began, started = time.monotonic(), utcnow()
     backup_id = new_backup_id(started)

@@ -10,25 +10,24 @@ drill raises a `BackupDrillFailed` alert event.
 
 from __future__ import annotations
 
-import datetime as dt
 import random
-import re
 import subprocess
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from backup.catalog import BackupEntry, read_catalog
-from backup.cluster import Cluster
 from backup.errors import BackupError
 from backup.ops import status
-from backup.restore import RecoveryTarget, restore_postgres, restore_sqlite
+from backup.reach import RecoveryTarget
+from backup.restore import restore_postgres, restore_sqlite
+from backup.scratch import check_parent, scratch_cluster, scratch_dir
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from opskit.pg import Cluster
 
 
 @dataclass(frozen=True)
@@ -61,11 +60,18 @@ class DrillReport:
         return f"drill passed on backup {self.backup_id}: RTO {self.rto_s:.1f}s, RPO {self.rpo_s or 0:.1f}s"
 
 
+StepFn = Callable[[str], None]
+
+
 class _Steps:
-    def __init__(self, report: DrillReport) -> None:
+    def __init__(self, report: DrillReport, on_step: StepFn | None = None) -> None:
         self.report = report
+        self.on_step = on_step
 
     def run(self, name: str, fn: object) -> bool:
+        """Run one step; its exception is the drill's finding (a signal or Ctrl-C is not: it unwinds)."""
+        if self.on_step:
+            self.on_step(name)
         began = time.monotonic()
         try:
             detail = fn()  # type: ignore[operator]
@@ -82,11 +88,17 @@ def run_drill(
     scratch: Path | None = None,
     seed: int | None = None,
     alert_url: str | None = None,
+    on_step: StepFn | None = None,
 ) -> DrillReport:
-    """Run the drill on the newest backup; on failure record an alert event in the ERP database."""
+    """Run the drill on the newest backup; on failure record an alert event in the ERP database.
+
+    Scratch clusters and directories are removed on every way out, SIGTERM and Ctrl-C included;
+    `on_step` hears each step's name as it starts (the CLI shows it as progress).
+    """
+    check_parent(scratch)
     catalog = read_catalog(sites)
     report = DrillReport(None)
-    steps = _Steps(report)
+    steps = _Steps(report, on_step)
     entry: BackupEntry | None = None
 
     def pick() -> str:
@@ -96,9 +108,7 @@ def run_drill(
         return f"backup {entry.backup_id} on {', '.join(entry.sites)}"
 
     if steps.run("choose backup", pick) and entry is not None:
-        with tempfile.TemporaryDirectory(prefix="erpops-drill-", dir=scratch) as tmp:
-            root = Path(tmp)
-            root.chmod(0o755)
+        with scratch_dir("erpops-drill-", scratch) as root:
             if entry.manifest.engine == "sqlite":
                 _drill_sqlite(settings, sites, entry, root, steps)
             else:
@@ -187,26 +197,20 @@ def _drill_postgres(
 ) -> None:
     dbname = make_url(settings.effective_database_url()).database or "postgres"
     manifest = entry.manifest
-    first = Cluster(root / "latest", bin_dir=settings.pg_bin_dir)
     began = time.monotonic()
-    try:
+    with scratch_cluster(root / "latest", settings.pg_bin_dir) as first:
         ok = steps.run("restore backup", lambda: _restore_at_summary(settings, sites, entry, first))
         if ok and steps.run("start read-write", lambda: _start(first)):
             steps.report.rto_s = round(time.monotonic() - began, 3)
             steps.run("pg_amcheck", lambda: _amcheck(first, dbname))
             steps.run("erpops check", lambda: _erp_check(first.url(dbname)))
             steps.run("integrity summary", lambda: _compare(manifest.integrity, first.url(dbname)))
-    finally:
-        first.remove()
-    second = Cluster(root / "pitr", bin_dir=settings.pg_bin_dir)
-    try:
+    with scratch_cluster(root / "pitr", settings.pg_bin_dir) as second:
         ok = steps.run(
             "restore to a random commit", lambda: _restore_random_commit(settings, sites, entry, second, rnd)
         )
         if ok and steps.run("start point in time", lambda: _start(second)):
             steps.run("pg_amcheck point in time", lambda: _amcheck(second, dbname))
-    finally:
-        second.remove()
 
 
 def _restore_at_summary(
@@ -241,6 +245,7 @@ def _restore_random_commit(
     settings: BackupSettings, sites: Sequence[Site], entry: BackupEntry, cluster: Cluster, rnd: random.Random
 ) -> str:
     """Restore with all shipped WAL, then aim recovery at one commit picked at random after the backup."""
+    from backup.reach import commit_times
     from backup.restore import SPOOL
 
     result = restore_postgres(
@@ -256,42 +261,6 @@ def _restore_random_commit(
     with (cluster.data_dir / "postgresql.auto.conf").open("a") as fh:
         fh.write(f"recovery_target_xid = '{xid}'\n")
     return f"{result.reason}; target: commit of xid {xid} at {when.isoformat()} (one of {len(commits)})"
-
-
-_COMMIT = re.compile(
-    r"tx:\s+(\d+), lsn: \S+ prev \S+ desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\w+)"
-)
-
-
-def commit_times(spool: Path, bin_dir: Path) -> list[tuple[str, dt.datetime]]:
-    """Commit timestamps in the spooled WAL (pg_waldump), the points a time target can actually reach."""
-    from backup.walarchive import is_segment
-
-    segments = sorted(p.name for p in spool.glob("*") if is_segment(p.name)) if spool.is_dir() else []
-    if not segments:
-        return []
-    done = subprocess.run(
-        [
-            str(bin_dir / "pg_waldump"),
-            "--path",
-            str(spool),
-            "--rmgr",
-            "Transaction",
-            segments[0],
-            segments[-1],
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    times = []
-    for match in _COMMIT.finditer(done.stdout):
-        stamp = dt.datetime.fromisoformat(match.group(2))
-        times.append(
-            (match.group(1), stamp.replace(tzinfo=dt.UTC) if match.group(3) == "UTC" else stamp.astimezone())
-        )
-    return times
 
 
 def _start(cluster: Cluster) -> str:

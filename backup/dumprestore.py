@@ -22,10 +22,11 @@ from backup.catalog import BackupEntry, read_catalog
 from backup.errors import BackupError, CorruptObject, UsageError
 from backup.logical import DUMP_DIR
 from backup.manifest import FileEntry
-from backup.pgtools import DECOMPRESS, SUFFIX, conn_from_url, pg_bin_dir
+from backup.pgtools import DECOMPRESS, SUFFIX, conn_from_url
 from backup.restore import check_key, from_any_site
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from opskit.pg import pg_bin_dir
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

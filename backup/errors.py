@@ -6,7 +6,10 @@ ErpError
     ├── CorruptObject      exit 1   an object's bytes do not match the manifest's size or SHA-256
     ├── WrongKey           exit 1   the configured encryption key is not the one the backup was made with
     ├── NoUsableCopy       exit 1   no site holds a healthy copy of what a restore needs
+    ├── TargetUnreachable  exit 1   the WAL to reach a recovery target never reached a site
     └── UsageError         exit 2   options that do not go together, or a value out of range
+
+Scratch clusters (drill, restore-table) are opskit's: their failures are `opskit.errors.ClusterError`, exit 4.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ class WrongKey(BackupError):
 
 class NoUsableCopy(BackupError):
     code = "no_usable_copy"
+
+
+class TargetUnreachable(BackupError):
+    """The WAL needed to reach the recovery target was never shipped to any site."""
+
+    code = "target_unreachable"
 
 
 class UsageError(BackupError):

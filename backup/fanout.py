@@ -11,13 +11,26 @@ import hashlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from backup.sites.base import ObjectInfo, Site
 
 QUEUE_DEPTH = 16
 ProgressFn = Callable[[str, int], None]  # (site name, bytes just written)
+# Opens one phase of progress display with its expected bytes (in total, or per site); the CLI draws it.
+Bars = Callable[[int | dict[str, int] | None], AbstractContextManager[ProgressFn | None]]
+
+
+@contextmanager
+def phase(bars: Bars | None, total: int | dict[str, int] | None = None) -> Iterator[ProgressFn | None]:
+    """A progress phase from `bars`, or none (quiet)."""
+    if bars is None:
+        yield None
+        return
+    with bars(total) as progress:
+        yield progress
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from backup.create import BackupResult, _finish, _write_file, utcnow
 from backup.errors import BackupError, UsageError
 from backup.fanout import FanOutResult, ProgressFn
 from backup.manifest import FileEntry, new_backup_id
-from backup.pgtools import SUFFIX, conn_from_url, pg_bin_dir
+from backup.pgtools import SUFFIX, conn_from_url
 from backup.settings import BackupSettings
 from backup.sites.base import Site, file_chunks
+from opskit.pg import pg_bin_dir
 
 DUMP_DIR = "dump/"
 COMPRESS = {"zstd": ["zstd", "-q", "-c", "-3"], "lz4": ["lz4", "-q", "-c"]}
@@ -47,7 +48,7 @@ def create_logical(
         raise BackupError("no backup sites configured (backup.sites)")
     url = settings.effective_database_url()
     if make_url(url).get_backend_name() != "postgresql":
-        raise BackupError(
+        raise UsageError(
             "logical dumps are for PostgreSQL; a SQLite backup already is the whole database file"
         )
     jobs = settings.dump_jobs if jobs is None else jobs

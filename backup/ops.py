@@ -6,29 +6,19 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backup.catalog import BackupEntry, Catalog, read_catalog
 from backup.errors import SiteError
+from backup.fanout import Bars, phase
 from backup.manifest import file_key, manifest_key
 from backup.retention import BackupFacts, Policy, RetentionPlan, plan_retention
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from backup.walarchive import WAL_LAST, utcnow
 
-WAL_LAST = "status/wal-last.json"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def mark_wal_pushed(sites: Sequence[Site], segment: str, now: dt.datetime | None = None) -> None:
-    """Record the newest shipped segment and when (the RPO clock), on the sites that took it."""
-    body = json.dumps({"segment": segment, "at": (now or utcnow()).isoformat()}).encode()
-    for site in sites:
-        try:
-            site.put_bytes(WAL_LAST, body)
-        except SiteError:
-            continue
+if TYPE_CHECKING:
+    from backup.verify import Status, VerifyReport
 
 
 @dataclass
@@ -84,6 +74,12 @@ def status(
             st.rpo_s = round((now - newest_point).total_seconds(), 3)
         out.append(st)
     return out
+
+
+def status_reason(statuses: Sequence[SiteStatus]) -> str:
+    down = [f"{s.site} ({s.error})" for s in statuses if not s.reachable]
+    text = f"{len(statuses) - len(down)} of {len(statuses)} sites reachable"
+    return text + (f"; unreachable: {', '.join(down)}" if down else "")
 
 
 def metrics_text(statuses: Sequence[SiteStatus]) -> str:
@@ -250,3 +246,37 @@ def _copy(
         except SiteError as exc:
             errors.append(exc.message)
             return
+
+
+@dataclass
+class CatchUpReport:
+    """Catch-up on every site, and the re-read after it when asked for."""
+
+    sites: list[CatchUp]
+    verify: VerifyReport | None = None
+
+    @property
+    def status(self) -> Status:
+        if any(r.errors for r in self.sites):
+            return "failed"
+        return self.verify.status if self.verify else "ok"
+
+    @property
+    def reason(self) -> str:
+        text = "; ".join(r.reason for r in self.sites)
+        return text + (f"; verify: {self.verify.reason}" if self.verify else "")
+
+
+def catch_up_sites(
+    sites: Sequence[Site], bars: Bars | None = None, then_verify: bool = False
+) -> CatchUpReport:
+    """Copy what each site misses, then (with `then_verify`) re-read and check everything on the sites."""
+    from backup.estimate import catch_up_totals
+    from backup.verify import verify_sites
+
+    catalog = read_catalog(sites)
+    with phase(bars, catch_up_totals(catalog, sites)) as progress:
+        report = CatchUpReport(catch_up(sites, progress, catalog))
+    if then_verify:
+        report.verify = verify_sites(sites, bars)
+    return report

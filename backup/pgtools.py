@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,19 +19,6 @@ SEGMENT_SIZE = 16 << 20
 COMPRESS_FLAG = {"zstd": "server-zstd", "lz4": "server-lz4", "none": "none"}
 SUFFIX = {"zstd": ".zst", "lz4": ".lz4", "none": ""}
 DECOMPRESS = {"zstd": ["zstd", "-dcq"], "lz4": ["lz4", "-dcq"]}
-
-
-def pg_bin_dir(configured: Path | None = None) -> Path:
-    """The directory of pg_basebackup & co: configured, else the newest /usr/lib/postgresql/*/bin, else PATH."""
-    if configured:
-        return configured
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if candidates:
-        return candidates[-1]
-    found = shutil.which("pg_basebackup")
-    if not found:
-        raise BackupError("PostgreSQL client tools not found: set backup.pg_bin_dir")
-    return Path(found).parent
 
 
 @dataclass(frozen=True)

@@ -12,40 +12,24 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO
 
 from backup.catalog import BackupEntry, Catalog, WalCopy, read_catalog
 from backup.crypto import decrypt_stream, key_id
-from backup.errors import BackupError, CorruptObject, NoUsableCopy, SiteError, WrongKey
+from backup.errors import BackupError, CorruptObject, NoUsableCopy, SiteError, UsageError, WrongKey
+from backup.fanout import Bars
 from backup.manifest import FileEntry, Manifest, file_key
+from backup.reach import LATEST, RecoveryTarget
 from backup.settings import BackupSettings
 from backup.sites.base import Site
 
-TargetKind = Literal["latest", "immediate", "time", "xid", "name", "lsn"]
 SPOOL = "erpops_restore_wal"
 ProgressFn = Callable[[str, int], None]
-
-
-@dataclass(frozen=True)
-class RecoveryTarget:
-    """Where recovery stops: the end of the WAL (latest), the backup's own end (immediate), or a point."""
-
-    kind: TargetKind = "latest"
-    value: str = ""
-
-    def settings(self) -> dict[str, str]:
-        if self.kind == "latest":
-            return {}
-        if self.kind == "immediate":
-            return {"recovery_target": "immediate"}
-        return {f"recovery_target_{self.kind}": self.value}
-
-    def describe(self) -> str:
-        return self.kind if not self.value else f"{self.kind} {self.value}"
 
 
 @dataclass
@@ -187,7 +171,7 @@ def restore_postgres(
     settings: BackupSettings,
     sites: Sequence[Site],
     target_dir: Path,
-    target: RecoveryTarget = RecoveryTarget(),
+    target: RecoveryTarget = LATEST,
     backup_id: str | None = None,
     owner: str | None = None,
     progress: ProgressFn | None = None,
@@ -198,7 +182,6 @@ def restore_postgres(
     `wal_until`: the last WAL segment recovery can need (the drill knows it for its restore point);
     later segments are not fetched.
     """
-    from backup.walarchive import prefetch_wal
 
     began = time.monotonic()
     catalog = read_catalog(sites)
@@ -210,28 +193,15 @@ def restore_postgres(
     check_key(manifest, key)
     if target_dir.exists() and any(target_dir.iterdir()):
         raise BackupError(f"{target_dir} is not empty: restore into a new data directory")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    entry = manifest.files[0]
-    site, skipped = from_any_site(
-        sites,
-        backup,
-        entry,
-        key,
-        lambda chunks: _untar(chunks, entry.compression, target_dir, progress),
-        lambda: _empty(target_dir),
-    )
-    wal_files = 0
-    if target.kind != "immediate" and manifest.start_wal:
-        wal_files, wal_skips = prefetch_wal(
-            sites,
-            _wal_up_to(catalog, wal_until),
-            manifest.start_wal,
-            target_dir / SPOOL,
-            key,
-            settings.restore_concurrency,
+    made = not target_dir.exists()
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        site, wal_files, skipped, reached = _unpack(
+            settings, sites, catalog, backup, target_dir, target, progress, wal_until
         )
-        skipped.update(wal_skips)
-    write_recovery_config(target_dir, target)
+    except BaseException:
+        _discard(target_dir, made)
+        raise
     if owner:
         _chown(target_dir, owner)
     os.chmod(target_dir, 0o700)
@@ -244,8 +214,81 @@ def restore_postgres(
         wal_files,
         skipped,
         f"restored backup {manifest.backup_id} from site {site} with {wal_files} WAL files, "
-        f"recovery target {target.describe()}" + _skips(skipped),
+        f"recovery target {target.describe()}" + (f"; {reached}" if reached else "") + _skips(skipped),
     )
+
+
+def _unpack(
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    catalog: Catalog,
+    backup: BackupEntry,
+    target_dir: Path,
+    target: RecoveryTarget,
+    progress: ProgressFn | None,
+    wal_until: str | None,
+) -> tuple[str, int, dict[str, str], str]:
+    """Base backup, WAL and recovery settings into `target_dir`; (site, WAL files, skipped copies, reach)."""
+    from backup.reach import check_reachable
+    from backup.walarchive import prefetch_wal
+    from opskit.pg import pg_bin_dir
+
+    manifest, key, entry = backup.manifest, settings.key_bytes(), backup.manifest.files[0]
+    site, skipped = from_any_site(
+        sites,
+        backup,
+        entry,
+        key,
+        lambda chunks: _untar(chunks, entry.compression, target_dir, progress),
+        lambda: _empty(target_dir),
+    )
+    wal_files, reached = 0, ""
+    if target.kind != "immediate" and manifest.start_wal:
+        wal_files, wal_skips = prefetch_wal(
+            sites,
+            _wal_up_to(catalog, wal_until),
+            manifest.start_wal,
+            target_dir / SPOOL,
+            key,
+            settings.restore_concurrency,
+        )
+        skipped.update(wal_skips)
+    if target.kind in ("time", "xid", "name"):
+        bin_dir = pg_bin_dir(settings.pg_bin_dir)
+        reached = check_reachable(target.kind, target.value, target_dir / SPOOL, bin_dir, manifest.finished)
+    write_recovery_config(target_dir, target)
+    return site, wal_files, skipped, reached
+
+
+def _discard(target_dir: Path, made: bool) -> None:
+    """Leave nothing half-written: remove the directory this restore made, or empty the one it was given."""
+    if made:
+        shutil.rmtree(target_dir, ignore_errors=True)
+    elif target_dir.is_dir():
+        _empty(target_dir)
+
+
+def restore(
+    settings: BackupSettings,
+    sites: Sequence[Site],
+    to: Path,
+    target: RecoveryTarget = LATEST,
+    backup_id: str | None = None,
+    owner: str | None = None,
+    bars: Bars | None = None,
+) -> RestoreResult:
+    """Restore into `to` with the engine the backup was made on (a SQLite file or a PostgreSQL data directory)."""
+    from backup.fanout import phase
+
+    engine = read_catalog(sites, with_wal=False).backup(backup_id).manifest.engine
+    if engine == "sqlite":
+        if target.kind != "latest":
+            raise UsageError(
+                f"a SQLite backup restores as it was taken: {target.describe()} needs PostgreSQL"
+            )
+        return restore_sqlite(settings, sites, to, backup_id)
+    with phase(bars) as progress:
+        return restore_postgres(settings, sites, to, target, backup_id, owner, progress)
 
 
 def _wal_up_to(catalog: Catalog, last: str | None) -> dict[str, list[WalCopy]]:
@@ -263,50 +306,62 @@ def _skips(skipped: dict[str, str]) -> str:
 
 
 def _untar(chunks: Iterator[bytes], compression: str, target_dir: Path, progress: ProgressFn | None) -> None:
+    """Decompress and unpack a stream; the tools' own error text goes into the raised reason, never to stderr."""
     from backup.pgtools import DECOMPRESS
 
     tar = ["tar", "-x", "-C", str(target_dir), "-f", "-"]
-    decomp = None
-    if compression in DECOMPRESS:
-        decomp = subprocess.Popen(DECOMPRESS[compression], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        untar = subprocess.Popen(tar, stdin=decomp.stdout, stderr=subprocess.PIPE)
-        assert decomp.stdout is not None
-        decomp.stdout.close()
-        sink = decomp.stdin
-    else:
-        untar = subprocess.Popen(tar, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        sink = untar.stdin
-    assert sink is not None
-    try:
-        for chunk in chunks:
-            sink.write(chunk)
-            if progress:
-                progress("restore", len(chunk))
-    except BrokenPipeError as exc:
-        raise CorruptObject(f"unpacking failed: {_finish(decomp, untar)}") from exc
-    except BaseException:
+    with tempfile.TemporaryFile() as errors:
+        decomp = None
+        if compression in DECOMPRESS:
+            decomp = subprocess.Popen(
+                DECOMPRESS[compression], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+            )
+            untar = subprocess.Popen(tar, stdin=decomp.stdout, stderr=errors)
+            assert decomp.stdout is not None
+            decomp.stdout.close()
+            sink = decomp.stdin
+        else:
+            untar = subprocess.Popen(tar, stdin=subprocess.PIPE, stderr=errors)
+            sink = untar.stdin
+        assert sink is not None
+        try:
+            for chunk in chunks:
+                sink.write(chunk)
+                if progress:
+                    progress("restore", len(chunk))
+        except BrokenPipeError as exc:
+            raise CorruptObject(f"unpacking failed: {_finish(decomp, untar, errors)}") from exc
+        except CorruptObject:
+            sink.close()
+            _finish(decomp, untar, errors)
+            raise
+        except BaseException:  # stopped (a signal) or a bug: end the children at once, do not drain them
+            for proc in (decomp, untar):
+                if proc is not None:
+                    proc.kill()
+            sink.close()
+            _finish(decomp, untar, errors)
+            raise
         sink.close()
-        _finish(decomp, untar)
-        raise
-    sink.close()
-    problem = _finish(decomp, untar)
+        problem = _finish(decomp, untar, errors)
     if problem:
         raise CorruptObject(f"unpacking the base backup failed: {problem}")
 
 
-def _finish(decomp: subprocess.Popen[bytes] | None, untar: subprocess.Popen[bytes]) -> str:
+def _finish(decomp: subprocess.Popen[bytes] | None, untar: subprocess.Popen[bytes], errors: IO[bytes]) -> str:
+    """Wait for both children; what went wrong, with their stderr (e.g. zstd's), or ''."""
     problems = []
     if decomp is not None and decomp.wait() != 0:
         problems.append(f"decompressor exit {decomp.returncode}")
-    err = ""
-    if untar.stderr is not None:
-        err = untar.stderr.read().decode(errors="replace")
-        untar.stderr.close()
     if decomp is not None and decomp.stdin is not None and not decomp.stdin.closed:
         decomp.stdin.close()
     if untar.wait() != 0:
-        problems.append(f"tar exit {untar.returncode}: {err.strip()[:200]}")
-    return "; ".join(problems)
+        problems.append(f"tar exit {untar.returncode}")
+    if problems:
+        errors.seek(0)
+        text = " ".join(errors.read().decode(errors="replace").split())
+        problems.append(text[-300:])
+    return "; ".join(p for p in problems if p)
 
 
 def _empty(directory: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,14 +16,15 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from backup.cluster import Cluster
 from backup.errors import BackupError
 from backup.pgtools import conn_from_url
-from backup.restore import RecoveryTarget, restore_postgres
+from backup.reach import LATEST, RecoveryTarget
+from backup.restore import restore_postgres
+from backup.scratch import scratch_cluster, scratch_dir
 from backup.settings import BackupSettings
 from backup.sites.base import Site
+from opskit.pg import Cluster
 
-LATEST = RecoveryTarget()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
@@ -54,17 +54,15 @@ def restore_tables(
     _refuse_existing_schema(live_url, into_schema)
     began = time.monotonic()
     dbname = make_url(live_url).database or "postgres"
-    with tempfile.TemporaryDirectory(prefix="erpops-table-", dir=scratch) as tmp:
-        Path(tmp).chmod(0o755)
-        cluster = Cluster(Path(tmp) / "scratch", bin_dir=settings.pg_bin_dir)
-        try:
-            restored = restore_postgres(settings, sites, cluster.data_dir, target, owner=cluster.user)
-            cluster.start()
-            cluster.wait_ready()
-            counts = _copy_into_schema(cluster.url(dbname), tables, into_schema)
-            _dump_into_live(cluster, dbname, into_schema, live_url)
-        finally:
-            cluster.remove()
+    with (
+        scratch_dir("erpops-table-", scratch) as root,
+        scratch_cluster(root / "scratch", settings.pg_bin_dir) as cluster,
+    ):
+        restored = restore_postgres(settings, sites, cluster.data_dir, target, owner=cluster.user)
+        cluster.start()
+        cluster.wait_ready()
+        counts = _copy_into_schema(cluster.url(dbname), tables, into_schema)
+        _dump_into_live(cluster, dbname, into_schema, live_url)
     return TableRestoreResult(
         into_schema,
         counts,

@@ -7,16 +7,16 @@ site holds intact WAL without a gap from the backup's start segment to the newes
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from backup.catalog import Catalog, read_catalog
 from backup.errors import SiteError
-from backup.manifest import file_key
+from backup.fanout import Bars, ProgressFn, phase
+from backup.manifest import WAL, file_key
 from backup.sites.base import Site
 from backup.walarchive import continuity, is_segment
-
-ProgressFn = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class BackupVerdict:
     file_sites: list[str]
     wal_sites: list[str]
     reason: str
+    bad_sites: dict[str, str] = field(default_factory=dict)
+
+
+Status = Literal["ok", "degraded", "failed"]
 
 
 @dataclass
@@ -48,15 +52,40 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.bad and not self.unreachable and all(b.good for b in self.backups)
+        return self.status == "ok"
+
+    @property
+    def status(self) -> Status:
+        """failed: some backup cannot be restored; degraded: all can, but a copy is bad or a site unreachable."""
+        if not all(b.good for b in self.backups):
+            return "failed"
+        return "degraded" if self.bad or self.unreachable else "ok"
 
     @property
     def reason(self) -> str:
+        """What is bad, where, and whether each backup can still be restored, in plain words."""
+        lines = [_backup_line(b) for b in self.backups if not b.good or b.bad_sites]
+        lines += [
+            f"WAL copy {c.key} on site {c.site} is BAD ({c.reason})"
+            for c in self.bad
+            if c.key.startswith(WAL)
+        ]
+        lines += [f"site {name} unreachable ({why})" for name, why in self.unreachable.items()]
         good = sum(b.good for b in self.backups)
-        text = f"{len(self.checks)} objects re-read, {len(self.bad)} bad; {good} of {len(self.backups)} backups good"
-        if self.unreachable:
-            text += f"; unreachable sites: {', '.join(self.unreachable)}"
-        return text
+        head = {
+            "ok": f"all {len(self.checks)} objects intact; {good} of {len(self.backups)} backups restorable",
+            "degraded": f"DEGRADED: {good} of {len(self.backups)} backups still restorable from a healthy copy, "
+            f"but {len(self.bad)} of {len(self.checks)} copies are bad or a site is unreachable",
+            "failed": f"FAILED: {len(self.backups) - good} of {len(self.backups)} backups cannot be restored",
+        }[self.status]
+        return "; ".join([head, *lines])
+
+
+def _backup_line(verdict: BackupVerdict) -> str:
+    bad = "; ".join(f"the copy on site {site} is BAD ({why})" for site, why in verdict.bad_sites.items())
+    if not verdict.good:
+        return f"backup {verdict.backup_id} is NOT restorable: {verdict.reason}" + (f"; {bad}" if bad else "")
+    return f"backup {verdict.backup_id}: {bad}; still restorable from site {', '.join(verdict.file_sites)}"
 
 
 def _check(site: Site, key: str, size: int, sha: str, progress: ProgressFn | None) -> ObjectCheck:
@@ -80,6 +109,15 @@ def _check(site: Site, key: str, size: int, sha: str, progress: ProgressFn | Non
     return ObjectCheck(site.name, key, True, "intact")
 
 
+def verify_sites(sites: Sequence[Site], bars: Bars | None = None) -> VerifyReport:
+    """Read the catalog and verify everything on `sites`, drawing per-site progress through `bars`."""
+    from backup.estimate import per_site_totals
+
+    catalog = read_catalog(sites)
+    with phase(bars, per_site_totals(catalog, sites)) as progress:
+        return verify(sites, progress, catalog)
+
+
 def verify(
     sites: Sequence[Site], progress: ProgressFn | None = None, catalog: Catalog | None = None
 ) -> VerifyReport:
@@ -97,7 +135,8 @@ def verify(
     newest = max((n for n in catalog.wal if is_segment(n)), default=None)
     for entry in catalog.backups:
         manifest = entry.manifest
-        file_sites = []
+        file_sites: list[str] = []
+        bad_sites: dict[str, str] = {}
         for site_name in entry.sites:
             results = [
                 _check(by_name[site_name], file_key(manifest.backup_id, f.name), f.size, f.sha256, progress)
@@ -106,9 +145,11 @@ def verify(
             report.checks.extend(results)
             if all(r.ok for r in results):
                 file_sites.append(site_name)
-        report.backups.append(
-            _verdict(manifest.backup_id, manifest.start_wal, file_sites, healthy_wal, newest)
-        )
+            else:
+                bad_sites[site_name] = next(f"{r.key}: {r.reason}" for r in results if not r.ok)
+        verdict = _verdict(manifest.backup_id, manifest.start_wal, file_sites, healthy_wal, newest)
+        verdict.bad_sites = bad_sites
+        report.backups.append(verdict)
     return report
 
 

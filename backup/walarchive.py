@@ -6,20 +6,24 @@ on any site can be checked without a manifest, and a damaged copy is skipped for
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from backup.catalog import WalCopy
+from backup.catalog import WalCopy, read_catalog
 from backup.crypto import decrypt_stream, encrypt_deterministic
 from backup.errors import BackupError, CorruptObject, NoUsableCopy, SiteError
 from backup.fanout import fan_out
 from backup.manifest import WAL, parse_wal_key, wal_key
 from backup.pgtools import segment_number
 from backup.sites.base import Site
+
+WAL_LAST = "status/wal-last.json"
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,20 @@ class WalPushResult:
     ok_sites: list[str]
     failed: dict[str, str]
     reason: str
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def mark_wal_pushed(sites: Sequence[Site], segment: str, now: dt.datetime | None = None) -> None:
+    """Record the newest shipped segment and when (the RPO clock), on the sites that took it."""
+    body = json.dumps({"segment": segment, "at": (now or utcnow()).isoformat()}).encode()
+    for site in sites:
+        try:
+            site.put_bytes(WAL_LAST, body)
+        except SiteError:
+            continue
 
 
 def is_segment(name: str) -> bool:
@@ -61,6 +79,13 @@ def wal_push(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushRes
     return WalPushResult(path.name, ok, failed, reason)
 
 
+def ship(sites: Sequence[Site], path: Path, key: bytes | None) -> WalPushResult:
+    """`wal_push`, then record on the sites that took it the newest shipped segment (the RPO clock)."""
+    result = wal_push(sites, path, key)
+    mark_wal_pushed([s for s in sites if s.name in result.ok_sites], path.name)
+    return result
+
+
 def read_wal_copy(site: Site, copy: WalCopy, key: bytes | None) -> bytes:
     """The WAL file's plain bytes from one copy, after its SHA-256 and (if encrypted) its tags check out."""
     stored = site.get_bytes(copy.key)
@@ -71,6 +96,16 @@ def read_wal_copy(site: Site, copy: WalCopy, key: bytes | None) -> bytes:
             raise BackupError(f"{copy.key} is encrypted and no backup.encryption_key is configured")
         return b"".join(decrypt_stream([stored], key, copy.key))
     return stored
+
+
+def fetch_named(
+    sites: Sequence[Site], name: str, dest: Path, key: bytes | None
+) -> tuple[str, dict[str, str]]:
+    """Write WAL file `name` to `dest` from the first site with a healthy copy (restore_command)."""
+    copies = read_catalog(sites).wal.get(name)
+    if not copies:
+        raise NoUsableCopy(f"WAL {name} is on no site")
+    return fetch_wal(sites, copies, dest, key)
 
 
 def fetch_wal(
@@ -127,8 +162,13 @@ def prefetch_wal(
         _site, skips = fetch_wal(sites, wal[name], spool / name, key)
         skipped.update({f"{name}@{s}": why for s, why in skips.items()})
 
-    with ThreadPoolExecutor(concurrency) as pool:
+    pool = ThreadPoolExecutor(concurrency)
+    try:
         list(pool.map(one, names))
+    except BaseException:  # a failed fetch or a signal: start no further downloads
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return len(names), skipped
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from backup.errors import BackupError
-from backup.ops import mark_wal_pushed
-from backup.pgtools import conn_from_url, pg_bin_dir
+from backup.pgtools import conn_from_url
 from backup.sites.base import Site
-from backup.walarchive import WalPushResult, wal_push
+from backup.walarchive import WalPushResult, ship
+from opskit.pg import pg_bin_dir
 
 FINISHED = re.compile(r"^([0-9A-F]{24}|[0-9A-F]{8}\.history)$")
 
@@ -29,6 +29,49 @@ class StreamStats:
     pushed: list[str] = field(default_factory=list)
     degraded: list[WalPushResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    stopped_by: str = ""
+
+    @property
+    def reason(self) -> str:
+        text = (
+            f"pushed {len(self.pushed)} WAL files, {len(self.degraded)} degraded, {len(self.errors)} errors"
+        )
+        text += f"; stopped: {self.stopped_by}" if self.stopped_by else ""
+        return text + (f"; last error: {self.errors[-1]}" if self.errors else "")
+
+
+def stream(
+    url: str,
+    sites: Sequence[Site],
+    spool: Path,
+    key: bytes | None,
+    slot: str = "erpops_backup",
+    bin_dir: Path | None = None,
+    seconds: float = 0,
+) -> StreamStats:
+    """Stream and push WAL for `seconds` (0: until SIGINT or SIGTERM, the normal way to stop it) or until
+    pg_receivewal exits; pg_receivewal is stopped and the last finished files pushed on every way out."""
+    from opskit.signals import Terminated
+
+    streamer = WalStreamer(url, sites, spool, key, slot, bin_dir)
+    streamer.start()
+    began = time.monotonic()
+    try:
+        while not seconds or time.monotonic() - began < seconds:
+            if streamer.proc is not None and streamer.proc.poll() is not None:
+                streamer.stats.stopped_by = (
+                    f"pg_receivewal exited {streamer.proc.returncode}: {streamer.log_tail()}"
+                )
+                streamer.stats.errors.append(streamer.stats.stopped_by)
+                break
+            time.sleep(0.5)
+        else:
+            streamer.stats.stopped_by = f"after {seconds:g} s as asked"
+    except (KeyboardInterrupt, Terminated) as exc:
+        streamer.stats.stopped_by = "SIGINT" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
+    finally:
+        streamer.stop()
+    return streamer.stats
 
 
 class WalStreamer:
@@ -107,11 +150,10 @@ class WalStreamer:
         done = []
         for path in sorted(p for p in self.spool.iterdir() if FINISHED.match(p.name)):
             try:
-                result = wal_push(self.sites, path, self.key)
+                result = ship(self.sites, path, self.key)
             except BackupError as exc:
                 self.stats.errors.append(exc.message)
                 break
-            mark_wal_pushed([s for s in self.sites if s.name in result.ok_sites], path.name)
             if result.failed:
                 self.stats.degraded.append(result)
             self.stats.pushed.append(path.name)

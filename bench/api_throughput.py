@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import text
 
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 from loadtest.fixture import API, Fixture, create_fixture, tokens_from_database
-from loadtest.server import ServerProcess, free_port
+from opskit.ports import free_port
+from opskit.proc import ServerProcess, start_http_server
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PGBIN = Path("/usr/lib/postgresql/15/bin")
@@ -189,21 +189,10 @@ def drive(host: str, fx: Fixture, clients: int, seconds: float) -> tuple[Tally, 
 def start_server(database_url: str, log_path: Path, workers: int, wait_s: float = 60.0) -> ServerProcess:
     """`erpops serve --workers N` on 127.0.0.1 over `database_url`, once /healthz answers."""
     port = free_port()
-    log = log_path.open("wb")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "ERPOPS_DATABASE_URL": database_url}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "erpops"), "serve", "--host", "127.0.0.1",
-                                "--port", str(port), "--workers", str(workers), "--no-access-log"],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"the API server did not come up: {log_path.read_text(errors='replace')[-500:]}")
+    argv = [str(Path(sys.executable).parent / "erpops"), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--no-access-log"]
+    return start_http_server(argv, f"http://127.0.0.1:{port}", log_path, env=env, wait_s=wait_s)
 
 
 def start_profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:

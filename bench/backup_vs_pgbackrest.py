@@ -25,11 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backup.cluster import Cluster, free_port
 from backup.create import create_backup
 from backup.restore import restore_postgres
 from backup.settings import load_backup_settings
 from backup.sites import make_sites
+from opskit.pg import Cluster
+from opskit.ports import free_port
 
 STANZA = "bench"
 

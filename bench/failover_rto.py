@@ -17,46 +17,48 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
+from failover.cleanup import LabGuard
 from failover.drill import DrillConfig, run_drill, summarize_drills
 from failover.engines.base import HaEngine
 from failover.types import Fault
 
 
-def manual(tuned: bool) -> HaEngine:
+def manual(tuned: bool, base: Path) -> HaEngine:
     from failover.engines.manual import ManualEngine, ManualPolicy
     from failover.lab import create_pair
 
     policy = ManualPolicy() if tuned else ManualPolicy(probe_interval=1.0, probe_timeout=2.0, failure_threshold=3)
-    return ManualEngine(create_pair(), policy)
+    return ManualEngine(create_pair(base), policy)
 
 
-def patroni() -> HaEngine:
+def patroni(base: Path) -> HaEngine:
     from failover.engines.patroni import PatroniEngine
     from failover.patroni_lab import create_patroni_lab
 
-    return PatroniEngine(create_patroni_lab())
+    return PatroniEngine(create_patroni_lab(base=base))
 
 
-def auto_failover(tuned: bool) -> HaEngine:
+def auto_failover(tuned: bool, base: Path) -> HaEngine:
     from failover.autofailover_lab import create_autofailover_lab
     from failover.engines.pg_auto_failover import AutoFailoverEngine
 
-    return AutoFailoverEngine(create_autofailover_lab(tuned=tuned))
+    return AutoFailoverEngine(create_autofailover_lab(tuned=tuned, base=base))
 
 
-ROWS: list[tuple[str, Fault, Callable[[], HaEngine]]] = [
-    ("pg_auto_failover defaults", Fault.CRASH, lambda: auto_failover(False)),
-    ("pg_auto_failover tuned", Fault.CRASH, lambda: auto_failover(True)),
+ROWS: list[tuple[str, Fault, Callable[[Path], HaEngine]]] = [
+    ("pg_auto_failover defaults", Fault.CRASH, lambda base: auto_failover(False, base)),
+    ("pg_auto_failover tuned", Fault.CRASH, lambda base: auto_failover(True, base)),
     ("patroni (erpops config)", Fault.CRASH, patroni),
     ("patroni (erpops config)", Fault.KILL, patroni),
     ("patroni (erpops config)", Fault.ISOLATE, patroni),
-    ("manual (erpops runbook)", Fault.CRASH, lambda: manual(True)),
-    ("manual, script timers", Fault.KILL, lambda: manual(False)),
-    ("manual (erpops runbook)", Fault.KILL, lambda: manual(True)),
-    ("manual, script timers", Fault.HANG, lambda: manual(False)),
-    ("manual (erpops runbook)", Fault.HANG, lambda: manual(True)),
-    ("manual (erpops runbook)", Fault.ISOLATE, lambda: manual(True)),
+    ("manual (erpops runbook)", Fault.CRASH, lambda base: manual(True, base)),
+    ("manual, script timers", Fault.KILL, lambda base: manual(False, base)),
+    ("manual (erpops runbook)", Fault.KILL, lambda base: manual(True, base)),
+    ("manual, script timers", Fault.HANG, lambda base: manual(False, base)),
+    ("manual (erpops runbook)", Fault.HANG, lambda base: manual(True, base)),
+    ("manual (erpops runbook)", Fault.ISOLATE, lambda base: manual(True, base)),
 ]
 
 
@@ -68,11 +70,9 @@ def main() -> None:
     print(f"{'fault':<6} {'engine':<27} {'rto p50':>8} {'rto p95':>8} {'in sync p50':>12} {'lost':>5} {'iso ack':>7} {'passed':>7}")
     baseline: float | None = None
     for label, fault, factory in ROWS:
-        engine = factory()
-        try:
+        with LabGuard() as guard:  # every lab stopped and removed, also on Ctrl-C
+            engine = guard.adopt(factory(guard.base))
             results = [run_drill(engine, replace(config, fault=fault)) for _ in range(repeats)]
-        finally:
-            engine.close()
         summary = summarize_drills(results)
         rto, sync = summary["seconds"]["business_rto"], summary["seconds"]["back_in_sync"]
         baseline = baseline or rto["p50"]
@@ -85,4 +85,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from opskit.signals import sigterm_unwinds
+
+    with sigterm_unwinds():  # SIGTERM stops the bench as Ctrl-C does: every lab cleaned up
+        main()

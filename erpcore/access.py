@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "stock_report:read": frozenset({R.FINANCE, R.WAREHOUSE}),
     "operations:read": frozenset({R.OPERATIONS}),
     "operations:write": frozenset({R.OPERATIONS}),
+    "admin:tokens": frozenset(),
 }
 
 
@@ -182,8 +183,9 @@ def lookup(engine: Engine, token: str) -> Actor | None:
     return actor
 
 
-def create_token(erp: HasEngine, role: str, name: str) -> str:
-    """Create a token for `role`; returns the token itself, which is stored only as its sha256."""
+def create_token(erp: HasEngine, role: str, name: str, actor: Actor = SYSTEM) -> str:
+    """Create a token for `role` as `actor` (an admin); returns the token, which is stored only as its sha256."""
+    require(actor, "admin:tokens")
     if role not in AccessRole.__members__.values():
         raise ValidationFailed(f"unknown role {role!r}; one of: {', '.join(r.value for r in AccessRole)}")
     if not name.strip():
@@ -203,8 +205,10 @@ def list_tokens(erp: HasEngine) -> list[dict[str, object]]:
     return [dict(r) for r in rows]
 
 
-def revoke_token(erp: HasEngine, token_id: int) -> None:
-    """Revoke a token: at once in this process, within `TOKEN_TTL_S` in others (see the module docstring)."""
+def revoke_token(erp: HasEngine, token_id: int, actor: Actor = SYSTEM) -> None:
+    """Revoke a token as `actor` (an admin): at once in this process, within `TOKEN_TTL_S` in others (see the
+    module docstring)."""
+    require(actor, "admin:tokens")
     with erp.engine.begin() as conn:
         done = conn.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
                             .values(revoked_at=dt.datetime.now(dt.UTC)))

@@ -161,6 +161,96 @@ INVARIANTS: tuple[Invariant, ...] = (
               f"WHERE ABS(i.amount_paid - COALESCE(p.total, 0)) > {MONEY_EPS}"),
 )
 
+# --- invariants that would have caught the money leaks of issue 11 ---------------------------------------
+
+_RECEIVED_VALUE = ("SELECT gl.purchase_order_line_id AS line_id, SUM(gl.value_amount) AS value FROM goods_receipt_line gl "
+                   "JOIN goods_receipt g ON g.id = gl.goods_receipt_id WHERE g.status = 'posted' "
+                   "GROUP BY gl.purchase_order_line_id")
+_GRNI_CLEARED = ("SELECT il.purchase_order_line_id AS line_id, SUM(COALESCE(il.grni_amount, 0)) AS cleared "
+                 "FROM supplier_invoice_line il JOIN supplier_invoice i ON i.id = il.supplier_invoice_id "
+                 "WHERE i.status IN ('matched', 'paid') GROUP BY il.purchase_order_line_id")
+_GRNI_PER_LINE = (f"SELECT l.id, l.quantity, l.qty_received, l.qty_invoiced, COALESCE(r.value, 0) - COALESCE(c.cleared, 0) "
+                  f"AS grni FROM purchase_order_line l LEFT JOIN ({_RECEIVED_VALUE}) r ON r.line_id = l.id "
+                  f"LEFT JOIN ({_GRNI_CLEARED}) c ON c.line_id = l.id")
+
+
+def _cents(table: str, *columns: str) -> str:
+    wrong = " OR ".join(f"ABS({c} * 100 - ROUND({c} * 100)) > 0.0001" for c in columns)
+    return f"SELECT '{table}' AS document, id, {', '.join(columns)} FROM {table} WHERE {wrong}"
+
+
+def _dated_after(what: str, sql: str) -> str:
+    return f"SELECT '{what}' AS rule, x.* FROM ({sql}) x"
+
+
+_SO_STATUS = """CASE WHEN t.shipped = 0 THEN 'approved' WHEN t.shipped < t.ordered THEN 'partly_shipped'
+    WHEN t.invoiced < t.ordered THEN 'shipped' WHEN t.unpaid = 0 THEN 'closed' ELSE 'invoiced' END"""
+_PO_STATUS = """CASE WHEN t.received = 0 THEN 'approved' WHEN t.received < t.ordered THEN 'partly_received'
+    WHEN t.invoiced >= t.received AND t.unpaid = 0 THEN 'closed' ELSE 'received' END"""
+
+LEAK_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("billed_within_received",
+              "per PO line, matched supplier invoices bill no more than was received (within the quantity tolerance)",
+              "SELECT l.id, l.qty_received, b.billed FROM purchase_order_line l JOIN (SELECT il.purchase_order_line_id "
+              "AS line_id, SUM(il.quantity) AS billed FROM supplier_invoice_line il JOIN supplier_invoice i "
+              "ON i.id = il.supplier_invoice_id WHERE i.status IN ('matched', 'paid') GROUP BY il.purchase_order_line_id"
+              f") b ON b.line_id = l.id WHERE b.billed - l.qty_received * (1 + CAST(:qty_tolerance AS NUMERIC)) > {QTY_EPS}"),
+    Invariant("grni_clears_per_line",
+              "a PO line fully received and fully billed has no GRNI left; no line's GRNI is negative",
+              f"SELECT * FROM ({_GRNI_PER_LINE}) g WHERE (g.qty_received >= g.quantity AND g.qty_invoiced >= "
+              f"g.qty_received AND ABS(g.grni) > {MONEY_EPS}) OR g.grni < -{MONEY_EPS}"),
+    Invariant("grni_account_matches_lines", "the GRNI account equals received value not yet billed, over all PO lines",
+              f"SELECT g.balance AS ledger, s.grni AS lines FROM (SELECT -COALESCE(SUM(amount), 0) AS balance FROM "
+              f"({_ledger_cte('goods_received_not_invoiced')}) x) g, (SELECT COALESCE(SUM(grni), 0) AS grni FROM ({_GRNI_PER_LINE}) y) s "
+              f"WHERE ABS(g.balance - s.grni) > {MONEY_EPS}"),
+    Invariant("reservations_within_lines",
+              "per sales order line, reserved + shipped is at most ordered; cancelled and closed orders reserve nothing",
+              "SELECT l.id, o.status, l.quantity, l.qty_shipped, r.quantity AS reserved FROM sales_order_line l "
+              "JOIN sales_order o ON o.id = l.sales_order_id JOIN stock_reservation r ON r.sales_order_line_id = l.id "
+              f"WHERE r.quantity + l.qty_shipped - l.quantity > {QTY_EPS} "
+              f"OR (o.status IN ('cancelled', 'closed') AND r.quantity > {QTY_EPS})"),
+    Invariant("cash_in_cents", "cash amounts (receipts, payments, invoice totals) have at most two decimals",
+              " UNION ALL ".join((
+                  _cents("customer_receipt", "amount", "amount"),
+                  _cents("supplier_payment", "amount", "amount"),
+                  _cents("customer_invoice", "total_amount", "amount_paid"),
+                  _cents("supplier_invoice", "total_amount", "amount_paid")))),
+    Invariant("documents_dated_after_their_source",
+              "every document is dated on or after its source, every reversal on or after its original",
+              " UNION ALL ".join((
+                  _dated_after("reversal", "SELECT r.id, r.entry_date AS dated, o.entry_date AS source_date FROM "
+                               "journal_entry r JOIN journal_entry o ON o.id = r.reversal_of_id "
+                               "WHERE r.entry_date < o.entry_date"),
+                  _dated_after("shipment", "SELECT s.id, s.ship_date, o.order_date FROM shipment s JOIN sales_order o "
+                               "ON o.id = s.sales_order_id WHERE s.ship_date < o.order_date"),
+                  _dated_after("customer_invoice", "SELECT i.id, i.invoice_date, MAX(s.ship_date) FROM customer_invoice i "
+                               "JOIN customer_invoice_line il ON il.customer_invoice_id = i.id JOIN shipment_line sl "
+                               "ON sl.id = il.shipment_line_id JOIN shipment s ON s.id = sl.shipment_id "
+                               "GROUP BY i.id, i.invoice_date HAVING i.invoice_date < MAX(s.ship_date)"),
+                  _dated_after("customer_receipt", "SELECT r.id, r.receipt_date, i.invoice_date FROM customer_receipt r "
+                               "JOIN customer_invoice i ON i.id = r.customer_invoice_id "
+                               "WHERE r.receipt_date < i.invoice_date"),
+                  _dated_after("goods_receipt", "SELECT g.id, g.receipt_date, p.order_date FROM goods_receipt g "
+                               "JOIN purchase_order p ON p.id = g.purchase_order_id WHERE g.receipt_date < p.order_date"),
+                  _dated_after("supplier_payment", "SELECT p.id, p.payment_date, i.invoice_date FROM supplier_payment p "
+                               "JOIN supplier_invoice i ON i.id = p.supplier_invoice_id "
+                               "WHERE p.payment_date < i.invoice_date")))),
+    Invariant("statuses_derived", "every order's status is the one its lines and invoices derive",
+              "SELECT 'sales_order' AS document, t.id, t.status, " + _SO_STATUS + " AS derived FROM ("
+              "SELECT o.id, o.status, SUM(l.quantity) AS ordered, SUM(l.qty_shipped) AS shipped, "
+              "SUM(l.qty_invoiced) AS invoiced, (SELECT COUNT(*) FROM customer_invoice i WHERE i.sales_order_id = o.id "
+              "AND i.status = 'posted') AS unpaid FROM sales_order o JOIN sales_order_line l ON l.sales_order_id = o.id "
+              "WHERE o.status NOT IN ('draft', 'cancelled') GROUP BY o.id, o.status) t "
+              "WHERE t.status <> " + _SO_STATUS + " UNION ALL "
+              "SELECT 'purchase_order', t.id, t.status, " + _PO_STATUS + " FROM ("
+              "SELECT p.id, p.status, SUM(l.quantity) AS ordered, SUM(l.qty_received) AS received, "
+              "SUM(l.qty_invoiced) AS invoiced, (SELECT COUNT(*) FROM supplier_invoice i WHERE i.purchase_order_id = p.id "
+              "AND i.status IN ('on_hold', 'matched')) AS unpaid FROM purchase_order p JOIN purchase_order_line l "
+              "ON l.purchase_order_id = p.id WHERE p.status NOT IN ('draft', 'cancelled') GROUP BY p.id, p.status) t "
+              "WHERE t.status <> " + _PO_STATUS),
+)
+INVARIANTS = INVARIANTS + LEAK_INVARIANTS
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, float):
@@ -168,8 +258,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _check_one(conn: Connection, inv: Invariant) -> Violation | None:
-    result = conn.execute(text(inv.sql))
+def _check_one(conn: Connection, inv: Invariant, params: dict[str, Any]) -> Violation | None:
+    used = {k: str(v) for k, v in params.items() if f":{k}" in inv.sql}  # as text: sqlite3 binds no Decimal
+    result = conn.execute(text(inv.sql), used)
     keys = list(result.keys())
     rows = result.fetchall()
     if not rows:
@@ -180,8 +271,12 @@ def _check_one(conn: Connection, inv: Invariant) -> Violation | None:
     return Violation(inv.name, f"{inv.description}: violated by {shown}{more}", len(rows), examples)
 
 
-def run_check(target: Engine | Connection, only: list[str] | None = None) -> CheckReport:
-    """Check every invariant (or those named in `only`) and return what holds and what does not."""
+def run_check(target: Engine | Connection, only: list[str] | None = None,
+              quantity_tolerance: Decimal | None = None) -> CheckReport:
+    """Check every invariant (or those named in `only`) and return what holds and what does not.
+
+    `quantity_tolerance` is the three-way match's (default: the configured one).
+    """
     unknown = set(only or []) - {i.name for i in INVARIANTS}
     if unknown:
         from erpcore.exceptions import ValidationFailed
@@ -190,19 +285,26 @@ def run_check(target: Engine | Connection, only: list[str] | None = None) -> Che
     started = time.perf_counter()
     report = CheckReport()
     chosen = [i for i in INVARIANTS if only is None or i.name in only]
+    params = {"qty_tolerance": _quantity_tolerance() if quantity_tolerance is None else quantity_tolerance}
     if isinstance(target, Engine):
         with target.connect() as conn:
-            _run_all(conn, chosen, report)
+            _run_all(conn, chosen, report, params)
     else:
-        _run_all(target, chosen, report)
+        _run_all(target, chosen, report, params)
     report.duration_s = time.perf_counter() - started
     return report
 
 
-def _run_all(conn: Connection, chosen: list[Invariant], report: CheckReport) -> None:
+def _quantity_tolerance() -> Decimal:
+    from erpcore.config import load_settings
+
+    return load_settings().matching.quantity_tolerance
+
+
+def _run_all(conn: Connection, chosen: list[Invariant], report: CheckReport, params: dict[str, Any]) -> None:
     for inv in chosen:
         report.checked.append(inv.name)
-        violation = _check_one(conn, inv)
+        violation = _check_one(conn, inv, params)
         if violation is not None:
             report.violations.append(violation)
 

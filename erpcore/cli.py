@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from opskit import output
+from opskit.exitcodes import ExitCode
 
-db_app = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
-config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Schema migrations (Alembic).\n\nExample: erpops db upgrade", no_args_is_help=True)
+config_app = typer.Typer(help="The effective configuration: erpops.toml (or ERPOPS_CONFIG) under the ERPOPS_ "
+                              "environment.\n\nExample: erpops config validate", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -78,7 +82,11 @@ def config_validate(as_json: bool = output.JsonFlag) -> None:
         rows = [(r.name, "[red]invalid[/]" if r.error else "[green]ok[/]", r.error or "") for r in sections]
         output.stdout().print(output.table("erpops config validate", ["section", "", "detail"], rows))
     if bad:
-        raise typer.Exit(2)
+        names = ", ".join(r.name for r in bad)
+        reasons = {r.error for r in bad}
+        detail = reasons.pop() if len(reasons) == 1 else "fix erpops.toml or the ERPOPS_ environment as shown"
+        output.error(f"configuration invalid in {len(bad)} section(s) ({names}): {detail}")
+        raise typer.Exit(ExitCode.USAGE)
 
 
 def _flatten(data: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
@@ -93,7 +101,7 @@ def _flatten(data: dict[str, object], prefix: str = "") -> list[tuple[str, objec
 
 
 def check(
-    only: list[str] = typer.Option(None, "--only", help="Check only this invariant (repeatable)."),
+    only: Annotated[list[str] | None, typer.Option("--only", help="Check only this invariant (repeatable).")] = None,
     as_json: bool = output.JsonFlag,
 ) -> None:
     """Verify the ERP's business invariants; exit 1 naming each one that fails.
@@ -121,7 +129,7 @@ def check(
     if not report.ok:
         for v in report.violations:
             output.stderr().print(f"[red]violation[/] {v.invariant}: {v.message}")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,69 +3,111 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import errno
+import socket
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opskit import output
 
-token_app = typer.Typer(help="API bearer tokens (stored hashed).", no_args_is_help=True)
-report_app = typer.Typer(help="Trial balance and stock valuation.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from erpcore.config import Settings
+
+token_app = typer.Typer(help="API bearer tokens (stored hashed).\n\nExample: erpops token create --role viewer "
+                             "--name grafana", no_args_is_help=True)
+report_app = typer.Typer(help="Trial balance and stock valuation.\n\nExample: erpops report stock-valuation --json",
+                         no_args_is_help=True)
 DATE = "%Y-%m-%d"
 
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: api.host).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default: api.port).")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535,
+                                             help="Port to listen on, 0 for any free one (default: api.port).")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Server processes (default: 2 on PostgreSQL, 1 on SQLite, which has one writer anyway).")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (off for load tests).")] = True,
 ) -> None:
-    """Apply migrations, then run the HTTP API with uvicorn.
+    """Apply migrations, then run the HTTP API with uvicorn; the banner shows once the port is bound.
+
+    A port in use exits 4 (unavailable: the same command works once it is free); a host that is not this
+    machine's exits 2.
 
     Example: erpops serve --port 8080 --workers 2
     """
-    import uvicorn
-
-    from erpcore.api import create_app
-    from erpcore.api.app import serving
     from erpcore.config import load_settings
+
+    settings = load_settings()
+    host = host or settings.api.host
+    sock = listening_socket(host, settings.api.port if port is None else port)  # before touching the database
+    serve_on(sock, settings, workers, access_log)
+
+
+def serve_on(sock: socket.socket, settings: Settings, workers: int | None = None, access_log: bool = True) -> None:
+    """Migrate the configured database if needed, show the banner, and serve the API on the bound `sock`."""
     from erpcore.db import is_sqlite, make_engine
     from erpcore.migrate import current, head, upgrade
 
-    settings = load_settings()
-    engine = make_engine(settings=settings)
-    if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
-        upgrade(engine)
-    host, port = host or settings.api.host, port or settings.api.port
-    workers = workers or (1 if is_sqlite(engine) else 2)
-    output.stderr().print(f"erpops API on [bold]http://{host}:{port}/api/v1/docs[/] ({workers} worker(s))")
+    try:
+        engine = make_engine(settings=settings)
+        workers = workers or (1 if is_sqlite(engine) else 2)
+        if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
+            upgrade(engine)
+        host, port = sock.getsockname()[:2]
+        output.stderr().print(f"erpops API on [bold]http://{_netloc(host, port)}/api/v1/docs[/] ({workers} worker(s))")
+        _run(engine, sock, workers, access_log)
+    finally:
+        sock.close()
+
+
+def _run(engine: Engine, sock: socket.socket, workers: int, access_log: bool) -> None:
+    import uvicorn
+
+    from erpcore.api.app import create_app, serving
+
     if workers == 1:
-        uvicorn.run(serving(create_app(engine)), host=host, port=port, log_level="info", access_log=access_log)
+        config = uvicorn.Config(serving(create_app(engine)), log_level="info", access_log=access_log)
+        uvicorn.Server(config).run(sockets=[sock])
         return
     engine.dispose()  # each worker process builds its own engine from the same settings
-    _serve_workers(host, port, workers, access_log)
-
-
-def _serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
-    """uvicorn's multi-process supervisor on a listening socket made with its protocol named.
-
-    uvicorn binds `socket.socket(family)`, whose proto is 0, and asyncio turns Nagle off only on sockets whose
-    proto is TCP: every response (headers, then body) then waited for the client's delayed ACK, 40 ms.
-    """
-    import socket
-
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("erpcore.api.app:create_app_from_settings", factory=True, host=host, port=port,
-                            workers=workers, log_level="info", access_log=access_log)
+    config = uvicorn.Config("erpcore.api.app:create_app_from_settings", factory=True, workers=workers,
+                            log_level="info", access_log=access_log)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound and listening on host:port, or one `error:` line saying why not.
+
+    The socket is made with its protocol named: uvicorn binds `socket.socket(family)`, whose proto is 0, and
+    asyncio turns Nagle off only on sockets whose proto is TCP: every response (headers, then body) then
+    waited for the client's delayed ACK, 40 ms. It is inheritable for `--workers N`.
+    """
+    from opskit.errors import Unavailable, UsageError
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        where = _netloc(host, port)
+        if exc.errno == errno.EADDRINUSE:
+            raise Unavailable(f"cannot listen on {where}: the port is in use by another process; stop it or "
+                              "choose another with --port") from None
+        raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}; choose another --host or --port") from None
     sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    return sock
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @token_app.command("create")
@@ -77,11 +119,11 @@ def token_create(
 
     Example: erpops token create --role sales --name shop-frontend
     """
-    from erpcore.access import create_token
+    from erpcore.access import cli_actor, create_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
-    token = create_token(bootstrap(open_database()), role, name)
+    token = create_token(bootstrap(open_database()), role, name, cli_actor())
     output.stderr().print(f"token for [bold]{name}[/] ({role}); it is not shown again:")
     typer.echo(token)
 
@@ -110,11 +152,11 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (s
 
     Example: erpops token revoke 3
     """
-    from erpcore.access import revoke_token
+    from erpcore.access import cli_actor, revoke_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
-    revoke_token(bootstrap(open_database()), token_id)
+    revoke_token(bootstrap(open_database()), token_id, cli_actor())
     output.stderr().print(f"token {token_id} revoked")
 
 

@@ -14,9 +14,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -24,13 +24,37 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from erpcore.exceptions import ErpError
+from erpcore.exceptions import ConfigError, ErpError
 
 DEFAULT_VAR_DIR = Path("var")
 
 
 def default_database_url() -> str:
     return f"sqlite:///{(DEFAULT_VAR_DIR / 'erpops.sqlite').resolve()}"
+
+
+# URL schemes erpops runs on (SQLAlchemy drivers it installs); `postgres://` and `postgresql://` mean psycopg 3.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg", "postgres")
+URL_HINT = "use sqlite:///path/to/file.sqlite or postgresql://user@host:5432/dbname"
+
+
+def check_database_url(url: str) -> str:
+    """`url` if erpops can use it, else ValueError saying why (without echoing a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not scheme:
+        raise ValueError(f"not a URL (no scheme://): {URL_HINT}")
+    if scheme.lower() not in DATABASE_SCHEMES:
+        raise ValueError(f"scheme {scheme}:// is not supported, erpops runs on SQLite and "
+                         f"PostgreSQL: {URL_HINT}")
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        reason = "its port is not a number" if "int()" in str(exc) else str(exc).split(":", 1)[0]
+        raise ValueError(f"malformed URL ({reason}): {URL_HINT}") from None
+    return url
 
 
 class MatchingSettings(BaseModel):
@@ -40,18 +64,58 @@ class MatchingSettings(BaseModel):
     quantity_tolerance: Decimal = Decimal(0)
 
 
+class DocumentSettings(BaseModel):
+    """Bounds on what documents may carry: business dates within a window around today, line discounts."""
+
+    max_days_back: int = Field(default=3660, ge=0)
+    max_days_ahead: int = Field(default=366, ge=0)
+    max_discount_percent: Decimal = Field(default=Decimal(50), ge=0, le=100)
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
     page_size_max: int = 500
+    # larger request bodies get 413 unread
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # how long an Idempotency-Key is remembered; older keys are purged and may be reused
+    idempotency_window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
 
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)
 
 
-def config_path() -> Path:
-    """The configuration file: one given by `config_file()`, else `ERPOPS_CONFIG`, else ./erpops.toml."""
-    return _CONFIG_FILE.get() or Path(os.environ.get("ERPOPS_CONFIG", "erpops.toml"))
+def config_path() -> Path | None:
+    """The configuration file to read, or None for none.
+
+    One given by `config_file()` (a command's `--config`), else `ERPOPS_CONFIG`, else ./erpops.toml when it
+    exists. A file named explicitly must exist: a typo must not silently run on the defaults. An empty
+    `ERPOPS_CONFIG=` means no file at all (environment and defaults only).
+    """
+    chosen = _CONFIG_FILE.get()
+    named = os.environ.get("ERPOPS_CONFIG")
+    if chosen is None and named is None:
+        default = Path("erpops.toml")
+        return default if default.is_file() else None
+    if chosen is None and named == "":
+        return None
+    path = chosen if chosen is not None else Path(str(named))
+    if not path.is_file():
+        origin = "--config" if chosen is not None else "ERPOPS_CONFIG"
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{origin} names {path}, which {what}: give the path of an erpops.toml, "
+                          "or unset ERPOPS_CONFIG to use ./erpops.toml and the environment")
+    return path
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; a syntax error is a ConfigError naming the file, line and column."""
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}: fix that line") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
 
 
 @contextmanager
@@ -69,7 +133,7 @@ class TomlTable(InitSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], table: str = "") -> None:
         path = config_path()
-        data: Any = tomllib.loads(path.read_text()) if path.is_file() else {}
+        data: Any = read_config_file(path) if path is not None else {}
         if table:
             data = data.get(table, {})
         super().__init__(settings_cls, init_kwargs=dict(data) if isinstance(data, dict) else {})
@@ -101,16 +165,26 @@ class Settings(SectionSettings):
     )
 
     database_url: str = Field(default_factory=default_database_url)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        return check_database_url(url)
     database_echo: bool = False
     pool_size: int = 10
     encryption_key: SecretStr | None = None
     matching: MatchingSettings = MatchingSettings()
+    documents: DocumentSettings = DocumentSettings()
     api: ApiSettings = ApiSettings()
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the effective configuration; nothing is read at import time."""
-    return Settings(**overrides)
+    """Read the effective configuration; nothing is read at import time. Wrong values are a ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {_reason(exc)} (set in the ERPOPS_ environment or erpops.toml; "
+                          "`erpops config validate` checks every section)") from exc
 
 
 SETTINGS_GROUP = "erpops.settings"
@@ -144,7 +218,8 @@ def _reason(exc: BaseException) -> str:
     """One line per problem, `field: what is wrong`, without pydantic's links."""
     cause = exc if isinstance(exc, ValidationError) else exc.__cause__
     if isinstance(cause, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in cause.errors())
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                         for e in cause.errors())
     return " ".join(str(exc).split())
 
 

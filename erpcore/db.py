@@ -4,6 +4,9 @@ SQLite (the embedded default) gets WAL, foreign keys, a busy timeout and `BEGIN 
 that two writers queue on the database lock instead of failing on a lock upgrade. PostgreSQL
 gets psycopg 3 and a pool that drops dead connections at once (pre-ping), so the application
 recovers as soon as the database does.
+
+Both hide statement parameters from error messages and logs (`hide_parameters`): the values are customers'
+names, emails and amounts, and a data error must not copy them into the server log.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from erpcore.config import Settings, load_settings
+from erpcore.config import Settings, check_database_url, load_settings
+from erpcore.exceptions import ConfigError
 
 
 def normalize_url(url: str) -> str:
@@ -33,6 +37,11 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str | None = None, settings: Settings | None = None, **kwargs: Any) -> Engine:
     """Create an engine for `url` (default: the configured database)."""
     settings = settings or load_settings()
+    if url is not None:
+        try:
+            check_database_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"database URL: {exc}") from None
     url = normalize_url(url or settings.database_url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -42,6 +51,7 @@ def make_engine(url: str | None = None, settings: Settings | None = None, **kwar
         "pool_size": settings.pool_size,
         "max_overflow": settings.pool_size,
         "echo": settings.database_echo,
+        "hide_parameters": True,
     }
     options.update(kwargs)
     return create_engine(url, **options)
@@ -50,7 +60,8 @@ def make_engine(url: str | None = None, settings: Settings | None = None, **kwar
 def _sqlite_engine(url: str, database: str | None, settings: Settings, **kwargs: Any) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"echo": settings.database_echo, "connect_args": {"timeout": 30}}
+    options: dict[str, Any] = {"echo": settings.database_echo, "connect_args": {"timeout": 30},
+                               "hide_parameters": True}
     options.update(kwargs)
     engine = create_engine(url, **options)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +11,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from opskit.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,7 +28,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Apply migrations up to `revision`; returns the revision the database is at afterwards."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with reaching(engine), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return current(engine)
@@ -32,8 +36,23 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
 
 def current(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty database."""
-    with engine.connect() as conn:
+    with reaching(engine), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def reaching(engine: Engine) -> Iterator[None]:
+    """Turn a database that refuses or cannot be reached (no server, unknown user, wrong password, file that
+    cannot be opened) into one line that exits 4 (UNAVAILABLE), instead of the driver's traceback."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        raise Unavailable(f"cannot use the database {url}: {lines[0]} (check ERPOPS_DATABASE_URL and that the "
+                          "server is up)") from exc
 
 
 def head() -> str | None:
@@ -44,15 +63,9 @@ def head() -> str | None:
 
 def require_current(engine: Engine) -> Engine:
     """Fail with one clear line when the database cannot be reached or is not migrated to head."""
-    from sqlalchemy.exc import OperationalError
+    from erpcore.exceptions import ConfigError
 
-    from erpcore.exceptions import ConfigError, ErpError
-
-    try:
-        at = current(engine)
-    except OperationalError as exc:
-        url = engine.url.render_as_string(hide_password=True)
-        raise ErpError(f"cannot reach the database {url}: {str(exc.orig).strip().splitlines()[0]}") from exc
+    at = current(engine)
     want = head()
     if at != want:
         raise ConfigError(f"database is at revision {at or 'none (empty)'}, this erpops needs {want}: "

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select
 
+from erpcore.domain import closing
+from erpcore.domain.accounts import Role
 from erpcore.domain.money import ZERO, to_cents, to_four
 from erpcore.domain.stock import Balance
-from erpcore.exceptions import ValidationFailed
 from erpcore.models import Account, Item, JournalEntry, JournalLine, StockBalance, Warehouse
 
 
@@ -72,31 +73,45 @@ class StockValuation:
 
 
 def trial_balance(engine: Engine, date_from: dt.date, date_to: dt.date) -> TrialBalance:
-    """Per account: balance before `date_from`, debits and credits in the period, closing balance."""
-    if date_to < date_from:
-        raise ValidationFailed(f"the period ends ({date_to}) before it starts ({date_from})")
-    before = JournalEntry.entry_date < date_from
+    """Per account: opening balance, debits and credits in the period, closing balance.
+
+    Income and expense open at zero at the start of `date_from`'s fiscal year, and earlier years' result
+    opens in retained earnings (`domain.closing`: the year is closed at report time).
+    """
+    closing.require_period(date_from, date_to)
+    year_start = closing.fiscal_year_start(date_from)
+    earlier = JournalEntry.entry_date < year_start
+    this_year = and_(JournalEntry.entry_date >= year_start, JournalEntry.entry_date < date_from)
     within = JournalEntry.entry_date >= date_from
     stmt = (
-        select(Account.id, Account.code, Account.name, Account.type,
-               func.coalesce(func.sum(case((before, JournalLine.debit - JournalLine.credit))), 0).label("opening"),
+        select(Account.id, Account.code, Account.name, Account.type, Account.role,
+               func.coalesce(func.sum(case((earlier, JournalLine.debit - JournalLine.credit))), 0).label("earlier"),
+               func.coalesce(func.sum(case((this_year, JournalLine.debit - JournalLine.credit))), 0).label("year"),
                func.coalesce(func.sum(case((within, JournalLine.debit))), 0).label("debit"),
                func.coalesce(func.sum(case((within, JournalLine.credit))), 0).label("credit"))
         .select_from(Account)
         .outerjoin(JournalLine, JournalLine.account_id == Account.id)
         .outerjoin(JournalEntry, and_(JournalEntry.id == JournalLine.journal_entry_id,
                                       JournalEntry.entry_date <= date_to))
-        .group_by(Account.id, Account.code, Account.name, Account.type)
+        .group_by(Account.id, Account.code, Account.name, Account.type, Account.role)
         .order_by(Account.code)
     )
     with engine.connect() as conn:
-        rows = [_tb_row(r.id, r.code, r.name, r.type, r.opening, r.debit, r.credit) for r in conn.execute(stmt)]
+        found = conn.execute(stmt).all()
+    retained = next((r.id for r in found if r.role == Role.RETAINED_EARNINGS), None)
+    opening = closing.opening_balances([closing.Before(r.id, r.type, _cents(r.earlier), _cents(r.year))
+                                        for r in found], retained)
+    rows = [_tb_row(r.id, r.code, r.name, r.type, opening[r.id], r.debit, r.credit) for r in found]
     return TrialBalance(date_from, date_to, rows, _tb_totals(rows))
+
+
+def _cents(value: object) -> Decimal:
+    return to_cents(Decimal(str(value)))
 
 
 def _tb_row(account_id: int, code: str, name: str, type_: str, opening: object, debit: object,
             credit: object) -> TrialBalanceRow:
-    o, d, c = (to_cents(Decimal(str(v))) for v in (opening, debit, credit))
+    o, d, c = (_cents(v) for v in (opening, debit, credit))
     return TrialBalanceRow(account_id, code, name, type_, o, d, c, o + d - c)
 
 

@@ -37,9 +37,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+HELP = """Operations, observability and resilience toolkit around a compact ERP core.
+
+Example: erpops check --json"""
+
 app = typer.Typer(
     name="erpops",
-    help="Operations, observability and resilience toolkit around a compact ERP core.",
+    help=HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -90,8 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         output.error("terminated; everything this command started was stopped")
         sys.exit(ExitCode.TERMINATED)
-    except USAGE as exc:
-        exc.show()
+    except USAGE as exc:  # one `error:` line like every other expected error, with where to look
+        ctx = getattr(exc, "ctx", None)
+        output.error(exc.format_message() + (f" (see `{ctx.command_path} --help`)" if ctx is not None else ""))
         sys.exit(exc.exit_code)
     except EXIT as exc:
         sys.exit(exc.exit_code)

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from failover import pgsql
-from failover.lab import free_port, make_base_dir, multi_host_conninfo, pg_bin
+from failover.lab import make_base_dir, multi_host_conninfo
 from failover.types import LabError
+from opskit.pg import pg_bin_dir, server_user
+from opskit.ports import free_port
 
 PG_AUTOCTL = "/usr/bin/pg_autoctl"
 TUNED_MONITOR = {
@@ -62,7 +64,7 @@ class AutoFailoverLab:
     def env(self) -> dict[str, str]:
         return dict(os.environ, HOME=str(self.base), XDG_CONFIG_HOME=str(self.base / "config"),
                     XDG_DATA_HOME=str(self.base / "data"), XDG_RUNTIME_DIR=str(self.base / "run"),
-                    PG_CONFIG=str(pg_bin() / "pg_config"))
+                    PG_CONFIG=str(pg_bin_dir() / "pg_config"))
 
     def node(self, name: str) -> Keeper:
         return next(n for n in self.nodes if n.name == name)
@@ -72,13 +74,17 @@ class AutoFailoverLab:
 
     def _spawn(self, keeper: Keeper, args: list[str]) -> None:
         with open(self.base / f"{keeper.name}.log", "ab") as log:
-            keeper.proc = subprocess.Popen(
-                [PG_AUTOCTL, *args], stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", env=self.env(),
-                start_new_session=True, user="postgres" if os.geteuid() == 0 else None)
+            try:
+                keeper.proc = subprocess.Popen(
+                    [PG_AUTOCTL, *args], stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", env=self.env(),
+                    start_new_session=True, user=server_user())
+            except FileNotFoundError as exc:
+                raise LabError(f"{PG_AUTOCTL} is not installed (scripts/ensure-failover.sh installs "
+                               "pg_auto_failover)") from exc
 
     def _common(self, keeper: Keeper) -> list[str]:
         return ["--pgdata", str(keeper.pgdata), "--pgport", str(keeper.port), "--hostname", "127.0.0.1",
-                "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl", "--pgctl", str(pg_bin() / "pg_ctl"),
+                "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl", "--pgctl", str(pg_bin_dir() / "pg_ctl"),
                 "--run"]
 
     def start(self, timeout: float = 90) -> None:
@@ -117,7 +123,7 @@ class AutoFailoverLab:
         """`pg_autoctl show state --json` from the monitor: each node's reported and assigned state."""
         proc = subprocess.run([PG_AUTOCTL, "show", "state", "--json", "--monitor", self.monitor_uri],
                               capture_output=True, text=True, env=self.env(), cwd="/tmp", timeout=10, check=False,
-                              user="postgres" if os.geteuid() == 0 else None)
+                              user=server_user())
         try:
             data = json.loads(proc.stdout)
         except ValueError:

@@ -1,23 +1,39 @@
-"""`erpops failover`: Failover drills under live ERP load that measure RTO and RPO."""
+"""`erpops failover`: Failover drills under live ERP load that measure RTO and RPO.
+
+Every command parses, calls one engine function and renders its result (a table, or JSON with `--json`);
+progress goes to stderr. Exit codes: 0 ok, 1 a drill failed its targets or a promotion was refused,
+2 bad arguments, 4 a lab could not start, 130/143 interrupted (after stopping everything it started).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opskit.output import JsonFlag, print_json, stderr, stdout, table
-from failover.types import EngineName, Fault, LoadName
+from failover.types import EngineName, Fault, LoadName, Progress
+from opskit import output
+from opskit.exitcodes import table_text
+from opskit.output import JsonFlag, QuietFlag
 
 if TYPE_CHECKING:
-    from failover.drill import DrillResult
+    from rich.console import RenderableType
 
-app = typer.Typer(help="Failover drills under live ERP load that measure RTO and RPO.", no_args_is_help=True)
+    from failover.campaign import CampaignResult
+    from failover.engines.base import Member
+    from failover.promote import PromoteResult
+
+app = typer.Typer(help="Failover drills under live ERP load that measure RTO and RPO.", no_args_is_help=True,
+                  epilog=table_text())
 lab_app = typer.Typer(help="A primary and a synchronous standby on loopback, for demos and drills.",
                       no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+LabOption = Annotated[Path, typer.Option("--lab", help="Directory (or lab.json) of a lab started by `lab up`.")]
+
+
+def _progress(quiet: bool) -> Progress:
+    return (lambda line: None) if quiet else output.note
 
 
 @app.command()
@@ -25,121 +41,134 @@ def drill(
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="HA engine to drill.")] = EngineName.MANUAL,
     fault: Annotated[Fault, typer.Option("--fault", help="kill (-9 of PostgreSQL), crash (node), hang (SIGSTOP), isolate (nftables), switchover.")] = Fault.KILL,
     repeat: Annotated[int, typer.Option("--repeat", "-n", min=1, max=50, help="Drills in a row (roles alternate).")] = 1,
-    under_load: Annotated[str, typer.Option("--under-load", help="builtin (SQL writer threads) or o2c (sales orders through the ERP API).")] = "builtin",
-    clients: Annotated[int | None, typer.Option("--clients", help="Writer threads (default from settings).")] = None,
+    under_load: Annotated[LoadName, typer.Option("--under-load", help="builtin (SQL writer threads) or o2c (sales orders through the ERP API).")] = LoadName.BUILTIN,
+    clients: Annotated[int | None, typer.Option("--clients", min=1, max=64, help="Writer threads (default from settings).")] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the JSON and Markdown reports go.")] = None,
     skip_checkpoint: Annotated[bool, typer.Option("--skip-checkpoint",
                                          help="Training: promote without CHECKPOINT (the pg_rewind trap).")] = False,
-    ballast_rows: Annotated[int, typer.Option("--ballast-rows", help="Rows written just before the fault.")] = 0,
+    ballast_rows: Annotated[int, typer.Option("--ballast-rows", min=0, help="Rows written just before the fault.")] = 0,
     erp: Annotated[bool, typer.Option("--erp-check/--no-erp-check",
                                       help="Migrate + seed the ERP on the lab; `erpops check` after.")] = True,
     no_alert: Annotated[bool, typer.Option("--no-alert", help="Do not raise an alert event when a drill fails.")] = False,
     as_json: bool = JsonFlag,
+    quiet: bool = QuietFlag,
 ) -> None:
     """Fail the primary under load, fail over, count lost commits, rejoin the old primary, report.
 
+    Exit 0 when every drill met its targets, 1 when one failed (an alert event is raised), 4 when the lab
+    could not start. SIGTERM or Ctrl-C stops the servers, agents and nftables tables it started (143/130).
+
     Example: erpops failover drill --engine manual --fault kill --repeat 5
     """
-    from failover.drill import DrillConfig, LoadFactory, builtin_writer, run_drill
-    from failover.engines import build_engine
-    from failover.report import report_document, write_reports
+    from failover.campaign import CampaignRequest, run_campaign
     from failover.settings import load_failover_settings
     from failover.types import FailoverFailed
 
-    settings = load_failover_settings()
-    if under_load not in {str(name) for name in LoadName}:  # checked here: one clear line, exit code 1
-        raise FailoverFailed(f"unknown --under-load {under_load!r}; choose one of: {', '.join(LoadName)}")
-    config = DrillConfig(
-        fault=fault, clients=clients or settings.clients, warmup=settings.warmup_seconds,
-        settle=settings.settle_seconds, recover_timeout=settings.recover_timeout,
-        rejoin_timeout=settings.rejoin_timeout, rto_target=settings.rto_target, ballast_rows=ballast_rows,
-        erp_check=erp,
-    )
-    ha = build_engine(engine, settings, skip_checkpoint)
-    load_factory: LoadFactory = builtin_writer
-    if under_load == LoadName.O2C:
-        from failover.o2c import o2c_factory
-
-        (report_dir or settings.report_dir).mkdir(parents=True, exist_ok=True)
-        load_factory = o2c_factory(ha, report_dir or settings.report_dir)
-    results: list[DrillResult] = []
-    try:
-        for i in range(repeat):
-            stderr().print(f"[dim]drill {i + 1}/{repeat}: {fault} on {engine}…[/dim]")
-            results.append(run_drill(ha, config, load_factory))
-    finally:
-        ha.close()
-    targets = {"business_rto_seconds": config.rto_target, "lost_acknowledged": 0}
-    document = report_document(results, targets)
-    stem = f"drill-{engine}-{fault}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
-    paths = write_reports(document, report_dir or settings.report_dir, stem)
+    request = CampaignRequest(engine, fault, repeat, under_load, clients, report_dir, skip_checkpoint,
+                              ballast_rows, erp, not no_alert)
+    result = run_campaign(request, load_failover_settings(), _progress(quiet))
     if as_json:
-        print_json(document | {"reports": [str(p) for p in paths]})
+        output.print_json(result.to_dict())
     else:
-        _render(results, document, paths)
-    if not document["ok"]:
-        if not no_alert:
-            _alert(results)
-        raise FailoverFailed(f"{sum(not r.ok for r in results)} of {len(results)} drills failed their targets")
+        _render_campaign(result)
+    if not result.ok:
+        output.note(result.alert)
+        raise FailoverFailed(result.reason)
 
 
-def _alert(results: list[DrillResult]) -> None:
-    from erpcore.db import make_engine
-    from failover.drill import alert_failures
-
-    try:
-        target = make_engine()
-        try:
-            alert_failures(target, results)
-        finally:
-            target.dispose()
-    except Exception as exc:  # noqa: BLE001 - the drill's verdict matters more than its alert
-        stderr().print(f"[yellow]alert event not recorded: {type(exc).__name__}: {exc}[/yellow]")
-
-
-def _render(results: list[DrillResult], document: dict[str, Any], paths: tuple[Path, Path]) -> None:
-    out = stdout()
-    for i, result in enumerate(results, start=1):
-        start = result.events[0].at if result.events else 0.0
-        timeline = [(f"{e.at - start:7.3f}", e.mark, e.reason) for e in result.events]
-        title = (f"drill {i}: {result.fault} {result.old_primary} → {result.new_primary or '?'} — "
-                 f"{'[green]ok[/green]' if result.ok else '[red]FAILED[/red]'}")
-        out.print(table(title, ["+s", "point", "reason"], timeline))
-        if result.check is not None:
-            out.print(f"  erpops check on {result.new_primary}: {result.check['checked']} invariants, "
-                      f"{result.check['violations']} violations")
-        for failure in result.failures:
-            out.print(f"  [red]✗[/red] {failure}")
-    summary = document["summary"]
+def _render_campaign(result: CampaignResult) -> None:
+    out = output.stdout()
+    for i, drill in enumerate(result.results, start=1):
+        start = drill.events[0].at if drill.events else 0.0
+        timeline = [(f"{e.at - start:7.3f}", e.mark, e.reason) for e in drill.events]
+        title = (f"drill {i}: {drill.fault} {drill.old_primary} → {drill.new_primary or '?'} — "
+                 f"{'[green]ok[/green]' if drill.ok else '[red]FAILED[/red]'}")
+        out.print(output.table(title, ["+s", "point", "reason"], timeline))
+        if drill.check is not None:
+            out.print(f"  erpops check on {drill.new_primary}: {drill.check['checked']} invariants, "
+                      f"{drill.check['violations']} violations")
+        for failure in drill.failures:
+            out.print(f"  [red]✗[/red] {failure}", markup=True)
+    summary = result.document["summary"]
     rows: list[tuple[Any, ...]] = [
         (name, s["n"], s["p50"], s["p95"], s["max"]) for name, s in summary["seconds"].items() if s["n"]
     ]
-    out.print(table(f"summary over {summary['drills']} drills (seconds after the fault)",
-                    ["point", "n", "p50", "p95", "max"], rows))
+    out.print(output.table(f"summary over {summary['drills']} drills (seconds after the fault)",
+                           ["point", "n", "p50", "p95", "max"], rows))
     out.print(f"acknowledged {summary['acked']}, lost {summary['lost_acknowledged']}, in doubt "
-              f"{summary['in_doubt']}; passed {summary['passed']}/{summary['drills']}")
-    out.print(f"reports: {paths[0]}  {paths[1]}")
+              f"{summary['in_doubt']}; {result.reason}", markup=False)
+    out.print(f"reports: {result.reports[0]}  {result.reports[1]}", markup=False)
 
 
 @app.command()
-def status(
-    lab: Annotated[Path, typer.Option("--lab", help="Directory (or lab.json) of a lab started by `lab up`.")],
-    as_json: bool = JsonFlag,
-) -> None:
+def status(lab: LabOption, as_json: bool = JsonFlag) -> None:
     """Show the topology: every member's role, timeline, sync state and replay lag.
 
     Example: erpops failover status --lab var/failover-lab
     """
-    from failover.engines.manual import ManualEngine
-    from failover.lab import load_lab
+    from failover.saved_lab import lab_status
 
-    members = ManualEngine(load_lab(lab)).members()
-    if as_json:
-        print_json({"members": members})
-        return
-    rows = [(m.name, m.port, m.role, m.pid, m.timeline, m.sync_state, m.lag_bytes, m.reason) for m in members]
-    stdout().print(table("failover topology", ["member", "port", "role", "pid", "timeline", "sync", "lag bytes",
-                                               "reason"], rows))
+    output.render({"members": lab_status(lab)}, as_json, _members_table)
+
+
+def _members_table(data: dict[str, list[Member]]) -> RenderableType:
+    rows = [(m.name, m.port, m.role, m.pid, m.timeline, m.sync_state, m.lag_bytes, m.reason)
+            for m in data["members"]]
+    return output.table("failover topology", ["member", "port", "role", "pid", "timeline", "sync", "lag bytes",
+                                              "reason"], rows)
+
+
+@app.command()
+def promote(
+    lab: Annotated[Path | None, typer.Option("--lab", help="A lab started by `lab up`: promote its standby.")] = None,
+    member: Annotated[str | None, typer.Option("--member", "-m", help="The lab member to promote (default: "
+                                               "the lab's one standby).")] = None,
+    standby: Annotated[str | None, typer.Option("--standby", help="libpq DSN of the standby to promote "
+                                                "(default: the configured standby_dsn).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Promote even though a primary still answers "
+                                        "(split brain: fence it yourself).")] = False,
+    as_json: bool = JsonFlag,
+) -> None:
+    """Promote a standby to primary after the primary is lost (the PostgresqlDown runbook's step).
+
+    Refuses (exit 1) when the target is not a standby in recovery or a primary still accepts writes;
+    then clears synchronous_standby_names (unless strict_sync), promotes, proves a write and CHECKPOINTs.
+
+    Example: erpops failover promote --lab var/failover-lab
+    Example: erpops failover promote --standby "host=10.0.0.6 port=5432 user=postgres"
+    """
+    from failover.promote import promote as run_promote
+    from failover.settings import load_failover_settings
+
+    settings = load_failover_settings()
+    target = _promote_target(lab, member, standby, settings.standby_dsn)
+    result = run_promote(target, force, settings.strict_sync, settings.recover_timeout)
+    output.render(result, as_json, _promoted)
+
+
+def _promote_target(lab: Path | None, member: str | None, standby: str | None, configured: str | None) -> Any:
+    from failover.promote import dsn_target, lab_target
+    from failover.types import FailoverUsage
+
+    if lab is not None and standby is not None:
+        raise FailoverUsage("give either --lab or --standby, not both")
+    if member is not None and lab is None:
+        raise FailoverUsage("--member names a member of a lab: give --lab too")
+    if lab is not None:
+        return lab_target(lab, member)
+    if standby is not None or configured is not None:
+        return dsn_target(standby or configured or "", "--standby" if standby else "standby_dsn")
+    raise FailoverUsage("nothing to promote: pass --lab DIR or --standby DSN, or set [failover] standby_dsn")
+
+
+def _promoted(result: PromoteResult) -> RenderableType:
+    return _plain("\n".join([*(f"  {step}" for step in result.steps), result.reason]))
+
+
+def _plain(text: str) -> RenderableType:
+    from rich.text import Text
+
+    return Text(text)  # reasons quote PostgreSQL and paths: never read as rich markup
 
 
 @app.command()
@@ -153,24 +182,14 @@ def init(
 
     Example: erpops failover init --engine patroni --start
     """
-    from failover.patroni_lab import create_patroni_lab
-    from failover.types import FailoverFailed
+    from failover.patroni_lab import init_patroni_lab
 
-    if engine is not EngineName.PATRONI:
-        raise FailoverFailed("only --engine patroni has a configuration to write; manual needs none")
-    lab = create_patroni_lab(start=start)
-    data = {"dir": str(lab.base), "configs": [str(m.config) for m in lab.members], "started": start,
-            "etcd": f"127.0.0.1:{lab.etcd_port}", "conninfo": lab.client_conninfo(),
-            "pids": {"etcd": lab.etcd.pid if lab.etcd else None,
-                     **{m.name: m.proc.pid if m.proc else None for m in lab.members}}}
-    if start:
-        data["lab"] = str(lab.save())
-        lab.detach()
-    if as_json:
-        print_json(data)
-    else:
-        stdout().print(f"Patroni configuration in {data['dir']} ({', '.join(m.name for m in lab.members)})"
-                       + (f"; running, clients: {data['conninfo']}" if start else ""))
+    output.render(init_patroni_lab(engine, start), as_json, _initialized)
+
+
+def _initialized(data: dict[str, Any]) -> RenderableType:
+    running = f"; running, clients: {data['conninfo']}" if data["started"] else ""
+    return _plain(f"Patroni configuration in {data['dir']} ({', '.join(map(str, data['configs']))}){running}")
 
 
 @lab_app.command("up")
@@ -182,27 +201,17 @@ def lab_up(
 
     Example: erpops failover lab up --parent var
     """
-    from failover.lab import create_pair, make_base_dir
+    from failover.saved_lab import lab_up as start_lab
 
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    lab = create_pair(make_base_dir(parent.resolve() if parent else None))
-    path = lab.save()
-    data = {"lab": str(path), "conninfo": lab.client_conninfo(), "nodes": [n.to_dict() for n in lab.nodes]}
-    lab.detach()
-    if as_json:
-        print_json(data)
-    else:
-        stdout().print(f"lab ready: {path}\nclients: {data['conninfo']}")
+    output.render(start_lab(parent), as_json, lambda up: _plain(f"lab ready: {up.lab}\nclients: {up.conninfo}"))
 
 
 @lab_app.command("down")
-def lab_down(lab: Annotated[Path, typer.Option("--lab", help="Directory (or lab.json) of the lab.")]) -> None:
+def lab_down(lab: LabOption, as_json: bool = JsonFlag) -> None:
     """Stop a lab's servers by their PIDs and remove its directory.
 
     Example: erpops failover lab down --lab /tmp/erpops-failover-abc123
     """
-    from failover.lab import stop_saved_lab
+    from failover.saved_lab import stop_saved_lab
 
-    pids = stop_saved_lab(lab)
-    stdout().print(f"stopped postmasters {', '.join(map(str, pids)) or '(none running)'}")
+    output.render(stop_saved_lab(lab), as_json, lambda down: _plain(down.reason))

@@ -18,7 +18,7 @@ import psycopg
 
 from failover.engines.base import HaEngine, RejoinResult
 from failover.timeline import Event, Timeline, client_marks, missing_marks, summarize
-from failover.types import FailoverFailed, Fault, Mark, Outcome, Role
+from failover.types import FailoverFailed, Fault, LabError, Mark, Outcome, Role
 from failover.writer import Attempt, Writer
 
 EXPECTED_MARKS = (
@@ -94,11 +94,16 @@ class DrillResult:
         return data
 
 
-def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory = builtin_writer) -> DrillResult:
-    """Run one drill on `engine` under load and return its result; it never raises for a failed drill."""
+def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory = builtin_writer,
+              on_mark: Callable[[Event], None] | None = None) -> DrillResult:
+    """Run one drill on `engine` under load and return its result; it never raises for a failed drill.
+
+    `on_mark` is told of every timeline mark as it happens (the CLI shows them as progress on stderr).
+    The load is stopped and an isolation lifted in `finally`, also when SIGTERM or Ctrl-C unwinds the drill.
+    """
     run = uuid.uuid4().hex[:12]
     result = DrillResult(engine.name, str(config.fault), run, dt.datetime.now(dt.UTC).isoformat())
-    timeline = Timeline()
+    timeline = Timeline(listener=on_mark)
     if config.erp_check:
         prepare_erp(primary_url(engine))
     load = load_factory(engine.client_conninfo(), run, config.clients)
@@ -112,7 +117,7 @@ def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory =
         result.old_primary = engine.inject(config.fault, timeline)
         result.new_primary = engine.recover(config.fault, result.old_primary, timeline, config.recover_timeout)
         _wait_clients_back(load, engine, result.new_primary, timeline, config)
-    except FailoverFailed as exc:
+    except (FailoverFailed, LabError) as exc:
         result.failures.append(f"failover: {exc.message}")
     finally:
         try:

@@ -135,9 +135,25 @@ def leftover_tables() -> list[str]:
 
 
 def lift_leftovers() -> list[str]:
-    """Delete the isolation tables of dead processes; returns their names."""
+    """Delete the isolation tables of dead processes; returns their names ([] where nft cannot be used).
+
+    Every drill calls this first: a drill killed with SIGKILL (no clean-up possible) leaves its table, and
+    the next drill removes it before it measures anything.
+    """
+    if unavailable():
+        return []
     lifted = []
     for table in leftover_tables():
         Cut(table, ()).lift()
         lifted.append(table)
     return lifted
+
+
+def lift_own() -> list[str]:
+    """Delete every isolation table of this process (the last net of a drill's clean-up); returns their names."""
+    if unavailable():
+        return []
+    own = [t for t in tables() if t.startswith(f"{PREFIX}{os.getpid()}_")]
+    for table in own:
+        Cut(table, ()).lift()
+    return own

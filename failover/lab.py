@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,8 +22,9 @@ import psutil
 import psycopg
 
 from failover.types import LabError
+from opskit.pg import pg_bin_dir, run_as_server_user, server_user
+from opskit.ports import free_port
 
-PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 # A client of a cut-off (isolated, or hung mid-commit) server hears nothing, not even a reset: without
 # these its session waits for TCP's own retransmission timeout, minutes. Keepalives every second (dead
 # after 2 unanswered) end an idle wait in ~3 s, and tcp_user_timeout ends a send nobody acknowledges.
@@ -66,31 +66,9 @@ SERVER_SETTINGS = {
 }
 
 
-def pg_bin() -> Path:
-    """The newest PostgreSQL server binaries directory on this machine."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if not found or not (found[-1] / "initdb").exists():
-        raise LabError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
-    return found[-1]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_postgres() -> str | None:
-    return "postgres" if os.geteuid() == 0 else None
-
-
 def run_pg(tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL tool as the `postgres` OS user; raises LabError with its output on failure."""
-    cmd = [str(pg_bin() / tool), *args]
-    proc = subprocess.run(
-        cmd, check=False, capture_output=True, text=True, timeout=timeout, user=_as_postgres(), cwd="/tmp"
-    )
+    """Run a PostgreSQL tool as the server's OS user; raises LabError with its output on failure."""
+    proc = run_as_server_user([str(pg_bin_dir() / tool), *args], timeout=timeout, cwd="/tmp")
     if proc.returncode != 0:
         raise LabError(f"{tool} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
@@ -128,8 +106,8 @@ class PgNode:
         log = open(self.logfile, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self.proc = subprocess.Popen(
-                [str(pg_bin() / "postgres"), "-D", str(self.datadir), *self.server_args()],
-                stdout=log, stderr=subprocess.STDOUT, user=_as_postgres(), cwd="/tmp",
+                [str(pg_bin_dir() / "postgres"), "-D", str(self.datadir), *self.server_args()],
+                stdout=log, stderr=subprocess.STDOUT, user=server_user(), cwd="/tmp",
                 start_new_session=True,
             )
         finally:
@@ -187,7 +165,7 @@ class PgNode:
     def fence(self, timeout: float = 10) -> None:
         """SIGKILL the postmaster and all its children (works on stopped ones too) and reap them."""
         pids = self.pids()
-        children = [p for p in self.known_pids | set(pids) if p != self.pid and _is_postgres(p)]
+        children = [p for p in self.known_pids | set(pids) if p != self.pid and is_postgres(p)]
         for pid in [*pids[:1], *children]:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -209,7 +187,7 @@ class PgNode:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.fence()
-        _wait_gone([p for p in self.known_pids if _is_postgres(p)], timeout)
+        _wait_gone([p for p in self.known_pids if is_postgres(p)], timeout)
         self.known_pids.clear()
 
     def log_tail(self, lines: int = 20) -> str:
@@ -236,7 +214,7 @@ class PgNode:
         return {"name": self.name, "port": self.port, "datadir": str(self.datadir), "pid": self.pid}
 
 
-def _is_postgres(pid: int) -> bool:
+def is_postgres(pid: int) -> bool:
     """Still a live PostgreSQL process (guards against a recycled PID)."""
     try:
         proc = psutil.Process(pid)
@@ -263,8 +241,13 @@ def _wait_gone(pids: Sequence[int], timeout: float) -> None:
 
 def _write_as_postgres(path: Path, text: str) -> None:
     path.write_text(text)
-    if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
+    _give_to_server_user(path)
+
+
+def _give_to_server_user(path: Path) -> None:
+    user = server_user()
+    if user:
+        shutil.chown(path, user, user)
 
 
 @dataclass
@@ -313,67 +296,11 @@ class Lab:
         return path
 
 
-
-def load_lab(path: Path) -> Lab:
-    """A lab described by `lab.json` (written by `save`), its servers probed by port, not owned."""
-    data = json.loads((path / "lab.json" if path.is_dir() else path).read_text())
-    nodes = [PgNode(str(n["name"]), int(n["port"]), Path(str(n["datadir"]))) for n in data["nodes"]]
-    return Lab(Path(data["base"]), nodes)
-
-
-def stop_saved_lab(path: Path, timeout: float = 30) -> list[int]:
-    """Stop the postmasters of a saved lab by the PIDs in their `postmaster.pid`, then remove it."""
-    lab = load_lab(path)
-    stopped = []
-    data = json.loads((path / "lab.json" if path.is_dir() else path).read_text())
-    for pid in data.get("agents", []):  # HA agents first (they stop their PostgreSQL), etcd last
-        if psutil.pid_exists(pid):
-            os.kill(pid, signal.SIGCONT)
-            os.kill(pid, signal.SIGTERM)
-            _wait_pid(pid, timeout)
-            stopped.append(pid)
-    for node in lab.nodes:
-        try:
-            pid = int((node.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError):
-            continue
-        if not _is_postgres(pid):
-            continue
-        os.kill(pid, signal.SIGCONT)
-        os.kill(pid, signal.SIGINT)
-        _wait_exit(pid, timeout)
-        stopped.append(pid)
-    shutil.rmtree(lab.base, ignore_errors=True)
-    return stopped
-
-
-def _wait_pid(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while psutil.pid_exists(pid) and time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    if psutil.pid_exists(pid):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _wait_exit(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while _is_postgres(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _is_postgres(pid):
-        os.kill(pid, signal.SIGKILL)
-
-
 def make_base_dir(parent: Path | None = None) -> Path:
     """A fresh directory the `postgres` user can own (pytest's tmp dirs are private to root)."""
     base = Path(tempfile.mkdtemp(prefix="erpops-failover-", dir=parent))
     base.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
+    _give_to_server_user(base)
     return base
 
 

@@ -3,7 +3,8 @@
 The API runs as its own uvicorn process (`erpcore.api.app:create_app_from_settings`, what `erpops serve`
 runs per worker) with `ERPOPS_DATABASE_URL` set to the lab's libpq multi-host URL with
 `target_session_attrs=read-write`: its pool drops dead connections at once (pre-ping) and reconnects to
-whichever member accepts writes. The process is started in `prepare` and stopped by its PID in `stop`.
+whichever member accepts writes. The process is started in `prepare` (`opskit.proc.start_http_server`, which
+waits for /healthz) and stopped by its PID in `stop`, also when the drill is interrupted.
 
 Every attempt is one `POST /api/v1/sales-orders` with its own `Idempotency-Key` (`<run>-<client>-<seq>`):
 - 201: acked, the order must exist on the new primary;
@@ -17,9 +18,8 @@ Every attempt is one `POST /api/v1/sales-orders` with its own `Idempotency-Key` 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from failover.lab import free_port
 from failover.types import FailoverFailed, Outcome
 from failover.writer import Attempt, ClientThreads
+from opskit.ports import free_port
+from opskit.proc import ServerProcess, start_http_server
 
 if TYPE_CHECKING:
     from failover.drill import LoadFactory
@@ -52,7 +53,8 @@ class ApiLoad:
     pause: float = 0.01
     orders: dict[tuple[int, int], int] = field(default_factory=dict)  # acked key -> sales order id
     api_pids: list[int] = field(default_factory=list)  # every API process started, for the record
-    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _server: ServerProcess | None = field(default=None, repr=False)
+    _temp_log: Path | None = field(default=None, repr=False)
     _port: int = 0
     _token: str = ""
     _payload: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -64,7 +66,7 @@ class ApiLoad:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._server.process.pid if self._server is not None else None
 
     def prepare(self) -> None:
         """Migrate and seed the ERP (once), issue a sales token, start the API and wait for /healthz."""
@@ -73,52 +75,23 @@ class ApiLoad:
         prepare_erp(self.setup_url)
         self._token, self._payload = _token_and_order(self.setup_url, self.run)
         self._port = free_port()
-        env = {**os.environ, "ERPOPS_DATABASE_URL": self.url}
-        log = open(self.log or os.devnull, "ab")  # noqa: SIM115 - handed to the child, closed below
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "erpcore.api.app:create_app_from_settings",
+                "--host", "127.0.0.1", "--port", str(self._port), "--no-access-log", "--log-level", "warning"]
+        # Without a log of its own the API logs to a temporary file, so that a failed start names its cause.
+        self._temp_log = None if self.log else Path(tempfile.mkstemp(prefix="erpops-api-", suffix=".log")[1])
         try:
-            self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "erpcore.api.app:create_app_from_settings",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self._port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        self.api_pids.append(self._proc.pid)
-        try:
-            self._wait_healthy(START_TIMEOUT)
+            self._server = start_http_server(argv, self.base_url, self.log or self._temp_log or Path(os.devnull),
+                                             env={**os.environ, "ERPOPS_DATABASE_URL": self.url},
+                                             wait_s=START_TIMEOUT)
         except BaseException:
-            self._stop_api()
+            self._drop_temp_log()
             raise
+        self.api_pids.append(self._server.process.pid)
 
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline, last = time.monotonic() + timeout, "no answer"
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                raise FailoverFailed(f"the ERP API exited at start-up (see {self.log or 'its log'})")
-            try:
-                response = httpx.get(f"{self.base_url}/healthz", timeout=1.0)
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            time.sleep(0.1)
-        raise FailoverFailed(f"the ERP API did not answer /healthz within {timeout:.0f} s ({last})")
+    def _drop_temp_log(self) -> None:
+        log, self._temp_log = self._temp_log, None
+        if log is not None:
+            log.unlink(missing_ok=True)
 
     def start(self) -> None:
         self._clients.start(self._loop, self.clients, "o2c")
@@ -130,15 +103,10 @@ class ApiLoad:
         return attempts
 
     def _stop_api(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        self._drop_temp_log()
 
     def snapshot(self) -> list[Attempt]:
         return self._clients.snapshot()

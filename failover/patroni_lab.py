@@ -55,8 +55,11 @@ import httpx
 import yaml
 
 from failover import pgsql
-from failover.lab import free_port, make_base_dir, multi_host_conninfo, pg_bin
-from failover.types import LabError
+from failover.lab import make_base_dir, multi_host_conninfo
+from failover.types import EngineName, FailoverUsage, LabError
+from opskit.pg import alive, pg_bin_dir, server_user
+from opskit.ports import free_port
+from opskit.proc import answers
 
 ETCD = "/usr/bin/etcd"
 PATRONI = "/usr/bin/patroni"
@@ -133,7 +136,7 @@ def member_config(scope: str, member: PatroniMember, etcd_port: int, base: Path)
             "listen": f"127.0.0.1:{member.pg_port}",
             "connect_address": f"127.0.0.1:{member.pg_port}",
             "data_dir": str(member.datadir),
-            "bin_dir": str(pg_bin()),
+            "bin_dir": str(pg_bin_dir()),
             "pgpass": str(base / f"pgpass-{member.name}"),
             "authentication": {"superuser": {"username": "postgres"}, "replication": {"username": "postgres"}},
             "parameters": {"unix_socket_directories": str(base)},
@@ -225,7 +228,7 @@ class PatroniLab:
             _stop(member.proc, signal.SIGTERM, 20)
         for member in self.members:
             pid = member.postmaster_pid()
-            if pid and _alive(pid):
+            if pid and alive(pid):
                 os.kill(pid, signal.SIGKILL)
         _stop(self.etcd, signal.SIGTERM, 10)
 
@@ -269,30 +272,44 @@ def create_patroni_lab(members: int = 3, base: Path | None = None, start: bool =
     return lab
 
 
+def init_patroni_lab(engine: EngineName, start: bool) -> dict[str, Any]:
+    """Write a Patroni lab's configuration (and start it, detached, when `start`); what and where, as data."""
+    if engine is not EngineName.PATRONI:
+        raise FailoverUsage(f"only --engine patroni has a configuration to write; {engine} needs none")
+    lab = create_patroni_lab(start=start)
+    data: dict[str, Any] = {
+        "dir": str(lab.base), "configs": [str(m.config) for m in lab.members], "started": start,
+        "etcd": f"127.0.0.1:{lab.etcd_port}", "conninfo": lab.client_conninfo(),
+        "pids": {"etcd": lab.etcd.pid if lab.etcd else None,
+                 **{m.name: m.proc.pid if m.proc else None for m in lab.members}},
+    }
+    if start:
+        try:
+            data["lab"] = str(lab.save())
+        except BaseException:
+            lab.destroy()
+            raise
+        lab.detach()
+    return data
+
+
 def _spawn(cmd: list[str], log: Path, as_postgres: bool) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True,
-                                user="postgres" if as_postgres and os.geteuid() == 0 else None)
+        try:
+            return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True,
+                                    user=server_user() if as_postgres else None)
+        except FileNotFoundError as exc:
+            raise LabError(f"{cmd[0]} is not installed (scripts/ensure-failover.sh installs patroni and "
+                           "etcd)") from exc
 
 
 def _wait_http(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=0.5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if answers(url, timeout=0.5):
+            return
         time.sleep(0.1)
     raise LabError(f"{url} did not answer within {timeout:.0f} s")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float) -> None:

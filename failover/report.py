@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from opskit.output import to_jsonable
 from failover.drill import METRICS, DrillResult, summarize_drills
+from opskit.output import to_jsonable
 
 
 def report_document(results: Sequence[DrillResult], targets: dict[str, float]) -> dict[str, Any]:
@@ -75,9 +76,21 @@ def markdown(document: dict[str, Any]) -> str:
 
 
 def write_reports(document: dict[str, Any], directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write `<stem>.json` and `<stem>.md` under `directory`; returns both paths."""
+    """Write `<stem>.json` and `<stem>.md` under `directory`; returns both paths.
+
+    Each file appears whole or not at all (written beside, then renamed), also when the write is interrupted.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
-    json_path.write_text(json.dumps(to_jsonable(document), indent=2) + "\n")
-    md_path.write_text(markdown(to_jsonable(document)))
+    _write_whole(json_path, json.dumps(to_jsonable(document), indent=2) + "\n")
+    _write_whole(md_path, markdown(to_jsonable(document)))
     return json_path, md_path
+
+
+def _write_whole(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -32,6 +32,8 @@ class FailoverSettings(SectionSettings):
     strict_sync: bool = Field(False, description="keep synchronous_standby_names while alone (writes wait)")
     report_dir: Path = Path("var/failover")
     lab_dir: Path | None = Field(None, description="parent directory of lab clusters (default: /tmp)")
+    standby_dsn: str | None = Field(None, description="libpq DSN of the standby `erpops failover promote` "
+                                    "promotes when given neither --lab nor --standby")
 
 
 def load_failover_settings(**overrides: Any) -> FailoverSettings:

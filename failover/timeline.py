@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from failover.types import Mark, Outcome
@@ -26,12 +26,15 @@ class Timeline:
     """Marks recorded by the fault, the engine and the drill; thread-safe, first mark of a name wins."""
 
     events: list[Event] = field(default_factory=list)
+    listener: Callable[[Event], None] | None = field(default=None, repr=False)  # told of each mark as it happens
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def mark(self, mark: Mark | str, reason: str, at: float | None = None) -> Event:
         event = Event(str(mark), time.monotonic() if at is None else at, reason)
         with self._lock:
             self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
         return event
 
     def at(self, mark: Mark | str) -> float | None:

@@ -1,10 +1,21 @@
-"""Words shared by the failover package: faults, roles, attempt outcomes, timeline marks, errors."""
+"""Words shared by the failover package: faults, roles, attempt outcomes, timeline marks, errors.
+
+    OpsError (opskit.errors)
+    ├── FailoverFailed      exit 1   a drill, failover, rewind, rejoin or promotion failed
+    ├── UsageError
+    │   └── FailoverUsage   exit 2   bad arguments: no such lab, member or engine configuration
+    └── Unavailable
+        └── LabError        exit 4   a lab server or agent could not be created, started or stopped
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
-from erpcore.exceptions import ErpError
+from opskit.errors import OpsError, Unavailable, UsageError
+
+Progress = Callable[[str], None]  # told one line of progress at a time (the CLI writes it to stderr)
 
 
 class Fault(StrEnum):
@@ -54,13 +65,19 @@ class Mark(StrEnum):
     BACK_IN_SYNC = "back_in_sync"
 
 
-class LabError(ErpError):
-    """A lab server could not be created, started or stopped."""
+class LabError(Unavailable):
+    """A lab server could not be created, started or stopped (exit 4: the drill could not run)."""
 
     code = "failover_lab_error"
 
 
-class FailoverFailed(ErpError):
-    """An engine could not fail over, rewind or rejoin."""
+class FailoverFailed(OpsError):
+    """An engine could not fail over, rewind, rejoin or promote; a drill missed its targets (exit 1)."""
 
     code = "failover_failed"
+
+
+class FailoverUsage(UsageError):
+    """Bad arguments: nothing was done (exit 2)."""
+
+    code = "failover_usage"

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import secrets
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from erpcore.exceptions import ErpError
+from loadtest.tokens import RunTokens, new_run_id
+from opskit.errors import Unavailable
 
 ENV = "ERPOPS_LOADTEST_FIXTURE"
 SUITE_ENV = "ERPOPS_LOADTEST_SUITE"  # the shipped locustfile's user class
@@ -28,14 +28,12 @@ WORKER_NAME_ENV = "ERPOPS_LOADTEST_WORKER_NAME"  # a worker's name in the verdic
 WORKER_STATUS_ENV = "ERPOPS_LOADTEST_WORKER_STATUS"  # where a worker writes its run's shape and its own counts
 ALL_SUITES = "all"  # the SUITE_ENV of a remote worker: every suite class, the master picks which runs
 API = "/api/v1"
-ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
 STOCK_PER_ITEM = Decimal(1_000_000)
 
 
-class SetupFailed(ErpError):
-    """The API refused the data setup: the run cannot start (a harness failure)."""
+class SetupFailed(Unavailable):
+    """The API refused the data setup: the run cannot start (a harness failure, exit 4)."""
 
-    exit_code = 2
     code = "setup_failed"
 
 
@@ -64,17 +62,9 @@ class Fixture:
 
 
 def tokens_from_database(database_url: str, run_id: str) -> dict[str, str]:
-    """One fresh token per role, created directly in the database the server uses."""
-    from erpcore.access import create_token
-    from erpcore.db import make_engine
-    from erpcore.services.bootstrap import bootstrap
-
-    engine = make_engine(database_url)
-    try:
-        erp = bootstrap(engine)
-        return {role: create_token(erp, role, f"loadtest-{run_id}-{role}") for role in ROLES}
-    finally:
-        engine.dispose()
+    """One fresh token per role, created directly in the database the server uses (never revoked: a run
+    uses `loadtest.tokens.RunTokens`, which revokes them when it ends)."""
+    return RunTokens(database_url, run_id).create()
 
 
 def _ok(response: httpx.Response, status: int, what: str) -> Any:
@@ -85,10 +75,13 @@ def _ok(response: httpx.Response, status: int, what: str) -> Any:
 
 def create_fixture(host: str, tokens: dict[str, str], *, items: int = 20, customers: int = 10,
                    suppliers: int = 3, seed: int | None = None, inject_errors: float = 0.0,
-                   timeout: float = 60.0) -> Fixture:
-    """Create suppliers, customers and items over HTTP, then buy and receive plenty of every item."""
+                   timeout: float = 60.0, run_id: str | None = None) -> Fixture:
+    """Create suppliers, customers and items over HTTP, then buy and receive plenty of every item.
+
+    Their codes carry the run id (`LT-<run id>-C0`), so a run's data is told apart from any other's.
+    """
     rng = random.Random(seed)
-    run = secrets.token_hex(4)
+    run = run_id or new_run_id()
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     try:
         with httpx.Client(base_url=host.rstrip("/") + API, headers=admin, timeout=timeout) as client:

@@ -8,8 +8,9 @@ master to each worker with its first spawn message, so a remote worker started w
 
 The shape ends early once the file `ERPOPS_LOADTEST_STOP` names exists (Locust then stops and reports as
 at a normal end; a signal would kill a headless shape run before its reports are written). On the master
-(or the only process), the statistics so far are written every second to `ERPOPS_LOADTEST_LIVE`, in the
-format of Locust's `--json-file`, so the harness can stop a run whose gate is already breached; and what
+(or the only process), the user count and the statistics so far (entries in the format of Locust's
+`--json-file`) are written every second to `ERPOPS_LOADTEST_LIVE`, so the harness can show progress and stop
+a run whose gate is already breached; and what
 each worker reports about itself (name, host, pid, requests, CPU) to `ERPOPS_LOADTEST_WORKERS`. A worker
 writes its run's shape and its own counts to `ERPOPS_LOADTEST_WORKER_STATUS` for `erpops loadtest worker`.
 """
@@ -83,7 +84,8 @@ def _write_live(environment: Environment, path: Path) -> None:
         runner = environment.runner
         if runner is None:
             continue
-        _write(path, [e.serialize() for e in runner.stats.entries.values() if e.num_requests or e.num_failures])
+        _write(path, {"users": runner.user_count, "entries": [
+            e.serialize() for e in runner.stats.entries.values() if e.num_requests or e.num_failures]})
 
 
 class _Master:

@@ -93,6 +93,12 @@ class Stats:
         """Read Locust's `--json-file` output."""
         return cls.from_entries(entry_from_locust(raw) for raw in json.loads(path.read_text()))
 
+    @classmethod
+    def load_live(cls, path: Path) -> tuple[int, Stats]:
+        """The user count and statistics so far, from the file the master rewrites every second."""
+        data = json.loads(path.read_text())
+        return int(data.get("users") or 0), cls.from_entries(entry_from_locust(raw) for raw in data["entries"])
+
     def select(self, selector: str) -> list[Entry]:
         """Requests and tasks that `selector` names (every HTTP request for `global`)."""
         if selector == GLOBAL:

@@ -6,7 +6,8 @@ the master waits a bounded time for all of them (and the local ones) before it s
 The harness never imports Locust: a broken locustfile is then a failed subprocess, not a crashed
 harness, and gevent never patches the caller. While Locust runs, each process's CPU is sampled (a
 generator over 80 % of a core measures itself, not the server) and the live statistics can stop the run
-early (abort-on-fail gates). The hard timeout kills whatever still runs.
+early (abort-on-fail gates) and feed a progress callback every few seconds. The hard timeout kills
+whatever still runs. Every path Locust gets is absolute: it runs inside the output folder.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import psutil
 
 from loadtest.fixture import ENV as FIXTURE_ENV
 from loadtest.fixture import LIVE_ENV, SHAPE_ENV, STOP_ENV, SUITE_ENV, WORKER_NAME_ENV, WORKERS_ENV, Fixture
-from loadtest.metrics import Stats
-from loadtest.server import free_port
+from loadtest.metrics import GLOBAL, Stats
 from loadtest.shapes import ShapeSpec
+from opskit.ports import free_port
+from opskit.shield import deferred_signals
 
 HERE = Path(__file__).parent
 SHAPE_FILE = HERE / "locust_shape.py"
@@ -37,6 +39,7 @@ SATURATED = 0.80  # of one core
 STOP_GRACE_S = 15.0
 LOCAL_WORKERS_WAIT_S = 30.0
 GAVE_UP = "Gave up waiting for workers to connect"  # Locust's master, when --expect-workers-max-wait ends
+PROGRESS_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,18 @@ class LocustPlan:
         """How long the master waits for all its workers before it gives up."""
         remote = self.remote_wait_s if self.remote_workers else 0.0
         return max(remote, LOCAL_WORKERS_WAIT_S if self.workers else 0.0)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A run so far: users now, requests per second since the last report, p95 and failures since the start."""
+
+    elapsed_s: float
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p95_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -123,8 +138,8 @@ def _env(plan: LocustPlan, live: Path, stop: Path) -> dict[str, str]:
 
 def commands(plan: LocustPlan, master_port: int) -> list[tuple[str, list[str]]]:
     """(role, argv) of every process: `local`, or `master` and `worker-N`."""
-    files = f"{SHAPE_FILE},{plan.locustfile or SUITES_FILE}"
-    out = plan.out_dir
+    files = f"{SHAPE_FILE},{(plan.locustfile or SUITES_FILE).resolve()}"
+    out = plan.out_dir.resolve()  # Locust runs inside it: a relative path would nest a second copy
     base = [sys.executable, "-m", "locust", "-f", files]
     reports = ["--headless", "--host", plan.host, "--only-summary", "--csv", str(out / "locust"),
                "--csv-full-history", "--html", str(out / "report.html"), "--json-file", str(out / "stats"),
@@ -198,60 +213,109 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], sig: int) -> None:
             p.send_signal(sig)
 
 
+class _Watch:
+    """Reads the master's live file once a second: feeds the abort gate and, every few seconds, the progress."""
+
+    def __init__(self, live: Path, abort: Callable[[Stats], str | None] | None, abort_after_s: float,
+                 on_progress: Callable[[Progress], None] | None, progress_every_s: float) -> None:
+        self.live, self.abort, self.on_progress, self.every = live, abort, on_progress, progress_every_s
+        self.started = time.monotonic()
+        self.next_look = self.started + 1.0
+        self.next_abort = self.started + abort_after_s
+        self.next_progress = self.started + progress_every_s
+        self.last = (self.started, 0)
+        self.aborted: str | None = None
+
+    def look(self, now: float) -> str | None:
+        """The abort reason once a gate is breached (None before), reporting progress on the way."""
+        if now < self.next_look or not self.live.exists():
+            return None
+        self.next_look = now + 1.0
+        try:
+            users, stats = Stats.load_live(self.live)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if self.on_progress is not None and now >= self.next_progress:
+            self.next_progress = now + self.every
+            self.on_progress(self._progress(now, users, stats))
+        if self.abort is not None and self.aborted is None and now >= self.next_abort:
+            self.aborted = self.abort(stats)
+            return self.aborted
+        return None
+
+    def _progress(self, now: float, users: int, stats: Stats) -> Progress:
+        then, before = self.last
+        requests = stats.requests()
+        self.last = (now, requests)
+        rps = (requests - before) / (now - then) if now > then else 0.0
+        return Progress(round(now - self.started, 1), users, requests, stats.failures(), round(rps, 2),
+                        stats.observe(GLOBAL, "p(95)"))
+
+
+def _start(plan: LocustPlan, env: dict[str, str], master_port: int, procs: dict[str, subprocess.Popen[bytes]],
+           logs: list[Any]) -> None:
+    out = plan.out_dir.resolve()
+    for role, argv in commands(plan, master_port):
+        log = (out / f"{role}.log").open("wb")
+        logs.append(log)
+        procs[role] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**env, WORKER_NAME_ENV: role},
+                                       cwd=out)
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]], logs: list[Any]) -> None:
+    _stop(procs, signal.SIGTERM)
+    for p in procs.values():
+        try:
+            p.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    for log in logs:
+        log.close()
+
+
 def run_locust(plan: LocustPlan, abort: Callable[[Stats], str | None] | None = None,
-               abort_after_s: float = 5.0, poll_s: float = 0.25) -> LocustRun:
-    """Run `plan` to its end, its abort gate or its hard timeout; every process is stopped before returning."""
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    live, stop = plan.out_dir / "live.json", plan.out_dir / "stop"
+               abort_after_s: float = 5.0, poll_s: float = 0.25,
+               on_progress: Callable[[Progress], None] | None = None,
+               progress_every_s: float = PROGRESS_EVERY_S) -> LocustRun:
+    """Run `plan` to its end, its abort gate or its hard timeout; every process is stopped before returning,
+    also when an exception (SIGINT, SIGTERM as `opskit.signals.Terminated`) leaves the wait."""
+    out = plan.out_dir.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    live, stop = out / "live.json", out / "stop"
     stop.unlink(missing_ok=True)
-    workers_file = plan.out_dir / "workers.json"
+    live.unlink(missing_ok=True)
+    workers_file = out / "workers.json"
     workers_file.unlink(missing_ok=True)
     env = {**_env(plan, live, stop), WORKERS_ENV: str(workers_file)}
     master_port = plan.master_port or free_port()
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    logs = []
+    logs: list[Any] = []
     started = time.monotonic()
-    timed_out, aborted = False, None
+    timed_out = False
+    watch = _Watch(live, abort, abort_after_s, on_progress, progress_every_s)
     try:
-        for role, argv in commands(plan, master_port):
-            log = (plan.out_dir / f"{role}.log").open("wb")
-            logs.append(log)
-            procs[role] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                           env={**env, WORKER_NAME_ENV: role}, cwd=plan.out_dir)
+        _start(plan, env, master_port, procs, logs)
         sampler = _Sampler(procs)
         lead = procs.get("local") or procs["master"]
         deadline = started + plan.timeout_s
-        next_abort_check = started + abort_after_s
         while lead.poll() is None:
             sampler.sample()
             now = time.monotonic()
             if now > deadline:
                 timed_out = True
                 break
-            if abort is not None and aborted is None and now >= next_abort_check and live.exists():
-                next_abort_check = now + 1.0
-                try:
-                    aborted = abort(Stats.load(live))
-                except (OSError, ValueError):
-                    aborted = None
-                if aborted:
-                    stop.touch()  # the shape ends at its next tick; Locust stops and writes its reports
-                    deadline = min(deadline, now + STOP_GRACE_S)
+            if watch.look(now):
+                stop.touch()  # the shape ends at its next tick; Locust stops and writes its reports
+                deadline = min(deadline, now + STOP_GRACE_S)
             time.sleep(poll_s)
         sampler.sample()
     finally:
-        _stop(procs, signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
-        for log in logs:
-            log.close()
-    stats = plan.out_dir / "stats.json"
+        with deferred_signals():  # a second Ctrl-C or SIGTERM cannot leave a Locust process behind
+            _stop_all(procs, logs)
+    stats = out / "stats.json"
     lead_role = "local" if "local" in procs else "master"
     workers, remote_cpu = _workers(workers_file, set(procs))
-    return LocustRun(procs[lead_role].returncode, timed_out, aborted, stats if stats.exists() else None,
+    return LocustRun(procs[lead_role].returncode, timed_out, watch.aborted, stats if stats.exists() else None,
                      round(time.monotonic() - started, 3), sampler.result() + remote_cpu,
-                     plan.out_dir / f"{lead_role}.log", workers, master_port if plan.distributed else None)
+                     out / f"{lead_role}.log", workers, master_port if plan.distributed else None)

@@ -113,49 +113,91 @@ def parse_threshold(selector: str, expression: str, abort_on_fail: bool = False)
                 raise ValueError(f"unit {unit!r} does not fit {metric}")
             return Threshold(selector, expression.strip(), metric, m["op"], value, abort_on_fail)
     except ValueError as exc:
-        raise ConfigError(f"SLO {selector!r}: {expression!r}: {exc}") from exc
-    raise ConfigError(f"SLO {selector!r}: cannot read {expression!r}; write e.g. `p(95) < 300`, "
-                      "`rate(errors) < 0.01`, `rate(checks) > 0.99`, `rps > 10` or `p95 within +15% of baseline`")
+        raise ConfigError(f"{expression!r}: {exc}") from exc
+    raise ConfigError(f"cannot read {expression!r}; write e.g. `p(95) < 300`, `rate(errors) < 0.01`, "
+                      "`rate(checks) > 0.99`, `rps > 10` or `p95 within +15% of baseline`")
 
 
-def parse_slo(data: Mapping[str, Any], base_dir: Path | None = None) -> Slo:
-    """An SLO from its YAML document (already loaded); relative baseline paths resolve against `base_dir`."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("thresholds"), Mapping):
-        raise ConfigError("an SLO file needs a `thresholds:` mapping of selector to a list of expressions")
-    unknown = set(data) - {"thresholds", "baseline"}
+def _threshold(selector: str, key: str, item: Any) -> Threshold:
+    """One list item under `thresholds.<selector>`; errors name its key (`thresholds.global[1]`)."""
+    expression, abort = item, False
+    if isinstance(item, Mapping):
+        extra = sorted(set(item) - {"threshold", "abort_on_fail"})
+        if extra:
+            raise ConfigError(f"{key}.{extra[0]}: unknown key; a threshold takes `threshold` and `abort_on_fail`")
+        abort = item.get("abort_on_fail", False)
+        if not isinstance(abort, bool):
+            raise ConfigError(f"{key}.abort_on_fail: {abort!r} is not true or false")
+        expression, key = item.get("threshold"), f"{key}.threshold"
+    if not isinstance(expression, str):
+        raise ConfigError(f"{key}: {expression!r} is not a threshold; write a string such as `p(95) < 300` "
+                          "or {threshold: ..., abort_on_fail: true}")
+    try:
+        return parse_threshold(selector, expression, abort)
+    except ConfigError as exc:
+        raise ConfigError(f"{key}: {exc.message}") from exc
+
+
+def parse_slo(data: Any, base_dir: Path | None = None) -> Slo:
+    """An SLO from its YAML document (already loaded); relative baseline paths resolve against `base_dir`.
+
+    Every error names the key at fault, as a path: `thresholds`, `thresholds.global[1]`, `baseline`.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("the SLO file is not a mapping; it needs a `thresholds:` key")
+    unknown = sorted(str(k) for k in set(data) - {"thresholds", "baseline"})
     if unknown:
-        raise ConfigError(f"SLO file: unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{unknown[0]}: unknown key; an SLO file has `thresholds` and `baseline`")
+    if not isinstance(data.get("thresholds"), Mapping) or not data["thresholds"]:
+        raise ConfigError("thresholds: missing or empty; it maps a selector (`global`, an endpoint, a task) "
+                          "to a list of expressions")
     thresholds = []
     for selector, items in data["thresholds"].items():
-        for item in items if isinstance(items, list) else [items]:
-            if isinstance(item, str):
-                thresholds.append(parse_threshold(str(selector), item))
-            elif isinstance(item, Mapping) and isinstance(item.get("threshold"), str):
-                extra = set(item) - {"threshold", "abort_on_fail"}
-                if extra:
-                    raise ConfigError(f"SLO {selector!r}: unknown key(s) {', '.join(sorted(extra))}")
-                thresholds.append(parse_threshold(str(selector), item["threshold"], bool(item.get("abort_on_fail"))))
-            else:
-                raise ConfigError(f"SLO {selector!r}: each threshold is a string or {{threshold: ..., abort_on_fail: ...}}")
-    if not thresholds:
-        raise ConfigError("the SLO file defines no thresholds")
+        listed = items if isinstance(items, list) else [items]
+        if not listed:
+            raise ConfigError(f"thresholds.{selector}: no expressions")
+        for n, item in enumerate(listed):
+            key = f"thresholds.{selector}[{n}]" if isinstance(items, list) else f"thresholds.{selector}"
+            thresholds.append(_threshold(str(selector), key, item))
     baseline = data.get("baseline")
-    path = None if baseline is None else Path(str(baseline))
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(f"baseline: {baseline!r} is not a path to a verdict.json")
+    path = None if baseline is None else Path(baseline)
     if path is not None and not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     slo = Slo(tuple(thresholds), path)
     if slo.relative and path is None:
-        raise ConfigError("the SLO compares with a baseline but names none (`baseline: path/to/verdict.json`)")
+        raise ConfigError("baseline: missing; a `within ... of baseline` threshold needs "
+                          "`baseline: path/to/verdict.json`")
     return slo
 
 
 def load_slo(path: Path) -> Slo:
-    """Read and parse an SLO YAML file."""
+    """Read and parse an SLO YAML file; every error is one line that names the file and the key at fault."""
     try:
         data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the SLO file {path}: {exc}") from exc
-    return parse_slo(data, path.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the SLO file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not YAML{where}: {problem}") from exc
+    try:
+        return parse_slo(data, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from exc
+
+
+def check_slo(path: Path) -> Slo:
+    """`load_slo`, and for relative thresholds also read the baseline, as a run would before it starts."""
+    slo = load_slo(path)
+    if slo.relative and slo.baseline is not None:
+        try:
+            Baseline.load(slo.baseline)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: baseline: {exc.message}") from exc
+    return slo
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """The verdict of a run: one outcome, its exit code and the sentence that says why, decided in one place.
 
-    outcome            exit  when
-    harness_failure    2     Locust or the server failed, timed out, or made no request
-    untrustworthy      2     a generator process used over 80 % of a core: it measured itself
-    integrity_failure  1     the database fails `erpops check` after the run
-    slo_breach         3     a threshold was breached (or aborted the run)
-    request_errors     1     requests failed and no global `rate(errors)` threshold says how many may
-    pass               0     everything else
+    outcome            exit                when
+    harness_failure    4 UNAVAILABLE       Locust, its workers or the server failed, timed out, or made no request
+    untrustworthy      4 UNAVAILABLE       a generator process used over 80 % of a core: it measured itself
+    integrity_failure  1 FAILED            the database fails `erpops check` after the run
+    slo_breach         1 FAILED            a threshold was breached (or aborted the run)
+    request_errors     1 FAILED            requests failed and no global `rate(errors)` threshold says how many may
+    pass               0 OK                everything else
+
+The codes are those of every erpops command (`opskit.exitcodes`); the outcome in `verdict.json` tells the
+three failures apart. Bad options and SLO files fail before the run with 2 (USAGE) and no verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from enum import StrEnum
 
 from loadtest.runner import ProcessCpu
 from loadtest.slo import ThresholdResult
+from opskit.exitcodes import ExitCode
 
 
 class Outcome(StrEnum):
@@ -28,9 +32,10 @@ class Outcome(StrEnum):
     SLO_BREACH = "slo_breach"
 
 
-EXIT_CODES: dict[Outcome, int] = {
-    Outcome.PASS: 0, Outcome.REQUEST_ERRORS: 1, Outcome.INTEGRITY_FAILURE: 1, Outcome.HARNESS_FAILURE: 2,
-    Outcome.UNTRUSTWORTHY: 2, Outcome.SLO_BREACH: 3,
+EXIT_CODES: dict[Outcome, ExitCode] = {
+    Outcome.PASS: ExitCode.OK, Outcome.REQUEST_ERRORS: ExitCode.FAILED, Outcome.INTEGRITY_FAILURE: ExitCode.FAILED,
+    Outcome.SLO_BREACH: ExitCode.FAILED, Outcome.HARNESS_FAILURE: ExitCode.UNAVAILABLE,
+    Outcome.UNTRUSTWORTHY: ExitCode.UNAVAILABLE,
 }
 
 
@@ -41,7 +46,7 @@ class Decision:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.outcome]
+        return int(EXIT_CODES[self.outcome])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The worker runs Locust (a subprocess: the harness never imports Locust) with erpops' own locustfile and
 every suite's user class; the master sends it the suite (by class name), the shape and the data setup
 with its first spawn, so the operator repeats none of them. It serves one run and exits when the master
-ends it. Every wait is bounded: for a master to start a run (`wait_s`), then for that run to end (its
+ends it; on SIGTERM (`opskit.signals.Terminated` under the root CLI) or Ctrl-C, its `finally` stops Locust by
+its PID. Every wait is bounded: for a master to start a run (`wait_s`), then for that run to end (its
 run time and a grace), and Locust's own worker gives up after a minute without the master's heartbeat.
 """
 
@@ -21,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from erpcore.exceptions import ErpError
+from erpcore.exceptions import ConfigError
 from loadtest.fixture import ALL_SUITES, SUITE_ENV, WORKER_NAME_ENV, WORKER_STATUS_ENV
 from loadtest.runner import SHAPE_FILE, STOP_GRACE_S, SUITES_FILE
+from opskit.errors import Unavailable
 
 RUN_GRACE_S = 120.0  # after the run time: the master's stop, the last reports, Locust's own shutdown
 
 
-class WorkerFailed(ErpError):
-    """The worker served no run, or Locust failed under it: a harness failure."""
+class WorkerFailed(Unavailable):
+    """The worker served no run, or Locust failed under it: a harness failure (exit 4)."""
 
-    exit_code = 2
     code = "worker_failed"
 
 
@@ -57,7 +58,7 @@ class WorkerResult:
 
 def worker_command(master_host: str, master_port: int, locustfile: Path | None = None) -> list[str]:
     """The Locust worker's argv."""
-    files = f"{SHAPE_FILE},{locustfile or SUITES_FILE}"
+    files = f"{SHAPE_FILE},{(locustfile or SUITES_FILE).resolve()}"  # Locust runs in a temporary folder
     return [sys.executable, "-m", "locust", "-f", files, "--worker", "--master-host", master_host,
             "--master-port", str(master_port), "--exit-code-on-error", "0"]
 
@@ -74,10 +75,6 @@ def _tail(path: Path, chars: int = 600) -> str:
     return path.read_text(errors="replace")[-chars:].strip() if path.exists() else ""
 
 
-def _terminate(*_: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM: leave through `finally`, which stops Locust by its PID
-
-
 def run_worker(master_host: str, master_port: int, *, name: str | None = None,
                locustfile: Path | None = None, wait_s: float = 300.0, log_path: Path | None = None,
                poll_s: float = 0.25) -> WorkerResult:
@@ -86,10 +83,9 @@ def run_worker(master_host: str, master_port: int, *, name: str | None = None,
     Locust's output goes to `log_path` (default: a temporary file, quoted in the error if it fails).
     """
     if locustfile is not None and not locustfile.exists():
-        raise WorkerFailed(f"no locustfile at {locustfile}")
+        raise ConfigError(f"--locustfile: no file at {locustfile}")
     name = name or f"{socket.gethostname()}-{os.getpid()}"
     master = f"{master_host}:{master_port}"
-    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     with tempfile.TemporaryDirectory(prefix="erpops-worker-") as tmp:
         status = Path(tmp) / "status.json"
         log_path = log_path or Path(tmp) / "locust.log"
@@ -121,8 +117,6 @@ def run_worker(master_host: str, master_port: int, *, name: str | None = None,
                     except subprocess.TimeoutExpired:
                         process.kill()
                         process.wait(5)
-                if previous is not None:
-                    signal.signal(signal.SIGTERM, previous)
         final = _status(status)
         if process.returncode != 0:
             raise WorkerFailed(f"the Locust worker for the master at {master} exited with {process.returncode}: "
@@ -134,8 +128,3 @@ def run_worker(master_host: str, master_port: int, *, name: str | None = None,
                             float(final.get("cpu_s", 0.0)), round(time.monotonic() - started, 3), final.get("shape"),
                             process.returncode)
 
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()

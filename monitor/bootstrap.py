@@ -11,7 +11,7 @@ from monitor.delivery import DeliveryWorker
 from monitor.dispatcher import Dispatcher
 from monitor.notifiers import Notifier, make_notifier
 from monitor.rules import all_rules, load_rules
-from monitor.service import AlertmanagerSink, EmbeddedSink, Monitor, Sink, Source
+from monitor.service import AlertmanagerSink, EmbeddedSink, Monitor, Sink, Source, TickResult
 from monitor.settings import MonitorSettings
 from monitor.silences import SilenceStore
 from monitor.sources import business_source, db_source, scrape_source, textfile_source
@@ -45,10 +45,49 @@ def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock
         sources["db"] = db_source(engine)
         sources["business"] = business_source(engine)
         timeout = parse_duration(settings.resolve_timeout)
-        events = lambda now: take_alert_events(engine, now, timeout)
+        events = lambda now: take_alert_events(engine, now, timeout, api_url=settings.api_url)
+    token = settings.scrape_token.get_secret_value() if settings.scrape_token else None
     for url in [*settings.scrape_urls, *(scrape or [])]:
-        sources[url] = scrape_source(url)
+        sources[url] = scrape_source(url, token=token)
     if settings.textfile_dirs:
         sources["textfile"] = textfile_source(settings.textfile_dirs)
     return Monitor(rules, sink, workers, sources, events, clock or SystemClock(),
-                   external_url=settings.external_url)
+                   api_url=settings.api_url)
+
+
+def open_monitor(settings: MonitorSettings, database: bool = True, scrape: list[str] | None = None,
+                 listen: bool = True, notifiers: list[Notifier] | None = None) -> Monitor:
+    """`build_monitor` over the configured database (when `database`), serving the monitor's own
+    `/metrics` on the listen address (when `listen`)."""
+    engine = None
+    if database:
+        from erpcore.db import make_engine
+
+        engine = make_engine()
+    monitor = build_monitor(settings, engine, scrape=scrape, notifiers=notifiers)
+    if listen:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        from monitor.service import MonitorCollector
+
+        registry = CollectorRegistry()
+        registry.register(MonitorCollector(monitor))
+        try:
+            start_http_server(settings.listen_port, settings.listen_host, registry)
+        except OSError as exc:
+            monitor.stop()
+            from opskit.errors import Unavailable
+
+            raise Unavailable(f"cannot serve /metrics on {settings.listen_host}:{settings.listen_port}: "
+                              f"{exc.strerror or exc}; set monitor.listen_port or pass --no-listen") from None
+    return monitor
+
+
+def evaluate_once(settings: MonitorSettings, database: bool = True) -> TickResult:
+    """Sample once and evaluate every rule, sending nothing and taking no alert events."""
+    monitor = open_monitor(settings, database, listen=False, notifiers=[])
+    monitor.events = None
+    try:
+        return monitor.tick()
+    finally:
+        monitor.stop()

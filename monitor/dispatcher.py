@@ -168,6 +168,8 @@ class Dispatcher:
         if not (new or gone or repeat_due):
             return None, f"nothing new ({len(firing)} firing, {muted} muted)"
         alerts = firing + resolved
+        if not alerts:  # every alert muted: Alertmanager's pipeline stops on an empty list and logs nothing
+            return None, f"nothing to send ({muted} muted)"
         body = webhook_body(self.route.receiver, alerts, group.labels, group.key, self.external_url, now,
                             self.route.max_alerts)
         group.sent_firing, group.last_sent_at = firing_fps, now

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
 
 from monitor.alert import Alert
+from monitor.links import resolve_runbook, rule_url, runbook_url
 from monitor.query import query
 from monitor.rules import Rule, render
 from monitor.tsdb import SeriesStore
@@ -70,7 +70,7 @@ class RuleRunner:
     """Holds the instances of one rule between evaluations."""
 
     rule: Rule
-    external_url: str = ""
+    api_url: str = ""
     instances: dict[LabelKey, Instance] = field(default_factory=dict)
     health: AlertState = AlertState.INACTIVE
     health_since: float = 0.0
@@ -201,6 +201,7 @@ class RuleRunner:
 
     def _alert(self, inst: Instance, ends_at: float | None) -> Alert:
         annotations = {k: render(v, inst.labels, inst.value) for k, v in self.rule.annotations.items()}
+        annotations["runbook_url"] = resolve_runbook(self.api_url, annotations["runbook_url"])
         return Alert(dict(inst.labels), annotations, inst.fired_at, ends_at, self.generator_url())
 
     def _meta_alert(self, t: float) -> Alert | None:
@@ -214,13 +215,13 @@ class RuleRunner:
         labels = {"alertname": name, "rule": self.rule.alert, "severity": "warning"}
         annotations = {
             "summary": f"rule {self.rule.alert} is in state {self.health}",
-            "runbook_url": f"runbooks/monitor/{name}.md",
+            "runbook_url": runbook_url(self.api_url, name),
         }
         return Alert(labels, annotations, self.health_since, None, self.generator_url())
 
     def generator_url(self) -> str:
-        base = self.external_url.rstrip("/")
-        return f"{base}/graph?g0.expr={quote_plus(self.rule.expr)}&g0.tab=1"
+        """The API page of this rule (expression, threshold, runbook), as `generatorURL`."""
+        return rule_url(self.api_url, self.rule.alert)
 
 
 def evaluate_all(runners: Iterable[RuleRunner], store: SeriesStore, t: float) -> list[RuleEvaluation]:

@@ -14,21 +14,23 @@ from sqlalchemy import Engine, select, update
 from erpcore.alerts import ALERT_TOPIC
 from erpcore.models import OutboxMessage
 from monitor.alert import Alert
+from monitor.links import resolve_runbook
 
 
-def event_alert(payload: dict[str, Any], created_at: float, now: float, resolve_timeout: float) -> Alert:
+def event_alert(payload: dict[str, Any], created_at: float, now: float, resolve_timeout: float,
+                api_url: str = "") -> Alert:
     """The alert one event stands for."""
     labels = {str(k): str(v) for k, v in (payload.get("labels") or {}).items()}
     labels.setdefault("alertname", str(payload.get("alertname", "ErpAlertEvent")))
     labels.setdefault("severity", "warning")
     annotations = {str(k): str(v) for k, v in (payload.get("annotations") or {}).items()}
-    component = labels.get("component", "erp")
-    annotations.setdefault("runbook_url", f"runbooks/{component}/{labels['alertname']}.md")
+    annotations["runbook_url"] = resolve_runbook(api_url, annotations.get("runbook_url") or labels["alertname"])
     ends = now if payload.get("status") == "resolved" else created_at + resolve_timeout
     return Alert(labels, annotations, created_at, ends, "")
 
 
-def take_alert_events(engine: Engine, now: float, resolve_timeout: float, limit: int = 1000) -> list[Alert]:
+def take_alert_events(engine: Engine, now: float, resolve_timeout: float, limit: int = 1000,
+                      api_url: str = "") -> list[Alert]:
     """Read unpublished alert events (oldest first), mark them published, return them as alerts."""
     stmt = (select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.created_at)
             .where(OutboxMessage.topic == ALERT_TOPIC, OutboxMessage.published_at.is_(None))
@@ -42,5 +44,5 @@ def take_alert_events(engine: Engine, now: float, resolve_timeout: float, limit:
     alerts = []
     for row in rows:
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-        alerts.append(event_alert(dict(row.payload), created.timestamp(), now, resolve_timeout))
+        alerts.append(event_alert(dict(row.payload), created.timestamp(), now, resolve_timeout, api_url))
     return alerts

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from monitor.clock import format_duration
+from monitor.links import resolve_runbook
 from monitor.rules import Rule, RuleGroup
 
 
@@ -27,24 +28,24 @@ def _expr(rule: Rule) -> str:
     return f"{crossed} or ({held} and ignoring({ignored}) {firing})"
 
 
-def prometheus_rule(rule: Rule) -> dict[str, Any]:
+def prometheus_rule(rule: Rule, api_url: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {"alert": rule.alert, "expr": _expr(rule)}
     if rule.for_:
         out["for"] = format_duration(rule.for_)
     if rule.keep_firing_for:
         out["keep_firing_for"] = format_duration(rule.keep_firing_for)
     out["labels"] = dict(rule.labels)
-    out["annotations"] = dict(rule.annotations)
+    out["annotations"] = {**rule.annotations, "runbook_url": resolve_runbook(api_url, rule.runbook_url)}
     return out
 
 
-def export_rules(groups: list[RuleGroup], interval: float | None = None) -> str:
-    """The YAML text of a Prometheus rule file holding every rule group."""
+def export_rules(groups: list[RuleGroup], interval: float | None = None, api_url: str = "") -> str:
+    """The YAML text of a Prometheus rule file holding every rule group, runbook links against `api_url`."""
     doc: dict[str, Any] = {"groups": []}
     for group in groups:
         g: dict[str, Any] = {"name": group.name}
         if group.interval or interval:
             g["interval"] = format_duration(group.interval or interval or 0)
-        g["rules"] = [prometheus_rule(r) for r in group.rules]
+        g["rules"] = [prometheus_rule(r, api_url) for r in group.rules]
         doc["groups"].append(g)
     return yaml.safe_dump(doc, sort_keys=False, width=200)

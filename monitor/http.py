@@ -1,4 +1,8 @@
-"""`install(app)`: request metrics by route template, `/metrics`, and the silences REST API.
+"""`install(app)`: request metrics by route template, `/metrics`, and the operations API (`monitor.api`).
+
+`/metrics` needs a token whose role may read operations data (Prometheus sends it with
+`authorization: {credentials: ...}`) unless `monitor.metrics_public` is set; every `/api/monitor` route
+needs one always.
 
 Called by `erpcore.api.app.create_app` through the `erpops.api` entry point group. The middleware
 is plain ASGI with label children cached per (method, route, status), so a request costs a few
@@ -12,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import Request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -155,11 +160,17 @@ def instrument_engine(engine: Any, metrics: RequestMetrics) -> None:
             metrics.db_time.observe(time.perf_counter() - stack.pop())
 
 
-def install(app: Any) -> RequestMetrics:
-    """Add the metrics middleware, `GET /metrics` and `/api/monitor/silences` to a FastAPI app."""
+def install(app: Any, metrics_public: bool | None = None) -> RequestMetrics:
+    """Add the metrics middleware, `GET /metrics` and the `/api/monitor` routes to a FastAPI app."""
     from fastapi import Response
 
+    from monitor.access import OPERATIONS_READ, check_request
     from monitor.api import router
+
+    if metrics_public is None:
+        from monitor.settings import load_monitor_settings
+
+        metrics_public = load_monitor_settings().metrics_public
 
     metrics = RequestMetrics()
     app.state.metrics = metrics
@@ -169,7 +180,9 @@ def install(app: Any) -> RequestMetrics:
         instrument_engine(engine, metrics)
         metrics.pool = engine.pool
 
-    def metrics_endpoint() -> Response:
+    def metrics_endpoint(request: Request) -> Response:
+        if not metrics_public:
+            check_request(request, OPERATIONS_READ)
         return Response(metrics.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)

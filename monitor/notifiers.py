@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -86,12 +87,17 @@ class MemoryNotifier(Notifier):
         self.arrived.set()
 
 
+NOTIFIERS: dict[str, Callable[[str, float], Notifier]] = {
+    "webhook": WebhookNotifier,
+    "alertmanager": AlertmanagerNotifier,
+    "memory": lambda url, timeout: MemoryNotifier(),
+}
+"""Receiver kinds by name, as `[monitor].receivers[].kind` names them."""
+
+
 def make_notifier(kind: str, url: str = "", timeout: float = 5.0) -> Notifier:
-    """The notifier for a configured receiver kind: `webhook`, `alertmanager` or `memory`."""
-    if kind == "webhook":
-        return WebhookNotifier(url, timeout)
-    if kind == "alertmanager":
-        return AlertmanagerNotifier(url, timeout)
-    if kind == "memory":
-        return MemoryNotifier()
-    raise ValueError(f"unknown receiver kind {kind!r} (webhook, alertmanager, memory)")
+    """The notifier for a configured receiver kind (a key of `NOTIFIERS`)."""
+    factory = NOTIFIERS.get(kind)
+    if factory is None:
+        raise ValueError(f"unknown receiver kind {kind!r} ({', '.join(NOTIFIERS)})")
+    return factory(url, timeout)

@@ -38,7 +38,7 @@ def probe_database(engine: Engine) -> ProbeResult:
             samples += _postgres(conn) if backend == "postgresql" else _sqlite(conn)
             conn.rollback()
     except Exception as exc:  # noqa: BLE001 - a database down is a measurement, not a crash
-        return ProbeResult([_s("erpops_db_up", 0, backend=backend)], f"{backend} does not answer: {exc}".strip()[:300])
+        return ProbeResult([_s("erpops_db_up", 0, backend=backend)], f"{backend} does not answer: {_first_line(exc)}")
     pool = engine.pool
     if hasattr(pool, "checkedout") and hasattr(pool, "size"):
         samples += [_s("erpops_db_pool_checked_out", pool.checkedout()), _s("erpops_db_pool_size", pool.size())]
@@ -101,3 +101,14 @@ def _postgres(conn: Connection) -> list[Sample]:
         out += [_s("erpops_pg_dead_tuples", r.n_dead_tup, table=r.relname),
                 _s("erpops_pg_dead_tuple_ratio", r.n_dead_tup / total if total else 0.0, table=r.relname)]
     return out
+
+
+def database_up(result: ProbeResult) -> bool:
+    """Whether the probe reached the database (`erpops_db_up 1`)."""
+    return any(s.labels["__name__"] == "erpops_db_up" and s.value == 1 for s in result.samples)
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's own message in one line (SQLAlchemy adds a wrapper name and a link on more lines)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return " ".join(text.splitlines()[:1])[:300] or exc.__class__.__name__

@@ -1,8 +1,9 @@
 """The subset of PromQL the embedded engine evaluates, parsed into a small tree.
 
-Grammar: numbers; selectors `name{l="v", l!="v", l=~"re", l!~"re"}` with an optional range `[5m]`;
+Grammar: numbers (also `Inf`, `NaN`); selectors `name{l="v", l!="v", l=~"re", l!~"re"}` with an optional range `[5m]`;
 functions (see `monitor.query.FUNCTIONS`); aggregations `sum|avg|min|max|count [by|without (l, ...)]`;
-`+ - * /` between scalars and vectors (one-to-one on equal label sets) and parentheses. A rule's
+`+ - * /` between scalars and vectors (one-to-one on equal label sets); the set operators `and`,
+`unless` and `or` between vectors (lowest precedence, `or` last, as in Prometheus) and parentheses. A rule's
 threshold and comparison stay outside the expression, so every rule exports to Prometheus as-is.
 """
 
@@ -12,8 +13,11 @@ import re
 from dataclasses import dataclass
 
 from monitor.clock import parse_duration
+from monitor.regex import RegexError, compile_label_regex
 
 AGGREGATIONS = frozenset({"sum", "avg", "min", "max", "count"})
+SET_OPERATORS = ("or", "and", "unless")
+NUMBER_WORDS = {"inf": float("inf"), "nan": float("nan")}
 
 
 class ParseError(ValueError):
@@ -36,7 +40,7 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        hit = re.fullmatch(self.value, actual) is not None
+        hit = compile_label_regex(self.value).fullmatch(actual)
         return hit if self.op == "=~" else not hit
 
 
@@ -117,6 +121,18 @@ class _Parser:
         return tok
 
     def expr(self) -> Node:
+        node = self.conjunction()
+        while self.peek() == ("ident", "or"):
+            node = Binary(self.take()[1], node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.additive()
+        while self.peek() in (("ident", "and"), ("ident", "unless")):
+            node = Binary(self.take()[1], node, self.additive())
+        return node
+
+    def additive(self) -> Node:
         node = self.term()
         while self.peek() in (("op", "+"), ("op", "-")):
             node = Binary(self.take()[1], node, self.term())
@@ -132,6 +148,9 @@ class _Parser:
         if self.peek() == ("op", "-"):
             self.take()
             return Negate(self.unary())
+        if self.peek() == ("op", "+"):
+            self.take()
+            return self.unary()
         return self.primary()
 
     def primary(self) -> Node:
@@ -146,9 +165,11 @@ class _Parser:
             return node
         if value == "{":
             return self.selector(None)
-        if kind != "ident":
+        if kind != "ident" or value in SET_OPERATORS:
             raise ParseError(f"unexpected {value or 'end of expression'!r}")
         self.take()
+        if value.lower() in NUMBER_WORDS:
+            return Number(NUMBER_WORDS[value.lower()])
         if value in AGGREGATIONS:
             return self.aggregate(value)
         if self.peek() == ("op", "("):
@@ -165,7 +186,7 @@ class _Parser:
                 text = self.take()
                 if label[0] != "ident" or op[1] not in ("=", "!=", "=~", "!~") or text[0] != "string":
                     raise ParseError(f"bad matcher near {label[1]!r}")
-                matchers.append(Matcher(label[1], op[1], _unquote(text[1])))
+                matchers.append(_matcher(label[1], op[1], _unquote(text[1])))
                 if self.peek() == ("op", ","):
                     self.take()
             self.take("}")
@@ -181,7 +202,10 @@ class _Parser:
         self.take("(")
         labels: list[str] = []
         while self.peek() != ("op", ")"):
-            labels.append(self.take()[1])
+            kind, label = self.take()
+            if kind != "ident":
+                raise ParseError(f"expected a label name in the grouping, got {label or 'end of expression'!r}")
+            labels.append(label)
             if self.peek() == ("op", ","):
                 self.take()
         self.take(")")
@@ -208,6 +232,15 @@ class _Parser:
                 self.take()
         self.take(")")
         return Call(func, tuple(args))
+
+
+def _matcher(name: str, op: str, value: str) -> Matcher:
+    if "~" in op:
+        try:
+            compile_label_regex(value)
+        except RegexError as exc:
+            raise ParseError(f"matcher {name}: {exc}") from None
+    return Matcher(name, op, value)
 
 
 def _unquote(text: str) -> str:

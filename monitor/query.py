@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from monitor.promql import Aggregate, Binary, Call, Negate, Node, Number, ParseError, Selector, parse
+from monitor.promql import (
+    SET_OPERATORS,
+    Aggregate,
+    Binary,
+    Call,
+    Negate,
+    Node,
+    Number,
+    ParseError,
+    Selector,
+    parse,
+)
 from monitor.tsdb import SeriesStore
 from monitor.types import LabelKey
 
@@ -54,6 +65,8 @@ class _Eval:
             return self.select(node)
         if isinstance(node, Negate):
             return self.binary("*", -1.0, self.eval(node.expr))
+        if isinstance(node, Binary) and node.op in SET_OPERATORS:
+            return _set_operation(node.op, _vector(self.eval(node.left)), _vector(self.eval(node.right)))
         if isinstance(node, Binary):
             return self.binary(node.op, self.eval(node.left), self.eval(node.right))
         if isinstance(node, Aggregate):
@@ -112,7 +125,31 @@ class _Eval:
             raise QueryError(f"unknown function {node.func!r}")
         if node.func == "time":
             return self.t
+        if node.func == "absent":
+            return self.absent(node)
         return fn(self, [self.eval(a) for a in node.args])
+
+    def absent(self, node: Call) -> Vector:
+        """Prometheus' `absent(v)`: one series valued 1 (labelled by `v`'s equality matchers) when `v` is empty."""
+        if len(node.args) != 1:
+            raise QueryError("absent() takes one instant vector")
+        if _vector(self.eval(node.args[0])):
+            return {}
+        arg = node.args[0]
+        labels = sorted((m.name, m.value) for m in arg.matchers if m.op == "=" and m.name != "__name__"
+                        ) if isinstance(arg, Selector) else []
+        return {tuple(labels): 1.0}
+
+
+def _set_operation(op: str, left: Vector, right: Vector) -> Vector:
+    """`and`, `unless`, `or` between vectors, matching series on their labels without the metric name."""
+    right_sigs = {_drop_name(k) for k in right}
+    if op == "and":
+        return {k: v for k, v in left.items() if _drop_name(k) in right_sigs}
+    if op == "unless":
+        return {k: v for k, v in left.items() if _drop_name(k) not in right_sigs}
+    left_sigs = {_drop_name(k) for k in left}
+    return {**left, **{k: v for k, v in right.items() if _drop_name(k) not in left_sigs}}
 
 
 def _vector(value: Value) -> Vector:
@@ -172,6 +209,14 @@ def _rate(points: list[tuple[float, float]]) -> float | None:
     return _increase(points) / (points[-1][0] - points[0][0])
 
 
+def _irate(points: list[tuple[float, float]]) -> float | None:
+    """The per-second rate between the last two points (a counter reset counts from 0)."""
+    if len(points) < 2 or points[-1][0] == points[-2][0]:
+        return None
+    (t1, v1), (t2, v2) = points[-2], points[-1]
+    return (v2 - v1 if v2 >= v1 else v2) / (t2 - t1)
+
+
 def _predict_linear(ev: _Eval, args: list[Value]) -> Value:
     seconds = _scalar(args[1])
     out: Vector = {}
@@ -229,6 +274,8 @@ def _clamp_min(_: _Eval, args: list[Value]) -> Value:
 
 FUNCTIONS: dict[str, Callable[[_Eval, list[Value]], Value]] = {
     "rate": _per_series(_rate),
+    "irate": _per_series(_irate),
+    "absent": lambda ev, args: {},  # evaluated by _Eval.absent, which needs the argument's matchers
     "increase": _per_series(lambda p: _increase(p) if len(p) > 1 else None),
     "avg_over_time": _per_series(lambda p: sum(v for _, v in p) / len(p)),
     "max_over_time": _per_series(lambda p: max(v for _, v in p)),

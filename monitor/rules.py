@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -154,6 +155,8 @@ def render(template: str, labels: Labels, value: float | None) -> str:
 
 
 def humanize(value: float, how: str | None) -> str:
+    if math.isinf(value) or math.isnan(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")  # as Prometheus writes them
     if how == "humanizePercentage":
         return f"{value * 100:.4g}%"
     if how == "humanizeDuration":

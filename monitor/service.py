@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor.alert import Alert
+from monitor.changes import Change, ChangeKind, ChangeTracker, alert_changes
 from monitor.clock import Clock, SystemClock
 from monitor.delivery import DeliveryWorker
 from monitor.dispatcher import Dispatcher
@@ -86,6 +87,7 @@ class TickResult:
     sent: list[str]
     source_errors: list[str]
     seconds: float
+    changes: list[Change] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -106,27 +108,28 @@ class Monitor:
     events: EventSource | None = None
     clock: Clock = field(default_factory=SystemClock)
     store: SeriesStore = field(default_factory=SeriesStore)
-    external_url: str = ""
+    api_url: str = ""
     latest: list[Sample] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.store.series and not self.store.retention_by_name:
             # keep each metric only as long as a rule's range needs it (1 Hz x 6 h x every series is GBs)
             self.store = SeriesStore(by_name=ranges([r.expr for r in self.rules]))
-        self.runners = [RuleRunner(r, self.external_url) for r in self.rules]
+        self.runners = [RuleRunner(r, self.api_url) for r in self.rules]
         self.evaluations: list[RuleEvaluation] = []
+        self.tracker = ChangeTracker(frozenset(r.alert for r in self.rules if r.no_data == "alerting"))
 
     def tick(self) -> TickResult:
         """Sample every source, evaluate every rule, queue what is due; never waits on a receiver."""
         started = time.perf_counter()
         t = self.clock.now()
-        errors: list[str] = []
+        errors: dict[str, str] = {}
         latest: list[Sample] = []
         for name, source in self.sources.items():
             try:
                 samples = source()
             except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
-                errors.append(f"source {name} failed: {exc}")
+                errors[name] = f"source {name} failed: {exc}"
                 samples = []
             self.store.ingest(samples, t, source=name)
             latest.extend(samples)
@@ -137,10 +140,12 @@ class Monitor:
             try:
                 alerts += self.events(t)
             except Exception as exc:  # noqa: BLE001
-                errors.append(f"alert events failed: {exc}")
+                errors["alert events"] = f"alert events failed: {exc}"
         self.sink.put(alerts, t)
         sent = self.flush(t)
-        return TickResult(t, self.evaluations, sent, errors, time.perf_counter() - started)
+        changes = [*self.tracker.sources(errors, t), *self.tracker.rules(self.evaluations, t),
+                   *alert_changes(self.evaluations, t), *(Change(t, ChangeKind.SENT, "notify", s) for s in sent)]
+        return TickResult(t, self.evaluations, sent, list(errors.values()), time.perf_counter() - started, changes)
 
     def flush(self, t: float) -> list[str]:
         """Queue what the sink says is due at `t` on every worker; the reasons."""
@@ -179,9 +184,26 @@ class Monitor:
             delay = left if due is None else min(left, max(0.0, due - self.clock.now()))
             stop.wait(delay)
 
-    def stop(self) -> None:
+    def stop(self, drain: float = 0.0) -> None:
+        """Stop the delivery workers, first letting them send what is queued for up to `drain` seconds."""
         for worker in self.workers:
+            if drain:
+                worker.drain(drain)
             worker.stop()
+
+    def run_until_done(self, interval: float, duration: float | None = None, max_ticks: int | None = None,
+                       on_change: Callable[[Change], None] | None = None, drain: float = 5.0) -> int:
+        """`run`, reporting each change; however it ends (done, Ctrl-C, SIGTERM), queued notifications get
+        `drain` seconds and the workers stop."""
+        def report(result: TickResult) -> None:
+            if on_change is not None:
+                for change in result.changes:
+                    on_change(change)
+
+        try:
+            return self.run(interval, duration, max_ticks, report)
+        finally:
+            self.stop(drain)
 
 
 class MonitorCollector(Collector):

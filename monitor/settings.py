@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from erpcore.config import SectionSettings
@@ -55,7 +55,7 @@ class MonitorSettings(SectionSettings):
     toml_table = "monitor"
     model_config = SettingsConfigDict(env_prefix="ERPOPS_MONITOR__", env_nested_delimiter="__", extra="forbid")
 
-    interval: float = Field(1.0, ge=1.0, description="Seconds between evaluations (host sampling at most 1 Hz).")
+    interval: float = Field(default=1.0, ge=1.0, description="Seconds between evaluations (host sampling at most 1 Hz).")
     listen_host: str = "127.0.0.1"
     listen_port: int = 9464
     external_url: str = "http://127.0.0.1:9464"
@@ -71,11 +71,18 @@ class MonitorSettings(SectionSettings):
     resolve_timeout: str = "5m"
     retry_min_backoff: float = 0.5
     retry_max_backoff: float = 30.0
+    silence_max_duration: str = Field(default="7d", description="The longest silence that may be created.")
+    metrics_public: bool = Field(default=False, description="Serve the API's /metrics without a token (default: "
+                                 "a token whose role may read operations data, as Prometheus sends it).")
+    api_url: str = Field(default="http://127.0.0.1:8000", description="The ERP API as people reach it; alert links "
+                         "(generatorURL, runbook_url) point at its /api/monitor/rules and /api/monitor/runbooks.")
+    scrape_token: SecretStr | None = Field(default=None, description="Bearer token sent when scraping /metrics URLs.")
 
-    @field_validator("resolve_timeout")
+    @field_validator("resolve_timeout", "silence_max_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
-        parse_duration(value)
+        if not 0 < parse_duration(value) < float("inf"):
+            raise ValueError(f"{value!r} is not a positive duration")
         return value
 
     @property

@@ -7,18 +7,24 @@ which re-reads it when it changes, so a silence added anywhere mutes at the next
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from erpcore.exceptions import NotFound, ValidationFailed
+from monitor.clock import format_duration
+from monitor.regex import RegexError, compile_label_regex
 from monitor.types import Labels
 
 MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
+MAX_MATCHER = 2048
+MAX_START_AHEAD = 366 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,12 @@ class LabelMatcher:
 
     def matches(self, labels: Labels) -> bool:
         actual = labels.get(self.name, "")
-        hit = re.fullmatch(self.value, actual) is not None if self.isRegex else actual == self.value
+        if not self.isRegex:
+            return (actual == self.value) == self.isEqual
+        try:
+            hit = compile_label_regex(self.value).fullmatch(actual)
+        except RegexError:  # a silence stored before its pattern was refused mutes nothing
+            return False
         return hit == self.isEqual
 
     def __str__(self) -> str:
@@ -42,15 +53,16 @@ class LabelMatcher:
 
 def parse_matcher(text: str) -> LabelMatcher:
     """`severity="critical"`, `instance=~"db.*"`, `alertname!=Watchdog` to a matcher."""
-    m = MATCHER.match(text)
+    m = MATCHER.match(text) if len(text) <= MAX_MATCHER else None
     if m is None:
-        raise ValidationFailed(f"not a matcher: {text!r} (expected name=value, !=, =~ or !~)")
+        raise ValidationFailed(f"not a matcher: {text[:80]!r} (expected name=value, !=, =~ or !~, "
+                               f"at most {MAX_MATCHER} characters)")
     name, op, value = m.groups()
     if "~" in op:
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValidationFailed(f"bad regex in {text!r}: {exc}") from None
+            compile_label_regex(value)
+        except RegexError as exc:
+            raise ValidationFailed(f"matcher {name}: {exc}") from None
     return LabelMatcher(name, value, isRegex="~" in op, isEqual=not op.startswith("!"))
 
 
@@ -80,23 +92,58 @@ class Silence:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Silence:
+        """A stored silence; one with a non-finite window (written before windows were checked) is expired."""
         matchers = tuple(LabelMatcher(**m) for m in data["matchers"])
-        return cls(matchers, float(data["startsAt"]), float(data["endsAt"]),
-                   str(data["createdBy"]), str(data["comment"]), str(data["id"]))
+        starts, ends = float(data["startsAt"]), float(data["endsAt"])
+        if not (math.isfinite(starts) and math.isfinite(ends)):
+            starts = ends = starts if math.isfinite(starts) else 0.0
+        return cls(matchers, starts, ends, str(data["createdBy"]), str(data["comment"]), str(data["id"]))
 
 
-def new_silence(matchers: list[str], starts_at: float, ends_at: float, author: str, comment: str) -> Silence:
-    """Validate and build a silence (at least one matcher, an author, a comment, start before end)."""
+@dataclass(frozen=True)
+class SilencePolicy:
+    """What a new silence may be: how long it may last, and the alerts that may not all be muted at once."""
+
+    max_duration: float = 7 * 86400.0
+    critical: tuple[Labels, ...] = ()
+
+
+def new_silence(matchers: list[str], starts_at: float, ends_at: float, author: str, comment: str,
+                policy: SilencePolicy | None = None, *, now: float | None = None,
+                confirm: bool = False) -> Silence:
+    """Validate and build a silence: matchers, author, comment, a finite bounded window that ends in the
+    future, and, unless `confirm`, not one that mutes every critical alert of `policy`."""
+    policy = policy or SilencePolicy()
+    now = time.time() if now is None else now
     if not matchers:
         raise ValidationFailed("a silence needs at least one matcher")
     if not author.strip() or not comment.strip():
         raise ValidationFailed("a silence needs an author and a comment")
+    _check_window(starts_at, ends_at, now, policy.max_duration)
+    parsed = tuple(parse_matcher(m) for m in matchers)
+    if all(m.isRegex and m.matches({}) for m in parsed):
+        raise ValidationFailed("a silence whose matchers all match the empty string would mute everything")
+    muted = [c for c in policy.critical if matches_all(parsed, c)]
+    if policy.critical and len(muted) == len(policy.critical) and not confirm:
+        names = ", ".join(sorted({c.get("alertname", "?") for c in muted}))
+        raise ValidationFailed(f"this silence mutes every critical alert ({names}); narrow its matchers, "
+                               "or confirm it explicitly (`confirm: true`, `--confirm-all-critical`)")
+    return Silence(parsed, starts_at, ends_at, author, comment)
+
+
+def _check_window(starts_at: float, ends_at: float, now: float, max_duration: float) -> None:
+    if not (math.isfinite(starts_at) and math.isfinite(ends_at)):
+        raise ValidationFailed("startsAt and endsAt must be finite times (seconds since the epoch)")
     if ends_at <= starts_at:
         raise ValidationFailed("a silence must end after it starts")
-    parsed = tuple(parse_matcher(m) for m in matchers)
-    if all(m.isRegex and re.fullmatch(m.value, "") for m in parsed):
-        raise ValidationFailed("a silence whose matchers all match the empty string would mute everything")
-    return Silence(parsed, starts_at, ends_at, author, comment)
+    if ends_at <= now:
+        raise ValidationFailed("a silence must end in the future")
+    if starts_at > now + MAX_START_AHEAD:
+        raise ValidationFailed(f"a silence may start at most {format_duration(MAX_START_AHEAD)} from now")
+    lasts = ends_at - max(starts_at, now)
+    if lasts > max_duration:
+        raise ValidationFailed(f"a silence may last at most {format_duration(max_duration)} "
+                               f"(monitor.silence_max_duration); this one lasts {lasts / 86400:.4g} days")
 
 
 class SilenceStore:

@@ -23,9 +23,11 @@ def parse_exposition(text: str) -> list[Sample]:
     return out
 
 
-def scrape_source(url: str, timeout: float = 2.0) -> Callable[[], list[Sample]]:
-    """A source that scrapes `url` (a /metrics endpoint) each tick, plus its `up` like Prometheus."""
-    client = httpx.Client(timeout=timeout)
+def scrape_source(url: str, timeout: float = 2.0, token: str | None = None) -> Callable[[], list[Sample]]:
+    """A source that scrapes `url` (a /metrics endpoint) each tick, plus its `up` like Prometheus;
+    `token` goes along as `Authorization: Bearer`, as Prometheus' `authorization` scrape option sends it."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    client = httpx.Client(timeout=timeout, headers=headers)
 
     def scrape() -> list[Sample]:
         try:

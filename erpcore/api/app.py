@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import logging
 from collections.abc import Callable
@@ -10,7 +11,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from erpcore.api import errors, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api import docs, errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
 
@@ -30,17 +32,27 @@ def create_app(target: Engine | Erp) -> FastAPI:
     """Build the API for `target`, then let every `erpops.api` entry point extend it."""
     erp = target if isinstance(target, Erp) else bootstrap(target)
     app = FastAPI(title="erpops ERP API", version="1", description=DESCRIPTION,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
+    docs.install(app, f"{PREFIX}/docs", f"{PREFIX}/openapi.json", assets_url=f"{PREFIX}/docs-assets")
     app.state.erp = erp
     app.state.engine = erp.engine
     errors.install(app)
-    app.add_middleware(IdempotencyMiddleware, engine=erp.engine)
+    _install_request_middleware(app, erp)
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
         app.include_router(module.router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
+    openapi.document_problems(app, PREFIX)
     load_plugins(app)
     return app
+
+
+def _install_request_middleware(app: FastAPI, erp: Erp) -> None:
+    """The request gate (size limit, token before body) outside the idempotency middleware."""
+    api = erp.settings.api
+    window = dt.timedelta(hours=api.idempotency_window_hours)
+    app.add_middleware(IdempotencyMiddleware, engine=erp.engine, window=window)
+    app.add_middleware(RequestGate, engine=erp.engine, max_body_bytes=api.max_body_bytes, prefix=PREFIX)
 
 
 # Requests a server process runs at once (anyio's thread limiter, FIFO); the rest queue in arrival order.

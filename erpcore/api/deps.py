@@ -7,7 +7,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from erpcore import access
 from erpcore.access import Actor
+from erpcore.api import replay
 from erpcore.api.auth import require
-from erpcore.api.idempotency import Claim
+from erpcore.api.keystore import Claim
 from erpcore.api.schemas import LineQuantityIn
 from erpcore.exceptions import ValidationFailed
 from erpcore.services.bootstrap import Erp
@@ -87,18 +88,22 @@ def line_quantities(lines: list[LineQuantityIn] | None) -> dict[int, Decimal] | 
     return wanted
 
 
-def writer(service: Callable[..., object]) -> Callable[..., Awaitable[UnitOfWork]]:
+def writer(service: Callable[..., object], document: str) -> Callable[..., Awaitable[UnitOfWork]]:
     """A dependency giving the route a unit of work for `service`, acting as the authenticated caller.
 
     It refuses callers without the service's declared permission (401/403) before the body is used, and
     when the request carries an Idempotency-Key (claimed by the middleware), the unit of work marks the key
-    applied in the business transaction itself, so a committed write is never run twice.
+    applied in the business transaction itself, with the `document` (a `replay.KINDS` name) the request
+    wrote, so a committed write is never run twice and a retry whose response was lost gets the document.
     """
     caller = Depends(require(access.permission_of(service)))
+    if document not in replay.KINDS:
+        raise KeyError(f"unknown document kind {document!r}")
 
     async def dependency(request: Request, actor: Actor = caller) -> UnitOfWork:
         claim = getattr(request.state, "idempotency", None)
-        steps = (claim.mark_applied,) if isinstance(claim, Claim) else ()
+        steps = (replace(claim, locate=replay.locator(document, request)).mark_applied,
+                 ) if isinstance(claim, Claim) else ()
         erp: Erp = request.app.state.erp
         return erp.uow(actor, steps)
 

@@ -10,17 +10,18 @@ from erpcore.api import queries as q
 from erpcore.api.auth import require
 from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page, writer
 from erpcore.api.schemas import ItemIn, ItemOut, Page, PartyIn, PartyOut, WarehouseIn, WarehouseOut
+from erpcore.api.strict import StrictJsonRoute
 from erpcore.models import Customer, Item, Supplier, Warehouse
 from erpcore.services import master, views
 from erpcore.services.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["master data"])
+router = APIRouter(tags=["master data"], route_class=StrictJsonRoute)
 Reader = Depends(require("master:read"))
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
-ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item))]
-ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer))]
-ForCreateSupplier = Annotated[UnitOfWork, Depends(writer(master.create_supplier))]
-ForCreateWarehouse = Annotated[UnitOfWork, Depends(writer(master.create_warehouse))]
+ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item, "item"))]
+ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer, "customer"))]
+ForCreateSupplier = Annotated[UnitOfWork, Depends(writer(master.create_supplier, "supplier"))]
+ForCreateWarehouse = Annotated[UnitOfWork, Depends(writer(master.create_warehouse, "warehouse"))]
 
 
 @router.post("/items", status_code=201, response_model=ItemOut)

@@ -28,23 +28,26 @@ from erpcore.api.schemas import (
     SupplierInvoiceSummary,
     SupplierPaymentOut,
 )
+from erpcore.api.strict import StrictJsonRoute
 from erpcore.models import GoodsReceipt, PurchaseOrder, PurchaseRequisition, SupplierInvoice
 from erpcore.services import purchasing, views
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["procure to pay"])
+router = APIRouter(tags=["procure to pay"], route_class=StrictJsonRoute)
 PurchasingReader = [Depends(require("purchasing:read"))]
 InvoiceReader = [Depends(require("supplier_invoices:read"))]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
-ForCreateRequisition = Annotated[UnitOfWork, Depends(writer(purchasing.create_requisition))]
-ForCreatePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.create_purchase_order))]
-ForApprovePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.approve_purchase_order))]
-ForCancelPurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_purchase_order))]
-ForReceiveGoods = Annotated[UnitOfWork, Depends(writer(purchasing.receive_goods))]
-ForRegisterSupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.register_supplier_invoice))]
-ForPaySupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.pay_supplier_invoice))]
-ForCancelSupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_supplier_invoice))]
+ForCreateRequisition = Annotated[UnitOfWork, Depends(writer(purchasing.create_requisition, "purchase_requisition"))]
+ForCreatePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.create_purchase_order, "purchase_order"))]
+ForApprovePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.approve_purchase_order, "purchase_order"))]
+ForCancelPurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.cancel_purchase_order, "purchase_order"))]
+ForReceiveGoods = Annotated[UnitOfWork, Depends(writer(purchasing.receive_goods, "goods_receipt"))]
+ForRegisterSupplierInvoice = Annotated[UnitOfWork, Depends(
+    writer(purchasing.register_supplier_invoice, "supplier_invoice"))]
+ForPaySupplierInvoice = Annotated[UnitOfWork, Depends(writer(purchasing.pay_supplier_invoice, "supplier_payment"))]
+ForCancelSupplierInvoice = Annotated[UnitOfWork, Depends(
+    writer(purchasing.cancel_supplier_invoice, "supplier_invoice"))]
 
 
 @router.post("/purchase-requisitions", status_code=201, response_model=RequisitionOut)

@@ -25,28 +25,29 @@ from erpcore.api.schemas import (
     ShipmentOut,
     ShipmentSummary,
 )
+from erpcore.api.strict import StrictJsonRoute
 from erpcore.models import CustomerInvoice, SalesOrder, Shipment
 from erpcore.services import sales, views
 from erpcore.services.sales import OrderLineInput
 from erpcore.services.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["order to cash"])
+router = APIRouter(tags=["order to cash"], route_class=StrictJsonRoute)
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
-ForCreateSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.create_sales_order))]
-ForApproveSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.approve_sales_order))]
-ForCancelSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.cancel_sales_order))]
-ForShipSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.ship_sales_order))]
-ForInvoiceSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.invoice_sales_order))]
-ForCancelShipment = Annotated[UnitOfWork, Depends(writer(sales.cancel_shipment))]
-ForCancelCustomerInvoice = Annotated[UnitOfWork, Depends(writer(sales.cancel_customer_invoice))]
-ForRecordCustomerReceipt = Annotated[UnitOfWork, Depends(writer(sales.record_customer_receipt))]
+ForCreateSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.create_sales_order, "sales_order"))]
+ForApproveSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.approve_sales_order, "sales_order"))]
+ForCancelSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.cancel_sales_order, "sales_order"))]
+ForShipSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.ship_sales_order, "shipment"))]
+ForInvoiceSalesOrder = Annotated[UnitOfWork, Depends(writer(sales.invoice_sales_order, "customer_invoice"))]
+ForCancelShipment = Annotated[UnitOfWork, Depends(writer(sales.cancel_shipment, "shipment"))]
+ForCancelCustomerInvoice = Annotated[UnitOfWork, Depends(writer(sales.cancel_customer_invoice, "customer_invoice"))]
+ForRecordCustomerReceipt = Annotated[UnitOfWork, Depends(writer(sales.record_customer_receipt, "customer_receipt"))]
 
 
 @router.post("/sales-orders", status_code=201, response_model=SalesOrderOut)
 @offloaded
 def create_sales_order(body: SalesOrderIn, uow: ForCreateSalesOrder) -> dict[str, Any]:
     """Create a draft sales order; prices default to the items' list prices."""
-    lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price) for x in body.lines]
+    lines = [OrderLineInput(x.item_id, x.quantity, x.unit_price, x.discount_percent) for x in body.lines]
     return sales.create_sales_order(uow, body.customer_id, lines, body.warehouse_id, body.order_date,
                                     body.backorder_allowed).row
 

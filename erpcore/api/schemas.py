@@ -1,23 +1,64 @@
 """Request and response bodies. Money and quantities are Decimal, serialized as strings ("12.5000").
 
 Inputs forbid unknown fields and bound every value by its column (digits, lengths, id range), so a bad
-request is a 422 naming the field rather than a database error.
+request is a 422 naming the field rather than a database error. They are strict where the JSON type
+carries meaning: an id, a count or a flag is a JSON integer or boolean (`true` is not a number of days,
+"7" is not an id), a date is a string; amounts and quantities stay JSON numbers or strings. Text refuses
+control characters and bidirectional overrides; emails are checked by a bounded pattern.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-Id = Annotated[int, Field(gt=0, le=2**63 - 1)]
+# C0 and C1 controls, and the characters that reorder displayed text (bidi embeddings, overrides, isolates
+# and marks): a code that renders as "ACME" must be "ACME".
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def printable(value: str) -> str:
+    """Refuse control and bidi-override characters."""
+    found = UNPRINTABLE.search(value)
+    if found:
+        raise ValueError(f"must not contain control or bidirectional-override characters (U+{ord(found[0]):04X} "
+                         f"at position {found.start()})")
+    return value
+
+
+def email_address(value: str) -> str:
+    """A plain `local@domain.tld` address (no display name, no comments, no IP literal)."""
+    local = value.rpartition("@")[0]
+    if len(local) > 64 or not EMAIL.fullmatch(value):
+        raise ValueError("must be an email address like name@example.com")
+    return value
+
+
+def text_date(value: Any) -> Any:
+    """A date is a JSON string ("2024-03-31"), not a number of seconds since 1970."""
+    if not isinstance(value, (str, dt.date)):
+        raise PydanticCustomError("date_type", "must be a date string like 2024-03-31")
+    return value
+
+
+Id = Annotated[int, Field(gt=0, le=2**63 - 1, strict=True)]
+Count = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Date = Annotated[dt.date, BeforeValidator(text_date)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Positive = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
-Code = Annotated[str, Field(min_length=1, max_length=40)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(printable)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable)]
+Email = Annotated[str, Field(max_length=200), AfterValidator(email_address)]
+LineNo = Annotated[int, Field(ge=1, le=100_000, strict=True, description="line number")]
 T = TypeVar("T")
 
 
@@ -40,7 +81,7 @@ class ItemIn(In):
     standard_cost: Amount
     list_price: Amount
     tax_code: Code = "STD"
-    unit: Annotated[str, Field(min_length=1, max_length=12)] = "pcs"
+    unit: Annotated[str, Field(min_length=1, max_length=12), AfterValidator(printable)] = "pcs"
     safety_stock: Amount = Decimal(0)
     reorder_qty: Amount = Decimal(0)
     default_supplier_id: Id | None = None
@@ -65,8 +106,8 @@ class PartyIn(In):
     code: Code
     name: Name
     credit_limit: Amount = Decimal(0)
-    email: Annotated[str, Field(max_length=200)] | None = None
-    payment_terms_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    email: Email | None = None
+    payment_terms_days: Annotated[Count, Field(ge=0, le=3650)] = 30
 
 
 class PartyOut(BaseModel):
@@ -95,37 +136,38 @@ class OrderLineIn(In):
     item_id: Id
     quantity: Quantity
     unit_price: Amount | None = None
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] = Decimal(0)
 
 
 class SalesOrderIn(In):
     customer_id: Id
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=1000)]
     warehouse_id: Id | None = None
-    order_date: dt.date | None = None
-    backorder_allowed: bool = True
+    order_date: Date | None = None
+    backorder_allowed: Flag = True
 
 
 class LineQuantityIn(In):
-    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    line_no: LineNo
     quantity: Quantity
 
 
 class ShipIn(In):
     lines: Annotated[list[LineQuantityIn], Field(min_length=1)] | None = None
-    ship_date: dt.date | None = None
+    ship_date: Date | None = None
 
 
 class InvoiceIn(In):
-    invoice_date: dt.date | None = None
+    invoice_date: Date | None = None
 
 
 class CancelIn(In):
-    cancel_date: dt.date | None = None
+    cancel_date: Date | None = None
 
 
 class ReceiptIn(In):
     amount: Positive | None = None
-    receipt_date: dt.date | None = None
+    receipt_date: Date | None = None
 
 
 class SalesOrderLineOut(BaseModel):
@@ -135,6 +177,7 @@ class SalesOrderLineOut(BaseModel):
     quantity: Decimal
     unit_price: Decimal
     tax_rate: Decimal
+    discount_percent: Decimal
     net_amount: Decimal
     tax_amount: Decimal
     qty_reserved: Decimal
@@ -229,7 +272,7 @@ class RequisitionIn(In):
     item_id: Id
     quantity: Quantity
     warehouse_id: Id | None = None
-    needed_by: dt.date | None = None
+    needed_by: Date | None = None
 
 
 class RequisitionOut(BaseModel):
@@ -256,12 +299,12 @@ class PurchaseOrderIn(In):
     supplier_id: Id
     lines: Annotated[list[PurchaseLineIn], Field(min_length=1, max_length=1000)]
     warehouse_id: Id | None = None
-    order_date: dt.date | None = None
+    order_date: Date | None = None
 
 
 class ReceiveIn(In):
     lines: Annotated[list[LineQuantityIn], Field(min_length=1)] | None = None
-    receipt_date: dt.date | None = None
+    receipt_date: Date | None = None
 
 
 class PurchaseOrderLineOut(BaseModel):
@@ -318,21 +361,21 @@ class GoodsReceiptOut(GoodsReceiptSummary):
 
 
 class SupplierInvoiceLineIn(In):
-    line_no: Annotated[int, Field(ge=1, le=100_000, description="purchase order line number")]
+    line_no: Annotated[LineNo, Field(description="purchase order line number")]
     quantity: Quantity
     unit_price: Amount
 
 
 class SupplierInvoiceIn(In):
     purchase_order_id: Id
-    supplier_ref: Annotated[str, Field(min_length=1, max_length=60)]
+    supplier_ref: Annotated[str, Field(min_length=1, max_length=60), AfterValidator(printable)]
     lines: Annotated[list[SupplierInvoiceLineIn], Field(min_length=1, max_length=1000)]
-    invoice_date: dt.date | None = None
+    invoice_date: Date | None = None
 
 
 class PayIn(In):
     amount: Positive | None = None
-    payment_date: dt.date | None = None
+    payment_date: Date | None = None
 
 
 class SupplierInvoiceLineOut(BaseModel):

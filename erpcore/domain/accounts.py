@@ -25,6 +25,7 @@ class Role(StrEnum):
     GRNI = "goods_received_not_invoiced"
     OUTPUT_VAT = "output_vat"
     EQUITY = "equity"
+    RETAINED_EARNINGS = "retained_earnings"
     REVENUE = "revenue"
     COGS = "cost_of_goods_sold"
     PRICE_VARIANCE = "price_variance"
@@ -47,7 +48,7 @@ DEFAULT_CHART: tuple[AccountSpec, ...] = (
     AccountSpec("2100", "Goods received not invoiced", AccountType.LIABILITY, Role.GRNI),
     AccountSpec("2200", "Output VAT", AccountType.LIABILITY, Role.OUTPUT_VAT),
     AccountSpec("3000", "Share capital", AccountType.EQUITY, Role.EQUITY),
-    AccountSpec("3100", "Retained earnings", AccountType.EQUITY, None),
+    AccountSpec("3100", "Retained earnings", AccountType.EQUITY, Role.RETAINED_EARNINGS),
     AccountSpec("4000", "Sales revenue", AccountType.INCOME, Role.REVENUE),
     AccountSpec("5000", "Cost of goods sold", AccountType.EXPENSE, Role.COGS),
     AccountSpec("5100", "Purchase price variance", AccountType.EXPENSE, Role.PRICE_VARIANCE),

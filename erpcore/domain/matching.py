@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from erpcore.domain.money import ZERO, show_money, show_qty
+from erpcore.domain.money import ZERO, show_money, show_qty, to_cents
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,17 @@ class MatchResult:
 
 
 def three_way_match(lines: list[MatchLine], tolerances: Tolerances) -> MatchResult:
-    """Match every invoice line; any line out of tolerance holds the whole invoice, with every reason."""
+    """Match every invoice line; any line out of tolerance holds the whole invoice, with every reason.
+
+    Several lines of one invoice may bill the same PO line: each is compared with what earlier invoices
+    AND the earlier lines of this invoice already billed of it.
+    """
     reasons: list[str] = []
+    billed_here: dict[int, Decimal] = {}
     for line in lines:
-        allowed_qty = line.qty_received * (1 + tolerances.quantity) - line.qty_invoiced_before
+        before = line.qty_invoiced_before + billed_here.get(line.line_no, ZERO)
+        billed_here[line.line_no] = billed_here.get(line.line_no, ZERO) + line.qty
+        allowed_qty = line.qty_received * (1 + tolerances.quantity) - before
         if line.qty > allowed_qty:
             reasons.append(
                 f"line {line.line_no} ({line.sku}): invoiced {show_qty(line.qty)} but only "
@@ -55,3 +62,26 @@ def three_way_match(lines: list[MatchLine], tolerances: Tolerances) -> MatchResu
                 f"{show_money(line.po_price)} by more than {show_qty(tolerances.price * 100)}%"
             )
     return MatchResult(matched=not reasons, reasons=tuple(reasons))
+
+
+@dataclass(frozen=True)
+class ReceivedLine:
+    """What a PO line received (quantity and value at receipt cost) and what matched invoices billed of it."""
+
+    qty_received: Decimal
+    value_received: Decimal
+    qty_billed: Decimal
+    grni_cleared: Decimal
+
+
+def grni_to_clear(line: ReceivedLine, qty: Decimal) -> Decimal:
+    """The GRNI an invoice line billing `qty` clears: its share of the received value, such that the PO line's
+    GRNI is exactly zero once it is fully received and fully billed (any rounding goes to price variance)."""
+    billed_after = line.qty_billed + qty
+    if line.qty_received <= 0:
+        return ZERO
+    if billed_after >= line.qty_received:
+        cleared_after = line.value_received
+    else:
+        cleared_after = to_cents(line.value_received * billed_after / line.qty_received)
+    return cleared_after - line.grni_cleared

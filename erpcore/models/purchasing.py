@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty, status
+from erpcore.models.base import Amount, BigId, Base, Timestamped, intpk, money, qty, status
 
 
 class PurchaseRequisition(Timestamped, Base):
@@ -129,6 +129,7 @@ class SupplierInvoiceLine(Base):
     tax_rate: Mapped[Decimal]
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
+    grni_amount: Mapped[Decimal | None] = mapped_column(Amount)  # GRNI this line cleared, set at match
 
 
 class SupplierPayment(Timestamped, Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty, status
@@ -46,6 +46,7 @@ class SalesOrderLine(Base):
     quantity: Mapped[qty]
     unit_price: Mapped[money]
     tax_rate: Mapped[Decimal]
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal(0), server_default="0")
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
     qty_shipped: Mapped[qty]
@@ -130,6 +131,7 @@ class CustomerInvoiceLine(Base):
     quantity: Mapped[qty]
     unit_price: Mapped[money]
     tax_rate: Mapped[Decimal]
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal(0), server_default="0")
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, intpk
+from erpcore.models.base import Base, BigId, Timestamped, intpk
 
 
 class DocumentSequence(Base):
@@ -31,9 +31,13 @@ class ApiToken(Timestamped, Base):
 
 
 class IdempotencyKey(Timestamped, Base):
-    """The first response to a POST with an Idempotency-Key, replayed on retries."""
+    """The first response to a POST with an Idempotency-Key, replayed on retries; purged after the window.
+
+    While applied but not answered (status 1), `response_body` holds the document the request wrote as JSON.
+    """
 
     __tablename__ = "idempotency_key"
+    __table_args__ = (Index("ix_idempotency_key_created_at", "created_at"),)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     token_id: Mapped[int] = mapped_column(BigId, ForeignKey("api_token.id"), primary_key=True)

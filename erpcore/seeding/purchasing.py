@@ -228,7 +228,7 @@ def register_invoice(ctx: Context, buying: Buying, po: PurchaseOrder, portion: l
         spec = ctx.items[line.item]
         line_tax = half_up(line_net * spec.tax_ppm, 1_000_000)
         line_rows.append((ctx.ids["supplier_invoice_line"](), inv_id, line.id, spec.id, quantity, money(price),
-                          spec.tax_rate, money(line_net), money(line_tax)))
+                          spec.tax_rate, money(line_net), money(line_tax), money(quantity * line.price)))
         line.invoiced += quantity
         net, tax, grni = net + line_net, tax + line_tax, grni + quantity * line.price
     inv = SupplierInvoice(inv_id, ctx.number("supplier_invoice", ctx.year), f"{supplier.code}-{ref_no:06d}", po,

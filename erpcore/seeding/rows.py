@@ -45,7 +45,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                          "due_date", "status", "hold_reason", "net_amount", "tax_amount", "total_amount",
                          "amount_paid", "matched_at", "created_at"),
     "supplier_invoice_line": ("id", "supplier_invoice_id", "purchase_order_line_id", "item_id", "quantity",
-                              "unit_price", "tax_rate", "net_amount", "tax_amount"),
+                              "unit_price", "tax_rate", "net_amount", "tax_amount", "grni_amount"),
     "supplier_payment": ("id", "number", "supplier_id", "supplier_invoice_id", "payment_date", "amount", "status",
                          "created_at"),
     "journal_entry": ("id", "number", "entry_date", "source_type", "source_id", "event", "description",

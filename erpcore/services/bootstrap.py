@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from erpcore.access import SYSTEM, Actor
 from erpcore.config import Settings, load_settings
 from erpcore.db import make_engine, make_session_factory
 from erpcore.domain.accounts import Role
+from erpcore.domain.dates import DateWindow
 from erpcore.domain.matching import Tolerances
 from erpcore.models import Account
 from erpcore.services import numbering
@@ -46,6 +48,15 @@ class Erp:
     def tolerances(self) -> Tolerances:
         m = self.settings.matching
         return Tolerances(price=m.price_tolerance, quantity=m.quantity_tolerance)
+
+    @property
+    def dates(self) -> DateWindow:
+        d = self.settings.documents
+        return DateWindow(d.max_days_back, d.max_days_ahead)
+
+    @property
+    def max_discount_percent(self) -> Decimal:
+        return self.settings.documents.max_discount_percent
 
     @property
     def number_blocks(self) -> numbering.NumberBlocks:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, update
 
 from erpcore.access import guarded
-from erpcore.domain import postings
+from erpcore.domain import dates, fulfilment, postings, transitions
 from erpcore.domain.events import GoodsReceived
-from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty, to_cents
+from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
     PostedStatus,
     PurchaseOrderStatus,
@@ -22,7 +22,7 @@ from erpcore.domain.status import (
     purchase_order_status,
 )
 from erpcore.domain.stock import Balance
-from erpcore.exceptions import Conflict, InvalidTransition, NotFound, ValidationFailed
+from erpcore.exceptions import Conflict, NotFound, ValidationFailed
 from erpcore.models import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -96,7 +96,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or dt.date.today()
+    order_date = uow.resources.dates.check("order_date", order_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(Supplier, supplier_id) is None:
@@ -154,8 +154,7 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Approve a draft purchase order."""
     with uow:
         po = _lock_po(uow, po_id)
-        if po.status != PurchaseOrderStatus.DRAFT:
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only a draft can be approved")
+        transitions.require("purchase order", "approve", po.status, po_id)
         uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
             status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
@@ -169,9 +168,7 @@ def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
-        if po.status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; only orders with nothing "
-                                    "received can be cancelled")
+        transitions.require("purchase order", "cancel", po.status, po_id)
         line_ids = select(PurchaseOrderLine.id).where(PurchaseOrderLine.purchase_order_id == po_id)
         s.execute(update(PurchaseRequisition).where(PurchaseRequisition.purchase_order_line_id.in_(line_ids))
                   .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
@@ -188,32 +185,19 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
 
     `lines` maps PO line numbers to quantities; None receives everything still open.
     """
-    receipt_date = receipt_date or dt.date.today()
+    receipt_date = uow.resources.dates.check("receipt_date", receipt_date or dt.date.today())
     with uow:
         s = uow.session
         po = _lock_po(uow, po_id)
-        if po.status not in (PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot receive goods")
+        transitions.require("purchase order", "receive", po.status, po_id)
+        dates.not_before("receipt_date", receipt_date, f"purchase order {po_id}'s date", po.order_date)
         po_lines = {r.line_no: r for r in s.execute(select(
             PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.item_id, PurchaseOrderLine.quantity,
             PurchaseOrderLine.qty_received, PurchaseOrderLine.unit_price).where(
             PurchaseOrderLine.purchase_order_id == po_id))}
-        if lines is None:
-            wanted = {n: r.quantity - r.qty_received for n, r in po_lines.items() if r.quantity > r.qty_received}
-            if not wanted:
-                raise Conflict(f"purchase order {po_id} has nothing left to receive")
-        else:
-            wanted = dict(lines)
-            if not wanted:
-                raise ValidationFailed("a goods receipt needs at least one line")
-            for n, q in wanted.items():
-                if n not in po_lines:
-                    raise ValidationFailed(f"purchase order {po_id} has no line {n}")
-                if q <= 0:
-                    raise ValidationFailed(f"line {n}: quantity must be positive (got {q})")
-                if q > po_lines[n].quantity - po_lines[n].qty_received:
-                    raise ValidationFailed(f"over-receipt: line {n} has "
-                                           f"{show_qty(po_lines[n].quantity - po_lines[n].qty_received)} open, {show_qty(q)} received")
+        wanted = fulfilment.quantities_to_move(
+            f"purchase order {po_id}", {n: fulfilment.OpenLine(r.quantity, r.qty_received) for n, r in po_lines.items()},
+            lines, fulfilment.RECEIVING)
         wh = po.warehouse_id
         balances = stock.lock_balances(uow, [(po_lines[n].item_id, wh) for n in wanted])
         rows = []
@@ -262,14 +246,13 @@ def register_supplier_invoice(
     for line in lines:
         if line.quantity <= 0 or line.unit_price < 0:
             raise ValidationFailed(f"line {line.line_no}: quantity must be positive and price not negative")
-    invoice_date = invoice_date or dt.date.today()
+    invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
     with uow:
         s = uow.session
         if s.get(PurchaseOrder, po_id) is None:
             raise ValidationFailed(f"unknown purchase order {po_id}")
         po = _lock_po(uow, po_id)
-        if po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.CANCELLED):
-            raise InvalidTransition(f"purchase order {po_id} is {po.status}; it cannot be invoiced")
+        transitions.require("purchase order", "invoice", po.status, po_id)
         duplicate = s.scalar(select(SupplierInvoice.id).where(
             SupplierInvoice.supplier_id == po.supplier_id, SupplierInvoice.supplier_ref == supplier_ref))
         if duplicate is not None:
@@ -289,11 +272,11 @@ def register_supplier_invoice(
                          "tax_amount": tax})
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
-        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id)) or 30
+        terms = s.scalar(select(Supplier.payment_terms_days).where(Supplier.id == po.supplier_id))
         inv_id = int(s.execute(insert(SupplierInvoice).values(
             number=numbering.next_number(uow, "supplier_invoice", invoice_date.year), supplier_id=po.supplier_id,
             supplier_ref=supplier_ref, purchase_order_id=po_id, invoice_date=invoice_date,
-            due_date=invoice_date + dt.timedelta(days=terms), status=SupplierInvoiceStatus.ON_HOLD,
+            due_date=dates.due_date(invoice_date, terms), status=SupplierInvoiceStatus.ON_HOLD,
             hold_reason="awaiting match", net_amount=net, tax_amount=tax, total_amount=net + tax,
             amount_paid=ZERO,
         ).returning(SupplierInvoice.id)).scalar_one())
@@ -308,19 +291,16 @@ def register_supplier_invoice(
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
-    payment_date = payment_date or dt.date.today()
+    payment_date = uow.resources.dates.check("payment_date", payment_date or dt.date.today())
     with uow:
         s = uow.session
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one_or_none()
         if inv is None:
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
-        if inv.status != SupplierInvoiceStatus.MATCHED:
-            why = f": {inv.hold_reason}" if inv.hold_reason else ""
-            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}{why}; only matched invoices are paid")
-        open_amount = inv.total_amount - inv.amount_paid
-        amount = open_amount if amount is None else amount
-        if amount <= 0 or amount > open_amount:
-            raise ValidationFailed(f"payment {show_money(amount)} must be positive and at most the open {show_money(open_amount)}")
+        transitions.require("supplier invoice", "pay", inv.status, invoice_id,
+                            f": {inv.hold_reason}" if inv.hold_reason else "")
+        dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
+        amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
             supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,
@@ -340,7 +320,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
 @guarded("supplier_invoices:write")
 def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
-    cancel_date = cancel_date or dt.date.today()
+    cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
     with uow:
         s = uow.session
         po_id = s.scalar(select(SupplierInvoice.purchase_order_id).where(SupplierInvoice.id == invoice_id))
@@ -348,8 +328,9 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
         _lock_po(uow, po_id)
         inv = s.execute(locked(select(SupplierInvoice).where(SupplierInvoice.id == invoice_id))).scalar_one()
-        if inv.status not in (SupplierInvoiceStatus.ON_HOLD, SupplierInvoiceStatus.MATCHED) or inv.amount_paid > 0:
-            raise InvalidTransition(f"supplier invoice {invoice_id} is {inv.status}; only unpaid invoices cancel")
+        transitions.require("supplier invoice", "cancel", inv.status, invoice_id)
+        transitions.require_unpaid("supplier invoice", invoice_id, inv.amount_paid)
+        dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
         if inv.status == SupplierInvoiceStatus.MATCHED:
             lines = s.execute(select(SupplierInvoiceLine.purchase_order_line_id, SupplierInvoiceLine.quantity)
                               .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
@@ -360,6 +341,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             journal.post_reversal(uow, cancel_date, "supplier_invoice", invoice_id, "post")
         s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
                   .values(status=SupplierInvoiceStatus.CANCELLED))
+        _refresh_po_status(uow, po_id)  # as the forward path does: a PO waiting only on this invoice closes
         doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
         uow.commit()
         return doc

@@ -12,14 +12,13 @@ from sqlalchemy import BigInteger, Numeric, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.access import guarded
-from erpcore.domain import postings
+from erpcore.domain import dates, fulfilment, postings, transitions
 from erpcore.domain.events import ReservationFellShort, StockDecreased
-from erpcore.domain.money import ZERO, line_amounts, show_money, show_qty
+from erpcore.domain.money import ZERO, line_amounts, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
-from erpcore.domain.stock import Balance, issue_value, reservable
+from erpcore.domain.stock import Balance, issue_value
 from erpcore.exceptions import (
     Conflict,
-    CreditLimitExceeded,
     InsufficientStock,
     InvalidTransition,
     NotFound,
@@ -52,6 +51,7 @@ class OrderLineInput:
     item_id: int
     quantity: Decimal
     unit_price: Decimal | None = None  # None: the item's list price
+    discount_percent: Decimal = ZERO
 
 
 # The hot path's statements, built once (see `Query`); parameters are named after what they bind.
@@ -95,7 +95,7 @@ INSERT_SHIPMENT = Query(insert(Shipment).values(
 INVOICEABLE = Query(
     select(ShipmentLine.id, ShipmentLine.sales_order_line_id, ShipmentLine.item_id,
            (ShipmentLine.quantity - ShipmentLine.qty_invoiced).label("qty"),
-           SalesOrderLine.unit_price, SalesOrderLine.tax_rate)
+           SalesOrderLine.unit_price, SalesOrderLine.tax_rate, SalesOrderLine.discount_percent, Shipment.ship_date)
     .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
     .join(SalesOrderLine, SalesOrderLine.id == ShipmentLine.sales_order_line_id)
     .where(Shipment.sales_order_id == bindparam("order_id"), Shipment.status == PostedStatus.POSTED,
@@ -110,6 +110,7 @@ INVOICE_NUMBERED = Query(numbering.numbered_insert("customer_invoice", "customer
 LOCK_INVOICE = Query(locked(select(
     CustomerInvoice.id, CustomerInvoice.number, CustomerInvoice.status, CustomerInvoice.customer_id,
     CustomerInvoice.sales_order_id, CustomerInvoice.total_amount, CustomerInvoice.amount_paid,
+    CustomerInvoice.invoice_date,
 ).where(CustomerInvoice.id == bindparam("invoice_id"))))
 INSERT_RECEIPT = Query(insert(CustomerReceipt).values(
     number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), customer_invoice_id=bindparam("v_invoice_id"),
@@ -142,14 +143,14 @@ RESERVATION_LEFT = batch_update(StockReservation, {"k_id": StockReservation.id},
 INSERT_RESERVATIONS = batch_insert(StockReservation, "sales_order_line_id", "item_id", "warehouse_id", "quantity",
                                    "created_at")
 INSERT_ORDER_LINES = batch_insert(
-    SalesOrderLine, "sales_order_id", "line_no", "item_id", "quantity", "unit_price", "tax_rate", "net_amount",
-    "tax_amount", "qty_shipped", "qty_invoiced", returning=True)
+    SalesOrderLine, "sales_order_id", "line_no", "item_id", "quantity", "unit_price", "tax_rate", "discount_percent",
+    "net_amount", "tax_amount", "qty_shipped", "qty_invoiced", returning=True)
 INSERT_SHIPMENT_LINES = batch_insert(
     ShipmentLine, "shipment_id", "sales_order_line_id", "reservation_id", "item_id", "quantity", "unit_cost",
     "cost_amount", "qty_invoiced", returning=True)
 INSERT_INVOICE_LINES = batch_insert(
     CustomerInvoiceLine, "customer_invoice_id", "shipment_line_id", "sales_order_line_id", "item_id", "quantity",
-    "unit_price", "tax_rate", "net_amount", "tax_amount", returning=True)
+    "unit_price", "tax_rate", "discount_percent", "net_amount", "tax_amount", returning=True)
 SET_ORDER_STATUS = Query(update(SalesOrder).where(SalesOrder.id == bindparam("order_id")).values(
     status=bindparam("v_status")))
 
@@ -179,7 +180,10 @@ def create_sales_order(
             raise ValidationFailed(f"line {n}: quantity must be positive (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             raise ValidationFailed(f"line {n}: unit price must not be negative")
-    order_date = order_date or dt.date.today()
+        if not ZERO <= line.discount_percent <= uow.resources.max_discount_percent:
+            raise ValidationFailed(f"line {n}: discount_percent must be between 0 and "
+                                   f"{show_qty(uow.resources.max_discount_percent)} (got {line.discount_percent})")
+    order_date = uow.resources.dates.check("order_date", order_date or dt.date.today())
     with uow:
         s = uow.conn
         warehouse_id = _check_parties(uow, customer_id, warehouse_id)
@@ -192,9 +196,10 @@ def create_sales_order(
         for n, line in enumerate(lines, 1):
             item = items[line.item_id]
             price = item.list_price if line.unit_price is None else line.unit_price
-            net, tax = line_amounts(line.quantity, price, item.rate)
+            net, tax = line_amounts(line.quantity, price, item.rate, line.discount_percent)
             rows.append({"line_no": n, "item_id": line.item_id, "quantity": line.quantity, "unit_price": price,
-                         "tax_rate": item.rate, "net_amount": net, "tax_amount": tax,
+                         "tax_rate": item.rate, "discount_percent": line.discount_percent, "net_amount": net,
+                         "tax_amount": tax,
                          "qty_shipped": ZERO, "qty_invoiced": ZERO})
         head = INSERT_ORDER.dicts(s, {
             "v_number": numbering.next_number(uow, "sales_order", order_date.year), "v_customer_id": customer_id,
@@ -231,8 +236,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status != SalesOrderStatus.DRAFT:
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; only a draft can be approved")
+        transitions.require("sales order", "approve", order.status, order_id)
         _check_credit(uow, order.customer_id, order_id, order.credit_limit)
         lines = APPROVE_LINES.dicts(s, {"order_id": order_id})
         wh = order.warehouse_id
@@ -240,22 +244,19 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
         # locked last so that as little as possible waits on them.
         head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
         balances = stock.lock_balances(uow, [(line["item_id"], wh) for line in lines])
+        plan, balances = fulfilment.plan_reservation(
+            f"sales order {order_id}", [fulfilment.LineToReserve(line["line_no"], (line["item_id"], wh),
+                                                                 line["quantity"]) for line in lines],
+            balances, order.backorder_allowed)
         reservations = []
         now = _now()
         for line in lines:
-            key = (line["item_id"], wh)
-            got = reservable(line["quantity"], balances[key])
-            if got < line["quantity"] and not order.backorder_allowed:
-                raise InsufficientStock(
-                    f"sales order {order_id} line {line['line_no']}: {show_qty(line['quantity'])} wanted, "
-                    f"{show_qty(balances[key].available)} free, and the order allows no backorder")
-            b = balances[key]
-            balances[key] = Balance(b.on_hand, b.reserved + got, b.value)
+            got = plan.reserved[line["line_no"]]
             line["qty_reserved"] = got.quantize(RESERVED_STEP)
             reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
                                  "warehouse_id": wh, "quantity": got, "created_at": now})
-            if got < line["quantity"]:
-                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, line["quantity"] - got))
+            if line["line_no"] in plan.shortfall:
+                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, plan.shortfall[line["line_no"]]))
             if got > 0:
                 uow.emit(StockDecreased(line["item_id"], wh))
         stock.write_balances(uow, balances)
@@ -266,15 +267,12 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
 
 def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
     """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
-    s = uow.conn
     limit = credit_limit or ZERO
-    if limit <= 0:
+    if limit <= 0:  # no limit: spare the two queries
         return
-    open_ar = OPEN_RECEIVABLE.scalar(s, {"customer_id": customer_id}) or ZERO
-    order_total = ORDER_TOTAL.scalar(s, {"order_id": order_id})
-    if Decimal(open_ar) + Decimal(order_total or 0) > limit:
-        raise CreditLimitExceeded(f"customer {customer_id} credit limit {show_money(limit)} exceeded: open {show_money(Decimal(open_ar))} "
-                       f"+ order {show_money(Decimal(order_total or 0))}")
+    open_ar = OPEN_RECEIVABLE.scalar(uow.conn, {"customer_id": customer_id}) or ZERO
+    order_total = ORDER_TOTAL.scalar(uow.conn, {"order_id": order_id}) or ZERO
+    fulfilment.check_credit(customer_id, limit, Decimal(open_ar), Decimal(order_total))
 
 
 @guarded("shipments:write")
@@ -285,14 +283,16 @@ def ship_sales_order(
 
     `lines` maps sales order line numbers to quantities; None ships everything still open.
     """
-    ship_date = ship_date or dt.date.today()
+    ship_date = uow.resources.dates.check("ship_date", ship_date or dt.date.today())
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status not in (SalesOrderStatus.APPROVED, SalesOrderStatus.PARTLY_SHIPPED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be shipped")
+        transitions.require("sales order", "ship", order.status, order_id)
+        dates.not_before("ship_date", ship_date, f"sales order {order_id}'s date", order.order_date)
         so_lines = {r.line_no: r for r in SHIP_LINES.rows(s, {"order_id": order_id})}
-        wanted = _shipment_quantities(order_id, so_lines, lines)
+        wanted = fulfilment.quantities_to_move(
+            f"sales order {order_id}", {n: fulfilment.OpenLine(r.quantity, r.qty_shipped) for n, r in so_lines.items()},
+            lines, fulfilment.SHIPPING)
         wh = order.warehouse_id
         # What does not depend on stock goes first; the balances, shared with every order of these items,
         # are locked as late as possible.
@@ -342,48 +342,27 @@ def ship_sales_order(
         return written(head, ship_lines)
 
 
-def _shipment_quantities(order_id: int, so_lines: dict[int, Row], lines: dict[int, Decimal] | None  # type: ignore[type-arg]
-                         ) -> dict[int, Decimal]:
-    if lines is None:
-        wanted = {n: r.quantity - r.qty_shipped for n, r in so_lines.items() if r.quantity > r.qty_shipped}
-        if not wanted:
-            raise Conflict(f"sales order {order_id} has nothing left to ship")
-        return wanted
-    if not lines:
-        raise ValidationFailed("a shipment needs at least one line")
-    for line_no, qty in lines.items():
-        if line_no not in so_lines:
-            raise ValidationFailed(f"sales order {order_id} has no line {line_no}")
-        if qty <= 0:
-            raise ValidationFailed(f"line {line_no}: quantity must be positive (got {qty})")
-        outstanding = so_lines[line_no].quantity - so_lines[line_no].qty_shipped
-        if qty > outstanding:
-            raise ValidationFailed(
-                f"over-shipment: line {line_no} has {show_qty(outstanding)} left to ship, {show_qty(qty)} requested")
-    return dict(lines)
-
-
 @guarded("invoicing:write")
 def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> Doc:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
-    invoice_date = invoice_date or dt.date.today()
+    invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
     with uow:
         s = uow.conn
         order = _lock_order(uow, order_id)
-        if order.status in (SalesOrderStatus.DRAFT, SalesOrderStatus.CANCELLED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; it cannot be invoiced")
+        transitions.require("sales order", "invoice", order.status, order_id)
         open_lines = INVOICEABLE.rows(s, {"order_id": order_id})
         if not open_lines:
             raise Conflict(f"sales order {order_id} has no shipped quantity left to invoice")
+        dates.not_before("invoice_date", invoice_date, "its latest shipment", max(r.ship_date for r in open_lines))
         rows = []
         for r in open_lines:
-            net, tax = line_amounts(r.qty, r.unit_price, r.tax_rate)
+            net, tax = line_amounts(r.qty, r.unit_price, r.tax_rate, r.discount_percent)
             rows.append({"shipment_line_id": r.id, "sales_order_line_id": r.sales_order_line_id,
                          "item_id": r.item_id, "quantity": r.qty, "unit_price": r.unit_price,
-                         "tax_rate": r.tax_rate, "net_amount": net, "tax_amount": tax})
+                         "tax_rate": r.tax_rate, "discount_percent": r.discount_percent, "net_amount": net,
+                         "tax_amount": tax})
         net = sum((r["net_amount"] for r in rows), ZERO)
         tax = sum((r["tax_amount"] for r in rows), ZERO)
-        terms = order.payment_terms_days or 30
         SHIPMENT_INVOICED.many(s, [{"k_id": r["shipment_line_id"], "v_qty": r["quantity"]} for r in rows])
         per_order_line: dict[int, Decimal] = {}  # two shipments of one line are invoiced together
         for r in rows:
@@ -395,7 +374,7 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         head = numbering.insert_numbered(uow, "customer_invoice", invoice_date.year, INSERT_INVOICE,
                                          INVOICE_NUMBERED, {
             "v_customer_id": order.customer_id, "v_sales_order_id": order_id, "v_invoice_date": invoice_date,
-            "v_due_date": invoice_date + dt.timedelta(days=terms), "v_status": InvoiceStatus.POSTED,
+            "v_due_date": dates.due_date(invoice_date, order.payment_terms_days), "v_status": InvoiceStatus.POSTED,
             "v_net_amount": net, "v_tax_amount": tax, "v_total_amount": net + tax, "v_amount_paid": ZERO,
             "v_created_at": _now()})
         invoice_id = head["id"]
@@ -412,20 +391,16 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
 def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                             receipt_date: dt.date | None = None) -> Doc:
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
-    receipt_date = receipt_date or dt.date.today()
+    receipt_date = uow.resources.dates.check("receipt_date", receipt_date or dt.date.today())
     with uow:
         s = uow.conn
         inv = LOCK_INVOICE.one_or_none(s, {"invoice_id": invoice_id})
         if inv is None:
             raise NotFound(f"customer invoice {invoice_id} does not exist")
-        if inv.status != InvoiceStatus.POSTED:
-            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status}; it takes no receipt")
-        open_amount = inv.total_amount - inv.amount_paid
-        amount = open_amount if amount is None else amount
-        if amount <= 0:
-            raise ValidationFailed(f"receipt amount must be positive (got {amount})")
-        if amount > open_amount:
-            raise ValidationFailed(f"receipt {show_money(amount)} exceeds the open amount {show_money(open_amount)} of invoice {inv.number}")
+        transitions.require("customer invoice", "receive", inv.status, invoice_id)
+        dates.not_before("receipt_date", receipt_date, f"invoice {inv.number}", inv.invoice_date)
+        amount = fulfilment.settlement(f"receipt for invoice {inv.number}", inv.total_amount - inv.amount_paid,
+                                       amount)
         head = INSERT_RECEIPT.dicts(s, {
             "v_number": numbering.next_number(uow, "customer_receipt", receipt_date.year),
             "v_customer_id": inv.customer_id, "v_invoice_id": invoice_id, "v_receipt_date": receipt_date,
@@ -447,9 +422,7 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         s = uow.session
         order = _lock_order(uow, order_id)
-        if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.APPROVED):
-            raise InvalidTransition(f"sales order {order_id} is {order.status}; only draft or approved "
-                                    "orders with nothing shipped can be cancelled")
+        transitions.require("sales order", "cancel", order.status, order_id)
         res = s.execute(select(StockReservation.id, StockReservation.item_id, StockReservation.warehouse_id,
                                StockReservation.quantity)
                         .join(SalesOrderLine, SalesOrderLine.id == StockReservation.sales_order_line_id)
@@ -469,19 +442,19 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
 
 @guarded("shipments:write")
 def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> Doc:
-    """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed."""
-    cancel_date = cancel_date or dt.date.today()
+    """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed, and the
+    order's reservation is restored (what free stock cannot cover raises a requisition, as approval does)."""
+    cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
     with uow:
         s = uow.session
-        shp = s.execute(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
-                        .where(Shipment.id == shipment_id)).one_or_none()
-        if shp is None:
+        found = s.execute(select(Shipment.sales_order_id).where(Shipment.id == shipment_id)).one_or_none()
+        if found is None:
             raise NotFound(f"shipment {shipment_id} does not exist")
-        _lock_order(uow, shp.sales_order_id)
-        shp = s.execute(locked(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id)
-                               .where(Shipment.id == shipment_id))).one()
-        if shp.status != PostedStatus.POSTED:
-            raise InvalidTransition(f"shipment {shipment_id} is {shp.status}")
+        _lock_order(uow, found.sales_order_id)
+        shp = s.execute(locked(select(Shipment.id, Shipment.sales_order_id, Shipment.status, Shipment.warehouse_id,
+                                      Shipment.ship_date).where(Shipment.id == shipment_id))).one()
+        transitions.require("shipment", "cancel", shp.status, shipment_id)
+        dates.not_before("cancel_date", cancel_date, f"shipment {shipment_id}'s date", shp.ship_date)
         lines = s.execute(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)).scalars().all()
         if any(line.qty_invoiced > 0 for line in lines):
             raise InvalidTransition(f"shipment {shipment_id} is invoiced; cancel the invoice first")
@@ -490,6 +463,7 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         for line in lines:
             b = balances[(line.item_id, wh)]
             balances[(line.item_id, wh)] = Balance(b.on_hand + line.quantity, b.reserved, b.value + line.cost_amount)
+        _restore_reservations(uow, lines, balances, wh)
         stock.write_balances(uow, balances)
         stock.add_moves(uow, cancel_date, "shipment", shipment_id, "cancel", [
             stock.Move(line.item_id, wh, line.quantity, line.cost_amount, line.id) for line in lines])
@@ -505,10 +479,46 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         return doc
 
 
+_RESERVATIONS = (
+    select(SalesOrderLine.id, SalesOrderLine.line_no, SalesOrderLine.quantity, SalesOrderLine.qty_shipped,
+           StockReservation.id.label("res_id"), func.coalesce(StockReservation.quantity, 0).label("res_qty"))
+    .outerjoin(StockReservation, StockReservation.sales_order_line_id == SalesOrderLine.id))
+RESERVATIONS_OF = Query(
+    _RESERVATIONS.where(SalesOrderLine.id.in_(bindparam("ids", expanding=True))),
+    postgresql=_RESERVATIONS.where(SalesOrderLine.id == func.any(bindparam("ids", type_=ARRAY(BigInteger)))))
+
+
+def _restore_reservations(uow: UnitOfWork, lines: Sequence[ShipmentLine], balances: dict[tuple[int, int], Balance],
+                          wh: int) -> None:
+    """Reserve again, for each order line a cancelled shipment took from, what the line still needs
+    (ordered - shipped without this shipment - still reserved) and free stock covers; `balances` are updated."""
+    returned = {line.sales_order_line_id: line for line in lines}
+    order_lines = RESERVATIONS_OF.rows(uow.conn, {"ids": sorted(returned)})
+    wanted = []
+    for r in order_lines:
+        need = r.quantity - (r.qty_shipped - returned[r.id].quantity) - Decimal(r.res_qty)
+        if need > 0:
+            wanted.append(fulfilment.LineToReserve(r.line_no, (returned[r.id].item_id, wh), need))
+    if not wanted:
+        return
+    plan, after = fulfilment.plan_reservation("the cancelled shipment's order", wanted, balances, True)
+    balances.update(after)
+    now = _now()
+    for r in order_lines:
+        got = plan.reserved.get(r.line_no, ZERO)
+        if got > 0 and r.res_id is not None:
+            RESERVATION_LEFT.many(uow.conn, [{"k_id": r.res_id, "v_qty": Decimal(r.res_qty) + got}])
+        elif got > 0:
+            INSERT_RESERVATIONS.many(uow.conn, [{"sales_order_line_id": r.id, "item_id": returned[r.id].item_id,
+                                                 "warehouse_id": wh, "quantity": got, "created_at": now}])
+        if r.line_no in plan.shortfall:
+            uow.emit(ReservationFellShort(r.id, returned[r.id].item_id, wh, plan.shortfall[r.line_no]))
+
+
 @guarded("invoices:write")
 def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
-    cancel_date = cancel_date or dt.date.today()
+    cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
     with uow:
         s = uow.session
         so_id = s.scalar(select(CustomerInvoice.sales_order_id).where(CustomerInvoice.id == invoice_id))
@@ -516,9 +526,9 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
             raise NotFound(f"customer invoice {invoice_id} does not exist")
         _lock_order(uow, so_id)
         inv = s.execute(locked(select(CustomerInvoice).where(CustomerInvoice.id == invoice_id))).scalar_one()
-        if inv.status != InvoiceStatus.POSTED or inv.amount_paid > 0:
-            raise InvalidTransition(f"customer invoice {invoice_id} is {inv.status} with {show_money(inv.amount_paid)} paid; "
-                                    "only unpaid posted invoices can be cancelled")
+        transitions.require("customer invoice", "cancel", inv.status, invoice_id)
+        dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
+        transitions.require_unpaid("customer invoice", invoice_id, inv.amount_paid)
         lines = s.execute(select(CustomerInvoiceLine).where(
             CustomerInvoiceLine.customer_invoice_id == invoice_id)).scalars().all()
         conn = s.connection()

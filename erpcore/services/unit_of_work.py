@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from erpcore.access import SYSTEM, Actor
 from erpcore.domain.accounts import Role
+from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
 from erpcore.domain.postings import PendingEntry
@@ -47,6 +48,12 @@ class Resources(Protocol):
 
     @property
     def number_blocks(self) -> NumberSource: ...
+
+    @property
+    def dates(self) -> DateWindow: ...
+
+    @property
+    def max_discount_percent(self) -> Decimal: ...
 
     def account_ids(self, conn: Connection) -> dict[Role, int]: ...
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -27,3 +29,52 @@ def test_postgres_refuses_updates_of_journal_rows(engine: Engine) -> None:
     with pytest.raises(DBAPIError, match="append-only"):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM journal_entry"))
+
+
+@pytest.mark.pg
+def test_postgres_freezes_order_and_supplier_invoice_amounts(engine: Engine) -> None:
+    from erpcore.services import sales
+    from erpcore.services.bootstrap import bootstrap
+    from erpcore.services.sales import OrderLineInput
+    from tests.factories import make_world, stock_up
+
+    erp = bootstrap(engine)
+    w = make_world(erp)
+    stock_up(w, "5")
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, Decimal(1))]).id
+    for sql in (f"UPDATE sales_order_line SET unit_price = 0.01 WHERE sales_order_id = {so}",
+                f"UPDATE sales_order SET net_amount = 1 WHERE id = {so}",
+                "UPDATE purchase_order_line SET unit_price = 0.01"):
+        with pytest.raises(DBAPIError, match="frozen once written"):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+
+
+@pytest.mark.pg
+def test_only_an_archiver_may_purge_posted_rows(engine: Engine) -> None:
+    """Setting erpops.allow_purge is not enough: the session's role must be a member of erpops_archive."""
+    role = f"erp_app_{abs(hash(str(engine.url))) % 10**8}"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO journal_entry(number, entry_date, source_type, source_id, event, description)"
+                          " VALUES ('JE-T-9', '2024-01-01', 'test', 1, 'post', 'x')"))
+        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {role}"))
+        conn.execute(text(f"GRANT DELETE, SELECT ON journal_entry TO {role}"))
+    try:
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(f"SET LOCAL ROLE {role}"))
+                conn.execute(text("SET LOCAL erpops.allow_purge = on"))
+                conn.execute(text("DELETE FROM journal_entry WHERE number = 'JE-T-9'"))
+        with engine.begin() as conn:  # the archive role's members may
+            conn.execute(text(f"GRANT erpops_archive TO {role}"))
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            conn.execute(text("SET LOCAL erpops.allow_purge = on"))
+            assert conn.execute(text("DELETE FROM journal_entry WHERE number = 'JE-T-9'")).rowcount == 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"REVOKE ALL ON journal_entry FROM {role}"))
+            conn.execute(text(f"REVOKE ALL ON SCHEMA {schema} FROM {role}"))
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from erpcore.api import create_app
-from erpcore.access import create_token
+from erpcore.access import create_token, lookup
+from erpcore.api.app import create_app
+from erpcore.api.owner import OwnerLock
 from erpcore.services.bootstrap import Erp
 from tests.asgi import Client
 from tests.factories import uid
@@ -53,6 +57,28 @@ class Api:
         item = self.ok(self.post("/items", {"sku": uid("SKU"), "name": "Widget", "standard_cost": cost,
                                             "list_price": price, "default_supplier_id": sup}), 201)["id"]
         return {"supplier_id": sup, "customer_id": cus, "item_id": item}
+
+    def token_id(self, role: str = "admin") -> int:
+        actor = lookup(self.erp.engine, self.token(role))
+        assert actor is not None and actor.token_id is not None
+        return actor.token_id
+
+    @contextmanager
+    def live_owner(self, key: str, role: str = "admin") -> Iterator[None]:
+        """The owner of an in-flight `key`, alive: on PostgreSQL a session holding the key's advisory lock
+        (on SQLite an in-flight key is its owner's for `keystore.STALE_AFTER`); the session dies on exit."""
+        if self.erp.engine.dialect.name != "postgresql":
+            yield
+            return
+        conn = self.erp.engine.connect()
+        try:
+            conn.execute(text(f"SELECT pg_advisory_lock({OwnerLock.SQL})"),
+                         {"key": key, "token_id": self.token_id(role)})
+            conn.commit()
+            yield
+        finally:
+            conn.invalidate()  # the session ends, and its locks with it
+            conn.close()
 
     def stock_up(self, supplier_id: int, item_id: int, qty: str, price: str = "6.00") -> int:
         """Buy and receive `qty` over HTTP; returns the purchase order id."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from erpcore.access import PERMISSIONS, AccessRole as Role, allowed, create_token, lookup, revoke_token, token_hash
+from erpcore.access import PERMISSIONS, allowed, create_token, lookup, revoke_token, token_hash
+from erpcore.access import AccessRole as Role
 from erpcore.exceptions import NotFound, ValidationFailed
 from erpcore.models import ApiToken
 from tests.e2e.api.conftest import V1, Api

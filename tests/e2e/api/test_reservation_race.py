@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from erpcore.api import create_app
+from erpcore.api.app import create_app
 from erpcore.models import StockBalance
 from erpcore.services.bootstrap import Erp
 from tests.e2e.api.conftest import V1, Api

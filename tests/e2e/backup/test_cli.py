@@ -164,7 +164,12 @@ def test_catch_up_then_verify_makes_a_degraded_site_whole(config: Path, tmp_path
     assert copied["a"] == [] and len(copied["b"]) == 2  # the SQLite file and the manifest
     (tmp_path / "b" / copied["b"][0]).write_bytes(b"rot")
     code, out = run("catch-up", "--config", str(config), "--verify", "--json", "--quiet")
-    assert code == 1 and not json.loads(out)["verify"]["ok"]
+    verdict = json.loads(out)["verify"]
+    assert code == 3 and verdict["status"] == "degraded" and not verdict["ok"]  # still restorable from a
+    assert (
+        "the copy on site b is BAD" in verdict["reason"]
+        and "still restorable from site a" in verdict["reason"]
+    )
 
 
 def test_logical_dump_of_sqlite_is_refused_with_a_clear_message(config: Path) -> None:

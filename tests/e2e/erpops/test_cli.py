@@ -1,17 +1,18 @@
-"""The root command: every command teaches (help with an example), and `erpops --help` stays fast."""
+"""The root command: every command teaches (help with an example), refuses a bogus option with exit 2 and one
+`error:` line, and `erpops --help` stays fast."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-
 from typing import Any
 
 import pytest
 import typer
 
 from erpcore.migrate import head
-from erpops.cli import app
+from erpops.cli import app, main
+from opskit.exitcodes import ExitCode
 
 
 def _commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -26,7 +27,57 @@ def _commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return found
 
 
+def _tree(group: Any, prefix: str = "") -> list[str]:
+    """Every command of the `erpops` tree, groups included, the root as ""."""
+    paths = [prefix]
+    for name, cmd in group.commands.items():
+        path = f"{prefix} {name}".strip()
+        paths += _tree(cmd, path) if hasattr(cmd, "commands") else [path]
+    return paths
+
+
 COMMANDS = _commands(typer.main.get_command(app))
+TREE = _tree(typer.main.get_command(app))
+
+# Groups whose `--help` shows no example yet: owned by the tools' engineers, each to add an `Example:` line to
+# its typer.Typer(help=...). Listed so the gap is visible (xfail, strict: fixing one makes its test pass loudly).
+HELP_WITHOUT_EXAMPLE_OWNED_ELSEWHERE = frozenset({
+    "monitor", "monitor rules", "monitor silence", "runbook", "loadtest", "archive", "advisor", "backup",
+    "failover", "failover lab",
+})
+
+
+def _invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """The real entry point in-process (its error mapping included): exit code, stdout, stderr."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+
+
+def _xfail_elsewhere(path: str) -> Any:
+    if path in HELP_WITHOUT_EXAMPLE_OWNED_ELSEWHERE:
+        return pytest.param(path, id=path, marks=pytest.mark.xfail(
+            strict=True, reason=f"`erpops {path}` shows no example: its owner adds one"))
+    return pytest.param(path, id=path or "erpops")
+
+
+@pytest.mark.parametrize("path", [_xfail_elsewhere(p) for p in TREE])
+def test_every_command_help_exits_0_and_shows_an_example(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _invoke([*path.split(), "--help"], capsys)
+    assert code == ExitCode.OK, err
+    assert "Example" in out, f"`erpops {path} --help` shows no example:\n{out}"
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p or "erpops") for p in TREE])
+def test_every_command_refuses_a_bogus_option_with_exit_2_and_one_error_line(
+        path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _invoke([*path.split(), "--no-such-option-xyz"], capsys)
+    assert code == ExitCode.USAGE
+    assert "Traceback" not in out + err
+    command = " ".join(["erpops", *path.split()])
+    assert err.splitlines() == [f"error: No such option: --no-such-option-xyz (see `{command} --help`)"], err
 
 
 def test_the_core_and_every_tool_are_mounted() -> None:
@@ -53,9 +104,11 @@ def test_root_help_imports_no_heavy_modules() -> None:
 
 def test_expected_errors_print_one_line_and_exit_with_their_code(tmp_path: object) -> None:
     env_url = f"sqlite:///{tmp_path}/empty.sqlite"
-    proc = subprocess.run([sys.executable, "-m", "erpops", "check"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "erpops", "check"], capture_output=True, text=True, check=False,
                           env={"ERPOPS_DATABASE_URL": env_url, "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
+    from erpcore.migrate import head
+
     assert proc.stderr.strip().splitlines() == [
         f"error: database is at revision none (empty), this erpops needs {head()}: run `erpops db upgrade`"]
 
@@ -89,4 +142,4 @@ def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(argv: list[str]) 
                           check=False)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "Error:" in done.stderr
+    assert done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1, done.stderr

@@ -24,7 +24,8 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "erpops.toml").write_text("")
+    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "erpops.toml"))
     monkeypatch.setenv("ERPOPS_FAILOVER__WARMUP_SECONDS", "0.3")
     monkeypatch.setenv("ERPOPS_FAILOVER__SETTLE_SECONDS", "0.2")
     monkeypatch.setenv("ERPOPS_FAILOVER__CLIENTS", "2")
@@ -80,15 +81,17 @@ def test_lab_up_status_and_down_by_pid(quick: Path, capsys: pytest.CaptureFixtur
         assert [m["role"] for m in members] == ["primary", "standby"]
         assert members[1]["sync_state"] == "sync"
     finally:
-        code, out, _ = run(["failover", "lab", "down", "--lab", lab], capsys)
-    assert code == 0 and "stopped postmasters" in out
+        code, out, _ = run(["failover", "lab", "down", "--lab", lab, "--json"], capsys)
+    assert code == 0 and sorted(json.loads(out)["stopped"]) == sorted(pids)
+    assert not Path(lab).exists()
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
 
 
-def test_an_unknown_load_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_load_is_a_usage_error_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["failover", "drill", "--under-load", "locust"], capsys)
-    assert code == 1
-    assert err.strip() == "error: unknown --under-load 'locust'; choose one of: builtin, o2c"
+    assert code == 2  # a usage error exits 2 in failover as in every tool (it was 1)
+    assert "'locust' is not one of 'builtin', 'o2c'" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.cluster
@@ -125,13 +128,23 @@ def test_init_writes_a_documented_patroni_config_for_three_members(capsys: pytes
 
 def test_init_refuses_the_manual_engine(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["failover", "init", "--engine", "manual"], capsys)
-    assert code == 1 and "only --engine patroni" in err
+    assert code == 2 and err.strip() == "error: only --engine patroni has a configuration to write; manual needs none"
 
 
-@pytest.mark.parametrize("command", ["drill", "status", "init", "lab up", "lab down"])
+@pytest.mark.parametrize("command", ["drill", "status", "promote", "init", "lab up", "lab down"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0
     assert "Example: erpops failover" in result.output
+
+
+def test_a_report_dir_that_is_a_file_is_a_usage_error_before_any_lab(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "reports"
+    blocker.write_text("")
+    code, out, err = run(["failover", "drill", "--report-dir", str(blocker), "--json"], capsys)
+    assert code == 2 and out == ""
+    assert err.strip() == f"error: cannot write reports to {blocker}: File exists; pass a writable --report-dir"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -35,16 +36,37 @@ class LoadTest:
         out = self.tmp_path / f"run{self.runs}"
         argv = [str(ERPOPS), "loadtest", "run", "--out", str(out), *args]
         if "--database-url" not in args and "--host" not in args:
-            argv += ["--database-url", f"sqlite:///{self.tmp_path / 'erp.sqlite'}"]
+            argv += ["--database-url", self.database_url]
         done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout, cwd=self.tmp_path)
         verdict_path = out / "verdict.json"
         verdict = json.loads(verdict_path.read_text()) if verdict_path.exists() else {}
         return Outcome(done.returncode, verdict, out, done.stdout, done.stderr)
 
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.tmp_path / 'erp.sqlite'}"
+
     def slo(self, text: str, name: str = "slo.yaml") -> str:
         path = self.tmp_path / name
         path.write_text(text)
         return str(path)
+
+
+def tokens(database_url: str) -> dict[str, bool]:
+    """Every load-test token in the database by name: True while it is active (not revoked)."""
+    from erpcore.access import list_tokens
+    from erpcore.db import make_engine
+    from erpcore.services.bootstrap import bootstrap
+
+    engine = make_engine(database_url)
+    try:
+        return {str(t["name"]): t["revoked_at"] is None for t in list_tokens(bootstrap(engine))
+                if str(t["name"]).startswith("loadtest-")}
+    finally:
+        engine.dispose()
+
+
+PROGRESS = re.compile(r"^loadtest: +\d+s  users \d+  rps \d+\.\d  p95 (\d+ ms|-)  failures \d+ of \d+$", re.MULTILINE)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from loadtest.server import free_port
+from opskit.ports import free_port
 from tests.e2e.loadtest.conftest import ERPOPS, LoadTest
 
 pytestmark = pytest.mark.slow
@@ -51,15 +51,15 @@ def test_a_remote_worker_makes_the_runs_requests_and_exits_when_it_ends(loadtest
     assert summary["shape"]["users"] == 2 and summary["shape"]["run_time_s"] == 5.0  # sent by the master
 
 
-def test_remote_workers_that_never_arrive_fail_the_run_with_exit_2(loadtest: LoadTest) -> None:
+def test_remote_workers_that_never_arrive_fail_the_run_with_exit_4(loadtest: LoadTest) -> None:
     port = free_port()
     started = time.monotonic()
     run = loadtest("--suite", "browse", "--users", "1", "--run-time", "5s", "--remote-workers", "1",
                    "--master-port", str(port), "--remote-wait", "3", timeout=90)
-    assert run.exit_code == 2, run.stderr + run.stdout
+    assert run.exit_code == 4, run.stderr + run.stdout
     assert time.monotonic() - started < 60
     assert run.verdict["outcome"] == "harness_failure" and run.verdict["requests"] == 0
     assert run.verdict["reason"].startswith(f"only 0 of 1 Locust workers (1 remote) connected to the master on "
                                             f"127.0.0.1:{port} within 3s")
     assert f"erpops loadtest worker --master-host <this host> --master-port {port}" in run.verdict["reason"]
-    assert "harness_failure (exit 2)" in run.stdout
+    assert "harness_failure (exit 4)" in run.stdout

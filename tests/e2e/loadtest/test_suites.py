@@ -6,8 +6,9 @@ import csv
 
 import pytest
 
+from loadtest.tokens import ROLES
 from tests.dbhelpers import pg_schema_engine, pg_url
-from tests.e2e.loadtest.conftest import LoadTest
+from tests.e2e.loadtest.conftest import LoadTest, tokens
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +45,11 @@ def test_ci_profile_passes_on_postgresql_in_under_two_minutes(loadtest: LoadTest
         with engine.connect() as conn:
             schema = conn.execute(text("SELECT current_schema()")).scalar_one()
         sep = "&" if "?" in url else "?"
-        run = loadtest("--profile", "ci", "--database-url", f"{url}{sep}options=-csearch_path%3D{schema}",
-                       timeout=170)
+        database_url = f"{url}{sep}options=-csearch_path%3D{schema}"
+        run = loadtest("--profile", "ci", "--database-url", database_url, timeout=170)
+        left = tokens(database_url)  # the run's six, all revoked
+        assert sorted(left) == sorted(f"loadtest-{run.verdict['run_id']}-{role}" for role in ROLES), left
+        assert not any(left.values())
     assert run.exit_code == 0, run.stderr + run.stdout
     v = run.verdict
     assert v["suite"] == "day" and v["shape"]["kind"] == "ramp" and v["duration_s"] < 120

@@ -1,41 +1,35 @@
-"""`monitor.http.install(app)`: request metrics by route template on /metrics, and the silences REST API."""
+"""`monitor.http.install(app)` on the real API: request metrics by route template on /metrics, and the silences REST API."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 
-from monitor.http import install
 from monitor.sources import parse_exposition
-from tests.asgi import Client
+from tests.dbhelpers import sqlite_engine
+from tests.e2e.monitor.conftest import OpsApi, make_ops
 
 
-@pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
-    monkeypatch.setenv("ERPOPS_MONITOR__STATE_DIR", str(tmp_path / "monitor"))
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
-    app = FastAPI()
-
-    @app.get("/sales-orders/{order_id}")
+def _with_test_routes(ops: OpsApi) -> OpsApi:
+    @ops.app.get("/sales-orders/{order_id}")
     def get_order(order_id: int) -> dict[str, int]:
         return {"id": order_id}
 
-    @app.post("/boom")
+    @ops.app.post("/boom")
     def boom() -> None:
         raise RuntimeError("bug")
 
-    install(app)
-    return Client(app)
+    return ops
 
 
-def test_metrics_count_by_route_template_never_raw_paths(client: Client) -> None:
+def test_metrics_count_by_route_template_never_raw_paths(ops: OpsApi) -> None:
+    client = _with_test_routes(ops).client
     for order_id in (1, 2, 3):
         assert client.get(f"/sales-orders/{order_id}").status_code == 200
     assert client.get("/no/such/path").status_code == 404
     assert client.post("/boom").status_code == 500
-    text = client.get("/metrics").text
+    text = ops.get("/metrics", role="viewer").text
     assert 'erpops_http_requests_total{method="GET",route="/sales-orders/{order_id}",status="200"} 3' in text
     assert 'route="<unmatched>",status="404"' in text
     assert 'erpops_http_requests_total{method="POST",route="/boom",status="500"} 1' in text
@@ -48,20 +42,32 @@ def test_metrics_count_by_route_template_never_raw_paths(client: Client) -> None
     assert parsed[("erpops_http_requests_total", "")] == 3.0
 
 
-def test_silences_rest(client: Client) -> None:
-    created = client.post("/api/monitor/silences", json={
+def test_metrics_need_a_token_unless_configured_public(ops: OpsApi, monitor_env: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ops.get("/metrics", role=None).status_code == 401
+    assert ops.get("/metrics", role="sales").status_code == 403
+    assert ops.get("/metrics", role="admin").status_code == 200
+    monkeypatch.setenv("ERPOPS_MONITOR__METRICS_PUBLIC", "true")
+    with sqlite_engine(monitor_env) as engine:
+        public = make_ops(engine)
+        answer = public.get("/metrics", role=None)
+    assert answer.status_code == 200 and "erpops_http_requests_total" in answer.text
+
+
+def test_silences_rest(ops: OpsApi) -> None:
+    created = ops.post("/api/monitor/silences", {
         "matchers": ['alertname="HostOutOfDiskSpace"', "instance=~db.*"], "createdBy": "ana",
         "comment": "resizing the volume", "duration": "2h"})
-    assert created.status_code == 201
+    assert created.status_code == 201, created.text
     sid = created.json()["silenceID"]
-    listed = client.get("/api/monitor/silences").json()
+    listed = ops.get("/api/monitor/silences", role="viewer").json()
     assert [(s["id"], s["status"]["state"]) for s in listed] == [(sid, "active")]
     assert listed[0]["matchers"][1] == {"name": "instance", "value": "db.*", "isRegex": True, "isEqual": True}
-    expired = client.delete(f"/api/monitor/silences/{sid}")
+    expired = ops.delete(f"/api/monitor/silences/{sid}")
     assert expired.json()["status"]["state"] == "expired"
-    assert client.delete("/api/monitor/silences/nope").status_code == 404
-    bad = client.post("/api/monitor/silences", json={"matchers": ["x~1"], "createdBy": "a", "comment": "c"})
-    assert bad.status_code == 422 and "not a matcher" in bad.json()["detail"]["message"]
+    assert ops.delete("/api/monitor/silences/nope").status_code == 404
+    bad = ops.post("/api/monitor/silences", {"matchers": ["x~1"], "createdBy": "a", "comment": "c"})
+    assert bad.status_code == 422 and "not a matcher" in bad.json()["detail"]
 
 
 def test_db_time_and_escaping() -> None:
@@ -87,13 +93,16 @@ def test_db_time_and_escaping() -> None:
 
 
 def test_pool_gauges_when_the_app_has_an_engine(tmp_path: Path) -> None:
+    from fastapi import FastAPI
     from sqlalchemy import create_engine
     from sqlalchemy.pool import QueuePool
+
+    from monitor.http import install
 
     engine = create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}", poolclass=QueuePool, pool_size=3)
     app = FastAPI()
     app.state.engine = engine
-    metrics = install(app)
+    metrics = install(app, metrics_public=True)
     with engine.connect():
         text = metrics.scrape().decode()
     engine.dispose()

@@ -17,8 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backup.cluster import Cluster, free_port
 from backup.walstream import WalStreamer
+from opskit.pg import Cluster
+from opskit.ports import free_port
 
 
 @dataclass

@@ -12,15 +12,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backup.cluster import Cluster, free_port
 from backup.create import BackupResult, create_backup
 from backup.errors import WrongKey
-from backup.restore import RecoveryTarget, restore_postgres
+from backup.reach import RecoveryTarget
+from backup.restore import restore_postgres
 from backup.settings import BackupSettings, load_backup_settings
 from backup.sites import make_sites
 from backup.sites.base import Site
 from backup.verify import verify
 from backup.walstream import WalStreamer
+from opskit.pg import Cluster
+from opskit.ports import free_port
 from tests.integration.backup.conftest import S3Server, ship_wal, streaming_cluster, write_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from backup.catalog import read_catalog
 from backup.cli import app
-from backup.cluster import Cluster
 from backup.create import BackupResult
 from backup.dumprestore import restore_dump
 from backup.errors import BackupError, NoUsableCopy
@@ -27,6 +26,7 @@ from backup.sites.base import Site
 from backup.verify import verify
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
+from opskit.pg import Cluster
 from tests.integration.backup.conftest import S3Server, streaming_cluster, write_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

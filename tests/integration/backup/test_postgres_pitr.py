@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from backup.catalog import read_catalog
-from backup.cluster import Cluster
 from backup.create import BackupResult, create_backup
-from backup.restore import RecoveryTarget, restore_postgres
+from backup.reach import RecoveryTarget
+from backup.restore import restore_postgres
 from backup.settings import BackupSettings, load_backup_settings
 from backup.sites import make_sites
 from backup.sites.base import Site
@@ -27,6 +27,7 @@ from backup.verify import verify
 from backup.walstream import WalStreamer
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
+from opskit.pg import Cluster
 from tests.integration.backup.conftest import S3Server, ship_wal, site_toml, streaming_cluster, write_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

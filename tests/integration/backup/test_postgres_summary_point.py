@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from backup.catalog import read_catalog
-from backup.cluster import Cluster
 from backup.create import BackupResult, create_backup
 from backup.drill import run_drill
 from backup.integrity import integrity_summary
@@ -30,6 +29,7 @@ from backup.walstream import WalStreamer
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
 from erpcore.models import Account, JournalEntry, JournalLine
+from opskit.pg import Cluster
 from tests.integration.backup.conftest import ship_wal, streaming_cluster, write_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -185,7 +185,7 @@ def test_throttling_is_retried_with_backoff(s3_servers: list[S3Server]) -> None:
 
 
 def test_unreachable_s3_fails_with_site_error_after_retries() -> None:
-    from backup.cluster import free_port
+    from opskit.ports import free_port
 
     site = S3Site(
         SiteSettings(

@@ -88,3 +88,63 @@ def test_integrity_summary_reflects_the_documents(erp: Erp) -> None:
     assert summary["stock.quantity"] == "15.0000"
     assert summary["stock.value"] == "75.00"
     assert summary["ar.open"] == "50.00"  # 5 x 10.00 + 20% VAT = 60.00, 10.00 received
+
+
+def _corrupt(erp: Erp, backend: str, *statements: str) -> set[str]:
+    """Run `statements` as a DBA with the immutability triggers off; the names of the invariants then broken."""
+    with erp.engine.begin() as conn:
+        if backend == "pg":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for sql in statements:
+            conn.execute(text(sql))
+    return {v.invariant for v in run_check(erp.engine).violations}
+
+
+def test_check_names_a_po_line_billed_beyond_what_it_received(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE supplier_invoice_line SET quantity = quantity * 2",
+                      "UPDATE purchase_order_line SET qty_invoiced = qty_invoiced * 2")
+    assert "billed_within_received" in broken
+
+
+def test_check_names_grni_left_on_a_fully_billed_line(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE supplier_invoice_line SET grni_amount = grni_amount - 0.05")
+    assert {"grni_clears_per_line", "grni_account_matches_lines"} <= broken
+
+
+def test_check_names_a_reservation_beyond_its_line(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE stock_reservation SET quantity = quantity + 100",
+                      "UPDATE stock_balance SET on_hand = on_hand + 100, reserved = reserved + 100")
+    assert "reservations_within_lines" in broken
+
+
+def test_check_names_a_sub_cent_cash_amount(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE customer_receipt SET amount = amount + 0.001")
+    assert "cash_in_cents" in broken
+
+
+def test_check_names_a_document_dated_before_its_source(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE customer_receipt SET receipt_date = '2001-01-01'")
+    assert "documents_dated_after_their_source" in broken
+
+
+def test_check_names_a_stale_order_status(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "UPDATE sales_order SET status = 'closed' WHERE status <> 'draft'")
+    assert "statuses_derived" in broken
+
+
+def test_check_names_a_reversal_dated_before_its_original(erp: Erp, backend: str) -> None:
+    w = make_world(erp)
+    stock_up(w, "5")
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, Decimal(2))]).id
+    sales.approve_sales_order(erp.uow(), so)
+    shipment = sales.ship_sales_order(erp.uow(), so).id
+    sales.cancel_shipment(erp.uow(), shipment)
+    assert run_check(erp.engine).ok
+    broken = _corrupt(erp, backend, "UPDATE journal_entry SET entry_date = '2001-01-01' WHERE event = 'cancel'")
+    assert "documents_dated_after_their_source" in broken

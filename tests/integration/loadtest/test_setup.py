@@ -6,12 +6,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
+from sqlalchemy import text
 
 from erpcore.check import run_check
 from erpcore.db import make_engine
-from loadtest.fixture import ROLES, STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
-from loadtest.server import ServerFailed, start_server
+from loadtest.fixture import STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
+from loadtest.server import start_server
+from loadtest.tokens import ROLES
+from opskit.errors import Unavailable
 
 
 def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> None:
@@ -20,24 +24,32 @@ def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> Non
     try:
         tokens = tokens_from_database(url, "it")
         assert set(tokens) == set(ROLES)
-        fx = create_fixture(server.url, tokens, items=4, customers=2, suppliers=2, seed=7)
+        fx = create_fixture(server.url, tokens, items=4, customers=2, suppliers=2, seed=7, run_id="run42")
         assert len(fx.items) == 4 and len(fx.customers) == 2 and set(fx.item_supplier.values()) == set(fx.suppliers)
         rows = httpx.get(server.url + "/api/v1/reports/stock-valuation",
                          headers={"Authorization": f"Bearer {tokens['finance']}"}).json()["rows"]
         assert {r["item_id"]: Decimal(r["on_hand"]) for r in rows} == dict.fromkeys(fx.items, STOCK_PER_ITEM)
-        with pytest.raises(SetupFailed, match="401"):
+        with pytest.raises(SetupFailed, match="401") as refused:
             create_fixture(server.url, dict.fromkeys(ROLES, "erp_wrong"), items=1)
+        assert refused.value.exit_code == 4  # a harness failure, not a usage error
     finally:
         assert server.stop() is not None
     assert server.process.poll() is not None
     engine = make_engine(url)
     try:
         assert run_check(engine).ok
+        with engine.connect() as conn:  # the run's data is scoped by its id: told apart from anyone else's
+            codes = {t: sorted(conn.execute(text(f"SELECT {c} FROM {t}")).scalars())
+                     for t, c in (("customer", "code"), ("supplier", "code"), ("item", "sku"))}
+        assert codes == {"customer": ["LT-run42-C0", "LT-run42-C1"], "supplier": ["LT-run42-S0", "LT-run42-S1"],
+                         "item": [f"LT-run42-I{n}" for n in range(4)]}
     finally:
         engine.dispose()
 
 
-def test_a_server_that_cannot_start_is_a_harness_failure(tmp_path: Path) -> None:
-    with pytest.raises(ServerFailed) as caught:
+def test_a_server_that_cannot_start_is_unavailable_exit_4_and_leaves_no_process(tmp_path: Path) -> None:
+    with pytest.raises(Unavailable) as caught:
         start_server("nosuchdriver://x", tmp_path / "server.log", wait_s=30)
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 4
+    assert "nosuchdriver" in caught.value.message  # the server's own last words
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "nosuchdriver://x" in (p.info["cmdline"] or [])]

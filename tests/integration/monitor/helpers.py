@@ -1,10 +1,8 @@
-"""Test helpers: a webhook receiver that can be down, free ports, and a real Alertmanager on 127.0.0.1."""
+"""Test helpers: a webhook receiver that can be down, and a real Alertmanager on 127.0.0.1 (opskit starts it)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,13 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from opskit.ports import free_port
+from opskit.proc import start_http_server
 
 
 class Receiver:
@@ -88,31 +81,12 @@ def alertmanager(tmp: Path, webhook_url: str, group_wait: str = "0s") -> Iterato
     config = tmp / "alertmanager.yml"
     config.write_text(ALERTMANAGER_CONFIG.format(url=webhook_url, group_wait=group_wait))
     (tmp / "am-data").mkdir(exist_ok=True)
-    log = (tmp / "alertmanager.log").open("w")
-    proc = subprocess.Popen(
-        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-         f"--web.external-url=http://127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=log,
-    )
     url = f"http://127.0.0.1:{port}"
+    server = start_http_server(
+        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", f"--web.external-url={url}"],
+        url, tmp / "alertmanager.log", health_path="/-/ready", wait_s=15.0)
     try:
-        deadline = time.time() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("alertmanager did not start: " + (tmp / "alertmanager.log").read_text()[-2000:])
-            time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop(5.0)

@@ -50,12 +50,12 @@ def test_business_counters_and_alert_events(engine: Engine) -> None:
     assert values["erpops_outbox_backlog"] == 2
     assert 0 <= values["erpops_outbox_oldest_age_seconds"] < 600
     now = time.time()
-    alerts = take_alert_events(engine, now, 300.0)
+    alerts = take_alert_events(engine, now, 300.0, api_url="http://erp.example:8000")
     assert [a.name for a in alerts] == ["SupplierInvoiceOnHold"] * 2
     firing, resolved = alerts
     assert not firing.resolved(now) and firing.ends_at is not None and firing.ends_at > now
     assert resolved.resolved(now) and firing.fp == resolved.fp
-    assert firing.annotations["runbook_url"] == "runbooks/erp/SupplierInvoiceOnHold.md"
+    assert firing.annotations["runbook_url"] == "http://erp.example:8000/api/monitor/runbooks/SupplierInvoiceOnHold"
     assert take_alert_events(engine, now, 300.0) == []
     with engine.connect() as conn:
         assert conn.execute(select(OutboxMessage.published_at)).scalars().all()[0] is not None

@@ -8,7 +8,8 @@ from monitor.alert import Alert
 from monitor.delivery import DeliveryWorker
 from monitor.dispatcher import Dispatcher, Route
 from monitor.notifiers import WebhookNotifier
-from tests.integration.monitor.helpers import Receiver, free_port
+from opskit.ports import free_port
+from tests.integration.monitor.helpers import Receiver
 
 
 def test_receiver_down_then_back_gets_the_notification() -> None:

@@ -12,7 +12,7 @@ from backup.catalog import read_catalog
 from backup.manifest import FileEntry, Manifest, manifest_key, new_backup_id, parse_wal_key, wal_key
 from backup.ops import metrics_text, prune, status
 from backup.pgtools import conn_from_url, lsn_to_int, segment_name, segment_number
-from backup.restore import RecoveryTarget
+from backup.reach import RecoveryTarget
 from backup.settings import load_backup_settings
 from backup.sites.memory import MemorySite
 from backup.verify import verify

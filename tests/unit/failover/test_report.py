@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from failover.drill import DrillConfig, DrillResult, run_drill
 from failover.engines.fake import FakeCluster, FakeEngine, FakeLoad
 from failover.report import markdown, metrics, report_document, write_reports
@@ -50,3 +52,17 @@ def test_since_fault_keeps_the_first_of_each_mark() -> None:
     timeline.mark(Mark.DETECTION, "again", at=101.0)
     assert timeline.since_fault() == {"fault": 0.0, "detection": 0.5}
     assert Timeline().since_fault() == {}
+
+
+def test_an_interrupted_report_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from failover import report
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_reports(report_document([], {}), tmp_path, "drill")
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from failover.types import EngineName
 
 
 def test_defaults_are_the_fast_safe_manual_runbook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     s = load_failover_settings()
     assert s.engine is EngineName.MANUAL
     assert s.failure_threshold == 3 and s.strict_sync is False
@@ -28,7 +28,7 @@ def test_environment_wins_over_the_toml_section(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_invalid_values_fail_before_any_work(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     monkeypatch.setenv("ERPOPS_FAILOVER__FAILURE_THRESHOLD", "0")
     with pytest.raises(ValidationError):
         load_failover_settings()

@@ -11,6 +11,7 @@ from loadtest.runner import LocustPlan, ProcessCpu, commands
 from loadtest.shapes import ShapeKind, ShapeSpec
 from loadtest.slo import ThresholdResult
 from loadtest.verdict import Evidence, Outcome, decide
+from opskit.exitcodes import ExitCode
 
 CALM = [ProcessCpu("local", 1, cpu_s=3.0, wall_s=10.0, peak=0.5)]
 HOT = [ProcessCpu("worker-1", 2, cpu_s=8.5, wall_s=10.0, peak=1.0)]
@@ -30,9 +31,9 @@ def test_pass() -> None:
     assert d.reason == "all 1 threshold(s) met; 100 requests, 0 failed"
 
 
-def test_breach_exits_3_and_names_the_threshold() -> None:
+def test_breach_exits_1_failed_and_names_the_threshold() -> None:
     d = decide(evidence(thresholds=[MET, BREACHED]))
-    assert d.exit_code == 3 and "global: p(95) < 300 (p(95) was 412 ms)" in d.reason
+    assert d.outcome is Outcome.SLO_BREACH and d.exit_code == ExitCode.FAILED == 1 and "global: p(95) < 300 (p(95) was 412 ms)" in d.reason
     assert d.reason.startswith("1 of 2 threshold(s) breached")
 
 
@@ -41,16 +42,17 @@ def test_request_errors_exit_1_unless_the_slo_gates_them() -> None:
     assert decide(evidence(failures=3, errors_gated=True)).exit_code == 0
 
 
-def test_harness_failures_exit_2_before_anything_else() -> None:
+def test_harness_failures_exit_4_unavailable_before_anything_else() -> None:
     d = decide(evidence(harness_error="Locust exited with 1", thresholds=[BREACHED]))
-    assert (d.outcome, d.exit_code, d.reason) == (Outcome.HARNESS_FAILURE, 2, "Locust exited with 1")
+    assert (d.outcome, d.exit_code, d.reason) == (Outcome.HARNESS_FAILURE, 4, "Locust exited with 1")
+    assert d.exit_code == ExitCode.UNAVAILABLE
     assert decide(evidence(requests=0)).outcome is Outcome.HARNESS_FAILURE
 
 
 def test_a_saturated_generator_is_untrustworthy_not_passed() -> None:
     assert HOT[0].saturated and not CALM[0].saturated
     d = decide(evidence(generator=CALM + HOT))
-    assert (d.outcome, d.exit_code) == (Outcome.UNTRUSTWORTHY, 2)
+    assert (d.outcome, d.exit_code) == (Outcome.UNTRUSTWORTHY, 4)
     assert "worker-1 85%" in d.reason
 
 
@@ -61,7 +63,7 @@ def test_a_database_failing_check_outranks_the_slo() -> None:
 
 def test_an_aborted_run_says_so() -> None:
     d = decide(evidence(thresholds=[BREACHED], aborted="global: p(99) breached"))
-    assert d.exit_code == 3 and d.reason.startswith("aborted early (global: p(99) breached)")
+    assert d.exit_code == 1 and d.reason.startswith("aborted early (global: p(99) breached)")
 
 
 def test_master_and_workers_command_lines(tmp_path: Path) -> None:

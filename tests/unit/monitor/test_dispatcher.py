@@ -136,3 +136,16 @@ def test_alertmanager_sink_hands_over_every_current_alert() -> None:
     ends = {a["labels"]["instance"]: a["endsAt"] for a in body}
     assert ends == {"a": go_time(T0 + 240), "b": go_time(T0 - 1)}
     assert set(body[0]) == {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
+
+
+def test_silencing_every_alert_of_a_notified_group_sends_no_empty_notification() -> None:
+    store = SilenceStore()
+    d = Dispatcher(route(), silences=store)
+    d.put([alert()], T0)
+    assert len(d.flush(T0 + 1.0).notifications) == 1
+    store.add(new_silence(["alertname=DiskFull"], T0 + 2, T0 + 3600, "ana", "c", now=T0 + 2))
+    d.put([alert()], T0 + 11)
+    flush = d.flush(T0 + 11.0)
+    assert flush.notifications == [] and "nothing to send (1 muted)" in flush.reasons[0]
+    d.put([alert()], T0 + 200)
+    assert d.flush(T0 + 200.0).notifications == []  # still muted: no repeat either

@@ -5,9 +5,9 @@ from __future__ import annotations
 from monitor.engine import RuleRunner
 from monitor.rules import Rule, parse_rule
 from monitor.tsdb import SeriesStore
-from monitor.types import AlertState, Comparison
+from monitor.types import AlertState, Comparison, LabelKey
 
-KEY = (("instance", "db1"),)
+KEY: LabelKey = (("instance", "db1"),)
 
 
 def make_rule(**overrides: object) -> Rule:
@@ -77,7 +77,7 @@ def test_oscillation_around_threshold_gives_one_fire_and_one_resolve_with_hyster
 
 
 def _transitions(runner: RuleRunner, signal: list[float]) -> list[AlertState]:
-    out = []
+    out: list[AlertState] = []
     for i, v in enumerate(signal):
         for change in runner.step({KEY: v}, float(i)).changes:
             if change.state in (AlertState.FIRING, AlertState.RESOLVED):

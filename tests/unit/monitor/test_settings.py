@@ -26,7 +26,7 @@ def test_toml_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_refuses_what_it_cannot_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("ERPOPS_CONFIG", "")  # no configuration file
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         load_monitor_settings(interval=0.1)
     with pytest.raises(ValidationError, match="bad duration"):

@@ -20,7 +20,8 @@ META_ALERTS = ["MonitorNoData", "MonitorRuleError", "SupplierInvoiceOnHold"]
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.alert)
 def test_each_rule_has_its_runbook(rule: Any) -> None:
     book = find_runbook(rule.alert)
-    assert rule.runbook_url == book.path == f"runbooks/{book.component}/{rule.alert}.md"
+    assert rule.runbook_url == f"/api/monitor/runbooks/{rule.alert}"  # served by the API (tests/e2e/monitor)
+    assert book.path == f"runbooks/{book.component}/{rule.alert}.md"
     assert book.component == rule.labels["component"]
 
 
@@ -64,6 +65,14 @@ def test_every_command_named_in_a_runbook_exists(book: Runbook) -> None:
     assert problems == []
 
 
+def test_postgresql_down_promotes_with_the_failover_command() -> None:
+    mitigation = find_runbook("PostgresqlDown").sections()["Mitigation"]
+    named = [cmd for cmd in find_runbook("PostgresqlDown").commands() if cmd[:2] == ["erpops", "failover"]]
+    assert ["erpops", "failover", "promote"] in named and "`erpops failover promote`" in mitigation
+    assert ["erpops", "failover", "promote", "--standby", "<dsn>"] in named
+    assert ["erpops", "failover", "--help"] not in named  # no longer "the drill lists its commands"
+
+
 def test_resolver_catches_missing_commands_and_options() -> None:
     assert _resolve(["erpops", "monitor", "nope"]) == "erpops monitor has no command 'nope'"
     assert _resolve(["erpops", "monitor", "probe", "--nope"]) == "erpops monitor probe has no option --nope"
@@ -78,3 +87,27 @@ def test_runbook_show_renders_and_unknown_alert_fails() -> None:
     assert raw.output.startswith("# Watchdog\n")
     missing = runner.invoke(runbook_app, ["show", "NoSuchAlert"])
     assert missing.exit_code != 0
+
+
+def test_runbook_show_json_has_the_sections_and_commands() -> None:
+    import json
+
+    shown = CliRunner().invoke(runbook_app, ["show", "PostgresqlDown", "--json"])
+    data = json.loads(shown.stdout)
+    assert list(data["sections"]) == list(SECTIONS)
+    assert "erpops failover promote" in data["commands"] and data["path"] == "runbooks/postgres/PostgresqlDown.md"
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.alert)
+def test_the_api_serves_the_same_markdown_the_cli_shows(book: Runbook) -> None:
+    from monitor.runbook_pages import runbook_markdown
+
+    assert runbook_markdown(book.alert) == book.text == runbook_markdown(book.alert.upper())
+
+
+def test_the_api_names_the_list_for_an_unknown_runbook() -> None:
+    from erpcore.exceptions import NotFound
+    from monitor.runbook_pages import runbook_markdown
+
+    with pytest.raises(NotFound, match="erpops runbook list"):
+        runbook_markdown("NoSuchAlert")

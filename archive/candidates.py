@@ -1,0 +1,168 @@
+"""Keyset windows of candidate documents, each judged: movable, or skipped with the reason.
+
+A candidate is a root row dated on or before the family's `until` date. It moves only when every row of
+its closure is closed, its closing date (the latest document date in the closure) is in a closed period
+and past the residence time, no row outside the moving set references it, and (for ledger rows) the
+document it was posted for has already left production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, Table, func, select
+
+from archive.closure import Closure, ClosureRows, chunks, collect, date_column, inbound_blockers, pk_column
+from archive.families import CARRY_FORWARD_SOURCE
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A candidate that stays in production, and why."""
+
+    document: str
+    kind: str  # open | open_period | residence | referenced | source_in_production
+    reason: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The dates a family is judged by."""
+
+    until: dt.date  # last closing date that may move
+    closed_through: dt.date
+    closed_source: str
+    residence_end: dt.date
+    residence_years: float
+
+
+@dataclass
+class Window:
+    last_key: Any | None  # None: the family has no candidates left after the previous key
+    scanned: int = 0
+    movable: list[Any] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    moving: ClosureRows = field(default_factory=ClosureRows)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit: int) -> Any:
+    pk = root.c[pk_column(root)]
+    stmt = select(root).where(pk > after).order_by(pk).limit(limit)
+    column = date_column(root)
+    if column is not None:
+        bound: Any = until
+        if isinstance(root.c[column].type, DateTime):
+            bound = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+            stmt = stmt.where(root.c[column] < bound)
+        else:
+            stmt = stmt.where(root.c[column] <= bound)
+    if closure.family.source_link is not None:
+        stmt = stmt.where(root.c[closure.family.source_link[0]] != CARRY_FORWARD_SOURCE)
+    return stmt
+
+
+def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, after: Any,
+         limit: int, lock: bool = False) -> Window:
+    """Read the next window of candidates after key `after` and judge each one."""
+    root = tables[closure.root]
+    stmt = root_query(closure, root, limits.until, after, limit)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    roots = [dict(r._mapping) for r in conn.execute(stmt)]
+    if not roots:
+        return Window(last_key=None)
+    pk = pk_column(root)
+    found = collect(conn, closure, tables, roots, lock=lock)
+    skips = _judge(conn, closure, tables, limits, found, roots, pk)
+    movable = [r[pk] for r in roots if r[pk] not in skips]
+    return Window(roots[-1][pk], len(roots), movable, list(skips.values()), found.for_roots(movable))
+
+
+def _label(row: Mapping[str, Any], table: str, pk: str) -> str:
+    return str(row.get("number") or f"{table} {row[pk]}")
+
+
+def _judge(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, found: ClosureRows,
+           roots: list[dict[str, Any]], pk: str) -> dict[Any, Skip]:
+    labels = {r[pk]: _label(r, closure.root, pk) for r in roots}
+    skips: dict[Any, Skip] = {}
+
+    def skip(root_id: Any, kind: str, reason: str) -> None:
+        if root_id not in skips:
+            skips[root_id] = Skip(labels[root_id], kind, reason)
+
+    closing: dict[Any, dt.date] = {}
+    for name in closure.tables:
+        table_pk, closed = found.pks[name], closure.family.closed.get(name)
+        column = date_column(tables[name])
+        for row in found.rows[name]:
+            root_id = found.root_of[name][row[table_pk]]
+            if closed is not None and row.get("status") not in closed:
+                skip(root_id, "open", f"{_label(row, name, table_pk)} is {row.get('status')}")
+            day = _as_date(row.get(column)) if column else None
+            if day is not None and day > closing.get(root_id, dt.date.min):
+                closing[root_id] = day
+    for root_id, day in closing.items():
+        if day > limits.closed_through:
+            skip(root_id, "open_period", f"closing date {day} is after the last closed period "
+                                         f"({limits.closed_through}, {limits.closed_source})")
+        elif day > limits.residence_end:
+            skip(root_id, "residence", f"closed on {day}: its residence time of {limits.residence_years:g} "
+                                       f"years runs to {limits.residence_end}")
+    for root_id, reason in _highest_ids(conn, closure, tables, found).items():
+        skip(root_id, "highest_id", reason)
+    for root_id, reason in inbound_blockers(conn, closure, tables, found).items():
+        skip(root_id, "referenced", reason)
+    for root_id, reason in _sources_in_production(conn, closure, tables, roots, pk).items():
+        skip(root_id, "source_in_production", reason)
+    return skips
+
+
+def _highest_ids(conn: Connection, closure: Closure, tables: Mapping[str, Table], found: ClosureRows
+                 ) -> dict[Any, str]:
+    """SQLite gives a new row the highest id + 1: a row holding its table's highest id stays, or its id would
+    come back for a new row and collide with the archived one."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    out: dict[Any, str] = {}
+    for name in closure.tables:
+        table = tables[name]
+        top = conn.execute(select(func.max(table.c[found.pks[name]]))).scalar()
+        if top in found.root_of.get(name, {}):
+            out[found.root_of[name][top]] = f"{name} {top} is its table's highest id (SQLite would reuse it)"
+    return out
+
+
+def _sources_in_production(conn: Connection, closure: Closure, tables: Mapping[str, Table],
+                           roots: list[dict[str, Any]], pk: str) -> dict[Any, str]:
+    """Ledger rows whose document (named by table and id) is still in production stay with it."""
+    if closure.family.source_link is None:
+        return {}
+    type_col, id_col = closure.family.source_link
+    wanted: dict[str, dict[Any, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for r in roots:
+        if r[type_col] in tables:
+            wanted[r[type_col]][r[id_col]].append(r[pk])
+    out: dict[Any, str] = {}
+    for name, by_id in wanted.items():
+        table = tables[name]
+        key = table.c[pk_column(table)]
+        for part in chunks(list(by_id)):
+            for (found,) in conn.execute(select(key).where(key.in_(part))):
+                for root_id in by_id[found]:
+                    out[root_id] = f"its source document {name} {found} is still in production"
+    return out

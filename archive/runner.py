@@ -1,0 +1,188 @@
+"""`erpops archive run`: batches family by family, throttled, bounded, resumable, checked before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from archive import families as registry
+from archive.batch import move_batch
+from archive.candidates import Limits, Skip
+from archive.context import Archive
+from archive.periods import closed_through
+from archive.plan import limits_for
+from archive.reconcile import reconcile
+from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
+from archive.throttle import Throttle
+from erpcore.exceptions import IntegrityViolation
+
+LOCK_RETRIES = 5
+EXAMPLES = 5
+Progress = Callable[[str, int, int], None]  # family, documents, rows so far
+
+
+@dataclass
+class RunResult:
+    """A run's outcome and statistics; `reason` says why it ended where it did."""
+
+    run_id: int
+    resumed: bool
+    state: str  # done | stopped
+    reason: str
+    closed_through: dt.date | None = None
+    closed_source: str = ""
+    repairs: list[str] = field(default_factory=list)
+    batches: int = 0
+    documents: int = 0
+    rows: int = 0
+    family_rows: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    examples: list[Skip] = field(default_factory=list)
+    skipped_families: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    throttled_s: float = 0.0
+    lock_retries: int = 0
+    wal_bytes_per_row: float | None = None
+    check_ok: bool = True
+    check_violations: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.duration_s if self.duration_s > 0 else 0.0
+
+
+@dataclass
+class Bounds:
+    max_rows: int | None = None
+    max_duration_s: float | None = None
+    stop: Callable[[], bool] = lambda: False
+
+
+def _wal_lsn(engine: Engine) -> int | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")).scalar_one())
+
+
+def _check(ax: Archive) -> list[str]:
+    from erpcore.check import run_check
+
+    return [v.message for v in run_check(ax.source).violations]
+
+
+def run_archive(ax: Archive, families: list[str] | None = None, bounds: Bounds | None = None,
+                progress: Progress | None = None, today: dt.date | None = None, check: bool = True) -> RunResult:
+    """Archive every movable document of the chosen families, resuming an unfinished run first."""
+    bounds = bounds or Bounds()
+    with run_lock(ax):
+        repairs = reconcile(ax)
+        if check and (before := _check(ax)):
+            raise IntegrityViolation(f"erpops check fails before archiving ({before[0]}); nothing was moved")
+        run = _start(ax, families, today or dt.date.today())
+        result = RunResult(run.id, run.resumed, "running", "", run.closed_through, run.closed_source, repairs,
+                           skipped_families=dict(ax.skipped))
+        _loop(ax, run.id, run.limits, families, bounds, result, progress)
+        finish_run(ax, run.id, "done" if result.state == "done" else "running", result.reason)
+        if check:
+            result.check_violations = _check(ax)
+            result.check_ok = not result.check_violations
+    return result
+
+
+def _start(ax: Archive, families: list[str] | None, today: dt.date) -> Any:
+    with ax.source.connect() as conn:
+        closed = closed_through(conn, ax.settings.closed_through, today)
+    limits: dict[str, Limits] = {}
+    for name in ax.closures:
+        if families and name not in families:
+            continue
+        chosen = limits_for(ax, name, closed, today)
+        if chosen is not None:
+            limits[name] = chosen
+    return start_or_resume(ax, limits, (closed.date, closed.source))
+
+
+def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[str] | None, bounds: Bounds,
+          result: RunResult, progress: Progress | None) -> None:
+    started, wal0 = time.monotonic(), _wal_lsn(ax.source)
+    throttle = Throttle.from_settings(ax.settings, ax.source)
+    kinds: Counter[str] = Counter()
+    with ax.source.connect() as conn:
+        points = checkpoint(conn, run_id)
+    result.state, result.reason = "done", "every candidate was judged; all movable documents moved"
+    for family in registry.FAMILIES:
+        if family not in limits or family not in ax.closures or (families and family not in families):
+            continue
+        after = points[family].last_key if family in points else 0
+        if family in points and points[family].done:
+            continue
+        while True:
+            stop = _bound_reached(bounds, result, started)
+            if stop:
+                result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
+                break
+            outcome = _batch_with_retry(ax, run_id, family, limits[family], after, result)
+            for skip in outcome.skipped:
+                kinds[skip.kind] += 1
+                if len(result.examples) < EXAMPLES:
+                    result.examples.append(skip)
+            if outcome.done:
+                break
+            after = _next_key(ax, run_id, family)
+            result.batches += 1 if outcome.batch_id else 0
+            result.documents += outcome.documents
+            result.rows += outcome.rows
+            result.family_rows[family] = result.family_rows.get(family, 0) + outcome.rows
+            if progress is not None:
+                progress(family, result.documents, result.rows)
+            throttle.after_batch(outcome.rows, _deadline(bounds, started))
+        if result.state == "stopped":
+            break
+    result.skipped = dict(kinds)
+    result.duration_s = time.monotonic() - started
+    result.throttled_s = throttle.throttled_s
+    wal1 = _wal_lsn(ax.source)
+    if wal0 is not None and wal1 is not None and result.rows:
+        result.wal_bytes_per_row = (wal1 - wal0) / result.rows
+
+
+def _next_key(ax: Archive, run_id: int, family: str) -> Any:
+    with ax.source.connect() as conn:
+        return checkpoint(conn, run_id)[family].last_key
+
+
+def _deadline(bounds: Bounds, started: float) -> float | None:
+    return None if bounds.max_duration_s is None else started + bounds.max_duration_s
+
+
+def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
+    if bounds.stop():
+        return "stopped by a signal after a complete batch"
+    if bounds.max_rows is not None and result.rows >= bounds.max_rows:
+        return f"stopped at --max-rows {bounds.max_rows} ({result.rows} rows moved)"
+    if bounds.max_duration_s is not None and time.monotonic() - started >= bounds.max_duration_s:
+        return f"stopped at --max-duration {bounds.max_duration_s:g}s"
+    return ""
+
+
+def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, result: RunResult) -> Any:
+    """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
+    closure = ax.closures[family]
+    for attempt in range(LOCK_RETRIES + 1):
+        try:
+            return move_batch(ax, run_id, closure, limits, after)
+        except OperationalError as exc:
+            if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
+                raise
+            result.lock_retries += 1
+            reconcile(ax)
+            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+    raise AssertionError("unreachable")

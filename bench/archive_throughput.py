@@ -1,0 +1,195 @@
+"""Archive benchmark: batched `erpops archive run` against one `WITH moved AS (DELETE ... RETURNING *) INSERT ...`
+statement per table moving exactly the same rows, plus an OLTP probe's p99 while each runs vs idle.
+
+Two identical seeded schemas (same seed, same end date) on one PostgreSQL: the batched archive runs on the
+first (default throttle), and the rows it moved, table by table, are then moved on the second by the single
+statements in one transaction. A probe thread reads and updates a recent sales order every 5 ms; a second
+thread keeps locking the next to-be-archived sales order and records how long it waited.
+
+Run: .venv/bin/python -m bench.archive_throughput [--years 4 --orders-per-day 20] [--batch-size 200]
+(the issue's full size is --years 5 --orders-per-day 200: about 364k sales orders, 11 M rows)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, text
+
+from archive.closure import unindexed_references
+from archive.context import open_archive
+from archive.runner import run_archive
+from archive.settings import ArchiveSettings
+from erpcore.db import make_engine
+from erpcore.migrate import upgrade
+from erpcore.seed import seed
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PROBE_EVERY_S = 0.005
+
+
+@contextmanager
+def schema(url: str, migrate: bool = True) -> Iterator[Engine]:
+    name = "bench_arch_" + uuid.uuid4().hex[:8]
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={name}"})
+    try:
+        if migrate:
+            upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Probe:
+    """Latencies of `read and update a recent order`, and waits to lock the next to-be-archived order."""
+
+    engine: Engine
+    latencies: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def oltp(self, order_id: int) -> None:
+        with self.engine.connect() as conn:
+            while not self.stop.is_set():
+                began = time.perf_counter()
+                with conn.begin():
+                    conn.execute(text("SELECT * FROM sales_order WHERE id = :i FOR UPDATE"), {"i": order_id})
+                    conn.execute(text("UPDATE sales_order SET backorder_allowed = backorder_allowed WHERE id = :i"),
+                                 {"i": order_id})
+                self.latencies.append(time.perf_counter() - began)
+                time.sleep(PROBE_EVERY_S)
+
+    def toucher(self, until: dt.date) -> None:
+        """Lock the oldest archivable order still in production, again and again: how long does it wait?"""
+        with self.engine.connect() as conn:
+            while not self.stop.is_set():
+                began = time.perf_counter()
+                with conn.begin():
+                    found = conn.execute(text("SELECT id FROM sales_order WHERE order_date <= :d AND status = "
+                                              "'closed' ORDER BY id DESC LIMIT 1 FOR UPDATE"), {"d": until}).first()
+                if found is None:
+                    return
+                self.waits.append(time.perf_counter() - began)
+                time.sleep(0.05)
+
+    @contextmanager
+    def running(self, order_id: int, until: dt.date | None) -> Iterator[None]:
+        threads = [threading.Thread(target=self.oltp, args=(order_id,), daemon=True)]
+        if until is not None:
+            threads.append(threading.Thread(target=self.toucher, args=(until,), daemon=True))
+        for t in threads:
+            t.start()
+        try:
+            yield
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join(timeout=30)
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else float("nan")
+
+
+def recent_order(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT MAX(id) FROM sales_order")).scalar_one())
+
+
+def current_schema(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT current_schema()")).scalar_one())
+
+
+def single_statements(single: Engine, archive_db: Engine, target: Engine, tables: list[str]) -> tuple[int, float]:
+    """Move the rows the batched run moved, one `WITH moved AS (DELETE ...) INSERT` per table, one transaction."""
+    into = current_schema(target)
+    with single.begin() as conn:
+        for t in tables:
+            conn.execute(text(f'CREATE TABLE "{into}".{t} (LIKE {t} INCLUDING DEFAULTS)'))
+    with archive_db.connect() as conn:
+        ids = {t: [r[0] for r in conn.execute(text(f"SELECT id FROM {t}"))] for t in tables}
+    rows = 0
+    began = time.perf_counter()
+    with single.begin() as conn:
+        conn.execute(text("SELECT set_config('erpops.allow_purge', 'on', true)"))
+        for t in reversed(tables):
+            rows += conn.execute(text(f'WITH moved AS (DELETE FROM {t} WHERE id = ANY(:ids) RETURNING *) '
+                                      f'INSERT INTO "{into}".{t} SELECT * FROM moved'), {"ids": ids[t]}).rowcount or 0
+    return rows, time.perf_counter() - began
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, default=4)
+    parser.add_argument("--orders-per-day", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--no-fk-indexes", action="store_true",
+                        help="leave the referencing columns without an index (as the schema ships them)")
+    parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
+    args = parser.parse_args(argv)
+    end = dt.date.today()
+    with schema(args.url) as batched, schema(args.url, migrate=False) as archive_db, schema(args.url) as single, \
+            schema(args.url, migrate=False) as single_dest:
+        for engine in (batched, single):
+            began = time.perf_counter()
+            seed(engine, args.years, args.orders_per_day, 1, end=end)
+            print(f"seeded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        settings = ArchiveSettings(batch_size=args.batch_size)
+        ax = open_archive(settings, source=batched, dest=archive_db)
+        with batched.connect() as conn:
+            missing = unindexed_references(conn, ax.closures.values())
+        if not args.no_fk_indexes:
+            for engine in (batched, single):  # the same indexes on both sides: the comparison stays fair
+                with engine.begin() as conn:
+                    for ref in missing:
+                        table, column = ref.split(".")
+                        conn.execute(text(f"CREATE INDEX ON {table} ({column})"))
+        idle = Probe(batched)
+        with idle.running(recent_order(batched), None):
+            time.sleep(args.idle_seconds)
+        probe = Probe(batched)
+        until = ax.until("sales_orders", end, dt.date(end.year - 2, 12, 31))
+        with probe.running(recent_order(batched), until):
+            result = run_archive(ax, check=False)
+        tables = [t.name for t in ax.tables.values() if t.name in ax.dest_tables]  # parents first
+        probe_single = Probe(single)
+        with probe_single.running(recent_order(single), until):
+            rows, seconds = single_statements(single, archive_db, single_dest, tables)
+    batched_rps = result.rows / result.duration_s
+    single_rps = rows / seconds
+    print(f"seed {args.years} years x {args.orders_per_day} orders/day, batch size {args.batch_size}; "
+          f"referencing columns without an index: {', '.join(missing) or 'none'} "
+          f"({'left as they are' if args.no_fk_indexes else 'indexed on both sides first'})")
+    print(f"batched archive   {result.rows:,} rows in {result.duration_s:.1f} s = {batched_rps:,.0f} rows/s "
+          f"({result.batches} batches, WAL {result.wal_bytes_per_row or 0:.0f} bytes/row)")
+    print(f"single statements {rows:,} rows in {seconds:.1f} s = {single_rps:,.0f} rows/s")
+    print(f"throughput ratio  {batched_rps / single_rps:.2f}x (target >= 0.8)")
+    print(f"OLTP probe p99    idle {p99(idle.latencies) * 1000:.1f} ms, batched {p99(probe.latencies) * 1000:.1f} ms "
+          f"= {p99(probe.latencies) / p99(idle.latencies):.2f}x (target <= 2), single statement "
+          f"{p99(probe_single.latencies) * 1000:.1f} ms")
+    print(f"old-document lock wait max: batched {max(probe.waits or [0]) * 1000:.0f} ms (target <= 500), "
+          f"single statement {max(probe_single.waits or [0]) * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
