@@ -4,14 +4,14 @@ The document an applied request wrote is recorded in the key's `response_body` (
 is stored, so this revision adds no column.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 from __future__ import annotations
 
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -7,14 +7,14 @@ is a prefix of `uq_sales_order_line_sales_order_id_line_no`, `ix_purchase_order_
 and support the foreign keys; the single-column copies only cost writes and space.
 
 Revision ID: 0020_advisor_indexes
-Revises: 0003
+Revises: 0005
 """
 from __future__ import annotations
 
 from alembic import op
 
 revision = "0020_advisor_indexes"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
