@@ -98,7 +98,7 @@ SELECT ic.relname::text, x.indrelid::regclass::text, x.indnkeyatts, x.indnatts,
              FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, pos) ORDER BY k.pos),
        array(SELECT (o.opt & 1) = 1 FROM unnest(x.indoption::int2[]) WITH ORDINALITY o(opt, pos) ORDER BY o.pos),
        x.indisunique, x.indisprimary, x.indisvalid AND x.indisready, x.indpred IS NOT NULL, am.amname::text,
-       pg_relation_size(x.indexrelid), coalesce(s.idx_scan, 0), pg_get_indexdef(x.indexrelid),
+       coalesce(pg_relation_size(x.indexrelid), 0), coalesce(s.idx_scan, 0), pg_get_indexdef(x.indexrelid),
        con.contype::text, x.indexprs IS NOT NULL
 FROM pg_index x
 JOIN pg_class ic ON ic.oid = x.indexrelid
@@ -130,5 +130,5 @@ def _index(row: tuple[Any, ...]) -> ExistingIndex:
      contype, exprs) = row
     keys = tuple((str(c), bool(d)) for c, d in zip(cols[:nkey], list(desc) + [False] * nkey, strict=False))
     return ExistingIndex(name, table, keys, tuple(str(c) for c in cols[nkey:]), bool(unique), bool(primary),
-                         bool(valid), bool(partial), method, int(size), int(scans), definition, contype,
-                         bool(exprs))
+                         bool(valid), bool(partial), method, int(size or 0), int(scans or 0), definition or "",
+                         contype, bool(exprs))
