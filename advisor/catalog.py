@@ -112,8 +112,21 @@ ORDER BY 2, 1
 """
 
 
-def read_catalog(conn: Any) -> Catalog:
-    """Tables, their columns and foreign keys, and every index of the connected database."""
+def read_catalog(conn: Any, attempts: int = 3) -> Catalog:
+    """Tables, their columns and foreign keys, and every index of the connected database; read again (at most
+    `attempts` times) when a relation is dropped while it is being read."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            return _read_catalog(conn)
+        except (psycopg.errors.InternalError_, psycopg.errors.UndefinedTable, psycopg.errors.UndefinedObject):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_catalog(conn: Any) -> Catalog:
     tables = {name: TableInfo(name, float(rows), int(pages), set(cols), int(writes))
               for name, rows, pages, cols, writes in conn.execute(TABLES).fetchall()}
     for table, cols in conn.execute(FOREIGN_KEYS).fetchall():
