@@ -40,6 +40,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     _install_request_middleware(app, erp)
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(routes_reports.periods_router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
     openapi.document_problems(app, PREFIX)
