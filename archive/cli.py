@@ -14,7 +14,8 @@ from opskit import output
 if TYPE_CHECKING:
     from archive.context import Archive
 
-app = typer.Typer(help="Move data older than the retention window out of production, verified and resumable.",
+app = typer.Typer(help="Move data older than the retention window out of production, verified and resumable.\n\n"
+                       "Example: erpops archive plan --destination sqlite:///var/archive.sqlite",
                   no_args_is_help=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="erpops.toml to read (default ERPOPS_CONFIG).")]

@@ -1,8 +1,8 @@
 """The one place a session becomes the archive's purge session.
 
-erpcore's triggers (migration 0002) refuse deletes of journal entries, stock moves and posted documents
-unless the transaction sets `erpops.allow_purge`; a later migration will grant that to an archive role
-only, and then this function is what changes (SET ROLE) and nothing else.
+erpcore's triggers refuse deletes of journal entries, stock moves and posted documents unless the
+transaction sets `erpops.allow_purge` AND the login is a member of the `erpops_archive` role (migration 0004;
+superusers are members of every role). Grant that role to the login that runs `erpops archive`.
 """
 
 from __future__ import annotations

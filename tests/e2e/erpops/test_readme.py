@@ -34,9 +34,10 @@ NOT_RUN = {
     "make test": "the whole suite, this test included",
     ".venv/bin/erpops monitor run --duration 60": "runs 60 s by design; tests/e2e/monitor runs it for a short time",
     ".venv/bin/erpops loadtest run": "a 60 s Locust run against a live API; tests/e2e/loadtest runs the suites",
-    ".venv/bin/erpops loadtest worker": "joins a master on another machine (10.0.0.5), never contacted by a test",
+    ".venv/bin/erpops loadtest worker": "joins a master that this README does not start",
     ".venv/bin/erpops backup": "needs a PostgreSQL cluster with WAL archiving and sites; tests/e2e/backup makes one",
     ".venv/bin/erpops failover drill": "builds lab clusters for minutes; tests/e2e/failover runs the drills",
+    ".venv/bin/erpops failover promote": "needs a standby to promote; tests/e2e/failover/test_promote.py makes one",
     ".venv/bin/erpops advisor": "needs PostgreSQL with hypopg and a workload.sql the README does not ship; "
                                 "tests/e2e/advisor runs the commands",
 }
@@ -47,7 +48,7 @@ NOT_RUN_BLOCKS = {
 }
 # Tests send traffic to this machine only: a command naming any other address (an IP literal that is not
 # loopback, a `host=`/`--*host` value or a URL's host other than localhost) is never run, whatever the README
-# says, and the README's example addresses (10.0.0.x) are exactly that.
+# says.
 LOCAL_HOSTS = ("localhost", "")
 
 

@@ -27,6 +27,7 @@ def test_an_open_invoice_keeps_its_order_and_ledger_rows(pair: Pair) -> None:
     invoice, order = _oldest_paid_invoice(pair)
     with pair.source.begin() as conn:  # reopened: status is the one column a posted invoice may change
         conn.execute(text("UPDATE customer_invoice SET status = 'posted' WHERE number = :n"), {"n": invoice})
+        conn.execute(text("UPDATE sales_order SET status = 'invoiced' WHERE number = :n"), {"n": order})
     ax = pair.archive()
     plan = make_plan(ax, SALES, today=TODAY)
     sales = next(f for f in plan.families if f.family == "sales_orders")

@@ -18,7 +18,8 @@ def test_the_backlog_rule_reads_the_exported_gauge_and_has_a_runbook() -> None:
     rules = {r.alert: r for g in load_rules() for r in g.rules}
     rule = rules["ErpArchiveBacklogHigh"]
     assert "erpops_archive_backlog_documents" in rule.expr and rule.threshold == 1000 and rule.for_ == 6 * 3600
-    runbook = ROOT / rule.annotations["runbook_url"]
+    assert rule.annotations["runbook_url"].endswith("/ErpArchiveBacklogHigh")
+    runbook = ROOT / "runbooks" / "erp" / "ErpArchiveBacklogHigh.md"
     assert runbook.is_file() and "## Mitigation" in runbook.read_text()
 
 

@@ -1,0 +1,70 @@
+"""What people read: the plan, a run, verify, status and an archived document, rendered from results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from archive.candidates import Skip
+from archive.plan import FamilyPlan, Plan
+from archive.render import render_plan, render_run, render_shown, render_status, render_verify
+from archive.runner import RunResult
+from archive.show import Shown
+from archive.verify import BatchCheck, Status, VerifyResult
+
+
+def test_the_plan_names_the_period_source_what_stays_and_unindexed_references(capsys: pytest.CaptureFixture[str]
+                                                                              ) -> None:
+    plan = Plan(dt.date(2026, 12, 3), dt.date(2024, 12, 31), "setting archive.closed_through", [
+        FamilyPlan("sales_orders", "", until=dt.date(2023, 12, 2), candidates=10, movable=8, rows=120,
+                   bytes=3 * 1048576, skipped={"open": 2},
+                   examples=[Skip("SO-2023-0000007", "open", "CI-2023-0000009 is posted")]),
+        FamilyPlan("work_orders", "", skipped_reason="table work_order does not exist in this schema yet")],
+        ["journal_entry.reversal_of_id"])
+    render_plan(plan)
+    out = capsys.readouterr().out
+    assert "through 2024-12-31 (setting archive.closed_through)" in out
+    assert "CI-2023-0000009 is posted" in out and "open 2" in out and "3.0 MiB" in out
+    assert "table work_order does not exist" in out
+    assert "warning: no index on journal_entry.reversal_of_id" in out
+
+
+def test_a_run_shows_its_reason_statistics_and_the_check(capsys: pytest.CaptureFixture[str]) -> None:
+    result = RunResult(4, True, "stopped", "stopped at --max-rows 100 (120 rows moved)", repairs=["batch 9 ..."],
+                       batches=3, documents=12, rows=120, family_rows={"sales_orders": 120}, skipped={"residence": 4},
+                       duration_s=2.0, throttled_s=0.5, wal_bytes_per_row=812.4, check_ok=False,
+                       check_violations=["trial balance is off"])
+    render_run(result)
+    out = capsys.readouterr().out
+    assert "run 4 (resumed): stopped: stopped at --max-rows 100" in out
+    assert "repaired: batch 9" in out and "residence 4" in out
+    assert "60 rows/s" in out and "throttled 0.5s" in out and "WAL bytes/row 812" in out
+    assert "erpops check after the run FAILS: trial balance is off" in out
+
+
+def test_verify_lists_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    result = VerifyResult([BatchCheck(1, "sales_orders", 10, True, "ok"),
+                           BatchCheck(2, "sales_orders", 10, False, "sales_order: 9 rows hash 00")],
+                          duplicates={"sales_order": 1}, orphans={"shipment": 2})
+    render_verify(result)
+    out = capsys.readouterr().out
+    assert "2 archived batches checked, 1 bad" in out and "batch 2 (sales_orders): sales_order: 9 rows" in out
+    assert "duplicates: 1 sales_order" in out and "orphans: 2 shipment" in out and "NOT verified" in out
+    render_verify(VerifyResult())
+    assert "archive verified" in capsys.readouterr().out
+
+
+def test_status_and_a_shown_document(capsys: pytest.CaptureFixture[str]) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    render_status(Status([{"id": 1, "state": "done", "started_at": now, "finished_at": now, "reason": "all"}],
+                         [{"run_id": 1, "family": "stock_moves", "last_key": 77, "batches": 2, "rows": 300,
+                           "done": True}], {"stock_moves": {"archived": 2}}, {"stock_moves": 300}))
+    out = capsys.readouterr().out
+    assert "stock_moves" in out and "archived 2" in out and "300" in out
+    render_shown(Shown("SO-1", "archive", "sales_orders", 5, {"sales_order": [{"id": 1, "number": "SO-1",
+                                                                             "created_at": now}]}))
+    out = capsys.readouterr().out
+    assert "SO-1: archived in batch 5 (sales_orders)" in out and "created_at" not in out
+    render_shown(Shown("SO-2", "production", "sales_order"))
+    assert "is in production, not archived" in capsys.readouterr().out
