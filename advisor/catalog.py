@@ -98,7 +98,7 @@ SELECT ic.relname::text, x.indrelid::regclass::text, x.indnkeyatts, x.indnatts,
              FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, pos) ORDER BY k.pos),
        array(SELECT (o.opt & 1) = 1 FROM unnest(x.indoption::int2[]) WITH ORDINALITY o(opt, pos) ORDER BY o.pos),
        x.indisunique, x.indisprimary, x.indisvalid AND x.indisready, x.indpred IS NOT NULL, am.amname::text,
-       pg_relation_size(x.indexrelid), coalesce(s.idx_scan, 0), pg_get_indexdef(x.indexrelid),
+       coalesce(pg_relation_size(x.indexrelid), 0), coalesce(s.idx_scan, 0), pg_get_indexdef(x.indexrelid),
        con.contype::text, x.indexprs IS NOT NULL
 FROM pg_index x
 JOIN pg_class ic ON ic.oid = x.indexrelid
@@ -112,8 +112,21 @@ ORDER BY 2, 1
 """
 
 
-def read_catalog(conn: Any) -> Catalog:
-    """Tables, their columns and foreign keys, and every index of the connected database."""
+def read_catalog(conn: Any, attempts: int = 3) -> Catalog:
+    """Tables, their columns and foreign keys, and every index of the connected database; read again (at most
+    `attempts` times) when a relation is dropped while it is being read."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            return _read_catalog(conn)
+        except (psycopg.errors.InternalError_, psycopg.errors.UndefinedTable, psycopg.errors.UndefinedObject):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_catalog(conn: Any) -> Catalog:
     tables = {name: TableInfo(name, float(rows), int(pages), set(cols), int(writes))
               for name, rows, pages, cols, writes in conn.execute(TABLES).fetchall()}
     for table, cols in conn.execute(FOREIGN_KEYS).fetchall():
@@ -130,5 +143,5 @@ def _index(row: tuple[Any, ...]) -> ExistingIndex:
      contype, exprs) = row
     keys = tuple((str(c), bool(d)) for c, d in zip(cols[:nkey], list(desc) + [False] * nkey, strict=False))
     return ExistingIndex(name, table, keys, tuple(str(c) for c in cols[nkey:]), bool(unique), bool(primary),
-                         bool(valid), bool(partial), method, int(size), int(scans), definition, contype,
-                         bool(exprs))
+                         bool(valid), bool(partial), method, int(size or 0), int(scans or 0), definition or "",
+                         contype, bool(exprs))

@@ -15,10 +15,11 @@ import typer
 from opskit import output
 
 app = typer.Typer(help="Index advice from the real workload, validated with hypothetical indexes; unused, "
-                       "duplicate and invalid index reports; apply and undo.", no_args_is_help=True)
+                       "duplicate and invalid index reports; apply and undo.\n\n"
+                       "Example: erpops advisor analyze --file workload.sql --max-indexes 5", no_args_is_help=True)
 
-UrlOpt = typer.Option("--database-url", help="Database to analyze (default: [advisor] or the ERP's).")
-ConfigOpt = typer.Option("--config", "-c", help="erpops.toml with an [advisor] section (default: ERPOPS_CONFIG).")
+UrlOpt = typer.Option("--database-url", help="Database to analyze (default: \\[advisor] or the ERP's).")
+ConfigOpt = typer.Option("--config", "-c", help="erpops.toml with an \\[advisor] section (default: ERPOPS_CONFIG).")
 
 
 def _settings(config: Path | None, url: str | None, **overrides: Any) -> Any:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from backup.sites.base import Site
 
 EPILOG = table_text() + " Backup: 3 also means a copy or site is bad but every backup is restorable."
-app = typer.Typer(help="Multi-site backups, verification, point-in-time restore and restore drills.",
+app = typer.Typer(help="Multi-site backups, verification, point-in-time restore and restore drills.\n\n"
+                       "Example: erpops backup create && erpops backup verify",
                   no_args_is_help=True, rich_markup_mode="rich", epilog=EPILOG)
 
 

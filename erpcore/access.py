@@ -67,6 +67,9 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "operations:read": frozenset({R.OPERATIONS}),
     "operations:write": frozenset({R.OPERATIONS}),
     "admin:tokens": frozenset(),
+    "periods:read": frozenset({R.FINANCE}),
+    "periods:close": frozenset({R.FINANCE}),
+    "periods:reopen": frozenset(),
 }
 
 

@@ -249,7 +249,13 @@ LEAK_INVARIANTS: tuple[Invariant, ...] = (
               "ON l.purchase_order_id = p.id WHERE p.status NOT IN ('draft', 'cancelled') GROUP BY p.id, p.status) t "
               "WHERE t.status <> " + _PO_STATUS),
 )
-INVARIANTS = INVARIANTS + LEAK_INVARIANTS
+PERIOD_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("no_posting_in_a_closed_period", "no journal entry was written into a period after it was closed",
+              "SELECT je.id, je.number, je.entry_date, p.year, p.month FROM journal_entry je JOIN fiscal_period p "
+              "ON je.entry_date BETWEEN p.start_date AND p.end_date WHERE p.status = 'closed' "
+              "AND je.created_at > p.closed_at"),
+)
+INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS
 
 
 def _plain(value: Any) -> Any:

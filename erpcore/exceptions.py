@@ -8,6 +8,7 @@
     │   ├── InsufficientStock     HTTP 409   not enough free stock to reserve or ship
     │   ├── InvalidTransition     HTTP 409   document status does not allow the action
     │   ├── CreditLimitExceeded   HTTP 409   the order would take the customer past its credit limit
+    │   ├── PeriodClosed          HTTP 409   a posting dated in a closed fiscal period
     │   └── IdempotencyMismatch   HTTP 422   an Idempotency-Key reused with another request body
     ├── Unauthorized              HTTP 401   no or unknown bearer token
     ├── Forbidden                 HTTP 403   the token's role may not do this
@@ -52,6 +53,10 @@ class InvalidTransition(Conflict):
 
 class CreditLimitExceeded(Conflict):
     code = "credit_limit_exceeded"
+
+
+class PeriodClosed(Conflict):
+    code = "period_closed"
 
 
 class IdempotencyMismatch(ErpError):

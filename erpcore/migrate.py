@@ -27,10 +27,17 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Apply migrations up to `revision`; returns the revision the database is at afterwards."""
+    from alembic.util import CommandError
+
+    from erpcore.exceptions import ConfigError
+
     cfg = alembic_config(engine)
-    with reaching(engine), engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with reaching(engine), engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except CommandError as exc:  # an unknown revision: nothing was applied (one transaction)
+        raise ConfigError(f"cannot upgrade to {revision!r}: {exc}; `erpops db current` shows the head") from exc
     return current(engine)
 
 

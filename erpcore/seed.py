@@ -87,11 +87,33 @@ def seed(engine: Engine, years: int, orders_per_day: int, seed: int, end: dt.dat
         counts, open_docs, capital = load(raw.driver_connection, start, last, orders_per_day, seed, progress)
     finally:
         raw.close()
+    _close_history(engine, start, last)
     return SeedSummary(start, last, orders_per_day, seed, counts, open_docs, amount(capital),
                        time.perf_counter() - started)
 
 
 Outcome = tuple[dict[str, int], dict[str, int], int]
+CLOSE_AFTER_DAYS = 31  # months that ended at least this long before the history's end are closed
+
+
+def _close_history(engine: Engine, start: dt.date, last: dt.date) -> None:
+    """Close every month of the history that ended a month or more before its last day, as month-end close
+    would have (the seeder leaves no draft or held document that old)."""
+    from erpcore.domain import periods
+    from sqlalchemy import insert
+
+    from erpcore.models import FiscalPeriod
+
+    rows, month = [], (start.year, start.month)
+    while periods.bounds(month)[1] <= last - dt.timedelta(days=CLOSE_AFTER_DAYS):
+        first, end = periods.bounds(month)
+        rows.append({"year": month[0], "month": month[1], "start_date": first, "end_date": end,
+                     "status": "closed", "closed_at": dt.datetime.combine(end, dt.time(23, 59), dt.UTC),
+                     "closed_by": "seed"})
+        month = (month[0] + month[1] // 12, month[1] % 12 + 1)
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert(FiscalPeriod), rows)
 
 
 def _simulate(sink: Sink, ref: Reference, start: dt.date, end: dt.date, orders_per_day: int, seed: int,

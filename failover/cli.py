@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from failover.engines.base import Member
     from failover.promote import PromoteResult
 
-app = typer.Typer(help="Failover drills under live ERP load that measure RTO and RPO.", no_args_is_help=True,
+app = typer.Typer(help="Failover drills under live ERP load that measure RTO and RPO.\n\n"
+                       "Example: erpops failover drill --engine manual --fault kill --repeat 3", no_args_is_help=True,
                   epilog=table_text())
-lab_app = typer.Typer(help="A primary and a synchronous standby on loopback, for demos and drills.",
+lab_app = typer.Typer(help="A primary and a synchronous standby on loopback, for demos and drills.\n\n"
+                           "Example: erpops failover lab up --dir var/lab",
                       no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 LabOption = Annotated[Path, typer.Option("--lab", help="Directory (or lab.json) of a lab started by `lab up`.")]

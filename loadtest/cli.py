@@ -24,8 +24,11 @@ SUITES = "o2c, p2p, browse, reports, day, month-end"  # loadtest.options.SUITES,
 SHAPES = "ramp, step, spike, soak, month-end, arrival"
 DEFAULT_MASTER_PORT = 5557
 
-app = typer.Typer(help="Locust load suites for the ERP with SLO gates that fail CI.", no_args_is_help=True)
-slo_app = typer.Typer(help="SLO files: the gates of `erpops loadtest run --slo FILE`.", no_args_is_help=True)
+app = typer.Typer(help="Locust load suites for the ERP with SLO gates that fail CI.\n\n"
+                       "Example: erpops loadtest run --suite o2c --users 20 --run-time 30s --slo loadtest/slo.yaml",
+                  no_args_is_help=True)
+slo_app = typer.Typer(help="SLO files: the gates of `erpops loadtest run --slo FILE`.\n\n"
+                           "Example: erpops loadtest slo check loadtest/slo.yaml", no_args_is_help=True)
 app.add_typer(slo_app, name="slo")
 
 

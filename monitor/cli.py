@@ -15,10 +15,12 @@ import typer
 from opskit import output
 from opskit.errors import Unavailable, UsageError
 
-app = typer.Typer(help="Metrics, DB health probes, threshold alerting and Alertmanager-compatible webhooks.",
+app = typer.Typer(help="Metrics, DB health probes, threshold alerting and Alertmanager-compatible webhooks.\n\n"
+                       "Example: erpops monitor run --duration 60",
                   no_args_is_help=True)
-rules_app = typer.Typer(help="The alerting rules: list, check, export for Prometheus.", no_args_is_help=True)
-silence_app = typer.Typer(help="Silences: mute matching alerts for a time window.", no_args_is_help=True)
+rules_app = typer.Typer(help="The alerting rules: list, check, export for Prometheus.\n\nExample: erpops monitor rules export -o rules.yml", no_args_is_help=True)
+silence_app = typer.Typer(help="Silences: mute matching alerts for a time window.\n\n"
+                         "Example: erpops monitor silence add alertname=HostHighCpuLoad -a ana -c maintenance -d 2h", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(silence_app, name="silence")
 
@@ -31,7 +33,8 @@ def run(
     duration: float = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
     ticks: int = typer.Option(None, help="Stop after this many evaluations."),
     scrape: Annotated[list[str] | None, typer.Option(
-        help="Also scrape this /metrics URL each tick (repeatable).")] = None,
+        help="Also scrape this /metrics URL each tick (repeatable); the ERP API's needs a token in "
+             "monitor.scrape_token (ERPOPS_MONITOR__SCRAPE_TOKEN), unless monitor.metrics_public.")] = None,
     database: bool = typer.Option(True, help="Probe the configured database and read its alert events."),
     listen: bool = typer.Option(True, help="Serve /metrics on the configured listen host and port."),
     as_json: bool = output.JsonFlag,

@@ -19,6 +19,7 @@ from typing import Any
 
 import typer
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 JsonFlag = typer.Option(False, "--json", help="Print JSON on stdout instead of a table.")
@@ -38,7 +39,9 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    return Console(stderr=True)
+    """Console for progress and notes; piped, it does not wrap long lines (paths, commands) at 80 columns."""
+    console = Console(stderr=True)
+    return console if console.is_terminal else Console(stderr=True, width=10_000, soft_wrap=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -92,9 +95,9 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    return str(value)
+    """A cell's text, with rich markup escaped: `[id]` in a route is data, not a style tag."""
+    text = str(value.value) if isinstance(value, enum.Enum) else str(value)
+    return escape(text)
 
 
 def render(result: Any, as_json: bool, view: Callable[[Any], RenderableType | str]) -> None:

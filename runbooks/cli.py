@@ -7,7 +7,7 @@ import typer
 from opskit import output
 from opskit.errors import UsageError
 
-app = typer.Typer(help="A runbook for every alert, rendered in the terminal.", no_args_is_help=True)
+app = typer.Typer(help="A runbook for every alert, rendered in the terminal.\n\nExample: erpops runbook show PostgresqlDown", no_args_is_help=True)
 
 
 @app.command("show")

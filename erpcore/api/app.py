@@ -24,7 +24,9 @@ DESCRIPTION = """Master data, order to cash, procure to pay and the foundation r
 
 Authenticate with `Authorization: Bearer <token>` (`erpops token create --role ROLE --name NAME`).
 Errors are `application/problem+json`. Every POST accepts an `Idempotency-Key` header: a retry with the
-same key, token and body returns the first response and writes nothing twice.
+same key, token and body returns the first response (or, if that was lost after the write, the document it
+wrote) and writes nothing twice; keys are kept `api.idempotency_window_hours`. Bodies over `api.max_body_bytes`
+get 413 unread, and a body is read only once its bearer token is known.
 """
 
 
@@ -40,6 +42,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     _install_request_middleware(app, erp)
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(routes_reports.periods_router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
     openapi.document_problems(app, PREFIX)

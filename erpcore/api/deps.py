@@ -22,7 +22,7 @@ from erpcore.api.keystore import Claim
 from erpcore.api.schemas import LineQuantityIn
 from erpcore.exceptions import ValidationFailed
 from erpcore.services.bootstrap import Erp
-from erpcore.services.unit_of_work import UnitOfWork
+from erpcore.services.unit_of_work import Step, UnitOfWork
 
 MAX_ID = 2**63 - 1
 R = TypeVar("R")
@@ -88,22 +88,26 @@ def line_quantities(lines: list[LineQuantityIn] | None) -> dict[int, Decimal] | 
     return wanted
 
 
-def writer(service: Callable[..., object], document: str) -> Callable[..., Awaitable[UnitOfWork]]:
+def writer(service: Callable[..., object], document: str | None) -> Callable[..., Awaitable[UnitOfWork]]:
     """A dependency giving the route a unit of work for `service`, acting as the authenticated caller.
 
     It refuses callers without the service's declared permission (401/403) before the body is used, and
     when the request carries an Idempotency-Key (claimed by the middleware), the unit of work marks the key
-    applied in the business transaction itself, with the `document` (a `replay.KINDS` name) the request
-    wrote, so a committed write is never run twice and a retry whose response was lost gets the document.
+    applied in the business transaction itself, with the `document` (a `replay.KINDS` name, or None) the
+    request wrote, so a committed write is never run twice and a retry whose response was lost gets the document.
     """
     caller = Depends(require(access.permission_of(service)))
-    if document not in replay.KINDS:
+    if document is not None and document not in replay.KINDS:
         raise KeyError(f"unknown document kind {document!r}")
 
     async def dependency(request: Request, actor: Actor = caller) -> UnitOfWork:
         claim = getattr(request.state, "idempotency", None)
-        steps = (replace(claim, locate=replay.locator(document, request)).mark_applied,
-                 ) if isinstance(claim, Claim) else ()
+        if not isinstance(claim, Claim):
+            steps: tuple[Step, ...] = ()
+        elif document is None:  # an action whose retry replays its stored response only
+            steps = (claim.mark_applied,)
+        else:
+            steps = (replace(claim, locate=replay.locator(document, request)).mark_applied,)
         erp: Erp = request.app.state.erp
         return erp.uow(actor, steps)
 

@@ -40,3 +40,4 @@ def install(app: FastAPI, docs_url: str, openapi_url: str, assets_url: str) -> N
             swagger_ui_parameters=app.swagger_ui_parameters)
 
     app.add_api_route(docs_url, swagger_page, methods=["GET"], include_in_schema=False)
+    app.docs_url = docs_url  # FastAPI's own page was not made (docs_url=None at construction); say where this is

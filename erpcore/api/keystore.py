@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Delete, Engine, Update, delete, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpcore.api.owner import OwnerLock
@@ -97,15 +98,17 @@ def reserve(engine: Engine, key: str, token_id: int, digest: str, window: dt.tim
     for _ in range(3):  # a row released or expired between our insert and our read: try again
         try:
             with _transaction(engine, owner) as conn:
-                if owner is not None and not owner.held:
-                    owner.take()
-                conn.execute(insert(IdempotencyKey).values(key=key, token_id=token_id, request_hash=digest,
-                                                           status_code=IN_FLIGHT, response_body="", created_at=now()))
+                stmt = insert(IdempotencyKey).values(key=key, token_id=token_id, request_hash=digest,
+                                                     status_code=IN_FLIGHT, response_body="", created_at=now())
+                if owner is None:
+                    conn.execute(stmt)
+                else:
+                    owner.held = bool(conn.execute(stmt.returning(owner.taking())).scalar())
             return Reservation(Outcome.RESERVED)
         except IntegrityError:
             pass
         with _transaction(engine, owner) as conn:
-            found = _existing(conn, key, token_id, digest, window, None if owner is None else owner.held)
+            found = _existing(conn, key, token_id, digest, window, owner)
         if found is not None:
             return found
     return Reservation(Outcome.IN_FLIGHT)
@@ -122,12 +125,17 @@ def _transaction(engine: Engine, owner: OwnerLock | None) -> Iterator[Connection
 
 
 def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt.timedelta,
-              owner_gone: bool | None) -> Reservation | None:
+              owner: OwnerLock | None) -> Reservation | None:
     mine = (IdempotencyKey.key == key, IdempotencyKey.token_id == token_id)
-    row = conn.execute(select(IdempotencyKey.request_hash, IdempotencyKey.status_code,
-                              IdempotencyKey.response_body, IdempotencyKey.created_at).where(*mine)).one_or_none()
+    columns: list[Any] = [IdempotencyKey.request_hash, IdempotencyKey.status_code, IdempotencyKey.response_body,
+               IdempotencyKey.created_at]
+    if owner is not None and not owner.held:
+        columns.append(owner.taking().label("owner_gone"))  # who holds it lives: we cannot take it
+    row = conn.execute(select(*columns).where(*mine)).one_or_none()
     if row is None:
         return None
+    if owner is not None and not owner.held:
+        owner.held = bool(row.owner_gone)
     age = now() - _aware(row.created_at)
     if age >= window:  # expired: forgotten, the key is new again
         conn.execute(delete(IdempotencyKey).where(*mine, IdempotencyKey.created_at == row.created_at))
@@ -136,7 +144,7 @@ def _existing(conn: Connection, key: str, token_id: int, digest: str, window: dt
         return Reservation(Outcome.MISMATCH)
     if row.status_code not in (IN_FLIGHT, APPLIED):
         return Reservation(Outcome.REPLAY, row.status_code, row.response_body)
-    gone = age >= STALE_AFTER if owner_gone is None else owner_gone
+    gone = age >= STALE_AFTER if owner is None else owner.held
     if row.status_code == APPLIED:
         written = Written.loads(row.response_body)
         return Reservation(Outcome.APPLIED if written or gone else Outcome.IN_FLIGHT, written=written)
@@ -175,26 +183,28 @@ def complete(engine: Engine, key: str, token_id: int, status_code: int, body: st
     """
     mine = (IdempotencyKey.key == key, IdempotencyKey.token_id == token_id)
     with _transaction(engine, owner) as conn:
-        _give_up(owner)
-        if status_code >= 400 and conn.execute(
-                delete(IdempotencyKey).where(*mine, IdempotencyKey.status_code == IN_FLIGHT)).rowcount:
+        if status_code >= 400 and _settled(conn, delete(IdempotencyKey).where(
+                *mine, IdempotencyKey.status_code == IN_FLIGHT), owner):
             return False
-        conn.execute(update(IdempotencyKey).where(*mine).values(status_code=status_code, response_body=body))
+        _settled(conn, update(IdempotencyKey).where(*mine).values(status_code=status_code, response_body=body),
+                 owner)
     return True
 
 
 def release(engine: Engine, key: str, token_id: int, owner: OwnerLock | None = None) -> None:
     """Forget an in-flight key so the client may retry after an unexpected failure (and give up `owner`)."""
     with _transaction(engine, owner) as conn:
-        _give_up(owner)
-        conn.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.token_id == token_id,
-                                                  IdempotencyKey.status_code == IN_FLIGHT))
+        _settled(conn, delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.token_id == token_id,
+                                                    IdempotencyKey.status_code == IN_FLIGHT), owner)
 
 
-def _give_up(owner: OwnerLock | None) -> None:
-    # unlocked inside the transaction that settles the key: the lock is gone by the time the row is visible
-    if owner is not None and owner.held:
-        owner.give_up()
+def _settled(conn: Connection, stmt: Update | Delete, owner: OwnerLock | None) -> int:
+    """Run `stmt` on the key's row, giving up the owner lock in the same statement; returns the rows changed."""
+    if owner is None or not owner.held:
+        return int(conn.execute(stmt).rowcount)
+    unlocked = conn.execute(stmt.returning(owner.giving_up())).scalars().all()
+    owner.held = not any(unlocked)
+    return len(unlocked)
 
 
 def purge_batch(engine: Engine, window: dt.timedelta = WINDOW, batch: int = PURGE_BATCH) -> int:

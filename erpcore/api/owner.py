@@ -7,7 +7,7 @@ keys are free the moment PostgreSQL ends the session, and a retry takes them ove
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import ColumnElement, Engine, func, text
 from sqlalchemy.exc import DBAPIError
 
 KEY_SQL = "hashtextextended(current_schema() || ':' || CAST(:token_id AS text) || ':' || :key, 0)"
@@ -25,9 +25,21 @@ class OwnerLock:
     SQL = KEY_SQL
 
     def __init__(self, engine: Engine, key: str, token_id: int) -> None:
-        self.params = {"key": key, "token_id": token_id}
+        self.params: dict[str, str | int] = {"key": key, "token_id": token_id}
         self.conn = engine.connect()
         self.held = False
+
+    def taking(self) -> ColumnElement[bool]:
+        """`pg_try_advisory_lock(...)` as a column: the reservation's INSERT or SELECT returns it, no extra trip."""
+        return func.pg_try_advisory_lock(self._key())
+
+    def giving_up(self) -> ColumnElement[bool]:
+        """`pg_advisory_unlock(...)` as a column for the statement that settles the key."""
+        return func.pg_advisory_unlock(self._key())
+
+    def _key(self) -> ColumnElement[int]:
+        joined = func.concat(func.current_schema(), ":", str(self.params["token_id"]), ":", self.params["key"])
+        return func.hashtextextended(joined, 0)
 
     def take(self) -> bool:
         self.held = bool(self.conn.execute(TAKE, self.params).scalar())

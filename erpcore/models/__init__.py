@@ -1,7 +1,7 @@
 """The erpops schema: one declarative metadata shared by migrations, services and every tool."""
 
 from erpcore.models.base import Base
-from erpcore.models.ledger import JournalEntry, JournalLine, StockBalance, StockMove
+from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Item, Supplier, TaxCode, Warehouse
 from erpcore.models.purchasing import (
     GoodsReceipt,
@@ -29,7 +29,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
-    "CustomerReceipt", "DocumentSequence", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
+    "CustomerReceipt", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
     "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
     "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",

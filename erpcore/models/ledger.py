@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty
@@ -84,3 +84,20 @@ class StockBalance(Base):
     on_hand: Mapped[qty]
     reserved: Mapped[qty]
     value_amount: Mapped[money]
+
+
+class FiscalPeriod(Base):
+    """A month of the fiscal year (calendar months). A closed period takes no posting; only a role allowed to
+    may reopen it. A month without a row is open."""
+
+    __tablename__ = "fiscal_period"
+    __table_args__ = (UniqueConstraint("year", "month"), CheckConstraint("month BETWEEN 1 AND 12", name="month"))
+
+    id: Mapped[intpk]
+    year: Mapped[int]
+    month: Mapped[int]
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12))  # open | closed
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(200))

@@ -3,7 +3,8 @@
 Nothing happens at import. A unit of work's pre-commit steps, in order:
 1. handle its domain events (handlers may raise more; a failing handler fails the write),
 2. the caller's own steps (the API records an applied Idempotency-Key here, in the same transaction),
-3. number and write the queued journal: the shared journal sequence row is locked as late as possible.
+3. refuse entries dated in a closed fiscal period,
+4. number and write the queued journal: the shared journal sequence row is locked as late as possible.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from erpcore.models import Account
 from erpcore.services import numbering
 from erpcore.services.handlers import HANDLERS
 from erpcore.services.messagebus import MessageBus
-from erpcore.services.steps import journal
+from erpcore.services.steps import journal, periods
 from erpcore.services.unit_of_work import Step, UnitOfWork
 
 
@@ -42,7 +43,7 @@ class Erp:
 
     def uow(self, actor: Actor = SYSTEM, steps: Sequence[Step] = ()) -> UnitOfWork:
         """A unit of work acting as `actor`; `steps` run before commit, after the events, before the journal."""
-        return UnitOfWork(self, (self.bus.drain, *steps, journal.flush), actor)
+        return UnitOfWork(self, (self.bus.drain, *steps, periods.guard_journal, journal.flush), actor)
 
     @property
     def tolerances(self) -> Tolerances:

@@ -36,6 +36,7 @@ def _fetched(html: str) -> list[str]:
 
 
 def test_the_docs_page_references_only_local_urls_and_each_answers(api: Api) -> None:
+    assert api.client.app.docs_url == f"{V1}/docs"
     page = api.client.get(f"{V1}/docs")
     assert page.status_code == 200
     urls = _fetched(page.text)

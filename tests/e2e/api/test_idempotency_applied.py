@@ -96,3 +96,38 @@ def test_a_refused_write_releases_its_key(api: Api) -> None:
     assert first.status_code == 404 and _row(api, "refused") is None
     again = api.post("/sales-orders/999999/ship", key="refused")
     assert again.status_code == 404 and "idempotent-replayed" not in again.headers
+
+
+def test_every_kind_of_lost_write_is_answered_with_its_own_document(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = api.world(price="10.00", cost="6.00")
+    sup, cus, item = w["supplier_id"], w["customer_id"], w["item_id"]
+    po_body = {"supplier_id": sup, "lines": [{"item_id": item, "quantity": "4", "unit_price": "6.00"}]}
+    so_body = {"customer_id": cus, "lines": [{"item_id": item, "quantity": "2"}]}
+    steps: list[tuple[str, Any, int]] = []  # (path, body, status) in the order they run
+
+    def lost(path: str, body: Any = None, status: int = 201) -> dict[str, Any]:
+        with _response_lost(monkeypatch):
+            first = api.ok(api.post(path, body, key=path), status)
+        steps.append((path, body, status))
+        return dict(first)
+
+    firsts = [lost("/warehouses", {"code": "W2", "name": "Second"}),
+              lost("/purchase-requisitions", {"item_id": item, "quantity": "1"})]
+    po = lost("/purchase-orders", po_body)
+    firsts += [po, lost(f"/purchase-orders/{po['id']}/approve", status=200),
+               lost(f"/purchase-orders/{po['id']}/receive")]
+    invoice = lost("/supplier-invoices", {"purchase_order_id": po["id"], "supplier_ref": "INV-1", "lines": [
+        {"line_no": 1, "quantity": "4", "unit_price": "6.00"}]})
+    firsts += [invoice, lost(f"/supplier-invoices/{invoice['id']}/pay")]
+    so = api.ok(api.post("/sales-orders", so_body), 201)
+    api.ok(api.post(f"/sales-orders/{so['id']}/approve"))
+    api.ok(api.post(f"/sales-orders/{so['id']}/ship"), 201)
+    customer_invoice = lost(f"/sales-orders/{so['id']}/invoice")
+    firsts += [customer_invoice, lost(f"/customer-invoices/{customer_invoice['id']}/receipts")]
+    for (path, body, status), first in zip(steps, firsts, strict=True):
+        retry = api.post(path, body, key=path)
+        assert retry.status_code == status and retry.headers["idempotent-replayed"] == "true", path
+        again = retry.json()
+        assert again["id"] == first["id"] and again.get("number") == first.get("number"), path
+        assert again.get("code") == first.get("code") and again.get("amount") == first.get("amount"), path

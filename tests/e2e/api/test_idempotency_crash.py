@@ -11,10 +11,13 @@ import sys
 import time
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.pool import NullPool
 
 from erpcore.api.idempotency import request_hash
+from erpcore.api.owner import OwnerLock
 from erpcore.models import IdempotencyKey
+from erpcore.services import master
 from tests.e2e.api.conftest import V1, Api
 from tests.factories import uid
 
@@ -65,3 +68,38 @@ def test_a_killed_owners_key_is_taken_over_within_seconds(api: Api) -> None:
             worker.wait(timeout=10)
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+def _free(api: Api, key: str) -> bool:
+    """Whether a new session (not one of the pool's) can take the key's owner lock."""
+    engine = create_engine(api.erp.engine.url, poolclass=NullPool,
+                           connect_args={"options": f"-csearch_path={_schema(api)}"})
+    try:
+        with engine.connect() as conn:
+            params = {"key": key, "token_id": api.token_id()}
+            taken = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({OwnerLock.SQL})"), params).scalar())
+            conn.execute(text(f"SELECT pg_advisory_unlock({OwnerLock.SQL})"), params)
+            return taken
+    finally:
+        engine.dispose()
+
+
+def _schema(api: Api) -> str:
+    with api.erp.engine.connect() as conn:
+        return str(conn.execute(text("SELECT current_schema()")).scalar_one())
+
+
+@pytest.mark.pg
+def test_no_owner_lock_outlives_its_request(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = {"code": uid("C"), "name": "x"}
+    api.ok(api.post("/customers", body, key="ok"), 201)
+    api.ok(api.post("/customers", body, key="ok"), 201)  # replayed
+    assert api.post("/sales-orders/999999/approve", key="refused").status_code == 404
+    assert api.post("/customers", {**body, "code": uid("C")}, key="ok").status_code == 422  # reused
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(master, "create_customer", boom)
+    assert api.post("/customers", {"code": uid("C"), "name": "y"}, key="failed").status_code == 500
+    assert all(_free(api, key) for key in ("ok", "refused", "failed"))

@@ -39,14 +39,6 @@ def _tree(group: Any, prefix: str = "") -> list[str]:
 COMMANDS = _commands(typer.main.get_command(app))
 TREE = _tree(typer.main.get_command(app))
 
-# Groups whose `--help` shows no example yet: owned by the tools' engineers, each to add an `Example:` line to
-# its typer.Typer(help=...). Listed so the gap is visible (xfail, strict: fixing one makes its test pass loudly).
-HELP_WITHOUT_EXAMPLE_OWNED_ELSEWHERE = frozenset({
-    "monitor", "monitor rules", "monitor silence", "runbook", "loadtest", "advisor", "backup",
-    "failover", "failover lab",
-})
-
-
 def _invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """The real entry point in-process (its error mapping included): exit code, stdout, stderr."""
     with pytest.raises(SystemExit) as exited:
@@ -56,14 +48,7 @@ def _invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
-def _xfail_elsewhere(path: str) -> Any:
-    if path in HELP_WITHOUT_EXAMPLE_OWNED_ELSEWHERE:
-        return pytest.param(path, id=path, marks=pytest.mark.xfail(
-            strict=True, reason=f"`erpops {path}` shows no example: its owner adds one"))
-    return pytest.param(path, id=path or "erpops")
-
-
-@pytest.mark.parametrize("path", [_xfail_elsewhere(p) for p in TREE])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p or "erpops") for p in TREE])
 def test_every_command_help_exits_0_and_shows_an_example(path: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _invoke([*path.split(), "--help"], capsys)
     assert code == ExitCode.OK, err
@@ -107,8 +92,6 @@ def test_expected_errors_print_one_line_and_exit_with_their_code(tmp_path: objec
     proc = subprocess.run([sys.executable, "-m", "erpops", "check"], capture_output=True, text=True, check=False,
                           env={"ERPOPS_DATABASE_URL": env_url, "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
-    from erpcore.migrate import head
-
     assert proc.stderr.strip().splitlines() == [
         f"error: database is at revision none (empty), this erpops needs {head()}: run `erpops db upgrade`"]
 

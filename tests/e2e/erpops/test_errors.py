@@ -63,6 +63,9 @@ MISTAKES = {
     "serve --port 99999": Mistake(["serve", "--port", "99999"], says="--port"),
     "serve on a host that is not this machine's": Mistake(
         ["serve", "--host", "host.invalid", "--port", "0"], says="cannot listen on host.invalid:0"),
+    "db upgrade to a revision that does not exist": Mistake(
+        ["db", "upgrade", "nosuch"], {"ERPOPS_DATABASE_URL": "sqlite:///{tmp}/erp.sqlite"},
+        says="cannot upgrade to 'nosuch': Can't locate revision identified by 'nosuch'"),
     "an option that does not exist": Mistake(["report", "stock-valuation", "--bogus"], says="--bogus"),
 }
 
@@ -92,7 +95,7 @@ def test_a_mistake_is_one_error_line_and_its_exit_code(name: str, tmp_path: Path
         pytest.skip("no PostgreSQL on 127.0.0.1:5432 to refuse the unknown user")
     for relative, text in mistake.files.items():
         (tmp_path / relative).write_text(text)
-    env = {k: v.format(port=free_port()) for k, v in mistake.env.items()}
+    env = {k: v.format(port=free_port(), tmp=tmp_path / "elsewhere") for k, v in mistake.env.items()}
     done = run_erpops(mistake.argv, tmp_path, env)
     line = assert_one_error_line(done, mistake.code, mistake.says)
     if mistake.never_says:

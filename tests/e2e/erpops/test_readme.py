@@ -34,10 +34,42 @@ NOT_RUN = {
     "make test": "the whole suite, this test included",
     ".venv/bin/erpops monitor run --duration 60": "runs 60 s by design; tests/e2e/monitor runs it for a short time",
     ".venv/bin/erpops loadtest run": "a 60 s Locust run against a live API; tests/e2e/loadtest runs the suites",
-    ".venv/bin/erpops loadtest worker": "joins a master on another machine (10.0.0.5), never contacted by a test",
+    ".venv/bin/erpops loadtest worker": "joins a master that this README does not start",
     ".venv/bin/erpops backup": "needs a PostgreSQL cluster with WAL archiving and sites; tests/e2e/backup makes one",
     ".venv/bin/erpops failover drill": "builds lab clusters for minutes; tests/e2e/failover runs the drills",
+    ".venv/bin/erpops failover promote": "needs a standby to promote; tests/e2e/failover/test_promote.py makes one",
+    ".venv/bin/erpops advisor": "needs PostgreSQL with hypopg and a workload.sql the README does not ship; "
+                                "tests/e2e/advisor runs the commands",
 }
+# Blocks of the README that another test runs as written, in their own setting, by the comment that opens them.
+NOT_RUN_BLOCKS = {
+    "# archive-commands": "tests/e2e/archive/test_readme.py runs it on a fresh database of its own: its "
+                          "`seed` refuses the demo's database, which already holds history",
+}
+# Tests send traffic to this machine only: a command naming any other address (an IP literal that is not
+# loopback, a `host=`/`--*host` value or a URL's host other than localhost) is never run, whatever the README
+# says.
+LOCAL_HOSTS = ("localhost", "")
+
+
+def remote_target(line: str) -> str | None:
+    """The first address `line` names that is not this machine's loopback, else None."""
+    import ipaddress
+
+    candidates: list[str] = re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", line)
+    candidates += re.findall(r"(?:\bhost=|--[a-z-]*host[= ])([^\s\"',]+)", line)
+    candidates += re.findall(r"://(?:[^/@\s]*@)?([^/:?\s]*)", line)
+    for candidate in candidates:
+        host = candidate.strip("[]")
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return candidate
+        except ValueError:
+            if host not in LOCAL_HOSTS:
+                return candidate
+    return None
+
+
 # Commands that start the API and stay up: started, asked over HTTP, then stopped with SIGTERM.
 SERVERS = ("make demo", ".venv/bin/erpops serve")
 CORE = ("make demo", ".venv/bin/erpops --help", ".venv/bin/erpops db upgrade", ".venv/bin/erpops seed",
@@ -47,10 +79,13 @@ CORE = ("make demo", ".venv/bin/erpops --help", ".venv/bin/erpops db upgrade", "
 COMMAND_TIMEOUT_S = 300
 
 
-def readme_lines() -> list[str]:
-    """Every command line of the README's bash blocks, in order; comment-only lines are left out."""
+def readme_lines(with_excluded_blocks: bool = False) -> list[str]:
+    """Every command line of the README's bash blocks, in order; comment-only lines are left out, and so are the
+    blocks of NOT_RUN_BLOCKS unless asked for."""
     lines: list[str] = []
     for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL):
+        if not with_excluded_blocks and any(block.lstrip().startswith(marker) for marker in NOT_RUN_BLOCKS):
+            continue
         lines += [line.strip() for line in block.splitlines() if shlex.split(line, comments=True)]
     return lines
 
@@ -68,7 +103,25 @@ def _starts(command: str, prefix: str) -> bool:
 
 
 def not_run_reason(line: str) -> str | None:
+    remote = remote_target(line.split(" #")[0])
+    if remote is not None:
+        return f"names {remote}, not this machine: tests never send traffic there"
     return next((why for prefix, why in NOT_RUN.items() if _starts(command_of(line), prefix)), None)
+
+
+@pytest.mark.parametrize(("line", "remote"), [
+    ('.venv/bin/erpops failover promote --standby "host=10.0.0.6 port=5432 user=postgres" --json', "10.0.0.6"),
+    (".venv/bin/erpops loadtest worker --master-host 10.0.0.5 --master-port 5557", "10.0.0.5"),
+    (".venv/bin/erpops loadtest run --master-bind-host 0.0.0.0", "0.0.0.0"),
+    ("ERPOPS_DATABASE_URL=postgresql://app@db.example/erp .venv/bin/erpops check", "db.example"),
+    (".venv/bin/erpops serve --host 192.168.1.4", "192.168.1.4"),
+    ("ERPOPS_DATABASE_URL=sqlite:///var/big.sqlite .venv/bin/erpops seed --years 1", None),
+    ("curl -s http://127.0.0.1:8000/healthz", None),
+    (".venv/bin/erpops serve --host localhost", None),
+])
+def test_a_command_naming_another_machine_is_never_run(line: str, remote: str | None) -> None:
+    assert remote_target(line) == remote
+    assert (not_run_reason(line) is not None) is (remote is not None)
 
 
 def is_server(line: str) -> bool:
@@ -82,6 +135,10 @@ def test_the_readme_shows_the_core_commands_and_runs_them_all() -> None:
         assert not any(_starts(core, prefix) for prefix in NOT_RUN), f"`{core}` must run, not be excluded"
     for prefix in NOT_RUN:
         assert any(_starts(c, prefix) for c in commands), f"NOT_RUN names `{prefix}`, which the README no longer shows"
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    for marker in NOT_RUN_BLOCKS:
+        assert any(b.lstrip().startswith(marker) for b in blocks), f"no README block opens with `{marker}`"
+    assert len(readme_lines()) < len(readme_lines(with_excluded_blocks=True)) or not NOT_RUN_BLOCKS
 
 
 def test_the_readme_writes_no_optional_part_in_brackets() -> None:
@@ -157,7 +214,7 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
             return
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail(f"processes of `{proc.args}` were still running 10 s after SIGTERM")
+    pytest.fail(f"processes of {proc.args!r} were still running 10 s after SIGTERM")
 
 
 def run_readme(workdir: Path, database_url: str | None) -> dict[str, subprocess.CompletedProcess[str]]:
@@ -167,6 +224,11 @@ def run_readme(workdir: Path, database_url: str | None) -> dict[str, subprocess.
     finished: dict[str, subprocess.CompletedProcess[str]] = {}
     for line in readme_lines():
         if not_run_reason(line) is not None:
+            continue
+        if command_of(line).startswith("export "):  # the lines after it run with it, as in one shell
+            for word in shlex.split(line, comments=True)[1:]:
+                name, _, value = word.partition("=")
+                env[name] = value
             continue
         if is_server(line):
             _serve(line, workdir, env, port)

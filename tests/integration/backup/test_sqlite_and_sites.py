@@ -28,6 +28,13 @@ from tests.integration.backup.conftest import S3Server
 KEY = "11" * 32
 
 
+def no_config(tmp_path: Path) -> Path:
+    """An erpops.toml with nothing in it: the settings come from the arguments (a missing file is an error)."""
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    return path
+
+
 @pytest.fixture
 def erp(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'erp.sqlite'}")
@@ -58,7 +65,7 @@ def s3_site(server: S3Server, name: str, **extra: Any) -> S3Site:
 def test_sqlite_backup_to_local_and_s3_restores_identical_data(
     erp: Engine, tmp_path: Path, s3_servers: list[S3Server]
 ) -> None:
-    settings = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key=KEY)
+    settings = load_backup_settings(no_config(tmp_path), database_url=str(erp.url), encryption_key=KEY)
     sites = [LocalSite("disk", tmp_path / "disk"), s3_site(s3_servers[0], "sqlite-s3")]
     result = create_backup(settings, sites)
     assert not result.degraded and result.manifest.engine == "sqlite"
@@ -84,12 +91,12 @@ def test_sqlite_backup_to_local_and_s3_restores_identical_data(
 def test_wrong_key_refuses_to_restore_with_a_clear_message(erp: Engine, tmp_path: Path) -> None:
     site = MemorySite("m")
     create_backup(
-        load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key=KEY), [site]
+        load_backup_settings(no_config(tmp_path), database_url=str(erp.url), encryption_key=KEY), [site]
     )
-    wrong = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url), encryption_key="22" * 32)
+    wrong = load_backup_settings(no_config(tmp_path), database_url=str(erp.url), encryption_key="22" * 32)
     with pytest.raises(WrongKey, match="was encrypted with key id .* set backup.encryption_key"):
         restore_sqlite(wrong, [site], tmp_path / "r.sqlite")
-    none = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url))
+    none = load_backup_settings(no_config(tmp_path), database_url=str(erp.url))
     with pytest.raises(WrongKey, match="is encrypted .* no backup.encryption_key"):
         restore_sqlite(none, [site], tmp_path / "r.sqlite")
     assert not (tmp_path / "r.sqlite").exists()
@@ -98,7 +105,7 @@ def test_wrong_key_refuses_to_restore_with_a_clear_message(erp: Engine, tmp_path
 def test_site_down_leaves_others_good_and_backup_degraded_then_catch_up(erp: Engine, tmp_path: Path) -> None:
     from backup.ops import catch_up
 
-    settings = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url))
+    settings = load_backup_settings(no_config(tmp_path), database_url=str(erp.url))
     good, down = MemorySite("good"), MemorySite("down")
     down.down = True
     result = create_backup(settings, [good, down])
@@ -113,7 +120,7 @@ def test_site_down_leaves_others_good_and_backup_degraded_then_catch_up(erp: Eng
 
 
 def test_corrupted_object_found_by_verify_and_skipped_by_restore(erp: Engine, tmp_path: Path) -> None:
-    settings = load_backup_settings(Path("/nonexistent"), database_url=str(erp.url))
+    settings = load_backup_settings(no_config(tmp_path), database_url=str(erp.url))
     rotten, healthy = MemorySite("rotten"), MemorySite("healthy")
     backup_id = create_backup(settings, [rotten, healthy]).manifest.backup_id
     key = f"backups/{backup_id}/database.sqlite"

@@ -148,3 +148,10 @@ def test_check_names_a_reversal_dated_before_its_original(erp: Erp, backend: str
     assert run_check(erp.engine).ok
     broken = _corrupt(erp, backend, "UPDATE journal_entry SET entry_date = '2001-01-01' WHERE event = 'cancel'")
     assert "documents_dated_after_their_source" in broken
+
+
+def test_check_names_a_posting_written_into_a_closed_period(erp: Erp, backend: str) -> None:
+    _busy_world(erp)
+    broken = _corrupt(erp, backend, "INSERT INTO fiscal_period (year, month, start_date, end_date, status, closed_at) "
+                      "SELECT 2000 + 0, 1, MIN(entry_date), MAX(entry_date), 'closed', '2000-01-01' FROM journal_entry")
+    assert "no_posting_in_a_closed_period" in broken

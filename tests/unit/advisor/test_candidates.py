@@ -106,3 +106,15 @@ def test_equality_columns_in_another_order_are_served_by_an_existing_index() -> 
     cand = Candidate("sales_order", (("status", False), ("order_date", False)))
     assert not existing_serves(sort_first, cand, {"status"})
     assert existing_serves(sort_first, cand, {"status", "order_date"})
+
+
+def test_schema_qualified_tables_keep_their_schema_in_the_statement_and_not_in_the_name() -> None:
+    cand = Candidate("sales.orders", (("status", False),))
+    assert cand.name == "ix_orders_status"
+    assert cand.ddl() == "CREATE INDEX CONCURRENTLY ix_orders_status ON sales.orders (status)"
+
+
+def test_at_most_four_key_columns() -> None:
+    shape = shape_of("SELECT id FROM sales_order WHERE status = $1 AND customer_id = $2 AND number = $3 "
+                     "AND order_date > $4 ORDER BY net_amount, id")
+    assert all(len(c.keys) <= 4 for c in for_shape(shape, catalog()))

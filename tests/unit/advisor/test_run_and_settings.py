@@ -78,6 +78,7 @@ def test_bad_settings_are_one_config_error(tmp_path: Path) -> None:
 
 def test_the_database_defaults_to_the_erps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ERPOPS_DATABASE_URL", "postgresql://erp@db/erp")
-    monkeypatch.setenv("ERPOPS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("ERPOPS_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./erpops.toml here
     assert load_advisor_settings().effective_database_url() == "postgresql://erp@db/erp"
     assert _settings("sqlite:///a").effective_database_url() == "sqlite:///a"

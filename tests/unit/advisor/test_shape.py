@@ -136,3 +136,16 @@ def test_indexable_columns_include_the_first_sort_key() -> None:
 def test_bad_or_several_statements_are_usage_errors(sql: str) -> None:
     with pytest.raises(AdvisorUsageError):
         shape_of(sql)
+
+
+def test_functions_lateral_subqueries_and_values_do_not_confuse_the_tables() -> None:
+    shape = shape_of("SELECT * FROM generate_series(1, 3) g JOIN sales_order o ON o.id = g "
+                     "JOIN LATERAL (SELECT s.id FROM shipment s WHERE s.sales_order_id = o.id LIMIT 1) x ON true")
+    assert set(shape.tables) == {"sales_order", "shipment"}
+    assert shape.tables["shipment"].joins == ["sales_order_id"]
+    assert shape_of("INSERT INTO shipment (sales_order_id) VALUES ($1)").tables == {}
+
+
+def test_params_compared_with_expressions_of_columns_are_not_mapped() -> None:
+    shape = shape_of("SELECT * FROM sales_order WHERE net_amount * 2 > $1 AND lower(status) = $2")
+    assert shape.params == {} and shape.tables["sales_order"].ranges == []

@@ -68,3 +68,14 @@ def test_unreadable_or_empty_inputs_are_usage_errors(tmp_path: Path) -> None:
         read_log(tmp_path / "empty.log")
     with pytest.raises(AdvisorUsageError, match="cannot read log"):
         read_log(tmp_path / "nope.log")
+
+
+def test_grouping_keeps_at_most_eight_parameter_samples() -> None:
+    stmts = [Statement("SELECT * FROM t WHERE a = $1", samples=[[str(i)]]) for i in range(20)]
+    [merged] = group(stmts)
+    assert merged.calls == 20 and len(merged.samples) == 8
+
+
+def test_labels_are_one_line_and_short() -> None:
+    stmt = Statement("SELECT *\n  FROM t\n WHERE a = 1 " + "AND b = 2 " * 30)
+    assert "\n" not in stmt.label and len(stmt.label) == 120

@@ -67,3 +67,10 @@ def test_quiet_progress_has_the_same_methods() -> None:
         task = bar.add_task("x", total=3)
         bar.advance(task)
         bar.update(task, completed=3)
+
+
+def test_table_cells_are_data_not_markup() -> None:
+    code = ("from opskit import output\n"
+            "output.stdout().print(output.table('t', ['route'], [['POST /sales-orders/[id]/approve']]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "/sales-orders/[id]/approve" in done.stdout
