@@ -76,15 +76,16 @@ def test_nothing_moves_after_the_last_closed_period(pair: Pair) -> None:
 
 
 def test_a_fiscal_period_table_wins_over_the_setting(pair: Pair) -> None:
-    with pair.source.begin() as conn:
-        conn.execute(text("CREATE TABLE fiscal_period (id INTEGER PRIMARY KEY, start_date DATE, end_date DATE, "
-                          "status VARCHAR(12))"))
+    with pair.source.begin() as conn:  # erpcore's own fiscal_period table, with periods of these shapes
+        conn.execute(text("DELETE FROM fiscal_period"))
         for i, (start, end, status) in enumerate([("2022-01-01", "2022-12-31", "closed"),
                                                   ("2023-01-01", "2023-06-30", "closed"),
                                                   ("2023-07-01", "2023-12-31", "open"),
                                                   ("2024-01-01", "2024-12-31", "closed")]):
-            conn.execute(text("INSERT INTO fiscal_period VALUES (:i, :s, :e, :st)"),
-                         {"i": i + 1, "s": start, "e": end, "st": status})
+            conn.execute(text("INSERT INTO fiscal_period (id, year, month, start_date, end_date, status, closed_at) "
+                              "VALUES (:i, :y, :m, :s, :e, :st, :at)"),
+                         {"i": i + 1, "y": int(start[:4]), "m": int(start[5:7]), "s": start, "e": end, "st": status,
+                          "at": "2024-01-01 00:00:00" if status == "closed" else None})
     with pair.source.connect() as conn:
         found = closed_through(conn, dt.date(2025, 12, 31), TODAY)
     assert found.date == dt.date(2023, 6, 30)  # the first open period stops the closed run
