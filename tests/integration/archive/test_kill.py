@@ -39,7 +39,7 @@ def _url(engine: Engine) -> str:
 def _start(pair: Pair, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": _url(pair.source)}
     argv = [sys.executable, "-m", "erpops", "archive", "run", "--destination", _url(pair.dest), "--closed-through",
-            CLOSED_THROUGH.isoformat(), "--batch-size", "15", "--no-check", "--quiet"]
+            CLOSED_THROUGH.isoformat(), "--batch-size", "5", "--no-check", "--quiet"]
     with log.open("ab") as err:
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
 
@@ -51,7 +51,7 @@ def test_kill_nine_at_random_points_then_rerun(pair: Pair, tmp_path: Path) -> No
     killed = 0
     for _ in range(TRIALS):
         proc = _start(pair, tmp_path / "run.log")
-        time.sleep(rng.uniform(1.0, 4.0))
+        time.sleep(rng.uniform(1.0, 3.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1

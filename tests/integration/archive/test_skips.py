@@ -61,11 +61,13 @@ def test_an_open_requisition_keeps_the_order_it_references(pair: Pair) -> None:
 
 
 def test_nothing_moves_after_the_last_closed_period(pair: Pair) -> None:
-    ax = pair.archive(closed_through=dt.date(2022, 12, 31))
+    with pair.source.begin() as conn:  # 2023 and later reopened
+        conn.execute(text("UPDATE fiscal_period SET status = 'open' WHERE start_date > '2022-12-31'"))
+    ax = pair.archive(closed_through=dt.date(2025, 12, 31))
     plan = make_plan(ax, ["sales_orders"], today=TODAY)
     sales = plan.families[0]
     assert sales.until == dt.date(2022, 12, 31)
-    assert plan.closed_source == "setting archive.closed_through"
+    assert plan.closed_source == "table fiscal_period (closed periods)"  # the table wins over the setting
     with pair.source.connect() as conn:
         latest = conn.execute(text("SELECT MAX(order_date) FROM sales_order")).scalar_one()
     assert sales.movable == 0 or str(latest) > "2022-12-31"
