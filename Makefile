@@ -43,13 +43,14 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/erpops demo
 
 test: $(DEV_STAMP) services
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check erpcore erpops monitor loadtest archive advisor backup failover tests
+	$(BIN)/ruff check .
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -11,6 +11,7 @@ the statement anew: a cached generic plan would not see indexes created after it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -96,10 +97,8 @@ class Planner:
     def close(self) -> None:
         import psycopg
 
-        try:
+        with contextlib.suppress(psycopg.Error):
             self.conn.execute("SELECT hypopg_reset()")
-        except psycopg.Error:
-            pass
         self.active.clear()
 
     def prepare(self, statement: Statement, shape: Shape) -> Prepared:

@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 
 from backup.sites.base import ObjectInfo, Site
@@ -90,13 +90,11 @@ class _SiteWorker(threading.Thread):
                 self.error = "cancelled: the source failed"
                 return
             self.info = writer.commit()
-        except Exception as exc:  # noqa: BLE001 - any failure of one site must not stop the others
+        except Exception as exc:
             self.error = str(exc) or type(exc).__name__
             if writer is not None:
-                try:
+                with suppress(Exception):
                     writer.abort()
-                except Exception:  # noqa: BLE001, S110 - the failure is already recorded
-                    pass
             while not ended and self.inbox.get() is not None:
                 pass
         finally:

@@ -137,9 +137,9 @@ def wanted_wal(wal: dict[str, list[WalCopy]], start_wal: str) -> list[str]:
     for name in wal:
         if (
             name.endswith(".history")
-            or is_segment(name)
+            or (is_segment(name)
             and int(name[:8], 16) >= first_tli
-            and segment_number(name) >= first_no
+            and segment_number(name) >= first_no)
         ):
             names.append(name)
     return names

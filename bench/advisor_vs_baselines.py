@@ -78,7 +78,7 @@ def _single(rng: random.Random, cols: dict[str, list[tuple[str, str]]]) -> str:
     sql = f"SELECT {', '.join(rng.sample([c for c, _ in columns], k=min(3, len(columns))))} FROM {table} " \
           f"WHERE {' AND '.join(where)}"
     if ranges and rng.random() < 0.5:
-        sql += f" ORDER BY {rng.choice(ranges + ['id'])}{rng.choice(['', ' DESC'])} LIMIT ${n + 1}"
+        sql += f" ORDER BY {rng.choice([*ranges, 'id'])}{rng.choice(['', ' DESC'])} LIMIT ${n + 1}"
     return sql
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -33,17 +32,13 @@ from monitor.notifiers import WebhookNotifier
 from monitor.rules import all_rules, parse_rules
 from monitor.service import EmbeddedSink, Monitor
 from monitor.sources import scrape_source
+from opskit.ports import free_port
 
 RULE = {"alert": "ErpDemoSignalHigh", "expr": 'erp_demo_signal{mode="for0"}', "op": ">", "threshold": 100,
         "labels": {"severity": "page", "team": "erp-core"},
         "annotations": {"summary": "Demo signal is {{ $value }} (> 100) on trial {{ $labels.trial }}",
                         "runbook_url": "https://runbooks.example.invalid/erp/ErpDemoSignalHigh"}}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Http:

@@ -99,9 +99,9 @@ CLOSE_AFTER_DAYS = 31  # months that ended at least this long before the history
 def _close_history(engine: Engine, start: dt.date, last: dt.date) -> None:
     """Close every month of the history that ended a month or more before its last day, as month-end close
     would have (the seeder leaves no draft or held document that old)."""
-    from erpcore.domain import periods
     from sqlalchemy import insert
 
+    from erpcore.domain import periods
     from erpcore.models import FiscalPeriod
 
     rows, month = [], (start.year, start.month)

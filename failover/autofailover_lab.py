@@ -8,6 +8,7 @@ crash is one SIGKILL of its process group, and teardown stops each group by its 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -159,10 +160,8 @@ class AutoFailoverLab:
             _stop_group(keeper.proc)
             pid = keeper.postmaster_pid()
             if pid:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         shutil.rmtree(self.base, ignore_errors=True)
 
 

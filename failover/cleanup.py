@@ -66,7 +66,7 @@ class LabGuard:
         if engine is not None:
             try:
                 engine.close()
-            except Exception as exc:  # noqa: BLE001 - the sweep below must run whatever close did
+            except Exception as exc:
                 self._note(f"engine close failed ({type(exc).__name__}: {exc}); sweeping its processes")
         for stray in _kill_strays(self.base, self._before):
             self._note(f"killed {stray} (left running)")

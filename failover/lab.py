@@ -7,6 +7,7 @@ so each one is stopped and reaped by its PID, also when a drill fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -145,10 +146,8 @@ class PgNode:
 
     def signal(self, sig: signal.Signals, children: bool = False) -> None:
         for pid in self.pids() if children else ([self.pid] if self.running() and self.pid else []):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def kill(self) -> None:
         """kill -9 of the postmaster only: its children notice and exit on their own."""
@@ -167,10 +166,8 @@ class PgNode:
         pids = self.pids()
         children = [p for p in self.known_pids | set(pids) if p != self.pid and is_postgres(p)]
         for pid in [*pids[:1], *children]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.proc is not None:
             self.proc.wait(timeout)
         _wait_gone(children, timeout)
@@ -275,7 +272,7 @@ class Lab:
         for node in self.nodes:
             try:
                 node.stop("immediate", timeout=10)
-            except Exception:  # noqa: BLE001 - the next node must be stopped whatever this one did
+            except Exception:
                 node.fence()
 
     def destroy(self) -> None:

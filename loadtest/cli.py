@@ -105,8 +105,8 @@ def _verdict_view(verdict: Verdict) -> RenderableType:
     from rich.console import Group
 
     parts: list[RenderableType] = []
-    rows = [("PASS" if t.ok else "FAIL", _escape(t.selector), _escape(t.expression),
-             "" if t.observed is None else round(t.observed, 4), _escape(t.reason)) for t in verdict.thresholds]
+    rows = [("PASS" if t.ok else "FAIL", t.selector, t.expression,
+             "" if t.observed is None else round(t.observed, 4), t.reason) for t in verdict.thresholds]
     if rows:
         parts.append(output.table("SLO thresholds", ["result", "selector", "threshold", "observed", "why"], rows))
     cpu = ", ".join(f"{p.role} {p.mean:.0%} (peak {p.peak:.0%})" for p in verdict.generator)
@@ -152,7 +152,7 @@ def slo_check(
 def _slo_view(slo: Slo) -> RenderableType:
     from rich.console import Group
 
-    rows = [(_escape(t.selector), _escape(t.expression), "yes" if t.abort_on_fail else "") for t in slo.thresholds]
+    rows = [(t.selector, t.expression, "yes" if t.abort_on_fail else "") for t in slo.thresholds]
     base = f"; baseline {slo.baseline}" if slo.baseline else ""
     return Group(output.table(None, ["selector", "threshold", "abort on fail"], rows),
                  f"ok: {len(slo.thresholds)} thresholds over {len(slo.selectors)} selectors{_escape(base)}")

@@ -151,8 +151,7 @@ def commands(plan: LocustPlan, master_port: int) -> list[tuple[str, list[str]]]:
                                "--expect-workers", str(plan.workers + plan.remote_workers),
                                "--expect-workers-max-wait", f"{plan.workers_wait_s:g}"]
     local = "127.0.0.1" if plan.master_bind_host in ("*", "0.0.0.0", "") else plan.master_bind_host
-    worker = base + ["--worker", "--master-host", local, "--master-port", str(master_port),
-                     "--exit-code-on-error", "0"]
+    worker = [*base, "--worker", "--master-host", local, "--master-port", str(master_port), "--exit-code-on-error", "0"]
     return [("master", master)] + [(f"worker-{n}", worker) for n in range(1, plan.workers + 1)]
 
 

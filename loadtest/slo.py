@@ -109,7 +109,7 @@ def parse_threshold(selector: str, expression: str, abort_on_fail: bool = False)
                 value /= 100
             elif unit == "s" and not rate and metric not in ("rps", "count"):
                 value *= 1000
-            elif unit is not None and (unit == "%") != rate or (unit and metric in ("rps", "count")):
+            elif (unit is not None and (unit == "%") != rate) or (unit and metric in ("rps", "count")):
                 raise ValueError(f"unit {unit!r} does not fit {metric}")
             return Threshold(selector, expression.strip(), metric, m["op"], value, abort_on_fail)
     except ValueError as exc:

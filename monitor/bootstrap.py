@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from monitor.alert import Alert
 from monitor.clock import Clock, SystemClock, parse_duration
 from monitor.delivery import DeliveryWorker
 from monitor.dispatcher import Dispatcher
@@ -38,14 +40,18 @@ def build_monitor(settings: MonitorSettings, engine: Engine | None = None, clock
         from monitor.host import sample_host
 
         sources["host"] = lambda: sample_host([Path(settings.state_dir)])
-    events = None
+    events: Callable[[float], list[Alert]] | None = None
     if engine is not None:
         from monitor.events import take_alert_events
 
         sources["db"] = db_source(engine)
         sources["business"] = business_source(engine)
         timeout = parse_duration(settings.resolve_timeout)
-        events = lambda now: take_alert_events(engine, now, timeout, api_url=settings.api_url)
+
+        def take_events(now: float) -> list[Alert]:
+            return take_alert_events(engine, now, timeout, api_url=settings.api_url)
+
+        events = take_events
     token = settings.scrape_token.get_secret_value() if settings.scrape_token else None
     for url in [*settings.scrape_urls, *(scrape or [])]:
         sources[url] = scrape_source(url, token=token)

@@ -53,7 +53,7 @@ class _Histogram:
     def render(self, name: str, labels: str, out: list[str]) -> None:
         sep = "," if labels else ""
         total = 0
-        for bound, count in zip(BUCKETS, self.counts):
+        for bound, count in zip(BUCKETS, self.counts, strict=False):
             total += count
             out.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {total}')
         total += self.counts[-1]

@@ -26,7 +26,7 @@ class Notifier(ABC):
     @abstractmethod
     def send(self, body: Any) -> None: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most notifiers hold nothing
         """Release connections (default: nothing to release)."""
 
 

@@ -228,7 +228,7 @@ def _predict_linear(ev: _Eval, args: list[Value]) -> Value:
         ys = [v for _, v in points]
         mx, my = sum(xs) / n, sum(ys) / n
         var = sum((x - mx) ** 2 for x in xs)
-        slope = 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
+        slope = 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
         out[_drop_name(key)] = (my - slope * mx) + slope * seconds
     return out
 

@@ -128,7 +128,7 @@ class Monitor:
         for name, source in self.sources.items():
             try:
                 samples = source()
-            except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+            except Exception as exc:
                 errors[name] = f"source {name} failed: {exc}"
                 samples = []
             self.store.ingest(samples, t, source=name)
@@ -139,7 +139,7 @@ class Monitor:
         if self.events is not None:
             try:
                 alerts += self.events(t)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors["alert events"] = f"alert events failed: {exc}"
         self.sink.put(alerts, t)
         sent = self.flush(t)

@@ -33,7 +33,7 @@ def engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def erp(engine: Engine) -> "Erp":
+def erp(engine: Engine) -> Erp:
     """The wired ERP core on a fresh database of each backend."""
     from erpcore.services.bootstrap import bootstrap
 

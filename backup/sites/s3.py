@@ -7,6 +7,7 @@ A multipart upload of a file resumes: parts the store already holds with a match
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
@@ -256,10 +257,8 @@ class S3Site(Site):
         )
 
     def abort_upload(self, full: str, upload_id: str) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-        except Exception:  # noqa: BLE001, S110 - best effort; a lifecycle rule cleans up what is left
-            pass
 
 
 class _S3Writer(ObjectWriter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,12 +33,12 @@ NAMING = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         Decimal: Amount,
         dt.datetime: DateTime(timezone=True),
         str: String(200),

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty
+from erpcore.models.base import Base, BigId, Timestamped, intpk, money, qty
 
 
 class JournalEntry(Timestamped, Base):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, code, intpk, money, qty
+from erpcore.models.base import Base, BigId, Timestamped, code, intpk, money, qty
 
 
 class TaxCode(Base):

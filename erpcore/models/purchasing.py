@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import Amount, BigId, Base, Timestamped, intpk, money, qty, status
+from erpcore.models.base import Amount, Base, BigId, Timestamped, intpk, money, qty, status
 
 
 class PurchaseRequisition(Timestamped, Base):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erpcore.models.base import BigId, Base, Timestamped, intpk, money, qty, status
+from erpcore.models.base import Base, BigId, Timestamped, intpk, money, qty, status
 
 
 class SalesOrder(Timestamped, Base):

@@ -119,7 +119,7 @@ class PgCopySink(Sink):
                     return
                 if self._error is None:
                     self._copy(*job)
-            except Exception as exc:  # noqa: BLE001 - re-raised in the generating thread
+            except Exception as exc:
                 self._error = exc
             finally:
                 self._queue.task_done()

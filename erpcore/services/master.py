@@ -64,11 +64,11 @@ def create_item(
         if default_supplier_id is not None and uow.conn.scalar(
                 select(Supplier.id).where(Supplier.id == default_supplier_id)) is None:
             raise ValidationFailed(f"unknown supplier {default_supplier_id}")
-        return _insert(uow, Item, dict(
-            sku=sku, name=name, unit=unit, standard_cost=standard_cost, list_price=list_price, tax_code_id=tax_id,
-            safety_stock=safety_stock, reorder_qty=reorder_qty, default_supplier_id=default_supplier_id,
-            procurement=procurement,
-        ), f"item {sku!r}")
+        return _insert(uow, Item, {
+            "sku": sku, "name": name, "unit": unit, "standard_cost": standard_cost, "list_price": list_price, "tax_code_id": tax_id,
+            "safety_stock": safety_stock, "reorder_qty": reorder_qty, "default_supplier_id": default_supplier_id,
+            "procurement": procurement,
+        }, f"item {sku!r}")
 
 
 @guarded("customers:write")
@@ -77,8 +77,8 @@ def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal
     """Create a customer; a credit limit of 0 means no limit is enforced."""
     _require_positive(credit_limit=credit_limit)
     with uow:
-        return _insert(uow, Customer, dict(code=code, name=name, credit_limit=credit_limit, email=email,
-                                           payment_terms_days=payment_terms_days), f"customer {code!r}")
+        return _insert(uow, Customer, {"code": code, "name": name, "credit_limit": credit_limit, "email": email,
+                                           "payment_terms_days": payment_terms_days}, f"customer {code!r}")
 
 
 @guarded("suppliers:write")
@@ -87,15 +87,15 @@ def create_supplier(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal
     """Create a supplier."""
     _require_positive(credit_limit=credit_limit)
     with uow:
-        return _insert(uow, Supplier, dict(code=code, name=name, credit_limit=credit_limit, email=email,
-                                           payment_terms_days=payment_terms_days), f"supplier {code!r}")
+        return _insert(uow, Supplier, {"code": code, "name": name, "credit_limit": credit_limit, "email": email,
+                                           "payment_terms_days": payment_terms_days}, f"supplier {code!r}")
 
 
 @guarded("warehouses:write")
 def create_warehouse(uow: UnitOfWork, code: str, name: str) -> Doc:
     """Create a warehouse."""
     with uow:
-        return _insert(uow, Warehouse, dict(code=code, name=name), f"warehouse {code!r}")
+        return _insert(uow, Warehouse, {"code": code, "name": name}, f"warehouse {code!r}")
 
 
 def default_warehouse_id(uow: UnitOfWork) -> int:

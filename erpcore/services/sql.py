@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row, namedtuple_row
@@ -40,7 +40,7 @@ def insert_ignore(session: Session | Connection, table: Any, rows: Sequence[dict
     session.execute(stmt, list(rows))
 
 
-S = TypeVar("S", bound="Select[Unpack[tuple[Any, ...]]]")
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
 def locked(stmt: S) -> S:

@@ -87,7 +87,7 @@ class HaEngine(ABC):
     @abstractmethod
     def rejoin(self, old: str, timeline: Timeline, timeout: float) -> RejoinResult: ...
 
-    def heal(self, timeline: Timeline) -> None:
+    def heal(self, timeline: Timeline) -> None:  # noqa: B027 - an optional hook: most engines have no fault to undo
         """Undo a network fault in force (engines that cannot isolate have none)."""
 
     @abstractmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -17,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('account',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -565,7 +564,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('supplier_invoice_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supplier_invoice_line_supplier_invoice_id'))
         batch_op.drop_index(batch_op.f('ix_supplier_invoice_line_purchase_order_line_id'))

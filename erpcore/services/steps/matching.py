@@ -14,11 +14,17 @@ from erpcore.domain.events import SupplierInvoiceHeld
 from erpcore.domain.matching import MatchLine, ReceivedLine, grni_to_clear, three_way_match
 from erpcore.domain.money import ZERO
 from erpcore.domain.status import PostedStatus, SupplierInvoiceStatus
-from erpcore.models import GoodsReceipt, GoodsReceiptLine, Item, PurchaseOrderLine, SupplierInvoice, SupplierInvoiceLine
+from erpcore.models import (
+    GoodsReceipt,
+    GoodsReceiptLine,
+    Item,
+    PurchaseOrderLine,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+)
 from erpcore.services.sql import locked
 from erpcore.services.steps import journal
 from erpcore.services.unit_of_work import UnitOfWork
-
 
 _BILLED = aliased(SupplierInvoiceLine)
 # per PO line: its received value at receipt cost, and the GRNI matched invoices cleared of it so far

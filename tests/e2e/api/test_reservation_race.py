@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import uvicorn
 from erpcore.api.app import create_app
 from erpcore.models import StockBalance
 from erpcore.services.bootstrap import Erp
+from opskit.ports import free_port
 from tests.e2e.api.conftest import V1, Api
 
 CLIENTS = 50
@@ -23,16 +23,11 @@ EACH = 3
 SUPPLY = 51  # 17 whole orders: about a third of the 150 demanded, and exactly reservable
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def server(erp: Erp) -> Iterator[str]:
     """A real uvicorn server on a free loopback port, in a background thread."""
-    config = uvicorn.Config(create_app(erp), host="127.0.0.1", port=_free_port(), log_level="warning",
+    config = uvicorn.Config(create_app(erp), host="127.0.0.1", port=free_port(), log_level="warning",
                             lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -28,7 +28,7 @@ def _wait_for(condition: Callable[[], object], seconds: float, what: str) -> Non
 def _created_tokens(database_url: str) -> bool:
     try:
         return bool(tokens(database_url))
-    except Exception:  # noqa: BLE001  (the database is still being migrated by the server)
+    except Exception:
         return False
 
 

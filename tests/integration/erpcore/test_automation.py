@@ -11,7 +11,7 @@ from erpcore.models import JournalEntry, PurchaseRequisition, SalesOrder, StockB
 from erpcore.services import sales
 from erpcore.services.bootstrap import Erp
 from erpcore.services.sales import OrderLineInput
-from tests.factories import make_world, stock_up, reserved
+from tests.factories import make_world, reserved, stock_up
 
 
 def _requisitions(erp: Erp, item: int) -> list[tuple[str, Decimal]]:

@@ -4,11 +4,18 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from erpcore.models import CustomerInvoice, JournalEntry, SalesOrder, SalesOrderLine, ShipmentLine, StockBalance
+from erpcore.models import (
+    CustomerInvoice,
+    JournalEntry,
+    SalesOrder,
+    SalesOrderLine,
+    ShipmentLine,
+    StockBalance,
+)
 from erpcore.services import sales
 from erpcore.services.bootstrap import Erp
 from erpcore.services.sales import OrderLineInput
-from tests.factories import make_world, stock_up, reserved
+from tests.factories import make_world, reserved, stock_up
 
 
 def test_order_to_cash_posts_every_step(erp: Erp) -> None:

@@ -87,5 +87,5 @@ def test_the_hard_timeout_covers_the_run_workers_and_the_remote_wait(tmp_path: P
 def test_the_cli_help_names_the_same_choices_as_the_options() -> None:
     from loadtest import cli, options
 
-    assert cli.SUITES == ", ".join(options.SUITES) and cli.SHAPES == ", ".join(options.SHAPES)
+    assert ", ".join(options.SUITES) == cli.SUITES and ", ".join(options.SHAPES) == cli.SHAPES
     assert cli.DEFAULT_MASTER_PORT == options.DEFAULT_MASTER_PORT
