@@ -47,7 +47,7 @@ def test_journal_carry_forward_is_balanced_per_account_and_party(pair: Pair) -> 
                                   "AND source_id = 77"), {"s": CARRY_FORWARD_SOURCE}).one()
         lines = conn.execute(text("SELECT account_id, debit, credit, customer_id FROM journal_line "
                                   "WHERE journal_entry_id = :e ORDER BY account_id"), {"e": entry.id}).all()
-    assert "3 balance(s) carried forward in journal entry ARCF-0000000077" == why
+    assert why == "3 balance(s) carried forward in journal entry ARCF-0000000077"
     assert entry.number == "ARCF-0000000077" and str(entry.entry_date)[:10] == "2022-05-09"
     by_account = {r.account_id: (Decimal(str(r.debit)), Decimal(str(r.credit))) for r in lines}
     assert acc["accounts_receivable"] not in by_account  # the customer's invoice and receipt net to zero

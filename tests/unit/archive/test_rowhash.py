@@ -56,6 +56,6 @@ def test_digests_add_up_like_the_sets_they_stand_for() -> None:
 def test_the_fast_path_hashes_like_the_canonical_lines() -> None:
     from archive.rowhash import row_line, row_number, scales
 
-    mixed = rows() + [{**rows()[0], "id": 9, "debit": 2.25, "customer_id": 4}]
+    mixed = [*rows(), {**rows()[0], "id": 9, "debit": 2.25, "customer_id": 4}]
     expected = sum(row_number(row_line(LINE, r, scales(LINE))) for r in mixed) % (1 << 128)
     assert digest(LINE, mixed).value == expected
