@@ -294,7 +294,9 @@ def run_check(target: Engine | Connection, only: list[str] | None = None,
     report = CheckReport()
     chosen = [i for i in INVARIANTS if only is None or i.name in only]
     params = {"qty_tolerance": _quantity_tolerance() if quantity_tolerance is None else quantity_tolerance}
-    if isinstance(target, Engine):
+    if isinstance(target, Engine) and target.dialect.name == "postgresql" and len(chosen) > 1:
+        _run_parallel(target, chosen, report, params)
+    elif isinstance(target, Engine):
         with target.connect() as conn:
             _run_all(conn, chosen, report, params)
     else:
@@ -307,6 +309,23 @@ def _quantity_tolerance() -> Decimal:
     from erpcore.config import load_settings
 
     return load_settings().matching.quantity_tolerance
+
+
+PARALLEL = 2  # connections checking at once on PostgreSQL: the queries are independent scans
+
+
+def _run_parallel(engine: Engine, chosen: list[Invariant], report: CheckReport, params: dict[str, Any]) -> None:
+    """The invariants spread over `PARALLEL` connections; the report keeps their order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(inv: Invariant) -> Violation | None:
+        with engine.connect() as conn:
+            return _check_one(conn, inv, params)
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        found = list(pool.map(one, chosen))
+    report.checked.extend(inv.name for inv in chosen)
+    report.violations.extend(v for v in found if v is not None)
 
 
 def _run_all(conn: Connection, chosen: list[Invariant], report: CheckReport, params: dict[str, Any]) -> None:
