@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import text
 
 from erpcore.db import make_engine
-from erpcore.migrate import upgrade
+from erpcore.migrate import scratch_schema
 from loadtest.fixture import API, Fixture, create_fixture, tokens_from_database
 from opskit.ports import free_port
 from opskit.proc import ServerProcess, start_http_server
@@ -77,19 +77,9 @@ def pct(values: list[float], p: float) -> float:
 @contextmanager
 def bench_schema(url: str) -> Iterator[str]:
     """A fresh migrated schema; yields the database URL whose connections use it."""
-    schema = "bench_api_" + uuid.uuid4().hex[:8]
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(engine)
+    with scratch_schema(url, "bench_api") as (engine, schema):
         engine.dispose()
         yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextmanager

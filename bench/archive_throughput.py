@@ -19,7 +19,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,8 +29,7 @@ from archive.closure import unindexed_references
 from archive.context import open_archive
 from archive.runner import run_archive
 from archive.settings import ArchiveSettings
-from erpcore.db import make_engine
-from erpcore.migrate import upgrade
+from erpcore.migrate import scratch_schema
 from erpcore.seed import seed
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -40,20 +38,8 @@ PROBE_EVERY_S = 0.005
 
 @contextmanager
 def schema(url: str, migrate: bool = True) -> Iterator[Engine]:
-    name = "bench_arch_" + uuid.uuid4().hex[:8]
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={name}"})
-    try:
-        if migrate:
-            upgrade(engine)
+    with scratch_schema(url, "bench_arch", migrate) as (engine, _name):
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 @dataclass

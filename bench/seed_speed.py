@@ -13,37 +13,15 @@ import argparse
 import os
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from erpcore.db import make_engine
-from erpcore.migrate import upgrade
+from erpcore.migrate import scratch_schema
 from erpcore.seed import SeedSummary, seed
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@contextmanager
-def fresh_schema(url: str, keep: bool) -> Iterator[tuple[Engine, str]]:
-    """A new schema on `url`, migrated, dropped afterwards unless `keep`."""
-    schema = "bench_seed_" + uuid.uuid4().hex[:8]
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(engine)
-        yield engine, schema
-    finally:
-        engine.dispose()
-        if not keep:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def baseline(engine: Engine, rows: int) -> float:
@@ -99,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="run the integrity check on the result")
     parser.add_argument("--keep", action="store_true", help="keep the seeded schema")
     args = parser.parse_args(argv)
-    with fresh_schema(args.url, args.keep) as (engine, schema):
+    with scratch_schema(args.url, "bench_seed", keep=args.keep) as (engine, schema):
         began = time.perf_counter()
         summary = seed(engine, args.years, args.orders_per_day, args.seed, progress=progress_printer())
         wall = time.perf_counter() - began

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -85,3 +87,29 @@ def open_database() -> Engine:
     from erpcore.db import make_engine
 
     return require_current(make_engine())
+
+
+@contextmanager
+def scratch_schema(url: str, prefix: str = "scratch", migrate: bool = True, keep: bool = False,
+                   **engine_args: Any) -> Iterator[tuple[Engine, str]]:
+    """A new PostgreSQL schema on `url` with an engine whose sessions use it (migrated unless `migrate` is
+    False); the schema is dropped afterwards unless `keep`. Yields the engine and the schema's name."""
+    from sqlalchemy import text
+
+    from erpcore.db import make_engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={name}"}, **engine_args)
+    try:
+        if migrate:
+            upgrade(engine)
+        yield engine, name
+    finally:
+        engine.dispose()
+        if not keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from erpcore.db import make_engine
-from erpcore.migrate import upgrade
+from erpcore.migrate import scratch_schema, upgrade
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -35,20 +35,8 @@ def pg_url() -> str | None:
 
 @contextmanager
 def pg_schema_engine(url: str, migrate: bool = True, **kwargs: object) -> Iterator[Engine]:
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"}, **kwargs)
-    try:
-        if migrate:
-            upgrade(engine)
+    with scratch_schema(url, "t", migrate, **kwargs) as (engine, _name):
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextmanager
