@@ -2,7 +2,7 @@
 
 from erpcore.models.base import Base
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
-from erpcore.models.master import Account, Customer, Item, Supplier, TaxCode, Warehouse
+from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
 from erpcore.models.purchasing import (
     GoodsReceipt,
     GoodsReceiptLine,

@@ -1,4 +1,4 @@
-"""Master data: tax codes, chart of accounts, warehouses, items, customers, suppliers."""
+"""Master data: tax codes, chart of accounts, departments, warehouses, items, customers, suppliers."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ class Account(Base):
     name: Mapped[str]
     type: Mapped[str] = mapped_column(String(16))
     role: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+
+class Department(Base):
+    """An organisational unit: employees belong to one, budgets and purchases are kept per department, and its
+    cost centre is where its salaries and spend are booked."""
+
+    __tablename__ = "department"
+
+    id: Mapped[intpk]
+    code: Mapped[code]
+    name: Mapped[str]
+    cost_centre: Mapped[str] = mapped_column(String(20))
 
 
 class Warehouse(Base):
