@@ -16,11 +16,15 @@ not httpx: on 2 cores shared with the server, the load generator's own CPU is ta
 
 Run: .venv/bin/python -m bench.api_throughput [--clients 8] [--seconds 15] [--rounds 3] [--pgbench-seconds 10]
      [--workers 2] [--profile stacks.txt]   (py-spy samples the server's processes during the first round)
+     [--against /work/wt/before]   (alternate rounds with a server run from another source tree, e.g. a
+     `git worktree add` of an older commit; CPU per chain, of the server and its PostgreSQL backends, is the
+     figure a busy machine disturbs least)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -39,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import text
 
 from erpcore.db import make_engine
@@ -50,6 +55,7 @@ from opskit.proc import ServerProcess, start_http_server
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 POSTING = ("approve", "ship", "invoice", "receipt")
+APP_NAME = "erpops-bench"
 
 
 @dataclass
@@ -75,11 +81,18 @@ def pct(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def bench_schema(url: str) -> Iterator[str]:
-    """A fresh migrated schema; yields the database URL whose connections use it."""
-    with scratch_schema(url, "bench_api") as (engine, schema):
+def bench_schema(url: str, tree: Path | None = None) -> Iterator[str]:
+    """A fresh migrated schema; yields the database URL whose connections use it (application name
+    `erpops-bench`, so the CPU of its PostgreSQL backends can be told apart). With `tree`, the schema is
+    migrated by that source tree's own `erpops db upgrade`, for a server run from it."""
+    with scratch_schema(url, "bench_api", migrate=tree is None) as (engine, schema):
         engine.dispose()
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+        db_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}&application_name={APP_NAME}"
+        if tree is not None:
+            subprocess.run([sys.executable, "-m", "erpops", "db", "upgrade"], check=True, capture_output=True,
+                           timeout=300, cwd=tree,  # -m puts the working directory first on sys.path
+                           env={**os.environ, "PYTHONPATH": str(tree), "ERPOPS_DATABASE_URL": db_url})
+        yield db_url
 
 
 @contextmanager
@@ -176,10 +189,14 @@ def drive(host: str, fx: Fixture, clients: int, seconds: float) -> tuple[Tally, 
     return tally, time.monotonic() - started
 
 
-def start_server(database_url: str, log_path: Path, workers: int, wait_s: float = 60.0) -> ServerProcess:
-    """`erpops serve --workers N` on 127.0.0.1 over `database_url`, once /healthz answers."""
+def start_server(database_url: str, log_path: Path, workers: int, wait_s: float = 60.0,
+                 tree: Path | None = None) -> ServerProcess:
+    """`erpops serve --workers N` on 127.0.0.1 over `database_url`, once /healthz answers; run from the source
+    tree `tree` when given (its code first on PYTHONPATH)."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "ERPOPS_DATABASE_URL": database_url}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     argv = [str(Path(sys.executable).parent / "erpops"), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--no-access-log"]
     return start_http_server(argv, f"http://127.0.0.1:{port}", log_path, env=env, wait_s=wait_s)
@@ -204,6 +221,61 @@ def heaviest(path: Path, top: int = 25) -> list[tuple[str, float]]:
     return [(frame, n / total) for frame, n in counts.most_common(top)] if total else []
 
 
+@dataclass
+class Side:
+    """One server under test: this tree, or another source tree (`--against`) served the same way."""
+
+    name: str
+    tree: Path | None
+    db_url: str = ""
+    server: ServerProcess | None = None
+    fx: Fixture | None = None
+    rates: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+    cpu_ms: list[tuple[float, float]] = field(default_factory=list)
+
+
+def tokens_for(side: Side) -> dict[str, str]:
+    """A token per role in `side`'s database, written by `side`'s own code (its token table may differ)."""
+    if side.tree is None:
+        return tokens_from_database(side.db_url, "bench")
+    code = "import json, sys; from loadtest.fixture import tokens_from_database as t; print(json.dumps(t(sys.argv[1], 'bench')))"
+    done = subprocess.run([sys.executable, "-c", code, side.db_url], check=True, capture_output=True, text=True,
+                          timeout=120, cwd=side.tree, env={**os.environ, "PYTHONPATH": str(side.tree)})
+    return dict(json.loads(done.stdout))
+
+
+def cpu_seconds(server_pid: int, url: str, application_name: str) -> dict[tuple[str, int], float]:
+    """CPU seconds (user + system) so far of the server's processes and of the PostgreSQL backends serving
+    `application_name`, keyed by (kind, pid)."""
+    found: dict[tuple[str, int], float] = {}
+    root = psutil.Process(server_pid)
+    for proc in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            found[("server", proc.pid)] = t.user + t.system
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"),
+                                {"a": application_name}).scalars().all()
+    finally:
+        engine.dispose()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(pid).cpu_times()
+            found[("postgres", pid)] = t.user + t.system
+    return found
+
+
+def cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> tuple[float, float]:
+    """(server, postgres) CPU seconds spent between two `cpu_seconds` readings."""
+    spent = {"server": 0.0, "postgres": 0.0}
+    for key, value in after.items():
+        spent[key[0]] += value - before.get(key, 0.0)
+    return spent["server"], spent["postgres"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api_throughput")
     parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
@@ -214,19 +286,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contention-clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="API server processes")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of round 1 here")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another source tree (e.g. a `git worktree` of an older commit) served the same way, "
+                             "its rounds alternating with this tree's; prints both and their ratio")
     args = parser.parse_args(argv)
-    ratios, rates = [], []
-    with pgbench_database(args.url, 10) as pgb, bench_schema(args.url) as db_url, \
-            tempfile.TemporaryDirectory() as tmp:
-        server: ServerProcess = start_server(db_url, Path(tmp) / "server.log", args.workers)
-        try:
-            fx = create_fixture(server.url, tokens_from_database(db_url, "bench"), items=50, customers=20)
-            drive(server.url, fx, 2, 2)  # warm up
-            for r in range(1, args.rounds + 1):
+    sides = [Side("this tree", None)] + ([Side(str(args.against), args.against)] if args.against else [])
+    with pgbench_database(args.url, 10) as pgb, contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for k, side in enumerate(sides):
+            side.db_url = stack.enter_context(bench_schema(args.url, side.tree))
+            side.server = start_server(side.db_url, tmp / f"server{k}.log", args.workers, tree=side.tree)
+            stack.callback(side.server.stop)
+            side.fx = create_fixture(side.server.url, tokens_for(side), items=50, customers=20)
+            drive(side.server.url, side.fx, 2, 2)  # warm up
+        for r in range(1, args.rounds + 1):
+            for side in sides if r % 2 else reversed(sides):
+                assert side.server is not None and side.fx is not None
                 before = pgbench_tps(pgb, args.clients, args.pgbench_seconds)
-                spy = start_profile(server.process.pid, args.seconds, args.profile) if args.profile and r == 1 \
-                    else None
-                tally, wall = drive(server.url, fx, args.clients, args.seconds)
+                spy = start_profile(side.server.process.pid, args.seconds, args.profile) \
+                    if args.profile and r == 1 and side.tree is None else None
+                cpu_before = cpu_seconds(side.server.process.pid, args.url, APP_NAME)
+                tally, wall = drive(side.server.url, side.fx, args.clients, args.seconds)
+                server_s, postgres_s = cpu_spent(cpu_before, cpu_seconds(side.server.process.pid, args.url,
+                                                                         APP_NAME))
                 if spy is not None and args.profile is not None:
                     spy.wait(60)
                     for frame, share in heaviest(args.profile):
@@ -235,26 +317,38 @@ def main(argv: list[str] | None = None) -> int:
                 prepared = pgbench_tps(pgb, args.clients, args.pgbench_seconds, "prepared")
                 rate = tally.chains / wall
                 ratio = rate / ((before + after) / 2)
-                rates.append(rate)
-                ratios.append(ratio)
+                side.rates.append(rate)
+                side.ratios.append(ratio)
+                per_chain = (1000 * server_s / max(tally.chains, 1), 1000 * postgres_s / max(tally.chains, 1))
+                side.cpu_ms.append(per_chain)
                 posting = [ms for s in POSTING for ms in tally.latencies[s]]
-                print(f"round {r}: {rate:.1f} chains/s at {args.clients} clients; pgbench TPC-B {before:.0f} / "
-                      f"{after:.0f} tps; ratio {ratio:.4f} (to -M prepared {prepared:.0f} tps: {rate / prepared:.4f}); posting p50 {pct(posting, 50):.1f} ms, "
-                      f"p95 {pct(posting, 95):.1f} ms, p99 {pct(posting, 99):.1f} ms; statuses "
-                      f"{dict(tally.statuses)}")
+                print(f"round {r} [{side.name}]: {rate:.1f} chains/s at {args.clients} clients; pgbench TPC-B "
+                      f"{before:.0f} / {after:.0f} tps; ratio {ratio:.4f} (to -M prepared {prepared:.0f} tps: "
+                      f"{rate / prepared:.4f}); CPU per chain: server {per_chain[0]:.1f} ms, PostgreSQL "
+                      f"{per_chain[1]:.1f} ms; posting p50 {pct(posting, 50):.1f} ms, p95 {pct(posting, 95):.1f} ms, "
+                      f"p99 {pct(posting, 99):.1f} ms; statuses {dict(tally.statuses)}")
                 for s in ("create", *POSTING):
                     v = tally.latencies[s]
                     print(f"    {s:8s} p50 {pct(v, 50):6.1f}  p95 {pct(v, 95):6.1f}  p99 {pct(v, 99):6.1f} ms")
-            tally, wall = drive(server.url, fx, args.contention_clients, args.seconds)
+        for side in sides:
+            assert side.server is not None and side.fx is not None
+            tally, wall = drive(side.server.url, side.fx, args.contention_clients, args.seconds)
             everything = [ms for v in tally.latencies.values() for ms in v]
             bad = {s: n for s, n in tally.statuses.items() if s not in (200, 201, 409, 422)}
-            print(f"{args.contention_clients} clients: {tally.chains / wall:.1f} chains/s, p99 "
+            print(f"[{side.name}] {args.contention_clients} clients: {tally.chains / wall:.1f} chains/s, p99 "
                   f"{pct(everything, 99):.0f} ms, statuses {dict(tally.statuses)}"
                   f"{'' if not bad else f'; UNEXPECTED {bad}'}")
-        finally:
-            server.stop()
-    print(f"median: {statistics.median(rates):.1f} chains/s; ratio to pgbench TPC-B {statistics.median(ratios):.4f} "
-          f"(target 0.02)")
+    for side in sides:
+        server_ms = statistics.median(c[0] for c in side.cpu_ms)
+        postgres_ms = statistics.median(c[1] for c in side.cpu_ms)
+        print(f"median [{side.name}]: {statistics.median(side.rates):.1f} chains/s; ratio to pgbench TPC-B "
+              f"{statistics.median(side.ratios):.4f} (target 0.02); CPU per chain: server {server_ms:.1f} ms, "
+              f"PostgreSQL {postgres_ms:.1f} ms")
+    if len(sides) == 2:
+        this, other = sides
+        print(f"this tree / {other.name}: throughput ratio "
+              f"{statistics.median(this.ratios) / statistics.median(other.ratios):.3f}; CPU per chain "
+              f"{sum(map(statistics.median, zip(*this.cpu_ms, strict=True))) / sum(map(statistics.median, zip(*other.cpu_ms, strict=True))):.3f}")
     return 0
 
 
