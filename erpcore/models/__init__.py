@@ -23,6 +23,7 @@ from erpcore.models.sales import (
     ShipmentLine,
     StockReservation,
 )
+from erpcore.models.production import BillOfMaterials, BomLine, ShippingInstruction, WorkOrder, WorkOrderLine
 from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, IdempotencyKey, OutboxMessage
 
 metadata = Base.metadata
@@ -34,4 +35,5 @@ __all__ = [
     "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
+    "BillOfMaterials", "BomLine", "ShippingInstruction", "WorkOrder", "WorkOrderLine",
 ]
