@@ -3,6 +3,7 @@
 from erpcore.models.base import Base
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
+from erpcore.models.production import BillOfMaterials, BomLine, ShippingInstruction, WorkOrder, WorkOrderLine
 from erpcore.models.purchasing import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -23,7 +24,6 @@ from erpcore.models.sales import (
     ShipmentLine,
     StockReservation,
 )
-from erpcore.models.production import BillOfMaterials, BomLine, ShippingInstruction, WorkOrder, WorkOrderLine
 from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, IdempotencyKey, OutboxMessage
 
 metadata = Base.metadata
@@ -35,5 +35,5 @@ __all__ = [
     "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
-    "BillOfMaterials", "BomLine", "ShippingInstruction", "WorkOrder", "WorkOrderLine",
 ]
+__all__ += ["BillOfMaterials", "BomLine", "ShippingInstruction", "WorkOrder", "WorkOrderLine"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -52,9 +53,14 @@ def shipping_instruction(source: Source, order_id: int) -> dict[str, Any]:
 
 
 def work_orders(source: Source, status: str | None = None, item_id: int | None = None, after: int | None = None,
-                limit: int = 50) -> list[dict[str, Any]]:
-    """Work orders by id, optionally of one status or item, after an id."""
-    stmt = select(*WorkOrder.__table__.columns).order_by(WorkOrder.id).limit(limit)
+                limit: int = 50, offset: int = 0, date_from: dt.date | None = None,
+                date_to: dt.date | None = None) -> list[dict[str, Any]]:
+    """Work orders by id, optionally of one status or item, planned within dates, after an id."""
+    stmt = select(*WorkOrder.__table__.columns).order_by(WorkOrder.id).offset(offset).limit(limit)
+    if date_from is not None:
+        stmt = stmt.where(WorkOrder.planned_date >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(WorkOrder.planned_date <= date_to)
     if status is not None:
         stmt = stmt.where(WorkOrder.status == status)
     if item_id is not None:
