@@ -70,6 +70,9 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "periods:read": frozenset({R.FINANCE}),
     "periods:close": frozenset({R.FINANCE}),
     "periods:reopen": frozenset(),
+    "production.bom.write": frozenset({R.PURCHASING}),
+    "production.workorder.write": frozenset({R.WAREHOUSE}),
+    "production.read": frozenset({R.WAREHOUSE, R.PURCHASING, R.FINANCE}),
 }
 
 
@@ -98,7 +101,7 @@ def allowed(role: AccessRole, permission: str) -> bool:
     if role is AccessRole.ADMIN:
         return True
     if role is AccessRole.VIEWER:
-        return permission.endswith(":read")
+        return permission.endswith((":read", ".read"))
     return role in PERMISSIONS[permission]
 
 

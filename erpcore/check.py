@@ -99,7 +99,9 @@ INVARIANTS: tuple[Invariant, ...] = (
               f"OR reserved - on_hand > {QTY_EPS}"),
     Invariant("reservations_match_balances", "each balance's reserved quantity equals its open reservations",
               "SELECT b.item_id, b.warehouse_id, b.reserved, COALESCE(r.qty, 0) AS reservations FROM stock_balance b "
-              "LEFT JOIN (SELECT item_id, warehouse_id, SUM(quantity) AS qty FROM stock_reservation "
+              "LEFT JOIN (SELECT item_id, warehouse_id, SUM(quantity) AS qty FROM (SELECT item_id, warehouse_id, "
+              "quantity FROM stock_reservation UNION ALL SELECT l.item_id, w.warehouse_id, l.qty_reserved "
+              "FROM work_order_line l JOIN work_order w ON w.id = l.work_order_id) x "
               "GROUP BY item_id, warehouse_id) r ON r.item_id = b.item_id AND r.warehouse_id = b.warehouse_id "
               f"WHERE ABS(b.reserved - COALESCE(r.qty, 0)) > {QTY_EPS}"),
     Invariant("shipments_posted", "every shipment has its journal entry",
@@ -257,7 +259,30 @@ PERIOD_INVARIANTS: tuple[Invariant, ...] = (
               # an archive carry-forward restates postings the period already had (they moved to the archive)
               "AND je.source_type <> 'archive_carry_forward'"),
 )
-INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS
+# --- plan-to-produce: a work order's WIP is issued components - finished goods received - variance at close ---
+_WO_LEDGER = ("SELECT je.source_id AS work_order_id, SUM(jl.debit - jl.credit) AS wip FROM journal_entry je "
+              "JOIN journal_line jl ON jl.journal_entry_id = je.id JOIN account a ON a.id = jl.account_id "
+              "WHERE a.role = 'work_in_progress' AND je.source_type = 'work_order' GROUP BY je.source_id")
+PRODUCTION_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("wip_matches_open_work_orders",
+              "the WIP account equals the cost of open work orders (components issued - finished goods received)",
+              f"SELECT g.balance AS ledger, w.open_cost FROM (SELECT COALESCE(SUM(amount), 0) AS balance FROM "
+              f"({_ledger_cte('work_in_progress')}) x) g, (SELECT COALESCE(SUM(issued_cost - received_cost), 0) "
+              "AS open_cost FROM work_order WHERE status NOT IN ('closed', 'cancelled')) w "
+              f"WHERE ABS(g.balance - w.open_cost) > {MONEY_EPS}"),
+    Invariant("work_orders_cost_through",
+              "a closed work order's finished goods cost + variance equals its issued components, every work "
+              "order's issued cost equals its lines' and its WIP lines in the ledger",
+              "SELECT w.id, w.number, w.status, w.issued_cost, w.received_cost, w.variance_amount, "
+              "COALESCE(l.issued, 0) AS lines_issued, COALESCE(g.wip, 0) AS ledger_wip FROM work_order w "
+              "LEFT JOIN (SELECT work_order_id, SUM(issued_cost) AS issued FROM work_order_line "
+              f"GROUP BY work_order_id) l ON l.work_order_id = w.id LEFT JOIN ({_WO_LEDGER}) g "
+              "ON g.work_order_id = w.id "
+              f"WHERE (w.status = 'closed' AND ABS(w.received_cost + w.variance_amount - w.issued_cost) > {MONEY_EPS}) "
+              f"OR ABS(w.issued_cost - COALESCE(l.issued, 0)) > {MONEY_EPS} "
+              f"OR ABS(w.issued_cost - w.received_cost - w.variance_amount - COALESCE(g.wip, 0)) > {MONEY_EPS}"),
+)
+INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 EXIT_CODES = ("Exit codes: 0 pass; 1 SLO breached, requests failed or `erpops check` failed after the run; "
               "2 bad options or SLO file (nothing run); 4 harness failure (server, Locust or workers failed, or "
               "the generator was saturated); 130/143 interrupted, everything stopped and the run's tokens revoked.")
-SUITES = "o2c, p2p, browse, reports, day, month-end"  # loadtest.options.SUITES, not imported: --help stays fast
+SUITES = "o2c, p2p, browse, reports, day, month-end, production"  # loadtest.options.SUITES, not imported: --help stays fast
 SHAPES = "ramp, step, spike, soak, month-end, arrival"
 DEFAULT_MASTER_PORT = 5557
 

@@ -106,8 +106,28 @@ def create_fixture(host: str, tokens: dict[str, str], *, items: int = 20, custom
                          "create purchase order")["id"]
                 _ok(client.post(f"/purchase-orders/{po}/approve"), 200, "approve purchase order")
                 _ok(client.post(f"/purchase-orders/{po}/receive"), 201, "receive goods")
+            extra = {"manufactured": _manufactured(client, run, item_ids, rng)}
     except httpx.HTTPError as exc:
         raise SetupFailed(f"setup: cannot reach the API at {host}: {exc}") from exc
     today = dt.date.today()
     return Fixture(tokens, cus_ids, sup_ids, item_ids, prices, costs, item_supplier,
-                   today.replace(day=1).isoformat(), today.isoformat(), inject_errors)
+                   today.replace(day=1).isoformat(), today.isoformat(), inject_errors, extra)
+
+
+MANUFACTURED = 2  # items the production suite makes, each from a few of the purchased ones
+
+
+def _manufactured(client: httpx.Client, run: str, item_ids: list[int], rng: random.Random) -> dict[str, int]:
+    """Manufactured items with a bill of materials of two or three purchased items (in stock by the million);
+    returns item id (as text) -> its number of components."""
+    made: dict[str, int] = {}
+    for n in range(MANUFACTURED):
+        item = _ok(client.post("/items", json={
+            "sku": f"LT-{run}-M{n}", "name": f"Load product {n}", "standard_cost": "0", "list_price": "100.00",
+            "procurement": "manufactured"}), 201, "create manufactured item")["id"]
+        parts = rng.sample(item_ids, min(len(item_ids), 2 + n % 2))
+        _ok(client.post("/boms", json={"item_id": item, "lines": [
+            {"component_id": p, "quantity": str(rng.randint(1, 4)), "scrap_factor": "0.05"} for p in parts]}),
+            201, "create bill of materials")
+        made[str(item)] = len(parts)
+    return made

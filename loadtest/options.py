@@ -13,7 +13,7 @@ from typing import Any
 from erpcore.exceptions import ConfigError
 from loadtest.shapes import ShapeKind, ShapeSpec, build, parse_duration
 
-SUITES = ("o2c", "p2p", "browse", "reports", "day", "month-end")
+SUITES = ("o2c", "p2p", "browse", "reports", "day", "month-end", "production")
 SHAPES = tuple(kind.value for kind in ShapeKind)
 CI_SLO = """\
 # The CI profile's gates: generous latency on a shared 2-core runner, strict on errors and content.

@@ -243,6 +243,44 @@ def reports(user: ErpUser) -> None:
     user.flow("reports", steps)
 
 
+def plan_to_produce(user: ErpUser) -> None:
+    """Plan a work order for a manufactured item, release (reserve), issue, receive and close it: its finished
+    goods take every cent it issued, so it closes without variance."""
+    fx = user.fixture
+
+    def steps() -> None:
+        made = fx.extra.get("manufactured") or {}
+        user.expect("production fixture", bool(made), "the fixture has no manufactured item")
+        item = user.rng.choice(sorted(made))
+        qty = str(user.rng.randint(1, 5))
+        name = "POST /work-orders"
+        wo = user.call("POST", "/work-orders", name, "warehouse", {"item_id": int(item), "quantity": qty}, 201)
+        user.expect(name, wo["status"] == "planned" and len(wo["lines"]) == made[item]
+                    and Decimal(wo["quantity"]) == Decimal(qty), f"work order {wo.get('id')} is not the plan sent")
+        path = f"/work-orders/{wo['id']}"
+        name = "POST /work-orders/[id]/release"
+        released = user.call("POST", f"{path}/release", name, "warehouse")
+        user.expect(name, released["status"] == "released" and all(
+            Decimal(x["qty_reserved"]) == Decimal(x["quantity"]) for x in released["lines"]),
+            f"work order {wo['id']} is not released with every component reserved")
+        name = "POST /work-orders/[id]/issue"
+        issued = user.call("POST", f"{path}/issue", name, "warehouse")
+        cost = Decimal(issued["issued_cost"])
+        user.expect(name, issued["status"] == "issued" and cost > 0 and cost == sum(
+            (Decimal(x["issued_cost"]) for x in issued["lines"]), Decimal(0)),
+            f"work order {wo['id']}'s issued cost is not its lines'")
+        name = "POST /work-orders/[id]/receive"
+        received = user.call("POST", f"{path}/receive", name, "warehouse")
+        user.expect(name, Decimal(received["received_cost"]) == cost, f"work order {wo['id']} received "
+                                                                      f"{received['received_cost']}, issued {cost}")
+        name = "POST /work-orders/[id]/close"
+        closed = user.call("POST", f"{path}/close", name, "warehouse")
+        user.check(name, closed["status"] == "closed" and Decimal(closed["variance_amount"]) == 0,
+                   f"work order {wo['id']} closed with a variance of {closed['variance_amount']}")
+
+    user.flow("plan_to_produce", steps)
+
+
 class OrderToCashUser(ErpUser):
     tasks = [order_to_cash]  # noqa: RUF012  (Locust's own class attribute)
 
@@ -259,6 +297,10 @@ class ReportsUser(ErpUser):
     tasks = [reports]  # noqa: RUF012
 
 
+class ProductionUser(ErpUser):
+    tasks = [plan_to_produce]  # noqa: RUF012
+
+
 class BusinessDayUser(ErpUser):
     """A day weighted like the business: mostly looking things up, selling twice as often as buying."""
 
@@ -273,5 +315,5 @@ class MonthEndUser(ErpUser):
 
 SUITES: dict[str, type[ErpUser]] = {
     "o2c": OrderToCashUser, "p2p": ProcureToPayUser, "browse": BrowseUser, "reports": ReportsUser,
-    "day": BusinessDayUser, "month-end": MonthEndUser,
+    "day": BusinessDayUser, "month-end": MonthEndUser, "production": ProductionUser,
 }

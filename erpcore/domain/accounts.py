@@ -29,6 +29,8 @@ class Role(StrEnum):
     REVENUE = "revenue"
     COGS = "cost_of_goods_sold"
     PRICE_VARIANCE = "price_variance"
+    WIP = "work_in_progress"
+    PRODUCTION_VARIANCE = "production_variance"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ DEFAULT_CHART: tuple[AccountSpec, ...] = (
     AccountSpec("5000", "Cost of goods sold", AccountType.EXPENSE, Role.COGS),
     AccountSpec("5100", "Purchase price variance", AccountType.EXPENSE, Role.PRICE_VARIANCE),
     AccountSpec("6000", "Operating expenses", AccountType.EXPENSE, None),
+)
+
+# Installed by migration 0010_production, after the default chart (migration 0003 installs DEFAULT_CHART).
+PRODUCTION_ACCOUNTS: tuple[AccountSpec, ...] = (
+    AccountSpec("1250", "Work in progress", AccountType.ASSET, Role.WIP),
+    AccountSpec("5150", "Production variance", AccountType.EXPENSE, Role.PRODUCTION_VARIANCE),
 )
 
 DEFAULT_TAX_CODES: tuple[tuple[str, str, str], ...] = (

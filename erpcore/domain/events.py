@@ -34,3 +34,22 @@ class GoodsReceived(Event):
 class SupplierInvoiceHeld(Event):
     supplier_invoice_id: int
     reason: str
+
+
+@dataclass(frozen=True)
+class ShippingInstructionCreated(Event):
+    """An approved sales order was handed to the warehouse: what to pick, from where."""
+
+    shipping_instruction_id: int
+    sales_order_id: int
+    warehouse_id: int
+
+
+@dataclass(frozen=True)
+class WorkOrderReleased(Event):
+    """A work order was released to the shop floor with its components reserved."""
+
+    work_order_id: int
+    item_id: int
+    warehouse_id: int
+    quantity: Decimal

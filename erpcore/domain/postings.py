@@ -82,6 +82,21 @@ def capital_injection(amount: Decimal) -> list[PostingLine]:
     return _nonzero([_dr(Role.BANK, amount), _cr(Role.EQUITY, amount)])
 
 
+def material_issue(cost: Decimal) -> list[PostingLine]:
+    """Components leave stock for production at moving-average cost: Dr WIP / Cr Inventory."""
+    return _nonzero([_dr(Role.WIP, cost), _cr(Role.INVENTORY, cost)])
+
+
+def finished_goods_receipt(value: Decimal) -> list[PostingLine]:
+    """Finished goods enter stock at the work order's actual cost: Dr Inventory / Cr WIP."""
+    return _nonzero([_dr(Role.INVENTORY, value), _cr(Role.WIP, value)])
+
+
+def production_variance(remaining_wip: Decimal) -> list[PostingLine]:
+    """Closing a work order clears what it left in WIP: Dr Production variance / Cr WIP (or back, if negative)."""
+    return _nonzero([_dr(Role.PRODUCTION_VARIANCE, remaining_wip), _cr(Role.WIP, remaining_wip)])
+
+
 def reversal(lines: list[PostingLine]) -> list[PostingLine]:
     """The entry that nets `lines` to zero: every debit becomes a credit and back."""
     return [replace(line, debit=line.credit, credit=line.debit) for line in lines]

@@ -49,6 +49,19 @@ class RequisitionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class WorkOrderStatus(StrEnum):
+    PLANNED = "planned"
+    RELEASED = "released"
+    ISSUED = "issued"  # components issued to production
+    RECEIVED = "received"  # finished goods received into stock
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ShippingInstructionStatus(StrEnum):
+    OPEN = "open"
+
+
 def sales_order_status(
     lines: list[tuple[Decimal, Decimal, Decimal]], fully_paid: bool
 ) -> SalesOrderStatus:

@@ -12,10 +12,11 @@ from erpcore.domain.status import (
     PurchaseOrderStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
+    WorkOrderStatus,
 )
 from erpcore.exceptions import InvalidTransition
 
-SO, PO, SI = SalesOrderStatus, PurchaseOrderStatus, SupplierInvoiceStatus
+SO, PO, SI, WO = SalesOrderStatus, PurchaseOrderStatus, SupplierInvoiceStatus, WorkOrderStatus
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
                                       PO.CLOSED),
     ("supplier invoice", "pay"): _t("only matched invoices are paid", SI.MATCHED),
     ("supplier invoice", "cancel"): _t("only unpaid invoices cancel", SI.ON_HOLD, SI.MATCHED),
+    ("work order", "release"): _t("only a planned work order can be released", WO.PLANNED),
+    ("work order", "issue"): _t("components are issued to a released work order", WO.RELEASED),
+    ("work order", "receive"): _t("finished goods are received once its components are issued", WO.ISSUED),
+    ("work order", "close"): _t("only a work order whose finished goods are received can be closed", WO.RECEIVED),
+    ("work order", "cancel"): _t("only planned or released work orders (nothing issued) can be cancelled",
+                                 WO.PLANNED, WO.RELEASED),
 }
 
 

@@ -1,6 +1,7 @@
 """Automation: handlers of domain events, run inside the transaction that raised them.
 
-- an approved order that could not reserve everything raises a requisition for the shortfall;
+- an approved order that could not reserve everything raises a requisition for the shortfall, or plans a
+  work order when the item is manufactured (it has a bill of materials);
 - free stock falling under an item's safety stock raises one requisition for the reorder quantity
   (not one per movement: none is raised while an earlier one is still open or on order);
 - a goods receipt re-runs three-way match for invoices of that order waiting on it;
@@ -30,12 +31,15 @@ from erpcore.models import (
 )
 from erpcore.services.messagebus import Handler
 from erpcore.services.sql import Query, pairs_in, pairs_params
+from erpcore.services.steps import production
 from erpcore.services.steps.matching import match_invoice
 from erpcore.services.steps.requisition import raise_requisition
 from erpcore.services.unit_of_work import Key, StockLevel, UnitOfWork
 
 
 def requisition_for_shortfall(event: ReservationFellShort, uow: UnitOfWork) -> None:
+    if production.plan_for_shortfall(uow, event):  # a manufactured item: a work order instead
+        return
     raise_requisition(uow, event.item_id, event.warehouse_id, event.shortfall, "shortage",
                       sales_order_line_id=event.sales_order_line_id)
 

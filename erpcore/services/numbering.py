@@ -35,6 +35,7 @@ PREFIX = {
     "supplier_invoice": "SINV",
     "supplier_payment": "PAY",
     "journal_entry": "JE",
+    "work_order": "WO",
 }
 LEGAL = frozenset({"journal_entry", "customer_invoice"})
 BLOCK = 50

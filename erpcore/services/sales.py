@@ -42,7 +42,7 @@ from erpcore.services import numbering, views
 from erpcore.services.documents import Doc, written
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import Query, batch_insert, batch_update, locked
-from erpcore.services.steps import journal, stock
+from erpcore.services.steps import journal, production, stock
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -261,6 +261,8 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
                 uow.emit(StockDecreased(line["item_id"], wh))
         stock.write_balances(uow, balances)
         INSERT_RESERVATIONS.many(s, reservations)
+        production.create_shipping_instruction(uow, order_id, wh, [
+            (line["line_no"], line["item_id"], line["quantity"]) for line in lines])
         uow.commit()
         return written(head, lines)
 

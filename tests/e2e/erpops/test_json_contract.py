@@ -42,6 +42,8 @@ RUN_HERE: dict[str, list[str]] = {
     "advisor unused": ["--database-url", "{database_url}"],
     "backup list": [],
     "backup status": [],
+    "production workorder list": [],
+    "production cost": [],
 }
 ELSEWHERE: dict[str, str] = {
     "seed": "tests/e2e/erpops/test_core_json.py (writes history)",
@@ -76,6 +78,14 @@ ELSEWHERE: dict[str, str] = {
     "failover init": "tests/e2e/failover",
     "failover lab up": "tests/e2e/failover",
     "failover lab down": "tests/e2e/failover",
+    "production bom add": "tests/e2e/erpops/test_production_cli.py (needs items)",
+    "production bom show": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder plan": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder release": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder issue": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder receive": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder close": "tests/e2e/erpops/test_production_cli.py",
+    "production workorder cancel": "tests/e2e/erpops/test_production_cli.py",
 }
 
 

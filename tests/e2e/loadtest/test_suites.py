@@ -57,3 +57,14 @@ def test_ci_profile_passes_on_postgresql_in_under_two_minutes(loadtest: LoadTest
     for task in ("order_to_cash", "procure_to_pay", "browse", "reports"):
         assert v["metrics"][f"TASK {task}"]["count"] > 0, task
     assert v["database_check"] == {"ok": True, "checked": v["database_check"]["checked"], "violations": []}
+
+
+def test_production_suite_makes_work_orders_from_plan_to_close(loadtest: LoadTest) -> None:
+    run = loadtest("--suite", "production", "--users", "2", "--run-time", "8s")
+    assert run.exit_code == 0, run.stderr + run.stdout
+    metrics = run.verdict["metrics"]
+    assert metrics["TASK plan_to_produce"]["count"] > 0 and metrics["TASK plan_to_produce"]["rate(errors)"] == 0
+    for step in ("POST /work-orders", "POST /work-orders/[id]/release", "POST /work-orders/[id]/issue",
+                 "POST /work-orders/[id]/receive", "POST /work-orders/[id]/close"):
+        assert metrics[step]["count"] > 0, step
+    assert run.verdict["check_failures"] == 0 and run.verdict["database_check"]["ok"] is True

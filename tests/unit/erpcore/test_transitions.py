@@ -13,10 +13,11 @@ from erpcore.domain.status import (
     PurchaseOrderStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
+    WorkOrderStatus,
 )
 from erpcore.exceptions import InvalidTransition
 
-SO, PO, SI = SalesOrderStatus, PurchaseOrderStatus, SupplierInvoiceStatus
+SO, PO, SI, WO = SalesOrderStatus, PurchaseOrderStatus, SupplierInvoiceStatus, WorkOrderStatus
 
 EXPECTED = {
     ("sales order", "approve"): {SO.DRAFT},
@@ -32,9 +33,14 @@ EXPECTED = {
     ("purchase order", "invoice"): set(PO) - {PO.DRAFT, PO.CANCELLED},
     ("supplier invoice", "pay"): {SI.MATCHED},
     ("supplier invoice", "cancel"): {SI.ON_HOLD, SI.MATCHED},
+    ("work order", "release"): {WO.PLANNED},
+    ("work order", "issue"): {WO.RELEASED},
+    ("work order", "receive"): {WO.ISSUED},
+    ("work order", "close"): {WO.RECEIVED},
+    ("work order", "cancel"): {WO.PLANNED, WO.RELEASED},
 }
 STATUSES = {"sales order": SO, "shipment": PostedStatus, "customer invoice": InvoiceStatus,
-            "purchase order": PO, "supplier invoice": SI}
+            "purchase order": PO, "supplier invoice": SI, "work order": WO}
 
 
 def test_the_table_covers_exactly_the_expected_actions() -> None:
