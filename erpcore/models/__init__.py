@@ -35,3 +35,6 @@ __all__ = [
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]
+from erpcore.models.payroll import Employee, PayrollLine, PayrollRate, PayrollRun, PayrollRunDepartment  # noqa: E402
+
+__all__ += ["Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]
