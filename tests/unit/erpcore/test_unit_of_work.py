@@ -17,6 +17,7 @@ from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
 from erpcore.exceptions import Forbidden
+from erpcore.crypto import Keyring
 from erpcore.services import master, purchasing, sales
 from erpcore.services.messagebus import MessageBus
 from erpcore.services.unit_of_work import NestedUnitOfWork, Step, UnitOfWork
@@ -30,6 +31,7 @@ class FakeResources:
     tolerances: Tolerances = field(default_factory=Tolerances)
     dates: DateWindow = field(default_factory=DateWindow)
     max_discount_percent: Decimal = Decimal(50)
+    keyring: Keyring = field(default_factory=Keyring)
 
     @property
     def number_blocks(self) -> object:
