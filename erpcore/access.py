@@ -70,6 +70,13 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "periods:read": frozenset({R.FINANCE}),
     "periods:close": frozenset({R.FINANCE}),
     "periods:reopen": frozenset(),
+    # hire to payroll (finance until the access model has an HR role); `reveal` shows sensitive fields unmasked
+    "hr.employee.write": frozenset({R.FINANCE}),
+    "hr.employee.reveal": frozenset({R.FINANCE}),
+    "hr.payroll.run": frozenset({R.FINANCE}),
+    "hr.payroll.pay": frozenset({R.FINANCE}),
+    "hr.read": frozenset({R.FINANCE}),
+    "partners.tax_id.reveal": frozenset({R.FINANCE}),
 }
 
 
@@ -92,13 +99,13 @@ def cli_actor() -> Actor:
 
 
 def allowed(role: AccessRole, permission: str) -> bool:
-    """Whether `role` holds `permission` (admin: everything; viewer: every `:read`)."""
+    """Whether `role` holds `permission` (admin: everything; viewer: every `:read` / `.read`)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
     if role is AccessRole.ADMIN:
         return True
     if role is AccessRole.VIEWER:
-        return permission.endswith(":read")
+        return permission.endswith((":read", ".read"))
     return role in PERMISSIONS[permission]
 
 

@@ -34,3 +34,11 @@ class GoodsReceived(Event):
 class SupplierInvoiceHeld(Event):
     supplier_invoice_id: int
     reason: str
+
+
+@dataclass(frozen=True)
+class PayrollPosted(Event):
+    payroll_run_id: int
+    period: str  # YYYY-MM
+    headcount: int
+    net_amount: Decimal
