@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from erpcore.api import docs, errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api import routes_payroll
 from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
@@ -43,6 +44,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(routes_reports.periods_router, prefix=PREFIX)
+    app.include_router(routes_payroll.router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
     openapi.document_problems(app, PREFIX)

@@ -37,4 +37,4 @@ __all__ = [
 ]
 from erpcore.models.payroll import Employee, PayrollLine, PayrollRate, PayrollRun, PayrollRunDepartment  # noqa: E402
 
-__all__ += ["Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]
+__all__ += ["Department", "Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]

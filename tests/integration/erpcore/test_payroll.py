@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select, text
 from erpcore.access import AccessRole, Actor
 from erpcore.check import run_check
 from erpcore.config import load_settings
-from erpcore.crypto import generate_key
+from erpcore.crypto import MissingKey, generate_key
 from erpcore.exceptions import Forbidden, NotFound, PeriodClosed, ValidationFailed
 from erpcore.models import JournalEntry, PayrollLine, PayrollRun
 from erpcore.reports_payroll import payroll_summary
@@ -154,8 +154,8 @@ def test_sensitive_fields_are_sealed_at_rest_and_open_with_the_key(engine: Engin
     assert all(value.startswith("v1:k1:") for row in stored for value in row)
     assert all(s.startswith("v1:k1:") for s in slips)
     listed = payroll.list_employees(engine, erp.keyring)
-    assert [(e["code"], e["salary"], e["tax_id"]) for e in listed][0] == ("E1", D("2500.55"), "TX-E1-778899")
-    with pytest.raises(Exception, match="encrypted with key 'k1', which is not configured"):
+    assert (listed[0]["code"], listed[0]["salary"], listed[0]["tax_id"]) == ("E1", D("2500.55"), "TX-E1-778899")
+    with pytest.raises(MissingKey, match="encrypted with key 'k1', which is not configured"):
         payroll.list_employees(engine, bootstrap(engine, load_settings()).keyring)
 
 
