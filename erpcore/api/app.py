@@ -11,8 +11,16 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from erpcore.api import docs, errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
-from erpcore.api import routes_payroll
+from erpcore.api import (
+    docs,
+    errors,
+    openapi,
+    routes_master,
+    routes_payroll,
+    routes_purchasing,
+    routes_reports,
+    routes_sales,
+)
 from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap

@@ -1,6 +1,7 @@
 """Hire to payroll: departments, employees, monthly payroll runs and their payment, the payroll summary.
 
-Salary, bank account and tax id are shown only to roles holding `hr.employee.reveal`; others see them masked.
+Salary, bank account and tax id are shown only to roles holding `hr.employee.reveal`; others see them masked
+(`erpcore.api.sensitive`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from erpcore import access, reports_payroll
+from erpcore import reports_payroll
 from erpcore.access import Actor
+from erpcore.api import sensitive
 from erpcore.api.auth import require
 from erpcore.api.deps import MAX_ID, ErpDep, IdPath, offloaded, writer
 from erpcore.api.schemas import Code, Date, In, Name
 from erpcore.api.strict import StrictJsonRoute
-from erpcore.crypto import mask
 from erpcore.exceptions import NotFound
 from erpcore.services import payroll
 from erpcore.services.unit_of_work import UnitOfWork
@@ -99,13 +100,6 @@ class PayrollPayIn(In):
     paid_on: Date | None = None
 
 
-def shown(row: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    """An employee as `actor` may see it: plain for roles holding `hr.employee.reveal`, masked otherwise."""
-    if access.allowed(actor.role, "hr.employee.reveal"):
-        return {**row, "salary": str(row["salary"])}
-    return {**row, "salary": "****", "bank_account": mask(row["bank_account"]), "tax_id": mask(row["tax_id"])}
-
-
 @router.post("/payroll/departments", status_code=201, response_model=DepartmentOut)
 @offloaded
 def create_department(body: DepartmentIn, uow: ForDepartment) -> dict[str, Any]:
@@ -117,7 +111,7 @@ def create_department(body: DepartmentIn, uow: ForDepartment) -> dict[str, Any]:
 @offloaded
 def hire_employee(body: EmployeeIn, uow: ForHire) -> dict[str, Any]:
     """Hire an employee into a department (by code) at a monthly gross salary."""
-    return shown(payroll.hire_employee(uow, **body.model_dump()).row, uow.actor)
+    return sensitive.employee(payroll.hire_employee(uow, **body.model_dump()).row, uow.actor)
 
 
 @router.get("/employees", response_model=list[EmployeeOut])
@@ -125,7 +119,7 @@ def list_employees(erp: ErpDep, actor: HrReader,
                    after: Annotated[int, Query(ge=0, le=MAX_ID, description="only ids greater than this")] = 0,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
     """Employees by id; sensitive fields masked unless the role may see them."""
-    return [shown(row, actor) for row in payroll.list_employees(erp.engine, erp.keyring, limit, after)]
+    return [sensitive.employee(row, actor) for row in payroll.list_employees(erp.engine, erp.keyring, limit, after)]
 
 
 @router.get("/employees/{employee_id}", response_model=EmployeeOut)
@@ -134,7 +128,7 @@ def get_employee(employee_id: IdPath, erp: ErpDep, actor: HrReader) -> dict[str,
     found = payroll.list_employees(erp.engine, erp.keyring, 1, employee_id - 1)
     if not found or found[0]["id"] != employee_id:
         raise NotFound(f"employee {employee_id} does not exist")
-    return shown(found[0], actor)
+    return sensitive.employee(found[0], actor)
 
 
 @router.post("/payroll/runs/{period}", status_code=201, response_model=PayrollRunOut)

@@ -99,3 +99,17 @@ def test_a_run_into_a_closed_month_gets_409_naming_it(api: Api) -> None:
     refused = api.post(f"/payroll/runs/{PERIOD}", role="finance")
     assert refused.status_code == 409 and "fiscal period 2026-10 is closed" in refused.text
     assert _rows(api, "payroll_run") == 0
+
+
+def test_partner_tax_ids_are_shown_to_finance_and_masked_for_others(api: Api) -> None:
+    customer = api.ok(api.post("/customers", {"code": "C1", "name": "Customer", "tax_id": "GB918273645"},
+                               role="sales"), 201)
+    assert customer["tax_id"] == "****3645"  # sales may create the customer, not read its tax id back
+    supplier = api.ok(api.post("/suppliers", {"code": "S1", "name": "Supplier", "tax_id": "DE564738291"}), 201)
+    assert supplier["tax_id"] == "DE564738291"  # admin
+    assert api.ok(api.get(f"/customers/{customer['id']}", role="finance"))["tax_id"] == "GB918273645"
+    assert api.ok(api.get("/customers", role="sales"))["items"][0]["tax_id"] == "****3645"
+    assert api.ok(api.get(f"/suppliers/{supplier['id']}", role="purchasing"))["tax_id"] == "****8291"
+    assert api.ok(api.get("/suppliers", role="finance"))["items"][0]["tax_id"] == "DE564738291"
+    bad = api.post("/customers", {"code": "C2", "name": "X", "tax_id": "<b>"}, role="sales")
+    assert bad.status_code == 422

@@ -12,12 +12,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 
 from erpcore import access
 from erpcore.access import AccessRole, Actor
+from erpcore.crypto import Keyring
 from erpcore.domain.accounts import Role
 from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
 from erpcore.exceptions import Forbidden
-from erpcore.crypto import Keyring
 from erpcore.services import master, purchasing, sales
 from erpcore.services.messagebus import MessageBus
 from erpcore.services.unit_of_work import NestedUnitOfWork, Step, UnitOfWork
