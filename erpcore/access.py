@@ -73,6 +73,13 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "production.bom.write": frozenset({R.PURCHASING}),
     "production.workorder.write": frozenset({R.WAREHOUSE}),
     "production.read": frozenset({R.WAREHOUSE, R.PURCHASING, R.FINANCE}),
+    # hire to payroll (finance until the access model has an HR role); `reveal` shows sensitive fields unmasked
+    "hr.employee.write": frozenset({R.FINANCE}),
+    "hr.employee.reveal": frozenset({R.FINANCE}),
+    "hr.payroll.run": frozenset({R.FINANCE}),
+    "hr.payroll.pay": frozenset({R.FINANCE}),
+    "hr.read": frozenset({R.FINANCE}),
+    "partners.tax_id.reveal": frozenset({R.FINANCE}),
 }
 
 
@@ -95,7 +102,7 @@ def cli_actor() -> Actor:
 
 
 def allowed(role: AccessRole, permission: str) -> bool:
-    """Whether `role` holds `permission` (admin: everything; viewer: every `:read`)."""
+    """Whether `role` holds `permission` (admin: everything; viewer: every `:read` / `.read`)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
     if role is AccessRole.ADMIN:

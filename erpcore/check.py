@@ -282,7 +282,38 @@ PRODUCTION_INVARIANTS: tuple[Invariant, ...] = (
               f"OR ABS(w.issued_cost - COALESCE(l.issued, 0)) > {MONEY_EPS} "
               f"OR ABS(w.issued_cost - w.received_cost - w.variance_amount - COALESCE(g.wip, 0)) > {MONEY_EPS}"),
 )
-INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS
+_PAYABLE = "SELECT id FROM account WHERE role = 'payroll_payable'"
+PAYROLL_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("payroll_runs_posted", "every payroll run has its journal entry, and every paid run its payment",
+              "SELECT r.id, r.period, 'post' AS missing FROM payroll_run r WHERE NOT EXISTS (SELECT 1 FROM "
+              "journal_entry je WHERE je.source_type = 'payroll_run' AND je.source_id = r.id AND je.event = 'post') "
+              "UNION ALL SELECT r.id, r.period, 'pay' FROM payroll_run r WHERE r.status = 'paid' AND NOT EXISTS "
+              "(SELECT 1 FROM journal_entry je WHERE je.source_type = 'payroll_run' AND je.source_id = r.id "
+              "AND je.event = 'pay')"),
+    Invariant("payroll_payable_clears", "per payroll run, the payroll payable nets to zero once paid and to the "
+              "run's net pay until then",
+              "SELECT r.id, r.period, r.status, r.net_amount, COALESCE(SUM(jl.credit - jl.debit), 0) AS owed "
+              "FROM payroll_run r LEFT JOIN journal_entry je ON je.source_type = 'payroll_run' "
+              f"AND je.source_id = r.id LEFT JOIN journal_line jl ON jl.journal_entry_id = je.id "
+              f"AND jl.account_id IN ({_PAYABLE}) GROUP BY r.id, r.period, r.status, r.net_amount "
+              "HAVING ABS(COALESCE(SUM(jl.credit - jl.debit), 0) - "
+              f"CASE WHEN r.status = 'paid' THEN 0 ELSE r.net_amount END) > {MONEY_EPS}"),
+    Invariant("payroll_payable_matches_unpaid_runs", "the payroll payable account equals the net pay of unpaid runs",
+              "SELECT u.unpaid, b.balance FROM (SELECT COALESCE(SUM(net_amount), 0) AS unpaid FROM payroll_run "
+              "WHERE status <> 'paid') u CROSS JOIN (SELECT COALESCE(SUM(credit - debit), 0) AS balance "
+              f"FROM journal_line WHERE account_id IN ({_PAYABLE})) b WHERE ABS(u.unpaid - b.balance) > {MONEY_EPS}"),
+    Invariant("payroll_runs_add_up", "each payroll run's totals are the sums of its departments', and net is "
+              "gross less deductions",
+              "SELECT r.id, r.period, r.gross_amount, d.gross, r.net_amount, d.net FROM payroll_run r LEFT JOIN "
+              "(SELECT payroll_run_id, SUM(headcount) AS headcount, SUM(gross_amount) AS gross, "
+              "SUM(deduction_amount) AS deductions, SUM(contribution_amount) AS contributions, "
+              "SUM(net_amount) AS net FROM payroll_run_department GROUP BY payroll_run_id) d "
+              "ON d.payroll_run_id = r.id WHERE d.payroll_run_id IS NULL OR r.headcount <> d.headcount "
+              f"OR ABS(r.gross_amount - d.gross) > {MONEY_EPS} OR ABS(r.deduction_amount - d.deductions) > {MONEY_EPS} "
+              f"OR ABS(r.contribution_amount - d.contributions) > {MONEY_EPS} OR ABS(r.net_amount - d.net) > {MONEY_EPS} "
+              f"OR ABS(r.gross_amount - r.deduction_amount - r.net_amount) > {MONEY_EPS}"),
+)
+INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS + PAYROLL_INVARIANTS
 
 
 def _plain(value: Any) -> Any:

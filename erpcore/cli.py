@@ -144,3 +144,6 @@ def register(app: typer.Typer) -> None:
     cli_demo.register(app)
     cli_period.register(app)
     cli_production.register(app)
+    from erpcore import cli_payroll
+
+    cli_payroll.register(app)

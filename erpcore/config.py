@@ -172,7 +172,12 @@ class Settings(SectionSettings):
         return check_database_url(url)
     database_echo: bool = False
     pool_size: int = 10
+    # Keys of sensitive fields (`erpcore.crypto`): "KID:BASE64KEY" entries, comma- or newline-separated, here
+    # (ERPOPS_ENCRYPTION_KEY) and/or one per line in `encryption_key_file`; values are written with
+    # `encryption_active_key` (default: the last key listed) and read with whichever key id they name.
     encryption_key: SecretStr | None = None
+    encryption_key_file: Path | None = None
+    encryption_active_key: str | None = None
     matching: MatchingSettings = MatchingSettings()
     documents: DocumentSettings = DocumentSettings()
     api: ApiSettings = ApiSettings()

@@ -16,6 +16,7 @@ from erpcore.api import (
     errors,
     openapi,
     routes_master,
+    routes_payroll,
     routes_production,
     routes_purchasing,
     routes_reports,
@@ -52,6 +53,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports, routes_production):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(routes_reports.periods_router, prefix=PREFIX)
+    app.include_router(routes_payroll.router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
     _document_idempotency(app)
     openapi.document_problems(app, PREFIX)

@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from erpcore.access import Actor
 from erpcore.api import queries as q
+from erpcore.api import sensitive
 from erpcore.api.auth import require
 from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page, writer
 from erpcore.api.schemas import ItemIn, ItemOut, Page, PartyIn, PartyOut, WarehouseIn, WarehouseOut
@@ -17,6 +19,7 @@ from erpcore.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["master data"], route_class=StrictJsonRoute)
 Reader = Depends(require("master:read"))
+MasterReader = Annotated[Actor, Reader]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
 ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item, "item"))]
 ForCreateCustomer = Annotated[UnitOfWork, Depends(writer(master.create_customer, "customer"))]
@@ -47,38 +50,40 @@ def list_items(request: Request, erp: ErpDep, params: ListDep) -> dict[str, Any]
 @offloaded
 def create_customer(body: PartyIn, uow: ForCreateCustomer) -> dict[str, Any]:
     """Create a customer; a credit limit of 0 means none is enforced."""
-    return master.create_customer(uow, **body.model_dump()).row
+    return sensitive.party(master.create_customer(uow, **body.model_dump()).row, uow.actor, None, "customer")
 
 
-@router.get("/customers/{customer_id}", response_model=PartyOut, dependencies=[Reader])
-def get_customer(customer_id: IdPath, erp: ErpDep) -> dict[str, Any]:
-    """One customer."""
-    return views.one(erp.engine, Customer, customer_id, "customer")
+@router.get("/customers/{customer_id}", response_model=PartyOut)
+def get_customer(customer_id: IdPath, erp: ErpDep, actor: MasterReader) -> dict[str, Any]:
+    """One customer (its tax id masked unless the role may see it)."""
+    return sensitive.party(views.one(erp.engine, Customer, customer_id, "customer"), actor, erp.keyring, "customer")
 
 
-@router.get("/customers", response_model=Page[PartyOut], dependencies=[Reader])
-def list_customers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, Any]:
-    """Customers by id."""
-    return page(request, q.listing(erp.engine, Customer, params, None), params)
+@router.get("/customers", response_model=Page[PartyOut])
+def list_customers(request: Request, erp: ErpDep, params: ListDep, actor: MasterReader) -> dict[str, Any]:
+    """Customers by id (tax ids masked unless the role may see them)."""
+    rows = page(request, q.listing(erp.engine, Customer, params, None), params)
+    return sensitive.parties(rows, actor, erp.keyring, "customer")
 
 
 @router.post("/suppliers", status_code=201, response_model=PartyOut)
 @offloaded
 def create_supplier(body: PartyIn, uow: ForCreateSupplier) -> dict[str, Any]:
     """Create a supplier."""
-    return master.create_supplier(uow, **body.model_dump()).row
+    return sensitive.party(master.create_supplier(uow, **body.model_dump()).row, uow.actor, None, "supplier")
 
 
-@router.get("/suppliers/{supplier_id}", response_model=PartyOut, dependencies=[Reader])
-def get_supplier(supplier_id: IdPath, erp: ErpDep) -> dict[str, Any]:
-    """One supplier."""
-    return views.one(erp.engine, Supplier, supplier_id, "supplier")
+@router.get("/suppliers/{supplier_id}", response_model=PartyOut)
+def get_supplier(supplier_id: IdPath, erp: ErpDep, actor: MasterReader) -> dict[str, Any]:
+    """One supplier (its tax id masked unless the role may see it)."""
+    return sensitive.party(views.one(erp.engine, Supplier, supplier_id, "supplier"), actor, erp.keyring, "supplier")
 
 
-@router.get("/suppliers", response_model=Page[PartyOut], dependencies=[Reader])
-def list_suppliers(request: Request, erp: ErpDep, params: ListDep) -> dict[str, Any]:
-    """Suppliers by id."""
-    return page(request, q.listing(erp.engine, Supplier, params, None), params)
+@router.get("/suppliers", response_model=Page[PartyOut])
+def list_suppliers(request: Request, erp: ErpDep, params: ListDep, actor: MasterReader) -> dict[str, Any]:
+    """Suppliers by id (tax ids masked unless the role may see them)."""
+    rows = page(request, q.listing(erp.engine, Supplier, params, None), params)
+    return sensitive.parties(rows, actor, erp.keyring, "supplier")
 
 
 @router.post("/warehouses", status_code=201, response_model=WarehouseOut)

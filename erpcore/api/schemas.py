@@ -108,6 +108,12 @@ class PartyIn(In):
     credit_limit: Amount = Decimal(0)
     email: Email | None = None
     payment_terms_days: Annotated[Count, Field(ge=0, le=3650)] = 30
+    tax_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 ./-]+$")] | None = None
+
+
+def _never_sealed(value: str | None) -> str | None:
+    """A sealed value (`erpcore.crypto`) that reached a response unopened is shown masked, never as stored."""
+    return "****" if value is not None and value.startswith("v1:") else value
 
 
 class PartyOut(BaseModel):
@@ -117,6 +123,7 @@ class PartyOut(BaseModel):
     email: str | None
     credit_limit: Decimal
     payment_terms_days: int
+    tax_id: Annotated[str | None, AfterValidator(_never_sealed)] = None  # masked unless partners.tax_id.reveal
 
 
 class WarehouseIn(In):

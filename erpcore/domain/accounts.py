@@ -31,6 +31,11 @@ class Role(StrEnum):
     PRICE_VARIANCE = "price_variance"
     WIP = "work_in_progress"
     PRODUCTION_VARIANCE = "production_variance"
+    SALARY_EXPENSE = "salary_expense"
+    CONTRIBUTION_EXPENSE = "payroll_contribution_expense"
+    PAYROLL_PAYABLE = "payroll_payable"
+    PAYROLL_TAX_PAYABLE = "payroll_tax_payable"
+    CONTRIBUTIONS_PAYABLE = "social_contributions_payable"
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,15 @@ DEFAULT_CHART: tuple[AccountSpec, ...] = (
 PRODUCTION_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("1250", "Work in progress", AccountType.ASSET, Role.WIP),
     AccountSpec("5150", "Production variance", AccountType.EXPENSE, Role.PRODUCTION_VARIANCE),
+)
+
+# Installed by the payroll migration (0011_payroll), not by 0003: databases migrated before payroll gain them then.
+PAYROLL_CHART: tuple[AccountSpec, ...] = (
+    AccountSpec("2400", "Payroll payable", AccountType.LIABILITY, Role.PAYROLL_PAYABLE),
+    AccountSpec("2410", "Payroll taxes withheld", AccountType.LIABILITY, Role.PAYROLL_TAX_PAYABLE),
+    AccountSpec("2420", "Social contributions payable", AccountType.LIABILITY, Role.CONTRIBUTIONS_PAYABLE),
+    AccountSpec("6400", "Salaries and wages", AccountType.EXPENSE, Role.SALARY_EXPENSE),
+    AccountSpec("6410", "Employer social contributions", AccountType.EXPENSE, Role.CONTRIBUTION_EXPENSE),
 )
 
 DEFAULT_TAX_CODES: tuple[tuple[str, str, str], ...] = (

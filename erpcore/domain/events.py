@@ -53,3 +53,11 @@ class WorkOrderReleased(Event):
     item_id: int
     warehouse_id: int
     quantity: Decimal
+
+
+@dataclass(frozen=True)
+class PayrollPosted(Event):
+    payroll_run_id: int
+    period: str  # YYYY-MM
+    headcount: int
+    net_amount: Decimal

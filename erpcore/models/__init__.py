@@ -37,3 +37,6 @@ __all__ = [
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]
 __all__ += ["BillOfMaterials", "BomLine", "ShippingInstruction", "WorkOrder", "WorkOrderLine"]
+from erpcore.models.payroll import Employee, PayrollLine, PayrollRate, PayrollRun, PayrollRunDepartment  # noqa: E402
+
+__all__ += ["Department", "Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]

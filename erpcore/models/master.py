@@ -77,6 +77,7 @@ class Supplier(Timestamped, Base):
     name: Mapped[str]
     email: Mapped[str | None]
     bank_account: Mapped[str | None] = mapped_column(String(400))  # encrypted at rest when a key is set
+    tax_id: Mapped[str | None] = mapped_column(String(400))  # encrypted at rest when a key is set
     credit_limit: Mapped[money]
     payment_terms_days: Mapped[int] = mapped_column(default=30)
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erpcore import crypto
 from erpcore.access import SYSTEM, Actor
 from erpcore.config import Settings, load_settings
 from erpcore.db import make_engine, make_session_factory
@@ -40,6 +41,7 @@ class Erp:
     bus: MessageBus
     _accounts: dict[Role, int] = field(default_factory=dict)
     _number_blocks: numbering.NumberBlocks | None = None
+    _keyring: crypto.Keyring | None = None
 
     def uow(self, actor: Actor = SYSTEM, steps: Sequence[Step] = ()) -> UnitOfWork:
         """A unit of work acting as `actor`; `steps` run before commit, after the events, before the journal."""
@@ -65,6 +67,13 @@ class Erp:
         if self._number_blocks is None:
             self._number_blocks = numbering.NumberBlocks(self.engine)
         return self._number_blocks
+
+    @property
+    def keyring(self) -> crypto.Keyring:
+        """The keys of sensitive fields, read from the settings on first use."""
+        if self._keyring is None:
+            self._keyring = crypto.keyring(self.settings)
+        return self._keyring
 
     def account_ids(self, conn: Connection) -> dict[Role, int]:
         """Account id per role, read once: the chart changes by migration, not at run time."""

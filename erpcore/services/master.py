@@ -73,22 +73,31 @@ def create_item(
 
 @guarded("customers:write")
 def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
-                    email: str | None = None, payment_terms_days: int = 30) -> Doc:
-    """Create a customer; a credit limit of 0 means no limit is enforced."""
+                    email: str | None = None, payment_terms_days: int = 30, tax_id: str | None = None) -> Doc:
+    """Create a customer; a credit limit of 0 means no limit is enforced. Its tax id is stored sealed."""
     _require_positive(credit_limit=credit_limit)
     with uow:
-        return _insert(uow, Customer, {"code": code, "name": name, "credit_limit": credit_limit, "email": email,
-                                           "payment_terms_days": payment_terms_days}, f"customer {code!r}")
+        return _with_tax_id(_insert(uow, Customer, {
+            "code": code, "name": name, "credit_limit": credit_limit, "email": email,
+            "payment_terms_days": payment_terms_days, "tax_id": uow.resources.keyring.seal(tax_id, "customer.tax_id"),
+        }, f"customer {code!r}"), tax_id)
 
 
 @guarded("suppliers:write")
 def create_supplier(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
-                    email: str | None = None, payment_terms_days: int = 30) -> Doc:
-    """Create a supplier."""
+                    email: str | None = None, payment_terms_days: int = 30, tax_id: str | None = None) -> Doc:
+    """Create a supplier. Its tax id is stored sealed."""
     _require_positive(credit_limit=credit_limit)
     with uow:
-        return _insert(uow, Supplier, {"code": code, "name": name, "credit_limit": credit_limit, "email": email,
-                                           "payment_terms_days": payment_terms_days}, f"supplier {code!r}")
+        return _with_tax_id(_insert(uow, Supplier, {
+            "code": code, "name": name, "credit_limit": credit_limit, "email": email,
+            "payment_terms_days": payment_terms_days, "tax_id": uow.resources.keyring.seal(tax_id, "supplier.tax_id"),
+        }, f"supplier {code!r}"), tax_id)
+
+
+def _with_tax_id(doc: Doc, tax_id: str | None) -> Doc:
+    """The written party as its caller gave it: the plain tax id, not the sealed one stored."""
+    return Doc(doc.id, {**doc.row, "tax_id": tax_id})
 
 
 @guarded("warehouses:write")

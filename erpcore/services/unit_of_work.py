@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from erpcore.access import SYSTEM, Actor
+from erpcore.crypto import Keyring
 from erpcore.domain.accounts import Role
 from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
@@ -56,6 +57,9 @@ class Resources(Protocol):
     def max_discount_percent(self) -> Decimal: ...
 
     def account_ids(self, conn: Connection) -> dict[Role, int]: ...
+
+    @property
+    def keyring(self) -> Keyring: ...
 
 
 class NestedUnitOfWork(RuntimeError):

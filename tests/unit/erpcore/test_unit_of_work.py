@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 
 from erpcore import access
 from erpcore.access import AccessRole, Actor
+from erpcore.crypto import Keyring
 from erpcore.domain.accounts import Role
 from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
@@ -30,6 +31,7 @@ class FakeResources:
     tolerances: Tolerances = field(default_factory=Tolerances)
     dates: DateWindow = field(default_factory=DateWindow)
     max_discount_percent: Decimal = Decimal(50)
+    keyring: Keyring = field(default_factory=Keyring)
 
     @property
     def number_blocks(self) -> object:
