@@ -85,8 +85,8 @@ def get(name: str) -> ReportSpec:
         raise InvalidInput(f"no report {name!r}; one of: {', '.join(sorted(REPORTS))}") from None
 
 
-OPTION_OF = {Input.PERIOD: "--period/--from/--to", Input.COMPARE: "--compare", Input.AS_OF: "--as-of",
-             Input.BUCKETS: "--buckets", Input.WAREHOUSE: "--warehouse"}
+NAMED = {Input.PERIOD: "period or date range", Input.COMPARE: "comparison", Input.AS_OF: "as-of date",
+         Input.BUCKETS: "ageing buckets", Input.WAREHOUSE: "warehouse"}
 
 
 def query_for(spec: ReportSpec, today: dt.date, *, period: str | None = None, date_from: dt.date | None = None,
@@ -97,9 +97,10 @@ def query_for(spec: ReportSpec, today: dt.date, *, period: str | None = None, da
     given = {Input.PERIOD: period is not None or date_from is not None or date_to is not None,
              Input.COMPARE: compare, Input.AS_OF: as_of is not None, Input.BUCKETS: buckets is not None,
              Input.WAREHOUSE: warehouse_id is not None or warehouse_code is not None}
-    unexpected = [OPTION_OF[i] for i, on in given.items() if on and i not in spec.inputs]
+    unexpected = [NAMED[i] for i, on in given.items() if on and i not in spec.inputs]
     if unexpected:
-        raise InvalidInput(f"report {spec.name} takes no {', '.join(unexpected)}")
+        raise InvalidInput(f"report {spec.name} takes no {' and no '.join(unexpected)}; it takes "
+                           f"{', '.join(NAMED[i] for i in Input if i in spec.inputs) or 'no arguments'}")
     takes = spec.inputs.__contains__
     return ReportQuery(
         span=reporting.span_of(period, date_from, date_to, today) if takes(Input.PERIOD) else None,
