@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, select
 
-from erpcore.domain import closing, reporting
+from erpcore.domain import closing, periods, reporting
 from erpcore.domain.reporting import Span
 from erpcore.models import Account, CustomerInvoice, JournalEntry, JournalLine, SupplierInvoice
 from erpcore.reporting import ageing, catalogue, ledger, sales, statements, stock
@@ -35,7 +35,7 @@ def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def _months(summary: SeedSummary) -> list[Span]:
     found, month = [], (summary.start.year, summary.start.month)
     while month <= (summary.end.year, summary.end.month):
-        found.append(Span(*reporting.periods.bounds(month)))
+        found.append(Span(*periods.bounds(month)))
         month = (month[0] + month[1] // 12, month[1] % 12 + 1)
     return found
 
@@ -158,7 +158,7 @@ def test_sales_by_month_sum_to_the_revenue_account_movement(history: tuple[Engin
         tb = {r.code: r for r in ledger.trial_balance(engine, span.date_from, span.date_to).accounts}
         assert report.total == tb[revenue].credit - tb[revenue].debit > 0, span
         assert sum(r.net_sales for r in report.rows) == report.total == sum(m.net_sales for m in report.months)
-        assert {m.month for m in report.months} <= {reporting.periods.name((d.year, d.month))
+        assert {m.month for m in report.months} <= {periods.name((d.year, d.month))
                                                      for d in (span.date_from, span.date_to)} | {
             s.label for s in _months(summary)}
         assert all(r.customer_id is not None and r.customer_code for r in report.rows)
@@ -168,7 +168,7 @@ def test_sales_by_month_sum_to_the_revenue_account_movement(history: tuple[Engin
 
 def test_comparison_columns_are_the_previous_period_run_alone(history: tuple[Engine, SeedSummary]) -> None:
     engine, summary = history
-    for span in _months(summary)[1:] + [Span(summary.start + dt.timedelta(days=40), summary.end)]:
+    for span in [*_months(summary)[1:], Span(summary.start + dt.timedelta(days=40), summary.end)]:
         before = reporting.previous(span)
         query = catalogue.ReportQuery(span=span, compare=True)
         alone = catalogue.ReportQuery(span=before)
