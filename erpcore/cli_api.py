@@ -1,8 +1,7 @@
-"""Commands around the HTTP API: `serve`, `token create|list|revoke`, `report trial-balance|stock-valuation`."""
+"""Commands around the HTTP API: `serve`, `token create|list|revoke`; mounts `report` (`erpcore.cli_report`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import socket
 from typing import TYPE_CHECKING, Annotated
@@ -18,9 +17,6 @@ if TYPE_CHECKING:
 
 token_app = typer.Typer(help="API bearer tokens (stored hashed).\n\nExample: erpops token create --role viewer "
                              "--name grafana", no_args_is_help=True)
-report_app = typer.Typer(help="Trial balance and stock valuation.\n\nExample: erpops report stock-valuation --json",
-                         no_args_is_help=True)
-DATE = "%Y-%m-%d"
 
 
 def serve(
@@ -160,57 +156,10 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (s
     output.stderr().print(f"token {token_id} revoked")
 
 
-@report_app.command("trial-balance")
-def trial_balance(
-    date_from: Annotated[dt.datetime, typer.Option("--from", formats=[DATE], help="First day of the period.")],
-    date_to: Annotated[dt.datetime, typer.Option("--to", formats=[DATE], help="Last day of the period.")],
-    as_json: bool = output.JsonFlag,
-) -> None:
-    """Opening, debit, credit and closing per account for a period; the totals sum to zero.
-
-    Example: erpops report trial-balance --from 2024-01-01 --to 2024-12-31
-    """
-    from erpcore import reports
-    from erpcore.migrate import open_database
-
-    tb = reports.trial_balance(open_database(), date_from.date(), date_to.date())
-    if as_json:
-        output.print_json(tb)
-        return
-    rows: list[tuple[object, ...]] = [(r.code, r.name, r.type, r.opening, r.debit, r.credit, r.closing)
-                                      for r in tb.accounts]
-    t = tb.totals
-    rows.append(("", "[bold]total[/]", "", t.opening, t.debit, t.credit, t.closing))
-    title = f"Trial balance {tb.date_from} to {tb.date_to}"
-    output.stdout().print(output.table(title, ["code", "account", "type", "opening", "debit", "credit", "closing"],
-                                       rows))
-
-
-@report_app.command("stock-valuation")
-def stock_valuation(
-    warehouse: Annotated[str | None, typer.Option(help="Only this warehouse (its code).")] = None,
-    as_json: bool = output.JsonFlag,
-) -> None:
-    """On hand, reserved, value and moving-average cost per item and warehouse.
-
-    Example: erpops report stock-valuation --warehouse MAIN --json
-    """
-    from erpcore import reports
-    from erpcore.migrate import open_database
-
-    sv = reports.stock_valuation(open_database(), warehouse_code=warehouse)
-    if as_json:
-        output.print_json(sv)
-        return
-    rows: list[tuple[object, ...]] = [(r.sku, r.item_name, r.warehouse_code, r.on_hand, r.reserved, r.value,
-                                       r.average_cost) for r in sv.rows]
-    rows.append(("[bold]total[/]", "", "", sv.total_on_hand, sv.total_reserved, sv.total_value, ""))
-    columns = ["sku", "item", "warehouse", "on hand", "reserved", "value", "avg cost"]
-    output.stdout().print(output.table("Stock valuation", columns, rows))
-
-
 def register(app: typer.Typer) -> None:
     """Mount `serve`, `token` and `report` on the root app."""
+    from erpcore.cli_report import report_app
+
     app.command("serve")(serve)
     app.add_typer(token_app, name="token")
     app.add_typer(report_app, name="report")

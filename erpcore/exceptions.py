@@ -4,6 +4,7 @@
     └── ErpError                  exit 1
     ├── NotFound                  HTTP 404   a referenced record does not exist
     ├── ValidationFailed          HTTP 422   input is well-formed but breaks a rule (negative qty, unknown item)
+    │   └── InvalidInput          HTTP 422   a query a read refuses before any work (bad period): exit 2
     ├── Conflict                  HTTP 409   the state of the data refuses the action
     │   ├── InsufficientStock     HTTP 409   not enough free stock to reserve or ship
     │   ├── InvalidTransition     HTTP 409   document status does not allow the action
@@ -36,6 +37,13 @@ class NotFound(ErpError):
 class ValidationFailed(ErpError):
     status_code = 422
     code = "validation_failed"
+
+
+class InvalidInput(ValidationFailed):
+    """Arguments a read refuses before doing anything (a bad period, bad ageing buckets): a usage error."""
+
+    exit_code = ExitCode.USAGE
+    code = "invalid_input"
 
 
 class Conflict(ErpError):

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -83,15 +83,31 @@ def stream_json(rows: Iterable[Any]) -> int:
     return count
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A rich table; numeric columns are right-aligned and never truncated."""
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+          numeric: Collection[str] = (), footer: Sequence[Any] | None = None) -> Table:
+    """A rich table; numeric columns (known headers, or those named in `numeric`) are right-aligned and never
+    truncated; a `footer` (totals) row comes last, in bold, below a rule."""
     t = Table(title=title, header_style="bold")
     for col in columns:
-        numeric = col.lower() in NUMERIC_HEADERS
-        t.add_column(col, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
+        right = col.lower() in NUMERIC_HEADERS or col in numeric
+        t.add_column(col, justify="right" if right else "left", no_wrap=right, overflow="fold")
     for row in rows:
         t.add_row(*("" if v is None else _cell(v) for v in row))
+    if footer is not None:
+        t.add_section()
+        t.add_row(*("" if v is None else _cell(v) for v in footer), style="bold")
     return t
+
+
+def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CSV on stdout: the header, then each row (decimals exact, dates ISO 8601, None empty)."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else to_jsonable(v) for v in row])
+    sys.stdout.flush()
 
 
 def _cell(value: Any) -> str:

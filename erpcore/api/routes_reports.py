@@ -1,39 +1,60 @@
-"""Reports: trial balance for a period, stock valuation by item and warehouse; fiscal periods and their close."""
+"""Reports, one route per entry of `erpcore.reporting.catalogue`; fiscal periods and their close."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from erpcore import reports
 from erpcore.api.auth import require
 from erpcore.api.deps import MAX_ID, ErpDep, offloaded, writer
+from erpcore.reporting.catalogue import REPORTS, Input, ReportSpec, query_for
 from erpcore.services import periods
 from erpcore.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("/trial-balance", response_model=reports.TrialBalance, dependencies=[Depends(require("reports:read"))])
-def trial_balance(
-    erp: ErpDep,
-    date_from: Annotated[dt.date, Query(description="first day of the period")],
-    date_to: Annotated[dt.date, Query(description="last day of the period")],
-) -> reports.TrialBalance:
-    """Opening balance, debits, credits and closing balance per account; totals sum to zero."""
-    return reports.trial_balance(erp.engine, date_from, date_to)
+def _endpoint(spec: ReportSpec) -> Callable[..., Any]:
+    """`GET /reports/<name>`: the report as JSON; the parameters its entry does not take are left unpublished
+    and refused (422) when given."""
+    shown = {i: i in spec.inputs for i in Input}
+    period_q = Query(None, max_length=40, description="the month, YYYY-MM (default: this month)",
+                     include_in_schema=shown[Input.PERIOD])
+    from_q = Query(None, description="first day of a date range (with date_to)", include_in_schema=shown[Input.PERIOD])
+    to_q = Query(None, description="last day of a date range (with date_from)", include_in_schema=shown[Input.PERIOD])
+    compare_q = Query(False, description="add the previous period's figures", include_in_schema=shown[Input.COMPARE])
+    as_of_q = Query(None, description="the day the ageing is taken at (default: today)",
+                    include_in_schema=shown[Input.AS_OF])
+    buckets_q = Query(None, max_length=200, description="days overdue where each bucket ends, e.g. 30,60,90",
+                      include_in_schema=shown[Input.BUCKETS])
+    warehouse_q = Query(None, gt=0, le=MAX_ID, description="only this warehouse",
+                        include_in_schema=shown[Input.WAREHOUSE])
+
+    def endpoint(
+        erp: ErpDep,
+        period: str | None = period_q,
+        date_from: dt.date | None = from_q,
+        date_to: dt.date | None = to_q,
+        compare: bool = compare_q,
+        as_of: dt.date | None = as_of_q,
+        buckets: str | None = buckets_q,
+        warehouse_id: int | None = warehouse_q,
+    ) -> Any:
+        query = query_for(spec, dt.date.today(), period=period, date_from=date_from, date_to=date_to,
+                          compare=compare, as_of=as_of, buckets=buckets, warehouse_id=warehouse_id)
+        return spec.load()(erp.engine, query)
+
+    endpoint.__name__ = spec.name.replace("-", "_")
+    return endpoint
 
 
-@router.get("/stock-valuation", response_model=reports.StockValuation,
-            dependencies=[Depends(require("stock_report:read"))])
-def stock_valuation(
-    erp: ErpDep,
-    warehouse_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
-) -> reports.StockValuation:
-    """On hand, reserved, value and average cost per item and warehouse."""
-    return reports.stock_valuation(erp.engine, warehouse_id=warehouse_id)
+for _spec in REPORTS.values():
+    router.add_api_route(f"/{_spec.name}", _endpoint(_spec), methods=["GET"], response_model=_spec.result_type(),
+                         dependencies=[Depends(require(_spec.permission))], summary=_spec.title,
+                         description=_spec.summary)
 
 
 periods_router = APIRouter(prefix="/periods", tags=["fiscal periods"])
