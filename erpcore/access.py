@@ -70,6 +70,14 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "periods:read": frozenset({R.FINANCE}),
     "periods:close": frozenset({R.FINANCE}),
     "periods:reopen": frozenset(),
+    "sales.return.read": frozenset({R.SALES, R.WAREHOUSE, R.FINANCE}),
+    "sales.return.write": frozenset({R.SALES, R.WAREHOUSE}),
+    "purchase.return.read": frozenset({R.PURCHASING, R.WAREHOUSE, R.FINANCE}),
+    "purchase.return.write": frozenset({R.PURCHASING, R.WAREHOUSE}),
+    "purchase.requisition.cancel": frozenset({R.PURCHASING}),
+    "purchase.receipt.cancel": frozenset({R.WAREHOUSE}),
+    "purchase.payment.cancel": frozenset({R.FINANCE}),
+    "sales.receipt.cancel": frozenset({R.FINANCE}),
 }
 
 
@@ -98,7 +106,7 @@ def allowed(role: AccessRole, permission: str) -> bool:
     if role is AccessRole.ADMIN:
         return True
     if role is AccessRole.VIEWER:
-        return permission.endswith(":read")
+        return permission.endswith((":read", ".read"))
     return role in PERMISSIONS[permission]
 
 

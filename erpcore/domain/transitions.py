@@ -10,6 +10,7 @@ from erpcore.domain.status import (
     InvoiceStatus,
     PostedStatus,
     PurchaseOrderStatus,
+    RequisitionStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
 )
@@ -45,6 +46,15 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
                                       PO.CLOSED),
     ("supplier invoice", "pay"): _t("only matched invoices are paid", SI.MATCHED),
     ("supplier invoice", "cancel"): _t("only unpaid invoices cancel", SI.ON_HOLD, SI.MATCHED),
+    ("purchase requisition", "cancel"): _t("only an open requisition can be cancelled (cancel its purchase "
+                                           "order first)", RequisitionStatus.OPEN),
+    ("goods receipt", "cancel"): _t("only a posted receipt can be cancelled", PostedStatus.POSTED),
+    ("customer receipt", "cancel"): _t("only a posted receipt can be cancelled", PostedStatus.POSTED),
+    ("supplier payment", "cancel"): _t("only a posted payment can be cancelled", PostedStatus.POSTED),
+    ("shipment", "return"): _t("only a posted shipment takes returns", PostedStatus.POSTED),
+    ("goods receipt", "return"): _t("only a posted receipt takes returns", PostedStatus.POSTED),
+    ("customer invoice", "credit"): _t("only posted or paid invoices take a credit note", InvoiceStatus.POSTED,
+                                       InvoiceStatus.PAID),
 }
 
 

@@ -13,6 +13,7 @@ from erpcore.models.purchasing import (
     SupplierInvoiceLine,
     SupplierPayment,
 )
+from erpcore.models.returns import CustomerReturn, CustomerReturnLine, SupplierReturn, SupplierReturnLine
 from erpcore.models.sales import (
     CustomerInvoice,
     CustomerInvoiceLine,
@@ -35,3 +36,4 @@ __all__ = [
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]
+__all__ += ["CustomerReturn", "CustomerReturnLine", "SupplierReturn", "SupplierReturnLine"]

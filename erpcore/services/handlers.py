@@ -1,15 +1,15 @@
 """Automation: handlers of domain events, run inside the transaction that raised them.
 
 - an approved order that could not reserve everything raises a requisition for the shortfall;
-- free stock falling under an item's safety stock raises one requisition for the reorder quantity
-  (not one per movement: none is raised while an earlier one is still open or on order);
+- free stock falling under an item's safety stock raises a requisition only when what is on order and already
+  requisitioned does not lift it back (available to promise, `steps.requisition.replenish`);
 - a goods receipt re-runs three-way match for invoices of that order waiting on it;
 - an invoice put on hold is a business-rule interception: an alert event goes to the outbox.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import select
 
 from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
@@ -19,19 +19,16 @@ from erpcore.domain.events import (
     StockDecreased,
     SupplierInvoiceHeld,
 )
-from erpcore.domain.status import RequisitionStatus, SupplierInvoiceStatus
-from erpcore.domain.stock import below_safety
+from erpcore.domain.status import SupplierInvoiceStatus
 from erpcore.models import (
     Item,
-    PurchaseOrderLine,
-    PurchaseRequisition,
     StockBalance,
     SupplierInvoice,
 )
 from erpcore.services.messagebus import Handler
 from erpcore.services.sql import Query, pairs_in, pairs_params
 from erpcore.services.steps.matching import match_invoice
-from erpcore.services.steps.requisition import raise_requisition
+from erpcore.services.steps.requisition import raise_requisition, replenish
 from erpcore.services.unit_of_work import Key, StockLevel, UnitOfWork
 
 
@@ -41,23 +38,9 @@ def requisition_for_shortfall(event: ReservationFellShort, uow: UnitOfWork) -> N
 
 
 def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
-    s = uow.session
-    row = _safety_rows(uow, event).get((event.item_id, event.warehouse_id))
-    if row is None or not below_safety(row.on_hand, row.reserved, row.safety_stock):
-        return
-    pending = s.scalar(select(exists().where(
-        PurchaseRequisition.item_id == event.item_id,
-        PurchaseRequisition.warehouse_id == event.warehouse_id,
-        PurchaseRequisition.reason == "safety_stock",
-        or_(PurchaseRequisition.status == RequisitionStatus.OPEN,
-            and_(PurchaseRequisition.status == RequisitionStatus.ORDERED,
-                 exists().where(PurchaseOrderLine.id == PurchaseRequisition.purchase_order_line_id,
-                                PurchaseOrderLine.qty_received < PurchaseOrderLine.quantity))),
-    )))
-    if pending:
-        return
-    quantity = max(row.reorder_qty, row.safety_stock - (row.on_hand - row.reserved))
-    raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
+    level = _safety_rows(uow, event).get((event.item_id, event.warehouse_id))
+    if level is not None:
+        replenish(uow, level)
 
 
 _LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,
