@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from erpcore.domain.replenishment import Position, Replenishment, after_cancelled_demand, to_requisition
 from erpcore.domain.status import PurchaseOrderStatus, RequisitionStatus
@@ -27,25 +27,25 @@ def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity
     ).returning(PurchaseRequisition.id)).scalar_one())
 
 
-OPEN_PO = (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED)
-# what is coming for an item in a warehouse: PO lines not received yet, and open requisitions that are not
-# earmarked for a sales order's shortfall (that demand is not in `reserved`, so its supply is not free either)
-ON_ORDER = Query(
+OPEN_PO = or_(*(PurchaseOrder.status == s for s in (
+    PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED)))
+# What is coming for an item in a warehouse, in one round trip: PO lines not received yet, and open requisitions
+# not earmarked for a sales order's shortfall (that demand is not in `reserved`, so its supply is not free).
+COMING = Query(select(
     select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.qty_received), 0))
     .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
     .where(PurchaseOrderLine.item_id == bindparam("item_id"), PurchaseOrder.warehouse_id == bindparam("wh"),
-           PurchaseOrder.status.in_(OPEN_PO), PurchaseOrderLine.quantity > PurchaseOrderLine.qty_received))
-REQUISITIONED = Query(
+           OPEN_PO, PurchaseOrderLine.quantity > PurchaseOrderLine.qty_received).scalar_subquery().label("on_order"),
     select(func.coalesce(func.sum(PurchaseRequisition.quantity), 0))
     .where(PurchaseRequisition.item_id == bindparam("item_id"), PurchaseRequisition.warehouse_id == bindparam("wh"),
-           PurchaseRequisition.status == RequisitionStatus.OPEN, PurchaseRequisition.sales_order_line_id.is_(None)))
+           PurchaseRequisition.status == RequisitionStatus.OPEN, PurchaseRequisition.sales_order_line_id.is_(None))
+    .scalar_subquery().label("requisitioned")))
 
 
 def position(uow: UnitOfWork, level: StockLevel) -> Position:
     """The supply position of a balance as this transaction left it: free stock and what is coming."""
-    params = {"item_id": level.item_id, "wh": level.warehouse_id}
-    return Position(level.on_hand, level.reserved, Decimal(ON_ORDER.scalar(uow.conn, params) or 0),
-                    Decimal(REQUISITIONED.scalar(uow.conn, params) or 0))
+    coming = COMING.one(uow.conn, {"item_id": level.item_id, "wh": level.warehouse_id})
+    return Position(level.on_hand, level.reserved, Decimal(coming.on_order), Decimal(coming.requisitioned))
 
 
 def replenish(uow: UnitOfWork, level: StockLevel) -> Replenishment:
