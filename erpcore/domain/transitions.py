@@ -53,8 +53,6 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("supplier payment", "cancel"): _t("only a posted payment can be cancelled", PostedStatus.POSTED),
     ("shipment", "return"): _t("only a posted shipment takes returns", PostedStatus.POSTED),
     ("goods receipt", "return"): _t("only a posted receipt takes returns", PostedStatus.POSTED),
-    ("customer invoice", "credit"): _t("only posted or paid invoices take a credit note", InvoiceStatus.POSTED,
-                                       InvoiceStatus.PAID),
 }
 
 

@@ -11,6 +11,7 @@ from erpcore.domain.status import (
     InvoiceStatus,
     PostedStatus,
     PurchaseOrderStatus,
+    RequisitionStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
 )
@@ -32,9 +33,16 @@ EXPECTED = {
     ("purchase order", "invoice"): set(PO) - {PO.DRAFT, PO.CANCELLED},
     ("supplier invoice", "pay"): {SI.MATCHED},
     ("supplier invoice", "cancel"): {SI.ON_HOLD, SI.MATCHED},
+    ("purchase requisition", "cancel"): {RequisitionStatus.OPEN},
+    ("goods receipt", "cancel"): {PostedStatus.POSTED},
+    ("customer receipt", "cancel"): {PostedStatus.POSTED},
+    ("supplier payment", "cancel"): {PostedStatus.POSTED},
+    ("shipment", "return"): {PostedStatus.POSTED},
+    ("goods receipt", "return"): {PostedStatus.POSTED},
 }
 STATUSES = {"sales order": SO, "shipment": PostedStatus, "customer invoice": InvoiceStatus,
-            "purchase order": PO, "supplier invoice": SI}
+            "purchase order": PO, "supplier invoice": SI, "purchase requisition": RequisitionStatus,
+            "goods receipt": PostedStatus, "customer receipt": PostedStatus, "supplier payment": PostedStatus}
 
 
 def test_the_table_covers_exactly_the_expected_actions() -> None:
