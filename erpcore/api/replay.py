@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from starlette.requests import Request
 
 from erpcore.api import schemas as s
+from erpcore.api import schemas_returns as sr
 from erpcore.api.keystore import Locate, Written
 from erpcore.exceptions import NotFound
 from erpcore.models import (
@@ -34,7 +35,7 @@ from erpcore.models import (
     SupplierPayment,
     Warehouse,
 )
-from erpcore.services import views
+from erpcore.services import returns, views
 
 Load = Callable[[Engine, int], dict[str, Any]]
 
@@ -67,6 +68,8 @@ KINDS: dict[str, Kind] = {
     "supplier_invoice": Kind(SupplierInvoice.__tablename__, views.supplier_invoice, s.SupplierInvoiceOut),
     "supplier_payment": Kind(SupplierPayment.__tablename__, _flat(SupplierPayment, "supplier payment"),
                              s.SupplierPaymentOut),
+    "customer_return": Kind("customer_return", returns.customer_return, sr.CustomerReturnOut),
+    "supplier_return": Kind("supplier_return", returns.supplier_return, sr.SupplierReturnOut),
 }
 # The newest rows of a table this transaction inserted: on PostgreSQL the row versions it created (xmin), among
 # the few newest visible ones; on SQLite the writer holds the database lock from BEGIN, so the newest row is ours.
