@@ -308,3 +308,13 @@ def create_supplier_return(uow: UnitOfWork, receipt_id: int, lines: Mapping[int,
         uow.commit()
         return doc
 
+
+
+def recent(source: views.Source, model: Any, limit: int, **equals: int | None) -> list[dict[str, Any]]:
+    """The newest returns first (headers only), filtered by the given columns."""
+    stmt = select(*model.__table__.columns)
+    for name, value in equals.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    with views.connected(source) as conn:
+        return [dict(r) for r in conn.execute(stmt.order_by(model.id.desc()).limit(limit)).mappings()]

@@ -76,6 +76,11 @@ ELSEWHERE: dict[str, str] = {
     "failover init": "tests/e2e/failover",
     "failover lab up": "tests/e2e/failover",
     "failover lab down": "tests/e2e/failover",
+    "returns customer create": "tests/e2e/erpops/test_returns_cli.py (needs shipped and invoiced goods)",
+    "returns customer list": "tests/e2e/erpops/test_returns_cli.py",
+    "returns supplier create": "tests/e2e/erpops/test_returns_cli.py (needs a goods receipt)",
+    "returns supplier list": "tests/e2e/erpops/test_returns_cli.py",
+    "cancel": "tests/e2e/erpops/test_returns_cli.py (needs a document to cancel)",
 }
 
 
