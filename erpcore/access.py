@@ -80,6 +80,14 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "hr.payroll.pay": frozenset({R.FINANCE}),
     "hr.read": frozenset({R.FINANCE}),
     "partners.tax_id.reveal": frozenset({R.FINANCE}),
+    "sales.return.read": frozenset({R.SALES, R.WAREHOUSE, R.FINANCE}),
+    "sales.return.write": frozenset({R.SALES, R.WAREHOUSE}),
+    "purchase.return.read": frozenset({R.PURCHASING, R.WAREHOUSE, R.FINANCE}),
+    "purchase.return.write": frozenset({R.PURCHASING, R.WAREHOUSE}),
+    "purchase.requisition.cancel": frozenset({R.PURCHASING}),
+    "purchase.receipt.cancel": frozenset({R.WAREHOUSE}),
+    "purchase.payment.cancel": frozenset({R.FINANCE}),
+    "sales.receipt.cancel": frozenset({R.FINANCE}),
 }
 
 

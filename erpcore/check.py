@@ -60,13 +60,16 @@ def _derived(line_table: str, column: str, link_sql: str) -> str:
             f"LEFT JOIN ({link_sql}) x ON x.line_id = l.id WHERE ABS(l.{column} - COALESCE(x.total, 0)) > {QTY_EPS}")
 
 
-def _subledger(role: str, party: str, invoices: str, open_where: str, sign: str) -> str:
-    """Per party: open invoices vs the control account's lines (party 0 = a line with no party)."""
+def _subledger(role: str, party: str, invoices: str, open_where: str, sign: str, notes: str = "") -> str:
+    """Per party: open invoices, less the posted credit or debit notes in `notes`, vs the control account's
+    lines (party 0 = a line with no party)."""
     ledger = (f"SELECT COALESCE(jl.{party}, 0) AS party, {sign}SUM(jl.debit - jl.credit) AS balance "
               f"FROM journal_line jl JOIN account a ON a.id = jl.account_id WHERE a.role = '{role}' "
               f"GROUP BY COALESCE(jl.{party}, 0)")
-    docs = (f"SELECT {party} AS party, SUM(total_amount - amount_paid) AS open_amount FROM {invoices} "
-            f"WHERE {open_where} GROUP BY {party}")
+    less = (f" UNION ALL SELECT {party}, -total_amount FROM {notes} WHERE status = 'posted' AND total_amount <> 0"
+            if notes else "")
+    docs = (f"SELECT party, SUM(amount) AS open_amount FROM (SELECT {party} AS party, total_amount - amount_paid "
+            f"AS amount FROM {invoices} WHERE {open_where}{less}) n GROUP BY party")
     return (f"SELECT k.party AS {party}, COALESCE(d.open_amount, 0) AS invoices, COALESCE(g.balance, 0) AS ledger "
             f"FROM (SELECT party FROM ({ledger}) l UNION SELECT party FROM ({docs}) o) k "
             f"LEFT JOIN ({ledger}) g ON g.party = k.party LEFT JOIN ({docs}) d ON d.party = k.party "
@@ -122,11 +125,14 @@ INVARIANTS: tuple[Invariant, ...] = (
                   f"{extra} AND NOT EXISTS (SELECT 1 FROM journal_entry je WHERE je.source_type = '{t}' "
                   f"AND je.source_id = d.id AND je.event = 'cancel')"
                   for t, extra in (("shipment", ""), ("customer_invoice", ""),
-                                   ("supplier_invoice", "AND d.matched_at IS NOT NULL")))),
-    Invariant("ar_subledger_matches_control", "open customer invoices equal the AR account, per customer",
-              _subledger("accounts_receivable", "customer_id", "customer_invoice", "status <> 'cancelled'", "")),
-    Invariant("ap_subledger_matches_control", "open matched supplier invoices equal the AP account, per supplier",
-              _subledger("accounts_payable", "supplier_id", "supplier_invoice", "status IN ('matched', 'paid')", "-")),
+                                   ("supplier_invoice", "AND d.matched_at IS NOT NULL"), ("goods_receipt", ""),
+                                   ("customer_receipt", ""), ("supplier_payment", "")))),
+    Invariant("ar_subledger_matches_control", "open customer invoices less credit notes equal the AR account, per customer",
+              _subledger("accounts_receivable", "customer_id", "customer_invoice", "status <> 'cancelled'", "",
+                         "customer_return")),
+    Invariant("ap_subledger_matches_control", "open matched supplier invoices less debit notes equal the AP account, per supplier",
+              _subledger("accounts_payable", "supplier_id", "supplier_invoice", "status IN ('matched', 'paid')", "-",
+                         "supplier_return")),
     Invariant("inventory_account_matches_stock", "the inventory account equals the value of stock on hand",
               f"SELECT g.balance AS ledger, s.value AS stock FROM (SELECT COALESCE(SUM(amount), 0) AS balance FROM "
               f"({_ledger_cte('inventory')}) x) g, (SELECT COALESCE(SUM(value_amount), 0) AS value FROM stock_balance) s "
@@ -141,11 +147,13 @@ INVARIANTS: tuple[Invariant, ...] = (
                        "SELECT il.sales_order_line_id AS line_id, SUM(il.quantity) AS total FROM customer_invoice_line il "
                        "JOIN customer_invoice i ON i.id = il.customer_invoice_id WHERE i.status <> 'cancelled' "
                        "GROUP BY il.sales_order_line_id")),
-    Invariant("received_quantities_derived", "purchase order lines' received quantity equals their receipt lines",
+    Invariant("received_quantities_derived", "purchase order lines' received quantity equals their receipt lines less unbilled returns",
               _derived("purchase_order_line", "qty_received",
-                       "SELECT gl.purchase_order_line_id AS line_id, SUM(gl.quantity) AS total FROM goods_receipt_line gl "
-                       "JOIN goods_receipt g ON g.id = gl.goods_receipt_id WHERE g.status = 'posted' "
-                       "GROUP BY gl.purchase_order_line_id")),
+                       "SELECT line_id, SUM(qty) AS total FROM (SELECT gl.purchase_order_line_id AS line_id, "
+                       "gl.quantity AS qty FROM goods_receipt_line gl JOIN goods_receipt g ON g.id = gl.goods_receipt_id "
+                       "WHERE g.status = 'posted' UNION ALL SELECT rl.purchase_order_line_id, -rl.qty_unbilled FROM "
+                       "supplier_return_line rl JOIN supplier_return r ON r.id = rl.supplier_return_id "
+                       "WHERE r.status = 'posted') q GROUP BY line_id")),
     Invariant("billed_quantities_derived", "purchase order lines' invoiced quantity equals matched invoice lines",
               _derived("purchase_order_line", "qty_invoiced",
                        "SELECT il.purchase_order_line_id AS line_id, SUM(il.quantity) AS total FROM supplier_invoice_line il "
@@ -165,9 +173,11 @@ INVARIANTS: tuple[Invariant, ...] = (
 
 # --- invariants that would have caught the money leaks of issue 11 ---------------------------------------
 
-_RECEIVED_VALUE = ("SELECT gl.purchase_order_line_id AS line_id, SUM(gl.value_amount) AS value FROM goods_receipt_line gl "
-                   "JOIN goods_receipt g ON g.id = gl.goods_receipt_id WHERE g.status = 'posted' "
-                   "GROUP BY gl.purchase_order_line_id")
+_RECEIVED_VALUE = ("SELECT line_id, SUM(value) AS value FROM (SELECT gl.purchase_order_line_id AS line_id, "
+                   "gl.value_amount AS value FROM goods_receipt_line gl JOIN goods_receipt g ON g.id = gl.goods_receipt_id "
+                   "WHERE g.status = 'posted' UNION ALL SELECT rl.purchase_order_line_id, -rl.grni_amount FROM "
+                   "supplier_return_line rl JOIN supplier_return r ON r.id = rl.supplier_return_id "
+                   "WHERE r.status = 'posted') v GROUP BY line_id")
 _GRNI_CLEARED = ("SELECT il.purchase_order_line_id AS line_id, SUM(COALESCE(il.grni_amount, 0)) AS cleared "
                  "FROM supplier_invoice_line il JOIN supplier_invoice i ON i.id = il.supplier_invoice_id "
                  "WHERE i.status IN ('matched', 'paid') GROUP BY il.purchase_order_line_id")
@@ -313,7 +323,36 @@ PAYROLL_INVARIANTS: tuple[Invariant, ...] = (
               f"OR ABS(r.contribution_amount - d.contributions) > {MONEY_EPS} OR ABS(r.net_amount - d.net) > {MONEY_EPS} "
               f"OR ABS(r.gross_amount - r.deduction_amount - r.net_amount) > {MONEY_EPS}"),
 )
-INVARIANTS = INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS + PAYROLL_INVARIANTS
+
+_RETURNED = ("SELECT rl.{source} AS line_id, SUM(rl.quantity) AS returned FROM {table}_line rl JOIN {table} r "
+             "ON r.id = rl.{table}_id WHERE r.status = 'posted' GROUP BY rl.{source}")
+RETURN_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("returns_within_source",
+              "returns never exceed their source: a shipment line takes back at most what it shipped and was "
+              "invoiced, a goods receipt line at most what it received",
+              "SELECT 'shipment_line' AS source, l.id, l.quantity, l.qty_invoiced AS invoiced, x.returned FROM "
+              "shipment_line l JOIN (" + _RETURNED.format(source="shipment_line_id", table="customer_return") + ") x "
+              f"ON x.line_id = l.id WHERE x.returned - l.qty_invoiced > {QTY_EPS} OR x.returned - l.quantity > {QTY_EPS} "
+              "UNION ALL SELECT 'goods_receipt_line', l.id, l.quantity, NULL, x.returned FROM goods_receipt_line l "
+              "JOIN (" + _RETURNED.format(source="goods_receipt_line_id", table="supplier_return") + ") x "
+              f"ON x.line_id = l.id WHERE x.returned - l.quantity > {QTY_EPS}"),
+    Invariant("returns_posted", "every customer and supplier return has its journal entry",
+              _posted_without_entry("customer_return", "1 = 1") + " UNION ALL "
+              + _posted_without_entry("supplier_return", "1 = 1")),
+    Invariant("reversals_net_to_zero",
+              "every reversal entry nets its original to zero, account by account and party by party",
+              "SELECT x.original, x.account_id, x.customer_id, x.supplier_id, SUM(x.amount) AS net FROM ("
+              "SELECT r.reversal_of_id AS original, jl.account_id, COALESCE(jl.customer_id, 0) AS customer_id, "
+              "COALESCE(jl.supplier_id, 0) AS supplier_id, jl.debit - jl.credit AS amount FROM journal_entry r "
+              "JOIN journal_line jl ON jl.journal_entry_id = r.id WHERE r.reversal_of_id IS NOT NULL UNION ALL "
+              "SELECT o.id, jl.account_id, COALESCE(jl.customer_id, 0), COALESCE(jl.supplier_id, 0), "
+              "jl.debit - jl.credit FROM journal_entry o JOIN journal_line jl ON jl.journal_entry_id = o.id "
+              "WHERE o.id IN (SELECT reversal_of_id FROM journal_entry WHERE reversal_of_id IS NOT NULL)) x "
+              "GROUP BY x.original, x.account_id, x.customer_id, x.supplier_id "
+              f"HAVING ABS(SUM(x.amount)) > {MONEY_EPS}"),
+)
+INVARIANTS = (INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS + PAYROLL_INVARIANTS
+              + RETURN_INVARIANTS)
 
 
 def _plain(value: Any) -> Any:

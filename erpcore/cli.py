@@ -134,7 +134,7 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Mount the core's commands on the root app."""
-    from erpcore import cli_api, cli_demo, cli_period, cli_production, cli_seed
+    from erpcore import cli_api, cli_demo, cli_period, cli_production, cli_returns, cli_seed
 
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
@@ -147,3 +147,4 @@ def register(app: typer.Typer) -> None:
     from erpcore import cli_payroll
 
     cli_payroll.register(app)
+    cli_returns.register(app)

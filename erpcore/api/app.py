@@ -20,6 +20,7 @@ from erpcore.api import (
     routes_production,
     routes_purchasing,
     routes_reports,
+    routes_returns,
     routes_sales,
 )
 from erpcore.api.gate import RequestGate
@@ -50,7 +51,8 @@ def create_app(target: Engine | Erp) -> FastAPI:
     app.state.engine = erp.engine
     errors.install(app)
     _install_request_middleware(app, erp)
-    for module in (routes_master, routes_sales, routes_purchasing, routes_reports, routes_production):
+    for module in (routes_master, routes_sales, routes_purchasing, routes_reports, routes_production,
+                   routes_returns):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(routes_reports.periods_router, prefix=PREFIX)
     app.include_router(routes_payroll.router, prefix=PREFIX)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from erpcore.api import schemas as s
 from erpcore.api import schemas_production
+from erpcore.api import schemas_returns as sr
 from erpcore.api.keystore import Locate, Written
 from erpcore.exceptions import NotFound
 from erpcore.models import (
@@ -35,7 +36,7 @@ from erpcore.models import (
     SupplierPayment,
     Warehouse,
 )
-from erpcore.services import production_views, views
+from erpcore.services import production_views, returns, views
 
 Load = Callable[[Engine, int], dict[str, Any]]
 
@@ -69,6 +70,8 @@ KINDS: dict[str, Kind] = {
     "supplier_payment": Kind(SupplierPayment.__tablename__, _flat(SupplierPayment, "supplier payment"),
                              s.SupplierPaymentOut),
     "work_order": Kind("work_order", production_views.work_order, schemas_production.WorkOrderOut),
+    "customer_return": Kind("customer_return", returns.customer_return, sr.CustomerReturnOut),
+    "supplier_return": Kind("supplier_return", returns.supplier_return, sr.SupplierReturnOut),
 }
 # The newest rows of a table this transaction inserted: on PostgreSQL the row versions it created (xmin), among
 # the few newest visible ones; on SQLite the writer holds the database lock from BEGIN, so the newest row is ours.

@@ -10,6 +10,7 @@ from erpcore.domain.status import (
     InvoiceStatus,
     PostedStatus,
     PurchaseOrderStatus,
+    RequisitionStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
     WorkOrderStatus,
@@ -52,6 +53,13 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("work order", "close"): _t("only a work order whose finished goods are received can be closed", WO.RECEIVED),
     ("work order", "cancel"): _t("only planned or released work orders (nothing issued) can be cancelled",
                                  WO.PLANNED, WO.RELEASED),
+    ("purchase requisition", "cancel"): _t("only an open requisition can be cancelled (cancel its purchase "
+                                           "order first)", RequisitionStatus.OPEN),
+    ("goods receipt", "cancel"): _t("only a posted receipt can be cancelled", PostedStatus.POSTED),
+    ("customer receipt", "cancel"): _t("only a posted receipt can be cancelled", PostedStatus.POSTED),
+    ("supplier payment", "cancel"): _t("only a posted payment can be cancelled", PostedStatus.POSTED),
+    ("shipment", "return"): _t("only a posted shipment takes returns", PostedStatus.POSTED),
+    ("goods receipt", "return"): _t("only a posted receipt takes returns", PostedStatus.POSTED),
 }
 
 

@@ -14,6 +14,7 @@ from erpcore.models.purchasing import (
     SupplierInvoiceLine,
     SupplierPayment,
 )
+from erpcore.models.returns import CustomerReturn, CustomerReturnLine, SupplierReturn, SupplierReturnLine
 from erpcore.models.sales import (
     CustomerInvoice,
     CustomerInvoiceLine,
@@ -40,3 +41,4 @@ __all__ += ["BillOfMaterials", "BomLine", "ShippingInstruction", "WorkOrder", "W
 from erpcore.models.payroll import Employee, PayrollLine, PayrollRate, PayrollRun, PayrollRunDepartment  # noqa: E402
 
 __all__ += ["Department", "Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]
+__all__ += ["CustomerReturn", "CustomerReturnLine", "SupplierReturn", "SupplierReturnLine"]

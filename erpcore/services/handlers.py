@@ -2,15 +2,15 @@
 
 - an approved order that could not reserve everything raises a requisition for the shortfall, or plans a
   work order when the item is manufactured (it has a bill of materials);
-- free stock falling under an item's safety stock raises one requisition for the reorder quantity
-  (not one per movement: none is raised while an earlier one is still open or on order);
+- free stock falling under an item's safety stock raises a requisition only when what is on order and already
+  requisitioned does not lift it back (available to promise, `steps.requisition.replenish`);
 - a goods receipt re-runs three-way match for invoices of that order waiting on it;
 - an invoice put on hold is a business-rule interception: an alert event goes to the outbox.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import select
 
 from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
@@ -20,12 +20,9 @@ from erpcore.domain.events import (
     StockDecreased,
     SupplierInvoiceHeld,
 )
-from erpcore.domain.status import RequisitionStatus, SupplierInvoiceStatus
-from erpcore.domain.stock import below_safety
+from erpcore.domain.status import SupplierInvoiceStatus
 from erpcore.models import (
     Item,
-    PurchaseOrderLine,
-    PurchaseRequisition,
     StockBalance,
     SupplierInvoice,
 )
@@ -33,7 +30,7 @@ from erpcore.services.messagebus import Handler
 from erpcore.services.sql import Query, pairs_in, pairs_params
 from erpcore.services.steps import production
 from erpcore.services.steps.matching import match_invoice
-from erpcore.services.steps.requisition import raise_requisition
+from erpcore.services.steps.requisition import raise_requisition, replenish
 from erpcore.services.unit_of_work import Key, StockLevel, UnitOfWork
 
 
@@ -45,23 +42,9 @@ def requisition_for_shortfall(event: ReservationFellShort, uow: UnitOfWork) -> N
 
 
 def requisition_below_safety(event: StockDecreased, uow: UnitOfWork) -> None:
-    s = uow.session
-    row = _safety_rows(uow, event).get((event.item_id, event.warehouse_id))
-    if row is None or not below_safety(row.on_hand, row.reserved, row.safety_stock):
-        return
-    pending = s.scalar(select(exists().where(
-        PurchaseRequisition.item_id == event.item_id,
-        PurchaseRequisition.warehouse_id == event.warehouse_id,
-        PurchaseRequisition.reason == "safety_stock",
-        or_(PurchaseRequisition.status == RequisitionStatus.OPEN,
-            and_(PurchaseRequisition.status == RequisitionStatus.ORDERED,
-                 exists().where(PurchaseOrderLine.id == PurchaseRequisition.purchase_order_line_id,
-                                PurchaseOrderLine.qty_received < PurchaseOrderLine.quantity))),
-    )))
-    if pending:
-        return
-    quantity = max(row.reorder_qty, row.safety_stock - (row.on_hand - row.reserved))
-    raise_requisition(uow, event.item_id, event.warehouse_id, quantity, "safety_stock")
+    level = _safety_rows(uow, event).get((event.item_id, event.warehouse_id))
+    if level is not None:
+        replenish(uow, level)
 
 
 _LEVELS = select(StockBalance.item_id, StockBalance.warehouse_id, StockBalance.on_hand, StockBalance.reserved,

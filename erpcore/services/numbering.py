@@ -36,8 +36,10 @@ PREFIX = {
     "supplier_payment": "PAY",
     "journal_entry": "JE",
     "work_order": "WO",
+    "customer_return": "CRN",
+    "supplier_return": "SRN",
 }
-LEGAL = frozenset({"journal_entry", "customer_invoice"})
+LEGAL = frozenset({"journal_entry", "customer_invoice", "customer_return"})  # a credit note is numbered gap-free
 BLOCK = 50
 
 

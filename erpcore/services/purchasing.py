@@ -41,7 +41,7 @@ from erpcore.services import numbering, views
 from erpcore.services.documents import Doc
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import locked
-from erpcore.services.steps import journal, stock
+from erpcore.services.steps import journal, returns, stock
 from erpcore.services.steps.matching import match_invoice
 from erpcore.services.steps.requisition import raise_requisition
 from erpcore.services.unit_of_work import UnitOfWork
@@ -332,6 +332,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         transitions.require_unpaid("supplier invoice", invoice_id, inv.amount_paid)
         dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
         if inv.status == SupplierInvoiceStatus.MATCHED:
+            returns.refuse_if_debited(uow, po_id, inv.number)
             lines = s.execute(select(SupplierInvoiceLine.purchase_order_line_id, SupplierInvoiceLine.quantity)
                               .where(SupplierInvoiceLine.supplier_invoice_id == invoice_id)).all()
             s.connection().execute(

@@ -42,7 +42,7 @@ from erpcore.services import numbering, views
 from erpcore.services.documents import Doc, written
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import Query, batch_insert, batch_update, locked
-from erpcore.services.steps import journal, production, stock
+from erpcore.services.steps import journal, production, requisition, returns, stock
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -437,6 +437,9 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
         if res:
             s.execute(update(StockReservation).where(StockReservation.id.in_([r.id for r in res])).values(quantity=0))
         s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=SalesOrderStatus.CANCELLED))
+        demand = {r.id: r.quantity for r in s.execute(select(SalesOrderLine.id, SalesOrderLine.quantity).where(
+            SalesOrderLine.sales_order_id == order_id))}  # all of it goes: its shortage requisitions go with it
+        requisition.withdraw_demand(uow, sorted(demand), demand)
         doc = Doc(order_id, views.sales_order(uow.conn, order_id))
         uow.commit()
         return doc
@@ -531,6 +534,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         transitions.require("customer invoice", "cancel", inv.status, invoice_id)
         dates.not_before("cancel_date", cancel_date, f"invoice {inv.number}'s date", inv.invoice_date)
         transitions.require_unpaid("customer invoice", invoice_id, inv.amount_paid)
+        returns.refuse_if_credited(uow, invoice_id, inv.number)
         lines = s.execute(select(CustomerInvoiceLine).where(
             CustomerInvoiceLine.customer_invoice_id == invoice_id)).scalars().all()
         conn = s.connection()

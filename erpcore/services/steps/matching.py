@@ -21,6 +21,8 @@ from erpcore.models import (
     PurchaseOrderLine,
     SupplierInvoice,
     SupplierInvoiceLine,
+    SupplierReturn,
+    SupplierReturnLine,
 )
 from erpcore.services.sql import locked
 from erpcore.services.steps import journal
@@ -28,11 +30,16 @@ from erpcore.services.unit_of_work import UnitOfWork
 
 _BILLED = aliased(SupplierInvoiceLine)
 # per PO line: its received value at receipt cost, and the GRNI matched invoices cleared of it so far
-_VALUE_RECEIVED = (select(func.coalesce(func.sum(GoodsReceiptLine.value_amount), 0))
-                   .join(GoodsReceipt, GoodsReceipt.id == GoodsReceiptLine.goods_receipt_id)
-                   .where(GoodsReceiptLine.purchase_order_line_id == PurchaseOrderLine.id,
-                          GoodsReceipt.status == PostedStatus.POSTED)
-                   .scalar_subquery().label("value_received"))
+_VALUE_RECEIVED = ((select(func.coalesce(func.sum(GoodsReceiptLine.value_amount), 0))
+                    .join(GoodsReceipt, GoodsReceipt.id == GoodsReceiptLine.goods_receipt_id)
+                    .where(GoodsReceiptLine.purchase_order_line_id == PurchaseOrderLine.id,
+                           GoodsReceipt.status == PostedStatus.POSTED).scalar_subquery()
+                    # less the GRNI that goods sent back before they were billed took with them
+                    - select(func.coalesce(func.sum(SupplierReturnLine.grni_amount), 0))
+                    .join(SupplierReturn, SupplierReturn.id == SupplierReturnLine.supplier_return_id)
+                    .where(SupplierReturnLine.purchase_order_line_id == PurchaseOrderLine.id,
+                           SupplierReturn.status == PostedStatus.POSTED).scalar_subquery())
+                   .label("value_received"))
 _GRNI_CLEARED = (select(func.coalesce(func.sum(_BILLED.grni_amount), 0))
                  .join(SupplierInvoice, SupplierInvoice.id == _BILLED.supplier_invoice_id)
                  .where(_BILLED.purchase_order_line_id == PurchaseOrderLine.id,

