@@ -70,6 +70,12 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "periods:read": frozenset({R.FINANCE}),
     "periods:close": frozenset({R.FINANCE}),
     "periods:reopen": frozenset(),
+    "rules.read": frozenset({R.FINANCE, R.PURCHASING, R.SALES}),
+    "rules.write": frozenset(),
+    "finance.budget.read": frozenset({R.FINANCE, R.PURCHASING}),
+    "finance.budget.write": frozenset({R.FINANCE}),
+    "purchase.order.approve": frozenset({R.PURCHASING, R.FINANCE}),
+    "sales.order.approve": frozenset({R.SALES, R.FINANCE}),
 }
 
 
@@ -92,13 +98,13 @@ def cli_actor() -> Actor:
 
 
 def allowed(role: AccessRole, permission: str) -> bool:
-    """Whether `role` holds `permission` (admin: everything; viewer: every `:read`)."""
+    """Whether `role` holds `permission` (admin: everything; viewer: every `:read` and `.read`)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
     if role is AccessRole.ADMIN:
         return True
     if role is AccessRole.VIEWER:
-        return permission.endswith(":read")
+        return permission.endswith((":read", ".read"))
     return role in PERMISSIONS[permission]
 
 
