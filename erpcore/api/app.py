@@ -11,7 +11,16 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from erpcore.api import docs, errors, openapi, routes_master, routes_purchasing, routes_reports, routes_sales
+from erpcore.api import (
+    docs,
+    errors,
+    openapi,
+    routes_master,
+    routes_purchasing,
+    routes_reports,
+    routes_rules,
+    routes_sales,
+)
 from erpcore.api.gate import RequestGate
 from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
@@ -40,7 +49,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     app.state.engine = erp.engine
     errors.install(app)
     _install_request_middleware(app, erp)
-    for module in (routes_master, routes_sales, routes_purchasing, routes_reports):
+    for module in (routes_master, routes_sales, routes_purchasing, routes_reports, routes_rules):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(routes_reports.periods_router, prefix=PREFIX)
     app.add_api_route("/healthz", _healthz(erp), methods=["GET"], tags=["health"])
