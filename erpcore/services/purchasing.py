@@ -360,9 +360,9 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
             raise NotFound(f"supplier invoice {invoice_id} does not exist")
         transitions.require("supplier invoice", "pay", inv.status, invoice_id,
                             f": {inv.hold_reason}" if inv.hold_reason else "")
-        rules.check_not_creator("pay", inv.created_by, uow.actor.name, f"supplier invoice {inv.number}")
         dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
         amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
+        rules.check_not_creator("pay", inv.created_by, uow.actor.name, f"supplier invoice {inv.number}")
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
             supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,
