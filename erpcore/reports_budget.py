@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from erpcore.domain.money import ZERO
+from erpcore.domain.money import ZERO, to_cents
 from erpcore.models import Budget
 from erpcore.services import budgets, controls
 
@@ -27,7 +27,7 @@ def budget_report(conn: Connection, period: str | None = None, department: str |
         counted = ref.account_id == spend_account
         committed = controls.committed(conn, ref.department_id, b["period"]) if counted else ZERO
         actual = controls.actual(conn, ref.department_id, b["period"], exclude) if counted else ZERO
-        amount = Decimal(b["amount"])
+        amount = to_cents(Decimal(b["amount"]))
         used = committed + actual
         rows.append({"department": b["department"], "account": b["account"], "period": b["period"],
                      "budget": amount, "committed": committed, "actual": actual, "remaining": amount - used,
