@@ -144,16 +144,21 @@ def _upsert_control(conn: Connection, spec: ControlSpec, actor: str) -> None:
         conn.execute(update(ControlSetting).where(ControlSetting.name == spec.name).values(**values))
 
 
+def write_rulebook(conn: Connection, data: object, actor: str) -> dict[str, list[str]]:
+    """Validate a whole rulebook, then write every control and approval rule it names on `conn`."""
+    controls, specs = parse_rulebook(data)
+    for c in controls:
+        _upsert_control(conn, c, actor)
+    for r in specs:
+        _upsert_rule(conn, r, actor)
+    return {"controls": [c.name for c in controls], "approval_rules": [r.code for r in specs]}
+
+
 @guarded("rules.write")
 def load_rulebook(uow: UnitOfWork, data: object) -> Doc:
     """Load a rulebook: every control and approval rule it names is written (rules by code, new version)."""
-    controls, specs = parse_rulebook(data)
     with uow:
-        for c in controls:
-            _upsert_control(uow.conn, c, uow.actor.name)
-        for r in specs:
-            _upsert_rule(uow.conn, r, uow.actor.name)
-        doc = Doc(0, {"controls": [c.name for c in controls], "approval_rules": [r.code for r in specs]})
+        doc = Doc(0, dict(write_rulebook(uow.conn, data, uow.actor.name)))
         uow.commit()
         return doc
 
