@@ -42,6 +42,10 @@ RUN_HERE: dict[str, list[str]] = {
     "advisor unused": ["--database-url", "{database_url}"],
     "backup list": [],
     "backup status": [],
+    "rules list": [],
+    "rules blocks": [],
+    "budget list": [],
+    "budget report": [],
 }
 ELSEWHERE: dict[str, str] = {
     "seed": "tests/e2e/erpops/test_core_json.py (writes history)",
@@ -76,6 +80,13 @@ ELSEWHERE: dict[str, str] = {
     "failover init": "tests/e2e/failover",
     "failover lab up": "tests/e2e/failover",
     "failover lab down": "tests/e2e/failover",
+    "rules load": "tests/e2e/erpops/test_rules_cli.py (writes the rulebook)",
+    "rules show": "tests/e2e/erpops/test_rules_cli.py (needs a rule)",
+    "rules set": "tests/e2e/erpops/test_rules_cli.py",
+    "rules delete": "tests/e2e/erpops/test_rules_cli.py",
+    "rules control": "tests/e2e/erpops/test_rules_cli.py",
+    "budget set": "tests/e2e/erpops/test_rules_cli.py (needs a department)",
+    "roles check": "tests/e2e/erpops/test_rules_cli.py (exits 1 while the access table has conflicts)",
 }
 
 
