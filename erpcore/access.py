@@ -88,6 +88,12 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "purchase.receipt.cancel": frozenset({R.WAREHOUSE}),
     "purchase.payment.cancel": frozenset({R.FINANCE}),
     "sales.receipt.cancel": frozenset({R.FINANCE}),
+    "rules.read": frozenset({R.FINANCE, R.PURCHASING, R.SALES}),
+    "rules.write": frozenset(),
+    "finance.budget.read": frozenset({R.FINANCE, R.PURCHASING}),
+    "finance.budget.write": frozenset({R.FINANCE}),
+    "purchase.order.approve": frozenset({R.PURCHASING, R.FINANCE}),
+    "sales.order.approve": frozenset({R.SALES, R.FINANCE}),
 }
 
 
@@ -110,7 +116,7 @@ def cli_actor() -> Actor:
 
 
 def allowed(role: AccessRole, permission: str) -> bool:
-    """Whether `role` holds `permission` (admin: everything; viewer: every `:read` / `.read`)."""
+    """Whether `role` holds `permission` (admin: everything; viewer: every `:read` and `.read`)."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
     if role is AccessRole.ADMIN:

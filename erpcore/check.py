@@ -252,13 +252,14 @@ LEAK_INVARIANTS: tuple[Invariant, ...] = (
               "SELECT o.id, o.status, SUM(l.quantity) AS ordered, SUM(l.qty_shipped) AS shipped, "
               "SUM(l.qty_invoiced) AS invoiced, (SELECT COUNT(*) FROM customer_invoice i WHERE i.sales_order_id = o.id "
               "AND i.status = 'posted') AS unpaid FROM sales_order o JOIN sales_order_line l ON l.sales_order_id = o.id "
-              "WHERE o.status NOT IN ('draft', 'cancelled') GROUP BY o.id, o.status) t "
+              "WHERE o.status NOT IN ('draft', 'pending_approval', 'cancelled') GROUP BY o.id, o.status) t "
               "WHERE t.status <> " + _SO_STATUS + " UNION ALL "
               "SELECT 'purchase_order', t.id, t.status, " + _PO_STATUS + " FROM ("
               "SELECT p.id, p.status, SUM(l.quantity) AS ordered, SUM(l.qty_received) AS received, "
               "SUM(l.qty_invoiced) AS invoiced, (SELECT COUNT(*) FROM supplier_invoice i WHERE i.purchase_order_id = p.id "
               "AND i.status IN ('on_hold', 'matched')) AS unpaid FROM purchase_order p JOIN purchase_order_line l "
-              "ON l.purchase_order_id = p.id WHERE p.status NOT IN ('draft', 'cancelled') GROUP BY p.id, p.status) t "
+              "ON l.purchase_order_id = p.id WHERE p.status NOT IN ('draft', 'pending_approval', 'cancelled') "
+              "GROUP BY p.id, p.status) t "
               "WHERE t.status <> " + _PO_STATUS),
 )
 PERIOD_INVARIANTS: tuple[Invariant, ...] = (

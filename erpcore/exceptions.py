@@ -4,12 +4,15 @@
     └── ErpError                  exit 1
     ├── NotFound                  HTTP 404   a referenced record does not exist
     ├── ValidationFailed          HTTP 422   input is well-formed but breaks a rule (negative qty, unknown item)
-    │   └── InvalidInput          HTTP 422   a query a read refuses before any work (bad period): exit 2
+    │   ├── InvalidInput          HTTP 422   a query a read refuses before any work (bad period): exit 2
+    │   └── TaxDataInvalid        HTTP 422   a business rule found tax data errors (details name the rule)
     ├── Conflict                  HTTP 409   the state of the data refuses the action
     │   ├── InsufficientStock     HTTP 409   not enough free stock to reserve or ship
     │   ├── InvalidTransition     HTTP 409   document status does not allow the action
     │   ├── CreditLimitExceeded   HTTP 409   the order would take the customer past its credit limit
     │   ├── PeriodClosed          HTTP 409   a posting dated in a closed fiscal period
+    │   ├── RuleBlocked           HTTP 409   a business rule (budget, price, credit, approval) refused the write
+    │   ├── SegregationOfDuties   HTTP 409   the actor may not do this to a document they entered
     │   └── IdempotencyMismatch   HTTP 422   an Idempotency-Key reused with another request body
     ├── Unauthorized              HTTP 401   no or unknown bearer token
     ├── Forbidden                 HTTP 403   the token's role may not do this
@@ -89,3 +92,17 @@ class IntegrityViolation(ErpError):
 class ConfigError(ErpError):
     exit_code = ExitCode.USAGE
     code = "config_error"
+
+
+class RuleBlocked(Conflict):
+    """A configured business rule refused the write; `details["rule"]` names it."""
+
+    code = "rule_blocked"
+
+
+class SegregationOfDuties(Conflict):
+    code = "segregation_of_duties"
+
+
+class TaxDataInvalid(ValidationFailed):
+    code = "tax_data_invalid"

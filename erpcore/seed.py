@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from erpcore.exceptions import ValidationFailed
 from erpcore.seeding import database, simulation
 from erpcore.seeding.context import Context, Reference
+from erpcore.seeding.controls import seed_controls
 from erpcore.seeding.ledger import amount
 from erpcore.seeding.sinks import PgCopySink, Sink, SqliteSink
 
@@ -88,6 +89,7 @@ def seed(engine: Engine, years: int, orders_per_day: int, seed: int, end: dt.dat
     finally:
         raw.close()
     _close_history(engine, start, last)
+    counts.update(seed_controls(engine, start, last))
     return SeedSummary(start, last, orders_per_day, seed, counts, open_docs, amount(capital),
                        time.perf_counter() - started)
 

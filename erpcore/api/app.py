@@ -21,6 +21,7 @@ from erpcore.api import (
     routes_purchasing,
     routes_reports,
     routes_returns,
+    routes_rules,
     routes_sales,
 )
 from erpcore.api.gate import RequestGate
@@ -52,7 +53,7 @@ def create_app(target: Engine | Erp) -> FastAPI:
     errors.install(app)
     _install_request_middleware(app, erp)
     for module in (routes_master, routes_sales, routes_purchasing, routes_reports, routes_production,
-                   routes_returns):
+                   routes_returns, routes_rules):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(routes_reports.periods_router, prefix=PREFIX)
     app.include_router(routes_payroll.router, prefix=PREFIX)

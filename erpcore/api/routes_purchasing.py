@@ -77,7 +77,8 @@ def list_requisitions(request: Request, erp: ErpDep, params: ListDep, item_id: i
 def create_purchase_order(body: PurchaseOrderIn, uow: ForCreatePurchaseOrder) -> dict[str, Any]:
     """Create a draft purchase order; lines may consume open requisitions."""
     lines = [PurchaseLineInput(x.item_id, x.quantity, x.unit_price, x.requisition_id) for x in body.lines]
-    return purchasing.create_purchase_order(uow, body.supplier_id, lines, body.warehouse_id, body.order_date).row
+    return purchasing.create_purchase_order(uow, body.supplier_id, lines, body.warehouse_id, body.order_date,
+                                            body.department_id).row
 
 
 @router.get("/purchase-orders/{po_id}", response_model=PurchaseOrderOut, dependencies=PurchasingReader)

@@ -86,6 +86,7 @@ class ItemIn(In):
     reorder_qty: Amount = Decimal(0)
     default_supplier_id: Id | None = None
     procurement: Literal["purchased", "manufactured"] = "purchased"
+    category: Code | None = None
 
 
 class ItemOut(BaseModel):
@@ -100,6 +101,7 @@ class ItemOut(BaseModel):
     reorder_qty: Decimal
     default_supplier_id: int | None
     procurement: str
+    category: str | None = None
 
 
 class PartyIn(In):
@@ -203,6 +205,7 @@ class SalesOrderSummary(BaseModel):
     net_amount: Decimal
     tax_amount: Decimal
     approved_at: dt.datetime | None
+    created_by: str | None = None
 
 
 class SalesOrderOut(SalesOrderSummary):
@@ -307,6 +310,7 @@ class PurchaseOrderIn(In):
     lines: Annotated[list[PurchaseLineIn], Field(min_length=1, max_length=1000)]
     warehouse_id: Id | None = None
     order_date: Date | None = None
+    department_id: Id | None = None
 
 
 class ReceiveIn(In):
@@ -338,6 +342,8 @@ class PurchaseOrderSummary(BaseModel):
     net_amount: Decimal
     tax_amount: Decimal
     approved_at: dt.datetime | None
+    department_id: int | None = None
+    created_by: str | None = None
 
 
 class PurchaseOrderOut(PurchaseOrderSummary):

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 class SalesOrderStatus(StrEnum):
     DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
     PARTLY_SHIPPED = "partly_shipped"
     SHIPPED = "shipped"
@@ -18,6 +19,7 @@ class SalesOrderStatus(StrEnum):
 
 class PurchaseOrderStatus(StrEnum):
     DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
     PARTLY_RECEIVED = "partly_received"
     RECEIVED = "received"

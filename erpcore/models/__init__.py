@@ -1,6 +1,7 @@
 """The erpops schema: one declarative metadata shared by migrations, services and every tool."""
 
 from erpcore.models.base import Base
+from erpcore.models.controls import Approval, ApprovalRequest, ApprovalRule, Budget, ControlSetting, RuleBlock
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
 from erpcore.models.production import BillOfMaterials, BomLine, ShippingInstruction, WorkOrder, WorkOrderLine
@@ -30,10 +31,11 @@ from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, Idempo
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiToken", "AuditEvent", "Base", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
-    "CustomerReceipt", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
+    "Account", "ApiToken", "Approval", "ApprovalRequest", "ApprovalRule", "AuditEvent", "Base", "Budget",
+    "ControlSetting", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
+    "CustomerReceipt", "Department", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
     "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
-    "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
+    "PurchaseRequisition", "RuleBlock", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]

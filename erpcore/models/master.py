@@ -101,3 +101,4 @@ class Item(Timestamped, Base):
     reorder_qty: Mapped[qty]
     default_supplier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("supplier.id"))
     procurement: Mapped[str] = mapped_column(String(16), default="purchased")
+    category: Mapped[str | None] = mapped_column(String(40))  # what approval rules match on

@@ -39,6 +39,8 @@ class PurchaseOrder(Timestamped, Base):
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
     approved_at: Mapped[dt.datetime | None]
+    department_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("department.id"))  # whose budget it spends
+    created_by: Mapped[str | None] = mapped_column(String(80))  # the actor who entered it (segregation of duties)
 
 
 class PurchaseOrderLine(Base):
@@ -112,6 +114,7 @@ class SupplierInvoice(Timestamped, Base):
     total_amount: Mapped[money]
     amount_paid: Mapped[money]
     matched_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(80))  # who entered it: they may not pay it
 
 
 class SupplierInvoiceLine(Base):

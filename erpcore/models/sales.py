@@ -28,6 +28,7 @@ class SalesOrder(Timestamped, Base):
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
     approved_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(80))  # the actor who entered it (segregation of duties)
 
 
 class SalesOrderLine(Base):

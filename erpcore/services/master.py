@@ -50,9 +50,10 @@ def create_item(
     uow: UnitOfWork, sku: str, name: str, standard_cost: Decimal, list_price: Decimal,
     tax_code: str = "STD", unit: str = "pcs", safety_stock: Decimal = Decimal(0),
     reorder_qty: Decimal = Decimal(0), default_supplier_id: int | None = None,
-    procurement: str = "purchased",
+    procurement: str = "purchased", category: str | None = None,
 ) -> Doc:
-    """Create an item; its tax code is given by code (STD, RED, ZERO unless more were added)."""
+    """Create an item; its tax code is given by code (STD, RED, ZERO unless more were added); approval rules
+    may match its `category`."""
     _require_positive(standard_cost=standard_cost, list_price=list_price, safety_stock=safety_stock,
                       reorder_qty=reorder_qty)
     if procurement not in ("purchased", "manufactured"):
@@ -67,7 +68,7 @@ def create_item(
         return _insert(uow, Item, {
             "sku": sku, "name": name, "unit": unit, "standard_cost": standard_cost, "list_price": list_price, "tax_code_id": tax_id,
             "safety_stock": safety_stock, "reorder_qty": reorder_qty, "default_supplier_id": default_supplier_id,
-            "procurement": procurement,
+            "procurement": procurement, "category": category,
         }, f"item {sku!r}")
 
 

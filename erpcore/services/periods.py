@@ -19,8 +19,8 @@ from erpcore.services.unit_of_work import UnitOfWork
 
 # What may not stay in a period being closed: documents not yet posted, or held.
 UNFINISHED = """
-SELECT 'sales order' AS document, number FROM sales_order WHERE status = 'draft' AND order_date BETWEEN :a AND :b
-UNION ALL SELECT 'purchase order', number FROM purchase_order WHERE status = 'draft' AND order_date BETWEEN :a AND :b
+SELECT 'sales order' AS document, number FROM sales_order WHERE status IN ('draft', 'pending_approval') AND order_date BETWEEN :a AND :b
+UNION ALL SELECT 'purchase order', number FROM purchase_order WHERE status IN ('draft', 'pending_approval') AND order_date BETWEEN :a AND :b
 UNION ALL SELECT 'supplier invoice on hold', number FROM supplier_invoice
     WHERE status = 'on_hold' AND invoice_date BETWEEN :a AND :b
 ORDER BY 1, 2

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, update
 
 from erpcore.access import guarded
-from erpcore.domain import dates, fulfilment, postings, transitions
+from erpcore.domain import dates, fulfilment, postings, rules, transitions
 from erpcore.domain.events import GoodsReceived
 from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
@@ -24,6 +24,7 @@ from erpcore.domain.status import (
 from erpcore.domain.stock import Balance
 from erpcore.exceptions import Conflict, NotFound, ValidationFailed
 from erpcore.models import (
+    Department,
     GoodsReceipt,
     GoodsReceiptLine,
     Item,
@@ -37,7 +38,7 @@ from erpcore.models import (
     TaxCode,
     Warehouse,
 )
-from erpcore.services import numbering, views
+from erpcore.services import approvals, controls, numbering, views
 from erpcore.services.documents import Doc
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import locked
@@ -86,9 +87,12 @@ def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehou
 
 
 @guarded("purchasing:write")
+@controls.intercepted("purchase_order.create", "purchase_order", id_argument=False)
 def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
-                          warehouse_id: int | None = None, order_date: dt.date | None = None) -> Doc:
-    """Create a draft purchase order; lines may consume open requisitions."""
+                          warehouse_id: int | None = None, order_date: dt.date | None = None,
+                          department_id: int | None = None) -> Doc:
+    """Create a draft purchase order; lines may consume open requisitions. With a department, the order must
+    fit the department's remaining budget for its month (rule `budget`, stop or warn)."""
     if not lines:
         raise ValidationFailed("a purchase order needs at least one line")
     for n, line in enumerate(lines, 1):
@@ -104,6 +108,8 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
         warehouse_id = warehouse_id or default_warehouse_id(uow)
         if s.get(Warehouse, warehouse_id) is None:
             raise ValidationFailed(f"unknown warehouse {warehouse_id}")
+        if department_id is not None and s.get(Department, department_id) is None:
+            raise ValidationFailed(f"unknown department {department_id}")
         item_ids = {line.item_id for line in lines}
         items = {r.id: r for r in s.execute(
             select(Item.id, Item.standard_cost, TaxCode.rate).join(TaxCode, Item.tax_code_id == TaxCode.id)
@@ -125,10 +131,13 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
             rows.append({"line_no": n, "item_id": line.item_id, "requisition_id": line.requisition_id,
                          "quantity": line.quantity, "unit_price": price, "tax_rate": item.rate,
                          "net_amount": net, "tax_amount": tax, "qty_received": ZERO, "qty_invoiced": ZERO})
+        net_total = sum((r["net_amount"] for r in rows), ZERO)
+        controls.enforce(uow, "purchase_order.create", "purchase_order", None, controls.purchase_findings(
+            uow, "purchase order", department_id, order_date, net_total))
         po_id = s.execute(insert(PurchaseOrder).values(
             number=numbering.next_number(uow, "purchase_order", order_date.year), supplier_id=supplier_id,
             warehouse_id=warehouse_id, order_date=order_date, status=PurchaseOrderStatus.DRAFT,
-            net_amount=sum((r["net_amount"] for r in rows), ZERO),
+            department_id=department_id, created_by=uow.actor.name[:80], net_amount=net_total,
             tax_amount=sum((r["tax_amount"] for r in rows), ZERO),
         ).returning(PurchaseOrder.id)).scalar_one()
         line_ids = s.scalars(insert(PurchaseOrderLine).returning(PurchaseOrderLine.id, sort_by_parameter_order=True),
@@ -150,16 +159,67 @@ def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
 
 
 @guarded("purchasing:write")
+@controls.intercepted("purchase_order.approve", "purchase_order")
 def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
-    """Approve a draft purchase order."""
+    """Approve a draft purchase order, or send it to `pending_approval` when approval rules match it; either
+    way it must fit its department's remaining budget."""
     with uow:
         po = _lock_po(uow, po_id)
         transitions.require("purchase order", "approve", po.status, po_id)
-        uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
-            status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+        _check_budget(uow, po)
+        if approvals.submit(uow, _facts(uow, po), po_id):
+            uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
+                status=PurchaseOrderStatus.PENDING_APPROVAL))
+        else:
+            _mark_approved(uow, po_id)
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
         return doc
+
+
+@guarded("purchase.order.approve")
+@controls.intercepted("purchase_order.decide", "purchase_order")
+def decide_purchase_order(uow: UnitOfWork, po_id: int, decision: str, comment: str = "") -> Doc:
+    """Record an approver's decision (`approve` or `reject`) on a purchase order pending approval: the last
+    step approved approves the order (within budget), a rejection returns it to draft. Its creator is refused."""
+    if decision not in ("approve", "reject"):
+        raise ValidationFailed(f"decision must be approve or reject (got {decision!r})")
+    with uow:
+        po = _lock_po(uow, po_id)
+        transitions.require("purchase order", "decide", po.status, po_id)
+        state = approvals.decide(uow, "purchase_order", po_id, f"purchase order {po.number}", po.created_by,
+                                 decision, comment)
+        if state.done:
+            _check_budget(uow, po)
+            _mark_approved(uow, po_id)
+        elif state.rejected:
+            uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
+                status=PurchaseOrderStatus.DRAFT))
+        doc = Doc(po_id, {**views.purchase_order(uow.conn, po_id), "approval": state.reason})
+        uow.commit()
+        return doc
+
+
+def _mark_approved(uow: UnitOfWork, po_id: int) -> None:
+    uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
+        status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+
+
+def _check_budget(uow: UnitOfWork, po: PurchaseOrder) -> None:
+    controls.enforce(uow, "purchase_order.approve", "purchase_order", po.id, controls.purchase_findings(
+        uow, f"purchase order {po.number}", po.department_id, po.order_date, po.net_amount))
+
+
+def _facts(uow: UnitOfWork, po: PurchaseOrder) -> rules.Facts:
+    """What the approval rules look at in a purchase order: amount, supplier, department, item categories."""
+    s = uow.session
+    categories = s.scalars(select(Item.category).join(PurchaseOrderLine, PurchaseOrderLine.item_id == Item.id)
+                           .where(PurchaseOrderLine.purchase_order_id == po.id, Item.category.is_not(None)))
+    return rules.Facts("purchase_order", po.net_amount,
+                       supplier=s.scalar(select(Supplier.code).where(Supplier.id == po.supplier_id)),
+                       department=None if po.department_id is None else s.scalar(
+                           select(Department.code).where(Department.id == po.department_id)),
+                       categories=frozenset(c for c in categories if c))
 
 
 @guarded("purchasing:write")
@@ -278,7 +338,7 @@ def register_supplier_invoice(
             supplier_ref=supplier_ref, purchase_order_id=po_id, invoice_date=invoice_date,
             due_date=dates.due_date(invoice_date, terms), status=SupplierInvoiceStatus.ON_HOLD,
             hold_reason="awaiting match", net_amount=net, tax_amount=tax, total_amount=net + tax,
-            amount_paid=ZERO,
+            amount_paid=ZERO, created_by=uow.actor.name[:80],
         ).returning(SupplierInvoice.id)).scalar_one())
         s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
         outcome = match_invoice(uow, inv_id)
@@ -288,6 +348,7 @@ def register_supplier_invoice(
 
 
 @guarded("payments:write")
+@controls.intercepted("supplier_invoice.pay", "supplier_invoice")
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
@@ -301,6 +362,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
                             f": {inv.hold_reason}" if inv.hold_reason else "")
         dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
         amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
+        rules.check_not_creator("pay", inv.created_by, uow.actor.name, f"supplier invoice {inv.number}")
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
             supplier_invoice_id=invoice_id, payment_date=payment_date, amount=amount, status=PostedStatus.POSTED,

@@ -38,7 +38,7 @@ from erpcore.models import (
     TaxCode,
     Warehouse,
 )
-from erpcore.services import numbering, views
+from erpcore.services import approvals, controls, numbering, sales_controls, views
 from erpcore.services.documents import Doc, written
 from erpcore.services.master import default_warehouse_id
 from erpcore.services.sql import Query, batch_insert, batch_update, locked
@@ -57,7 +57,8 @@ class OrderLineInput:
 # The hot path's statements, built once (see `Query`); parameters are named after what they bind.
 LOCK_ORDER = Query(
     select(SalesOrder.id, SalesOrder.status, SalesOrder.customer_id, SalesOrder.warehouse_id,
-           SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit, Customer.payment_terms_days)
+           SalesOrder.backorder_allowed, SalesOrder.order_date, Customer.credit_limit, Customer.payment_terms_days,
+           SalesOrder.number, SalesOrder.created_by)
     .join(Customer, Customer.id == SalesOrder.customer_id).where(SalesOrder.id == bindparam("order_id"))
     .with_for_update(of=SalesOrder.__table__))
 PARTIES = Query(select(
@@ -73,6 +74,7 @@ INSERT_ORDER = Query(insert(SalesOrder).values(
     number=bindparam("v_number"), customer_id=bindparam("v_customer_id"), warehouse_id=bindparam("v_warehouse_id"),
     order_date=bindparam("v_order_date"), status=SalesOrderStatus.DRAFT, backorder_allowed=bindparam("v_backorder"),
     net_amount=bindparam("v_net"), tax_amount=bindparam("v_tax"), created_at=bindparam("v_created_at"),
+    created_by=bindparam("v_created_by"),
 ).returning(*SalesOrder.__table__.columns))
 APPROVE_LINES = Query(select(*SalesOrderLine.__table__.columns)
                       .where(SalesOrderLine.sales_order_id == bindparam("order_id")).order_by(SalesOrderLine.line_no))
@@ -168,11 +170,13 @@ def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
 
 
 @guarded("sales:write")
+@controls.intercepted("sales_order.create", "sales_order", id_argument=False)
 def create_sales_order(
     uow: UnitOfWork, customer_id: int, lines: Sequence[OrderLineInput], warehouse_id: int | None = None,
     order_date: dt.date | None = None, backorder_allowed: bool = True,
 ) -> Doc:
-    """Create a draft sales order; prices default to the items' list prices."""
+    """Create a draft sales order; prices default to the items' list prices. Lines below cost, over the discount
+    limit or with tax data errors are refused or warned as the rules are configured."""
     if not lines:
         raise ValidationFailed("a sales order needs at least one line")
     for n, line in enumerate(lines, 1):
@@ -201,11 +205,13 @@ def create_sales_order(
                          "tax_rate": item.rate, "discount_percent": line.discount_percent, "net_amount": net,
                          "tax_amount": tax,
                          "qty_shipped": ZERO, "qty_invoiced": ZERO})
+        controls.enforce(uow, "sales_order.create", "sales_order", None, sales_controls.order_findings(
+            uow, "sales order", customer_id, warehouse_id, rows, {i: items[i].rate for i in item_ids}))
         head = INSERT_ORDER.dicts(s, {
             "v_number": numbering.next_number(uow, "sales_order", order_date.year), "v_customer_id": customer_id,
             "v_warehouse_id": warehouse_id, "v_order_date": order_date, "v_backorder": backorder_allowed,
             "v_net": sum((r["net_amount"] for r in rows), ZERO), "v_tax": sum((r["tax_amount"] for r in rows), ZERO),
-            "v_created_at": _now()})[0]
+            "v_created_at": _now(), "v_created_by": uow.actor.name[:80]})[0]
         order_id = head["id"]
         lines_written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
         doc = written(head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in lines_written])
@@ -227,54 +233,90 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
 
 
 @guarded("sales:write")
+@controls.intercepted("sales_order.approve", "sales_order")
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
-    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition.
+    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition. An order that
+    approval rules match waits in `pending_approval` instead, reserving nothing yet.
 
-    An order that does not allow backorders is refused (409) unless all of it can be reserved.
+    An order that does not allow backorders is refused (409) unless all of it can be reserved; so is one that
+    takes its customer past the credit limit (approved orders not yet invoiced count).
     Returns the order, each line with its reserved quantity (`qty_reserved`).
     """
     with uow:
-        s = uow.conn
         order = _lock_order(uow, order_id)
         transitions.require("sales order", "approve", order.status, order_id)
-        _check_credit(uow, order.customer_id, order_id, order.credit_limit)
-        lines = APPROVE_LINES.dicts(s, {"order_id": order_id})
-        wh = order.warehouse_id
-        # The order is locked already; the stock balances, shared with every order of these items, are
-        # locked last so that as little as possible waits on them.
-        head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
-        balances = stock.lock_balances(uow, [(line["item_id"], wh) for line in lines])
-        plan, balances = fulfilment.plan_reservation(
-            f"sales order {order_id}", [fulfilment.LineToReserve(line["line_no"], (line["item_id"], wh),
-                                                                 line["quantity"]) for line in lines],
-            balances, order.backorder_allowed)
-        reservations = []
-        now = _now()
-        for line in lines:
-            got = plan.reserved[line["line_no"]]
-            line["qty_reserved"] = got.quantize(RESERVED_STEP)
-            reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
-                                 "warehouse_id": wh, "quantity": got, "created_at": now})
-            if line["line_no"] in plan.shortfall:
-                uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, plan.shortfall[line["line_no"]]))
-            if got > 0:
-                uow.emit(StockDecreased(line["item_id"], wh))
-        stock.write_balances(uow, balances)
-        INSERT_RESERVATIONS.many(s, reservations)
-        production.create_shipping_instruction(uow, order_id, wh, [
-            (line["line_no"], line["item_id"], line["quantity"]) for line in lines])
+        _check_credit(uow, order, order_id)
+        if approvals.submit(uow, sales_controls.facts(uow, order, order_id), order_id):
+            SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id,
+                                                "v_status": SalesOrderStatus.PENDING_APPROVAL})
+            doc = Doc(order_id, views.sales_order(uow.conn, order_id))
+            uow.commit()
+            return doc
+        doc = _approve_and_reserve(uow, order, order_id)
         uow.commit()
-        return written(head, lines)
+        return doc
 
 
-def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit: Decimal | None) -> None:
-    """Refuse an order that would take the customer's open balance past a non-zero credit limit."""
-    limit = credit_limit or ZERO
-    if limit <= 0:  # no limit: spare the two queries
-        return
-    open_ar = OPEN_RECEIVABLE.scalar(uow.conn, {"customer_id": customer_id}) or ZERO
-    order_total = ORDER_TOTAL.scalar(uow.conn, {"order_id": order_id}) or ZERO
-    fulfilment.check_credit(customer_id, limit, Decimal(open_ar), Decimal(order_total))
+@guarded("sales.order.approve")
+@controls.intercepted("sales_order.decide", "sales_order")
+def decide_sales_order(uow: UnitOfWork, order_id: int, decision: str, comment: str = "") -> Doc:
+    """Record an approver's decision (`approve` or `reject`) on a sales order pending approval: the last step
+    approved approves and reserves it (credit checked again), a rejection returns it to draft. Its creator is
+    refused."""
+    if decision not in ("approve", "reject"):
+        raise ValidationFailed(f"decision must be approve or reject (got {decision!r})")
+    with uow:
+        order = _lock_order(uow, order_id)
+        transitions.require("sales order", "decide", order.status, order_id)
+        state = approvals.decide(uow, "sales_order", order_id, f"sales order {order.number}", order.created_by,
+                                 decision, comment)
+        if state.done:
+            _check_credit(uow, order, order_id)
+            doc = _approve_and_reserve(uow, order, order_id)
+        else:
+            if state.rejected:
+                SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id, "v_status": SalesOrderStatus.DRAFT})
+            doc = Doc(order_id, views.sales_order(uow.conn, order_id))
+        doc = Doc(doc.id, {**doc.row, "approval": state.reason})
+        uow.commit()
+        return doc
+
+
+def _approve_and_reserve(uow: UnitOfWork, order: Row[Any], order_id: int) -> Doc:
+    """Mark the locked order approved and reserve its lines (see `approve_sales_order`)."""
+    s = uow.conn
+    lines = APPROVE_LINES.dicts(s, {"order_id": order_id})
+    wh = order.warehouse_id
+    # The order is locked already; the stock balances, shared with every order of these items, are
+    # locked last so that as little as possible waits on them.
+    head = MARK_APPROVED.dicts(s, {"order_id": order_id, "v_approved_at": _now()})[0]
+    balances = stock.lock_balances(uow, [(line["item_id"], wh) for line in lines])
+    plan, balances = fulfilment.plan_reservation(
+        f"sales order {order_id}", [fulfilment.LineToReserve(line["line_no"], (line["item_id"], wh),
+                                                             line["quantity"]) for line in lines],
+        balances, order.backorder_allowed)
+    reservations = []
+    now = _now()
+    for line in lines:
+        got = plan.reserved[line["line_no"]]
+        line["qty_reserved"] = got.quantize(RESERVED_STEP)
+        reservations.append({"sales_order_line_id": line["id"], "item_id": line["item_id"],
+                             "warehouse_id": wh, "quantity": got, "created_at": now})
+        if line["line_no"] in plan.shortfall:
+            uow.emit(ReservationFellShort(line["id"], line["item_id"], wh, plan.shortfall[line["line_no"]]))
+        if got > 0:
+            uow.emit(StockDecreased(line["item_id"], wh))
+    stock.write_balances(uow, balances)
+    INSERT_RESERVATIONS.many(s, reservations)
+    production.create_shipping_instruction(uow, order_id, wh, [
+        (line["line_no"], line["item_id"], line["quantity"]) for line in lines])
+    return written(head, lines)
+
+
+def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int) -> None:
+    """Refuse (or warn about) an order that takes the customer past a non-zero credit limit."""
+    controls.enforce(uow, "sales_order.approve", "sales_order", order_id,
+                     sales_controls.credit_findings(uow, order, order_id))
 
 
 @guarded("shipments:write")

@@ -104,12 +104,12 @@ def test_every_kind_of_lost_write_is_answered_with_its_own_document(
     sup, cus, item = w["supplier_id"], w["customer_id"], w["item_id"]
     po_body = {"supplier_id": sup, "lines": [{"item_id": item, "quantity": "4", "unit_price": "6.00"}]}
     so_body = {"customer_id": cus, "lines": [{"item_id": item, "quantity": "2"}]}
-    steps: list[tuple[str, Any, int]] = []  # (path, body, status) in the order they run
+    steps: list[tuple[str, Any, int, str]] = []  # (path, body, status, role) in the order they run
 
-    def lost(path: str, body: Any = None, status: int = 201) -> dict[str, Any]:
+    def lost(path: str, body: Any = None, status: int = 201, role: str = "admin") -> dict[str, Any]:
         with _response_lost(monkeypatch):
-            first = api.ok(api.post(path, body, key=path), status)
-        steps.append((path, body, status))
+            first = api.ok(api.post(path, body, role=role, key=path), status)
+        steps.append((path, body, status, role))
         return dict(first)
 
     firsts = [lost("/warehouses", {"code": "W2", "name": "Second"}),
@@ -119,14 +119,15 @@ def test_every_kind_of_lost_write_is_answered_with_its_own_document(
                lost(f"/purchase-orders/{po['id']}/receive")]
     invoice = lost("/supplier-invoices", {"purchase_order_id": po["id"], "supplier_ref": "INV-1", "lines": [
         {"line_no": 1, "quantity": "4", "unit_price": "6.00"}]})
-    firsts += [invoice, lost(f"/supplier-invoices/{invoice['id']}/pay")]
+    # whoever entered the invoice may not pay it (segregation of duties)
+    firsts += [invoice, lost(f"/supplier-invoices/{invoice['id']}/pay", role="finance")]
     so = api.ok(api.post("/sales-orders", so_body), 201)
     api.ok(api.post(f"/sales-orders/{so['id']}/approve"))
     api.ok(api.post(f"/sales-orders/{so['id']}/ship"), 201)
     customer_invoice = lost(f"/sales-orders/{so['id']}/invoice")
     firsts += [customer_invoice, lost(f"/customer-invoices/{customer_invoice['id']}/receipts")]
-    for (path, body, status), first in zip(steps, firsts, strict=True):
-        retry = api.post(path, body, key=path)
+    for (path, body, status, role), first in zip(steps, firsts, strict=True):
+        retry = api.post(path, body, role=role, key=path)
         assert retry.status_code == status and retry.headers["idempotent-replayed"] == "true", path
         again = retry.json()
         assert again["id"] == first["id"] and again.get("number") == first.get("number"), path

@@ -51,6 +51,10 @@ RUN_HERE: dict[str, list[str]] = {
     "production cost": [],
     "payroll employee list": [],
     "keys status": [],
+    "rules list": [],
+    "rules blocks": [],
+    "budget list": [],
+    "budget report": [],
 }
 ELSEWHERE: dict[str, str] = {
     "seed": "tests/e2e/erpops/test_core_json.py (writes history)",
@@ -104,6 +108,13 @@ ELSEWHERE: dict[str, str] = {
     "returns supplier create": "tests/e2e/erpops/test_returns_cli.py (needs a goods receipt)",
     "returns supplier list": "tests/e2e/erpops/test_returns_cli.py",
     "cancel": "tests/e2e/erpops/test_returns_cli.py (needs a document to cancel)",
+    "rules load": "tests/e2e/erpops/test_rules_cli.py (writes the rulebook)",
+    "rules show": "tests/e2e/erpops/test_rules_cli.py (needs a rule)",
+    "rules set": "tests/e2e/erpops/test_rules_cli.py",
+    "rules delete": "tests/e2e/erpops/test_rules_cli.py",
+    "rules control": "tests/e2e/erpops/test_rules_cli.py",
+    "budget set": "tests/e2e/erpops/test_rules_cli.py (needs a department)",
+    "roles check": "tests/e2e/erpops/test_rules_cli.py (exits 1 while the access table has conflicts)",
 }
 
 
