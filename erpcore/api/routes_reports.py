@@ -16,7 +16,7 @@ from erpcore.services.unit_of_work import UnitOfWork
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("/trial-balance", response_model=reports.TrialBalance, dependencies=[Depends(require("reports:read"))])
+@router.get("/trial-balance", response_model=reports.TrialBalance, dependencies=[Depends(require("finance.report.read"))])
 def trial_balance(
     erp: ErpDep,
     date_from: Annotated[dt.date, Query(description="first day of the period")],
@@ -27,7 +27,7 @@ def trial_balance(
 
 
 @router.get("/stock-valuation", response_model=reports.StockValuation,
-            dependencies=[Depends(require("stock_report:read"))])
+            dependencies=[Depends(require("warehouse.stock.read"))])
 def stock_valuation(
     erp: ErpDep,
     warehouse_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
@@ -42,7 +42,7 @@ ForReopenPeriod = Annotated[UnitOfWork, Depends(writer(periods.reopen_period, No
 PeriodPath = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="the month, YYYY-MM")]
 
 
-@periods_router.get("", dependencies=[Depends(require("periods:read"))])
+@periods_router.get("", dependencies=[Depends(require("finance.period.read"))])
 def list_periods(erp: ErpDep) -> list[dict[str, Any]]:
     """Periods closed or reopened, newest first; a month not listed is open."""
     with erp.engine.connect() as conn:

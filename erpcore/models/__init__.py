@@ -24,6 +24,7 @@ from erpcore.models.sales import (
     StockReservation,
 )
 from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, IdempotencyKey, OutboxMessage
+from erpcore.models.access import AuditChain, Role, RolePermission
 
 metadata = Base.metadata
 
@@ -34,4 +35,5 @@ __all__ = [
     "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
+    "AuditChain", "Role", "RolePermission",
 ]

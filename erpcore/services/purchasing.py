@@ -69,7 +69,7 @@ class SupplierInvoiceResult(Doc):
     reason: str = ""
 
 
-@guarded("purchasing:write")
+@guarded("purchase.requisition.create")
 def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehouse_id: int | None = None,
                        needed_by: dt.date | None = None) -> Doc:
     """Raise a manual purchase requisition."""
@@ -81,11 +81,12 @@ def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehou
         req_id = raise_requisition(uow, item_id, warehouse_id or default_warehouse_id(uow), quantity, "manual",
                                    needed_by)
         doc = Doc(req_id, views.one(uow.conn, PurchaseRequisition, req_id, "purchase requisition"))
+        uow.record("purchase_requisition", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.create")
 def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
                           warehouse_id: int | None = None, order_date: dt.date | None = None) -> Doc:
     """Create a draft purchase order; lines may consume open requisitions."""
@@ -138,6 +139,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
                 s.execute(update(PurchaseRequisition).where(PurchaseRequisition.id == row["requisition_id"])
                           .values(status=RequisitionStatus.ORDERED, purchase_order_line_id=line_id))
         doc = Doc(int(po_id), views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row)
         uow.commit()
         return doc
 
@@ -149,7 +151,7 @@ def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
     return po
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.approve")
 def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Approve a draft purchase order."""
     with uow:
@@ -158,11 +160,12 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
         uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
             status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
         return doc
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.cancel")
 def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Cancel a purchase order that has received nothing; its requisitions reopen."""
     with uow:
@@ -174,11 +177,12 @@ def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
                   .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(status=PurchaseOrderStatus.CANCELLED))
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
         return doc
 
 
-@guarded("receiving:write")
+@guarded("warehouse.receipt.post")
 def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None = None,
                   receipt_date: dt.date | None = None) -> Doc:
     """Post a goods receipt: stock in at the PO price (Dr Inventory / Cr GRNI); held invoices re-match.
@@ -228,11 +232,12 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
                     postings.goods_receipt(total))
         uow.emit(GoodsReceived(gr_id, po_id))
         doc = Doc(int(gr_id), views.goods_receipt(uow.conn, gr_id))
+        uow.record("goods_receipt", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("supplier_invoices:write")
+@guarded("purchase.invoice.post")
 def register_supplier_invoice(
     uow: UnitOfWork, po_id: int, supplier_ref: str, lines: Sequence[InvoiceLineInput],
     invoice_date: dt.date | None = None,
@@ -283,11 +288,12 @@ def register_supplier_invoice(
         s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
         outcome = match_invoice(uow, inv_id)
         result = SupplierInvoiceResult(inv_id, views.supplier_invoice(uow.conn, inv_id), outcome.reason)
+        uow.record("supplier_invoice", result.row)
         uow.commit()
         return result
 
 
-@guarded("payments:write")
+@guarded("purchase.payment.post")
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> Doc:
     """Pay a matched supplier invoice (Dr AP / Cr Bank); invoices on hold are never paid."""
@@ -313,11 +319,12 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
         journal.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
                     postings.supplier_payment(inv.supplier_id, amount))
         doc = Doc(int(pay_id), views.one(uow.conn, SupplierPayment, pay_id, "supplier payment"))
+        uow.record("supplier_payment", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("supplier_invoices:write")
+@guarded("purchase.invoice.cancel")
 def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
     cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
@@ -343,6 +350,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
                   .values(status=SupplierInvoiceStatus.CANCELLED))
         _refresh_po_status(uow, po_id)  # as the forward path does: a PO waiting only on this invoice closes
         doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
+        uow.record("supplier_invoice", doc.row, {"status": inv.status})
         uow.commit()
         return doc
 

@@ -167,7 +167,7 @@ def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     return row  # type: ignore[no-any-return]
 
 
-@guarded("sales:write")
+@guarded("sales.order.create")
 def create_sales_order(
     uow: UnitOfWork, customer_id: int, lines: Sequence[OrderLineInput], warehouse_id: int | None = None,
     order_date: dt.date | None = None, backorder_allowed: bool = True,
@@ -209,6 +209,7 @@ def create_sales_order(
         order_id = head["id"]
         lines_written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
         doc = written(head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in lines_written])
+        uow.record("sales_order", head)
         uow.commit()
         return doc
 
@@ -226,7 +227,7 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
     return int(found.warehouse)
 
 
-@guarded("sales:write")
+@guarded("sales.order.approve")
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition.
 
@@ -261,6 +262,7 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
                 uow.emit(StockDecreased(line["item_id"], wh))
         stock.write_balances(uow, balances)
         INSERT_RESERVATIONS.many(s, reservations)
+        uow.record("sales_order", head, {"status": order.status})
         uow.commit()
         return written(head, lines)
 
@@ -275,7 +277,7 @@ def _check_credit(uow: UnitOfWork, customer_id: int, order_id: int, credit_limit
     fulfilment.check_credit(customer_id, limit, Decimal(open_ar), Decimal(order_total))
 
 
-@guarded("shipments:write")
+@guarded("warehouse.shipment.post")
 def ship_sales_order(
     uow: UnitOfWork, order_id: int, lines: dict[int, Decimal] | None = None, ship_date: dt.date | None = None,
 ) -> Doc:
@@ -338,11 +340,12 @@ def ship_sales_order(
                     postings.shipment(total_cost))
         for item_id, _, _ in moves_pending:
             uow.emit(StockDecreased(item_id, wh))
+        uow.record("shipment", head)
         uow.commit()
         return written(head, ship_lines)
 
 
-@guarded("invoicing:write")
+@guarded("sales.invoice.post")
 def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> Doc:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
     invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
@@ -383,11 +386,12 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         journal.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
+        uow.record("customer_invoice", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("receipts:write")
+@guarded("sales.receipt.post")
 def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                             receipt_date: dt.date | None = None) -> Doc:
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
@@ -412,11 +416,12 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         _refresh_status(uow, inv.sales_order_id)
         journal.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
+        uow.record("customer_receipt", head)
         uow.commit()
         return written(head)
 
 
-@guarded("sales:write")
+@guarded("sales.order.cancel")
 def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Cancel an order that has shipped nothing, releasing its reservations."""
     with uow:
@@ -436,11 +441,12 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
             s.execute(update(StockReservation).where(StockReservation.id.in_([r.id for r in res])).values(quantity=0))
         s.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=SalesOrderStatus.CANCELLED))
         doc = Doc(order_id, views.sales_order(uow.conn, order_id))
+        uow.record("sales_order", doc.row, {"status": order.status})
         uow.commit()
         return doc
 
 
-@guarded("shipments:write")
+@guarded("warehouse.shipment.cancel")
 def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed, and the
     order's reservation is restored (what free stock cannot cover raises a requisition, as approval does)."""
@@ -475,6 +481,7 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         _refresh_status(uow, shp.sales_order_id)
         journal.post_reversal(uow, cancel_date, "shipment", shipment_id, "post")
         doc = Doc(shipment_id, views.shipment(uow.conn, shipment_id))
+        uow.record("shipment", doc.row, {"status": shp.status})
         uow.commit()
         return doc
 
@@ -515,7 +522,7 @@ def _restore_reservations(uow: UnitOfWork, lines: Sequence[ShipmentLine], balanc
             uow.emit(ReservationFellShort(r.id, returned[r.id].item_id, wh, plan.shortfall[r.line_no]))
 
 
-@guarded("invoices:write")
+@guarded("sales.invoice.cancel")
 def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
     cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
@@ -542,6 +549,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         _refresh_status(uow, so_id)
         journal.post_reversal(uow, cancel_date, "customer_invoice", invoice_id, "post")
         doc = Doc(invoice_id, views.customer_invoice(uow.conn, invoice_id))
+        uow.record("customer_invoice", doc.row, {"status": inv.status})
         uow.commit()
         return doc
 
