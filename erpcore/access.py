@@ -5,7 +5,8 @@ Permissions are one per action, dotted `domain.object.action` (`sales.order.appr
 `.read`. `PERMISSIONS` maps each to the built-in roles holding it, the one table to read when auditing who may
 do what (`erpops roles show ROLE` prints a role's effective list):
 
-- `admin` may do everything; `viewer` and `auditor` may read everything (the auditor also the audit trail);
+- `admin` may do everything; `viewer` and `auditor` may read everything but the audit trail, which the auditor
+  (and the controller) may read;
 - the jobs (sales clerk, sales manager, buyer, warehouse, AP clerk, AR clerk, controller, HR) hold what their
   entries name; HR holds every `hr.*` permission;
 - the broader roles of earlier releases (sales, purchasing, finance, operations) keep what they could do. A
@@ -161,8 +162,10 @@ def resolve(permission: str) -> tuple[str, ...]:
 def _holds(role: str, permission: str) -> bool:
     if role == R.ADMIN:
         return True
-    if role in READERS:
-        return is_read(permission) or (role == R.AUDITOR and permission.startswith("audit."))
+    if role in READERS:  # the trail itself is the auditor's (and whoever its entry names)
+        audit_trail = permission.startswith("audit.")
+        return (is_read(permission) and not audit_trail) or (role == R.AUDITOR and audit_trail) or role in \
+            PERMISSIONS[permission]
     holders = PERMISSIONS[permission]
     if role in holders or DOMAIN_ROLES.get(permission.partition(".")[0]) == role:
         return True

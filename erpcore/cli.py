@@ -134,7 +134,7 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Mount the core's commands on the root app."""
-    from erpcore import cli_api, cli_demo, cli_period, cli_seed
+    from erpcore import cli_access, cli_api, cli_demo, cli_period, cli_seed
 
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
@@ -143,3 +143,4 @@ def register(app: typer.Typer) -> None:
     cli_api.register(app)
     cli_demo.register(app)
     cli_period.register(app)
+    cli_access.register(app)
