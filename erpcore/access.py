@@ -242,7 +242,7 @@ class Call:
         try:
             if self.signature is not None:
                 bound = self.signature.bind_partial(None, *self.args, **self.kwargs).arguments
-                return {k: v for k, v in list(bound.items())[1:]}
+                return dict(list(bound.items())[1:])
         except TypeError:  # called with arguments the service does not take: record them as given
             pass
         return {**{f"arg{n}": a for n, a in enumerate(self.args)}, **self.kwargs}

@@ -1,5 +1,6 @@
 """The erpops schema: one declarative metadata shared by migrations, services and every tool."""
 
+from erpcore.models.access import AuditChain, Role, RolePermission
 from erpcore.models.base import Base
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
@@ -24,16 +25,45 @@ from erpcore.models.sales import (
     StockReservation,
 )
 from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, IdempotencyKey, OutboxMessage
-from erpcore.models.access import AuditChain, Role, RolePermission
 
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiToken", "AuditEvent", "Base", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
-    "CustomerReceipt", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
-    "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
-    "PurchaseRequisition", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
-    "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
-    "SupplierPayment", "TaxCode", "Warehouse", "metadata",
-    "AuditChain", "Role", "RolePermission",
+    "Account",
+    "ApiToken",
+    "AuditChain",
+    "AuditEvent",
+    "Base",
+    "Customer",
+    "CustomerInvoice",
+    "CustomerInvoiceLine",
+    "CustomerReceipt",
+    "DocumentSequence",
+    "FiscalPeriod",
+    "GoodsReceipt",
+    "GoodsReceiptLine",
+    "IdempotencyKey",
+    "Item",
+    "JournalEntry",
+    "JournalLine",
+    "OutboxMessage",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "PurchaseRequisition",
+    "Role",
+    "RolePermission",
+    "SalesOrder",
+    "SalesOrderLine",
+    "Shipment",
+    "ShipmentLine",
+    "StockBalance",
+    "StockMove",
+    "StockReservation",
+    "Supplier",
+    "SupplierInvoice",
+    "SupplierInvoiceLine",
+    "SupplierPayment",
+    "TaxCode",
+    "Warehouse",
+    "metadata",
 ]

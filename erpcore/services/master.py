@@ -39,7 +39,7 @@ def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) 
     try:
         row = uow.conn.execute(insert(model).values(**values).returning(*model.__table__.columns)  # type: ignore[attr-defined]
                                ).mappings().one()
-        uow.record(model.__tablename__, row)  # type: ignore[attr-defined]
+        uow.record(model.__tablename__, dict(row))  # type: ignore[attr-defined]
         uow.commit()
     except IntegrityError as exc:
         raise Conflict(f"{what} already exists or references unknown data") from exc

@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from erpcore import audit
 from erpcore.access import AccessRole, Actor, create_token, lookup, revoke_token
 from erpcore.domain.audit import GENESIS
 from erpcore.exceptions import Conflict, Forbidden
 from erpcore.models import AuditChain, AuditEvent
-from erpcore.services import periods, purchasing, roles, sales
+from erpcore.services import periods, roles, sales
 from erpcore.services.bootstrap import Erp, bootstrap
 from erpcore.services.sales import OrderLineInput
 from tests.factories import make_world, stock_up
@@ -68,7 +68,7 @@ def test_every_guarded_write_of_procure_to_pay_and_the_period_close_is_on_the_tr
 
 
 def test_a_failed_write_leaves_no_entry_and_a_denied_one_leaves_exactly_one(erp: Erp) -> None:
-    so_id, number = order(erp)
+    so_id, _ = order(erp)
     sales.approve_sales_order(erp.uow(MANAGER), so_id)
     count = len(entries(erp.engine))
     with pytest.raises(Conflict):
@@ -154,7 +154,7 @@ def test_an_inserted_entry_is_found_and_named(erp: Erp) -> None:
                       "admin", Entry("sales.order.approve", "sales_order", last["entity_id"], last["ref"]))
         values = {c: getattr(forged, c) for c in ("chain", "seq", "actor", "role", "action", "outcome", "entity",
                                                   "entity_id", "ref", "before", "after", "prev_hash", "row_hash")}
-        conn.execute(AuditEvent.__table__.insert().values(**values, created_at=last["created_at"]))
+        conn.execute(insert(AuditEvent).values(**values, created_at=last["created_at"]))
     verdict = audit.verify_trail(erp.engine)
     assert not verdict.ok and verdict.breaks[0].chain == last["chain"]
     assert "chain head records" in verdict.reason
