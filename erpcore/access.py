@@ -247,12 +247,15 @@ class Call:
             pass
         return {**{f"arg{n}": a for n, a in enumerate(self.args)}, **self.kwargs}
 
-    def entry(self) -> Entry:
-        """What the service did, as far as its arguments say: its first `*_id` argument is the entity."""
+    def entry(self, outcome: str = "done") -> Entry:
+        """What the service did (or was refused), as far as its arguments say: its first `*_id` argument is the
+        entity, a first argument that is text (a name, a code, a period) its reference."""
         found = self.arguments()
         ident = next(((k, v) for k, v in found.items() if k.endswith("_id") and isinstance(v, int)), None)
         entity = ident[0][:-3] if ident else self.service
-        return Entry(self.permission, entity, ident[1] if ident else None, after=found)
+        first = next(iter(found.values()), None)
+        return Entry(self.permission, entity, ident[1] if ident else None, first if isinstance(first, str) else None,
+                     after=found, outcome=outcome)
 
 
 class Acting(Protocol):

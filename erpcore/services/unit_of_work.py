@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from erpcore import audit
-from erpcore.access import SYSTEM, Actor, Call, denied_entry
+from erpcore.access import SYSTEM, Actor, Call
 from erpcore.domain.accounts import Role
 from erpcore.domain.audit import Entry
 from erpcore.domain.dates import DateWindow
@@ -180,7 +180,7 @@ class UnitOfWork:
     def refused(self, call: Call) -> None:
         """Told by `access.guarded`: record the denied attempt in a short transaction of its own."""
         audit.record(self.resources.engine, self.actor.name, self.actor.role,
-                     [denied_entry(call.permission, call.service, call.arguments())])
+                     [call.entry(outcome="denied")])
 
     def commit(self) -> None:
         """Run the pre-commit steps in order (events, caller's steps, journal), then commit."""
