@@ -13,16 +13,37 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpcore.domain.audit import GENESIS, Entry, Link, Verdict, chain_of, link, moment, verify
 from erpcore.models import AuditChain, AuditEvent
+from erpcore.services.sql import Query
 
 log = logging.getLogger("erpcore.audit")
 
 _COLUMNS = ("chain", "seq", "actor", "role", "action", "outcome", "entity", "entity_id", "ref", "before", "after",
             "prev_hash", "row_hash")
+
+
+# PostgreSQL: lock the chain head, link the entry and insert it in one round trip. The head row keeps the hash
+# it had before (`prev_hash`) so that RETURNING gives both; sha256 here is `domain.audit.chain_hash`.
+APPEND_PG = Query(text("""
+WITH head AS (
+    UPDATE audit_chain SET seq = seq + 1, prev_hash = head_hash,
+        head_hash = encode(sha256(convert_to(head_hash || E'\\n' || (seq + 1)::text || E'\\n' || CAST(:body AS text),
+                                             'UTF8')), 'hex')
+    WHERE chain = :chain
+    RETURNING seq, prev_hash, head_hash)
+INSERT INTO audit_event (chain, seq, actor, role, action, outcome, entity, entity_id, ref, before, after,
+                         prev_hash, row_hash, created_at)
+SELECT CAST(:chain AS integer), seq, CAST(:actor AS varchar), CAST(:role AS varchar), CAST(:action AS varchar),
+       CAST(:outcome AS varchar), CAST(:entity AS varchar), CAST(:entity_id AS bigint), CAST(:ref AS varchar),
+       CAST(:before AS text), CAST(:after AS text), prev_hash, head_hash, CAST(:at AS timestamptz)
+FROM head
+RETURNING seq"""))
+TAKE = (update(AuditChain).where(AuditChain.chain == bindparam("c")).values(seq=AuditChain.seq + bindparam("n"))
+        .returning(AuditChain.seq, AuditChain.head_hash))
 
 
 def append(conn: Connection, actor: str, role: str, entries: Sequence[Entry], at: dt.datetime | None = None) -> int:
@@ -31,27 +52,33 @@ def append(conn: Connection, actor: str, role: str, entries: Sequence[Entry], at
         return -1
     first = entries[0]
     chain = chain_of(first.entity, first.ref, first.entity_id)
-    seq, prev = _take(conn, chain, len(entries))
     when = at or dt.datetime.now(dt.UTC)
     stamp = moment(when)
-    rows = []
+    if conn.dialect.name == "postgresql":
+        for entry in entries:
+            made = link(GENESIS, chain, 0, stamp, actor, str(role), entry)  # PostgreSQL links it
+            params = {c: getattr(made, c) for c in _COLUMNS[2:11]} | {"chain": chain, "body": made.body(), "at": when}
+            if APPEND_PG.scalar(conn, params) is None:  # a chain beyond those the migration made
+                conn.execute(insert(AuditChain).values(chain=chain, seq=0, head_hash=GENESIS, prev_hash=GENESIS))
+                APPEND_PG.scalar(conn, params)
+        return chain
+    seq, prev = _take(conn, chain, len(entries))
+    rows, before = [], prev
     for n, entry in enumerate(entries, seq - len(entries) + 1):
         made = link(prev, chain, n, stamp, actor, str(role), entry)
         rows.append({c: getattr(made, c) for c in _COLUMNS} | {"created_at": when})
-        prev = made.row_hash
+        before, prev = prev, made.row_hash
     conn.execute(insert(AuditEvent), rows)
-    conn.execute(update(AuditChain).where(AuditChain.chain == chain).values(head_hash=prev))
+    conn.execute(update(AuditChain).where(AuditChain.chain == chain).values(head_hash=prev, prev_hash=before))
     return chain
 
 
 def _take(conn: Connection, chain: int, count: int) -> tuple[int, str]:
     """Lock the chain's head, reserving `count` entries; returns (its new last seq, the hash to link onto)."""
-    stmt = (update(AuditChain).where(AuditChain.chain == chain).values(seq=AuditChain.seq + count)
-            .returning(AuditChain.seq, AuditChain.head_hash))
-    row = conn.execute(stmt).one_or_none()
+    row = conn.execute(TAKE, {"c": chain, "n": count}).one_or_none()
     if row is None:  # a chain beyond those the migration made
-        conn.execute(insert(AuditChain).values(chain=chain, seq=0, head_hash=GENESIS))
-        row = conn.execute(stmt).one()
+        conn.execute(insert(AuditChain).values(chain=chain, seq=0, head_hash=GENESIS, prev_hash=GENESIS))
+        row = conn.execute(TAKE, {"c": chain, "n": count}).one()
     return int(row.seq), str(row.head_hash)
 
 

@@ -1,6 +1,6 @@
 """`erpops roles list|show|create|grant|revoke` and `erpops audit verify|show`.
 
-Writes run as the named CLI actor (`cli:$ERPOPS_USER`, role `$ERPOPS_ROLE`, default admin) through the same
+Writes (and reading the trail, `audit.trail.read`) run as the named CLI actor (`cli:$ERPOPS_USER`, role `$ERPOPS_ROLE`, default admin) through the same
 guarded services as the API, so they are refused and audited the same way.
 """
 
@@ -114,9 +114,11 @@ def audit_verify(as_json: bool = output.JsonFlag) -> None:
 
     Example: erpops audit verify --json
     """
+    from erpcore.access import cli_actor, require
     from erpcore.audit import verify_trail
     from erpcore.migrate import open_database
 
+    require(cli_actor(), "audit.trail.read")
     verdict = verify_trail(open_database())
     if as_json:
         output.print_json({"ok": verdict.ok, "checked": verdict.checked, "reason": verdict.reason,
@@ -142,9 +144,11 @@ def audit_show(
 
     Example: erpops audit show --entity SO-2026-000123
     """
+    from erpcore.access import cli_actor, require
     from erpcore.audit import history
     from erpcore.migrate import open_database
 
+    require(cli_actor(), "audit.trail.read")
     rows = history(open_database(), entity, limit)
     columns = ["created_at", "actor", "role", "action", "outcome", "before", "after"]
     output.render(rows, as_json, lambda rs: output.table(f"audit trail of {entity}", columns,

@@ -61,12 +61,19 @@ class Link:
     row_hash: str = ""
     id: int | None = None
 
+    def body(self) -> str:
+        """The canonical JSON of every field the hash covers but the seq and the previous hash."""
+        fields = [self.chain, self.at, self.actor, self.role, self.action, self.outcome, self.entity, self.entity_id,
+                  self.ref, self.before, self.after]
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
+
     def digest(self) -> str:
-        """sha256 of the previous hash and this entry's canonical form."""
-        fields = [self.chain, self.seq, self.at, self.actor, self.role, self.action, self.outcome, self.entity,
-                  self.entity_id, self.ref, self.before, self.after]
-        body = json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(f"{self.prev_hash}\n{body}".encode()).hexdigest()
+        """sha256 of `prev_hash \\n seq \\n body` (PostgreSQL computes the same in `erpcore.audit`)."""
+        return chain_hash(self.prev_hash, self.seq, self.body())
+
+
+def chain_hash(prev_hash: str, seq: int, body: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
 
 
 def jsonable(value: Any) -> Any:

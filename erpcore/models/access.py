@@ -25,10 +25,11 @@ class RolePermission(Base):
 
 
 class AuditChain(Base):
-    """One of the audit trail's chains: how many entries it has and the hash of its last one."""
+    """One of the audit trail's chains: how many entries it has, the hash of its last one and of the one before."""
 
     __tablename__ = "audit_chain"
 
     chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigId, default=0)
     head_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the head before the last entry (what it linked onto)

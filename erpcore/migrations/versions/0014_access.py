@@ -48,8 +48,9 @@ def upgrade() -> None:
         sa.Column("chain", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("seq", BigId, nullable=False),
         sa.Column("head_hash", sa.String(64), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
     )
-    op.bulk_insert(chain, [{"chain": c, "seq": 0, "head_hash": GENESIS} for c in range(CHAINS)])
+    op.bulk_insert(chain, [{"chain": c, "seq": 0, "head_hash": GENESIS, "prev_hash": GENESIS} for c in range(CHAINS)])
     with op.batch_alter_table("api_token") as batch:
         batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("audit_event") as batch:

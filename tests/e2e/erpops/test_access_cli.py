@@ -71,7 +71,8 @@ def test_roles_tokens_and_the_audit_trail_from_the_shell(database_url: str) -> N
     assert [(h["actor"], h["action"], h["outcome"]) for h in history] == [
         ("cli:alice", "admin.roles", "done"), ("cli:alice", "admin.roles", "done"),
         ("cli:alice", "admin.roles", "denied")]
-    verdict = erpops(["audit", "verify"])
+    assert run(["audit", "verify"], ERPOPS_ROLE="viewer").returncode == ExitCode.FAILED  # the trail is not a viewer's
+    verdict = erpops(["audit", "verify"], ERPOPS_ROLE="auditor")
     assert verdict["ok"] is True and verdict["checked"] == 4  # token, role, grant, the denied revoke
 
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
