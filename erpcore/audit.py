@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpcore.domain.audit import GENESIS, Entry, Link, Verdict, chain_of, link, moment, verify
+from erpcore.domain.audit import GENESIS, Entry, Link, Verdict, chain_of, link, moment, unsigned, verify
 from erpcore.models import AuditChain, AuditEvent
 from erpcore.services.sql import Query
 
@@ -55,8 +55,8 @@ def append(conn: Connection, actor: str, role: str, entries: Sequence[Entry], at
     when = at or dt.datetime.now(dt.UTC)
     stamp = moment(when)
     if conn.dialect.name == "postgresql":
-        for entry in entries:
-            made = link(GENESIS, chain, 0, stamp, actor, str(role), entry)  # PostgreSQL links it
+        for entry in entries:  # PostgreSQL numbers, links and hashes it
+            made = unsigned(chain, stamp, actor, str(role), entry)
             params = {c: getattr(made, c) for c in _COLUMNS[2:11]} | {"chain": chain, "body": made.body(), "at": when}
             if APPEND_PG.scalar(conn, params) is None:  # a chain beyond those the migration made
                 conn.execute(insert(AuditChain).values(chain=chain, seq=0, head_hash=GENESIS, prev_hash=GENESIS))

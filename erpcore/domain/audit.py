@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-CHAINS = 16
+CHAINS = 64
 GENESIS = "0" * 64
 DONE = "done"
 DENIED = "denied"
@@ -113,11 +113,16 @@ def chain_of(entity: str, ref: str | None, entity_id: int | None) -> int:
     return zlib.crc32(f"{entity}:{ref or entity_id}".encode()) % CHAINS
 
 
+def unsigned(chain: int, at: str, actor: str, role: str, entry: Entry) -> Link:
+    """`entry` as stored on `chain`, not yet numbered or linked."""
+    return Link(chain, 0, at, actor, role, entry.action, entry.outcome, entry.entity, entry.entity_id, entry.ref,
+                dumps(entry.before), dumps(entry.after), GENESIS)
+
+
 def link(prev_hash: str, chain: int, seq: int, at: str, actor: str, role: str, entry: Entry) -> Link:
     """The stored form of `entry` as entry `seq` of `chain`, hashed onto `prev_hash`."""
-    unsigned = Link(chain, seq, at, actor, role, entry.action, entry.outcome, entry.entity, entry.entity_id,
-                    entry.ref, dumps(entry.before), dumps(entry.after), prev_hash)
-    return dataclasses.replace(unsigned, row_hash=unsigned.digest())
+    made = dataclasses.replace(unsigned(chain, at, actor, role, entry), seq=seq, prev_hash=prev_hash)
+    return dataclasses.replace(made, row_hash=made.digest())
 
 
 @dataclass(frozen=True)

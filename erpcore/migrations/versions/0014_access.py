@@ -13,7 +13,7 @@ down_revision = "0007_departments"
 branch_labels = None
 depends_on = None
 
-CHAINS = 16  # erpcore.domain.audit.CHAINS when this migration was written; more are added on first use
+CHAINS = 64  # erpcore.domain.audit.CHAINS when this migration was written; more are added on first use
 GENESIS = "0" * 64
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
