@@ -134,7 +134,16 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Mount the core's commands on the root app."""
-    from erpcore import cli_api, cli_demo, cli_period, cli_production, cli_returns, cli_rules, cli_seed
+    from erpcore import (
+        cli_access,
+        cli_api,
+        cli_demo,
+        cli_period,
+        cli_production,
+        cli_returns,
+        cli_rules,
+        cli_seed,
+    )
 
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
@@ -149,3 +158,4 @@ def register(app: typer.Typer) -> None:
     cli_payroll.register(app)
     cli_returns.register(app)
     cli_rules.register(app)
+    cli_access.register(app)

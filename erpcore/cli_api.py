@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import socket
 from typing import TYPE_CHECKING, Annotated
@@ -108,20 +109,36 @@ def _netloc(host: str, port: int) -> str:
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="admin, sales, purchasing, warehouse, finance or viewer.")],
+    role: Annotated[str, typer.Option(help="A built-in role (sales_clerk, sales_manager, buyer, warehouse, ap_clerk, "
+                                           "ar_clerk, controller, hr, auditor, admin, ...) or a custom one "
+                                           "(`erpops roles list`).")],
     name: Annotated[str, typer.Option(help="Who or what uses the token (shown in audit trails).")],
+    ttl: Annotated[str | None, typer.Option(help="Lifetime: 90d, 12h, 30m (default: access.token_ttl_days).")] = None,
 ) -> None:
-    """Create a token and print it once; only its sha256 is stored.
+    """Create a token and print it once; only its sha256 is stored, and it expires after --ttl.
 
-    Example: erpops token create --role sales --name shop-frontend
+    Example: erpops token create --role sales_clerk --name shop-frontend --ttl 30d
     """
     from erpcore.access import cli_actor, create_token
     from erpcore.migrate import open_database
     from erpcore.services.bootstrap import bootstrap
 
-    token = create_token(bootstrap(open_database()), role, name, cli_actor())
-    output.stderr().print(f"token for [bold]{name}[/] ({role}); it is not shown again:")
+    erp = bootstrap(open_database())
+    lifetime = parse_lifetime(ttl) if ttl else dt.timedelta(days=erp.settings.access.token_ttl_days)
+    token = create_token(erp, role, name, cli_actor(), lifetime)
+    output.stderr().print(f"token for [bold]{name}[/] ({role}, expires in {lifetime}); it is not shown again:")
     typer.echo(token)
+
+
+def parse_lifetime(text: str) -> dt.timedelta:
+    """`90d`, `12h`, `30m` or `45s` as a duration; anything else is a usage error."""
+    from opskit.errors import UsageError
+
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) <= 0 or int(number) > 3660 * 86400:
+        raise UsageError(f"--ttl {text!r}: give a positive number and a unit, e.g. 90d, 12h, 30m")
+    return dt.timedelta(**{units[unit]: int(number)})
 
 
 @token_app.command("list")
@@ -138,7 +155,7 @@ def token_list(as_json: bool = output.JsonFlag) -> None:
     if as_json:
         output.print_json(rows)
         return
-    columns = ["id", "name", "role", "created_at", "revoked_at"]
+    columns = ["id", "name", "role", "created_at", "expires_at", "revoked_at"]
     output.stdout().print(output.table("API tokens", columns, [[r[c] for c in columns] for r in rows]))
 
 

@@ -1,4 +1,4 @@
-"""`erpops rules|budget|roles`: the rulebook, budgets and the segregation-of-duties check from the shell, as a
+"""`erpops rules|budget|roles check`: the rulebook, budgets and the segregation-of-duties check from the shell, as a
 named actor through the same services as the API."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from erpcore.cli_access import roles_app
 from opskit import output
 from opskit.exitcodes import ExitCode
 
@@ -16,7 +17,6 @@ rules_app = typer.Typer(help="Approval rules and business-rule controls, as data
                              "Example: erpops rules load erpcore/rulebook.yaml", no_args_is_help=True)
 budget_app = typer.Typer(help="Budgets per department, account and month, and budget versus actual.\n\n"
                               "Example: erpops budget set OPS 1200 2026-11 50000", no_args_is_help=True)
-roles_app = typer.Typer(help="Roles and their permissions.\n\nExample: erpops roles check", no_args_is_help=True)
 PERIOD = typer.Option("--period", help="Only this month, YYYY-MM.")
 DEPARTMENT = typer.Option("--department", help="Only this department (code).")
 
@@ -245,7 +245,7 @@ def budget_report(period: Annotated[str | None, PERIOD] = None,
          r["used_percent"]) for r in rs]))
 
 
-@roles_app.command("check")
+@roles_app.command("check")  # beside list/show/create/grant/revoke, in cli_access
 def roles_check(as_json: bool = output.JsonFlag) -> None:
     """Report roles holding two permissions segregation of duties keeps apart; exit 1 when one does.
 
@@ -264,4 +264,3 @@ def roles_check(as_json: bool = output.JsonFlag) -> None:
 def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(budget_app, name="budget")
-    app.add_typer(roles_app, name="roles")

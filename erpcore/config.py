@@ -82,6 +82,15 @@ class ApiSettings(BaseModel):
     idempotency_window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
 
 
+class AccessSettings(BaseModel):
+    """Tokens and the audit trail."""
+
+    # a token created without `--ttl` expires after this many days
+    token_ttl_days: Annotated[int, Field(ge=1, le=3660)] = 90
+    # off only to measure what the audit trail costs (`bench.api_throughput`); never in production
+    audit_enabled: bool = True
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)
 
 
@@ -181,6 +190,7 @@ class Settings(SectionSettings):
     matching: MatchingSettings = MatchingSettings()
     documents: DocumentSettings = DocumentSettings()
     api: ApiSettings = ApiSettings()
+    access: AccessSettings = AccessSettings()
 
 
 def load_settings(**overrides: Any) -> Settings:

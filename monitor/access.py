@@ -3,8 +3,8 @@
 Authentication is the business API's own (`Authorization: Bearer <token>` to an actor with a role) and the
 permissions are rows of the one table in `erpcore.access`:
 
-    operations:read   admin, viewer, operations   silences, rules, runbooks, /metrics (unless `metrics_public`)
-    operations:write  admin, operations           create and expire silences
+    ops.monitor.read   admin, viewer, auditor, operations  silences, rules, runbooks, /metrics (unless `metrics_public`)
+    ops.monitor.write  admin, operations                   create and expire silences
 
 Every import of the access model sits in this module, so moving it again means changing these lines only.
 """
@@ -20,8 +20,8 @@ from erpcore.access import AccessRole, Actor
 from erpcore.api.auth import authenticate
 from erpcore.api.auth import require as api_require
 
-OPERATIONS_READ = "operations:read"
-OPERATIONS_WRITE = "operations:write"
+OPERATIONS_READ = "ops.monitor.read"
+OPERATIONS_WRITE = "ops.monitor.write"
 
 __all__ = ["OPERATIONS_READ", "OPERATIONS_WRITE", "AccessRole", "Actor", "check_request", "may", "require"]
 

@@ -2,11 +2,11 @@
 
 Errors are the API's own problem+json (`erpcore.api.errors`): 401, 403, 404, 422 with a `detail` sentence.
 
-    GET    /silences             operations:read    shaped like Alertmanager's `/api/v2/silences`
-    POST   /silences             operations:write   bounded, finite windows; `confirm` to mute every critical alert
-    DELETE /silences/{id}        operations:write
-    GET    /rules, /rules/{name} operations:read    what an alert's `generatorURL` points at
-    GET    /runbooks/{name}      operations:read    the runbook Markdown an alert's `runbook_url` points at
+    GET    /silences             ops.monitor.read   shaped like Alertmanager's `/api/v2/silences`
+    POST   /silences             ops.monitor.write  bounded, finite windows; `confirm` to mute every critical alert
+    DELETE /silences/{id}        ops.monitor.write
+    GET    /rules, /rules/{name} ops.monitor.read   what an alert's `generatorURL` points at
+    GET    /runbooks/{name}      ops.monitor.read   the runbook Markdown an alert's `runbook_url` points at
 """
 
 from __future__ import annotations

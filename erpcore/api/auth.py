@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from erpcore import access
+from erpcore import access, audit
 from erpcore.access import Actor
 from erpcore.exceptions import Unauthorized
 
@@ -44,9 +44,9 @@ def authenticate(request: Request) -> Actor:
 
 
 def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
-    """A dependency admitting only actors whose role holds `permission` (401 unknown token, 403 wrong role)."""
-    if permission not in access.PERMISSIONS:
-        raise KeyError(f"unknown permission {permission!r}")
+    """A dependency admitting only actors whose role holds `permission` (401 unknown token, 403 wrong role,
+    recorded on the audit trail). The route's permission stays readable as `dependency.permission`."""
+    access.resolve(permission)
 
     async def dependency(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Actor:
         # On the event loop: a cached token costs no thread hand-off; a miss reads the database on a thread.
@@ -55,7 +55,12 @@ def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
         if actor is None:
             actor = await run_in_threadpool(authenticate, request)
         request.state.actor = actor
-        access.require(actor, permission)
+        if not access.holds(actor, permission):
+            where = {"method": request.method, "path": request.url.path}
+            await run_in_threadpool(audit.record, request.app.state.erp.engine, actor.name, actor.role,
+                                    [access.denied_entry(permission, "route", where)])
+            access.require(actor, permission)
         return actor
 
+    dependency.permission = permission  # type: ignore[attr-defined]
     return dependency

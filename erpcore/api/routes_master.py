@@ -18,7 +18,7 @@ from erpcore.services import master, views
 from erpcore.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["master data"], route_class=StrictJsonRoute)
-Reader = Depends(require("master:read"))
+Reader = Depends(require("master.data.read"))
 MasterReader = Annotated[Actor, Reader]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
 ForCreateItem = Annotated[UnitOfWork, Depends(writer(master.create_item, "item"))]

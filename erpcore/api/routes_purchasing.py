@@ -35,8 +35,8 @@ from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["procure to pay"], route_class=StrictJsonRoute)
-PurchasingReader = [Depends(require("purchasing:read"))]
-InvoiceReader = [Depends(require("supplier_invoices:read"))]
+PurchasingReader = [Depends(require("purchase.order.read"))]
+InvoiceReader = [Depends(require("purchase.invoice.read"))]
 # A unit of work per service, acting as the caller, who must hold the permission the service declares.
 ForCreateRequisition = Annotated[UnitOfWork, Depends(writer(purchasing.create_requisition, "purchase_requisition"))]
 ForCreatePurchaseOrder = Annotated[UnitOfWork, Depends(writer(purchasing.create_purchase_order, "purchase_order"))]

@@ -63,7 +63,7 @@ ForReopenPeriod = Annotated[UnitOfWork, Depends(writer(periods.reopen_period, No
 PeriodPath = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="the month, YYYY-MM")]
 
 
-@periods_router.get("", dependencies=[Depends(require("periods:read"))])
+@periods_router.get("", dependencies=[Depends(require("finance.period.read"))])
 def list_periods(erp: ErpDep) -> list[dict[str, Any]]:
     """Periods closed or reopened, newest first; a month not listed is open."""
     with erp.engine.connect() as conn:

@@ -52,13 +52,13 @@ def create_sales_order(body: SalesOrderIn, uow: ForCreateSalesOrder) -> dict[str
                                     body.backorder_allowed).row
 
 
-@router.get("/sales-orders/{order_id}", response_model=SalesOrderOut, dependencies=[Depends(require("sales:read"))])
+@router.get("/sales-orders/{order_id}", response_model=SalesOrderOut, dependencies=[Depends(require("sales.order.read"))])
 def get_sales_order(order_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One sales order with its lines."""
     return views.sales_order(erp.engine, order_id)
 
 
-@router.get("/sales-orders", response_model=Page[SalesOrderSummary], dependencies=[Depends(require("sales:read"))])
+@router.get("/sales-orders", response_model=Page[SalesOrderSummary], dependencies=[Depends(require("sales.order.read"))])
 def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_id: int | None = None
                       ) -> dict[str, Any]:
     """Sales orders by id; filter by status, customer and order date."""
@@ -97,13 +97,13 @@ def invoice_sales_order(order_id: IdPath, uow: ForInvoiceSalesOrder,
     return sales.invoice_sales_order(uow, order_id, (body or InvoiceIn()).invoice_date).row
 
 
-@router.get("/shipments/{shipment_id}", response_model=ShipmentOut, dependencies=[Depends(require("sales:read"))])
+@router.get("/shipments/{shipment_id}", response_model=ShipmentOut, dependencies=[Depends(require("sales.order.read"))])
 def get_shipment(shipment_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One shipment with its lines."""
     return views.shipment(erp.engine, shipment_id)
 
 
-@router.get("/shipments", response_model=Page[ShipmentSummary], dependencies=[Depends(require("sales:read"))])
+@router.get("/shipments", response_model=Page[ShipmentSummary], dependencies=[Depends(require("sales.order.read"))])
 def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_id: int | None = None,
                    customer_id: int | None = None) -> dict[str, Any]:
     """Shipments by id; filter by status, sales order, customer and ship date."""
@@ -122,14 +122,14 @@ def cancel_shipment(shipment_id: IdPath, uow: ForCancelShipment,
 
 
 @router.get("/customer-invoices/{invoice_id}", response_model=CustomerInvoiceOut,
-            dependencies=[Depends(require("invoices:read"))])
+            dependencies=[Depends(require("sales.invoice.read"))])
 def get_customer_invoice(invoice_id: IdPath, erp: ErpDep) -> dict[str, Any]:
     """One customer invoice with its lines."""
     return views.customer_invoice(erp.engine, invoice_id)
 
 
 @router.get("/customer-invoices", response_model=Page[CustomerInvoiceSummary],
-            dependencies=[Depends(require("invoices:read"))])
+            dependencies=[Depends(require("sales.invoice.read"))])
 def list_customer_invoices(request: Request, erp: ErpDep, params: ListDep, customer_id: int | None = None,
                            sales_order_id: int | None = None) -> dict[str, Any]:
     """Customer invoices by id; filter by status, customer, sales order and invoice date."""

@@ -36,12 +36,12 @@ CONDITIONS = ("amount_over", "supplier", "customer", "item_category", "discount_
 CONTROLS = ("budget", "price_below_cost", "discount_limit", "credit_limit", "tax_data")
 # Two permissions one role should never hold together: (first, second, why).
 CONFLICTING_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
-    ("supplier_invoices:write", "payments:write", "enters supplier invoices and pays them"),
-    ("suppliers:write", "payments:write", "creates suppliers (bank accounts) and pays them"),
-    ("purchasing:write", "receiving:write", "orders goods and confirms their receipt"),
-    ("sales:write", "receipts:write", "takes orders and records the money received for them"),
+    ("purchase.invoice.post", "purchase.payment.post", "enters supplier invoices and pays them"),
+    ("master.supplier.write", "purchase.payment.post", "creates suppliers (bank accounts) and pays them"),
+    ("purchase.order.create", "warehouse.receipt.post", "orders goods and confirms their receipt"),
+    ("sales.order.create", "sales.receipt.post", "takes orders and records the money received for them"),
     ("rules.write", "purchase.order.approve", "writes the approval rules and approves under them"),
-    ("finance.budget.write", "purchasing:write", "sets budgets and spends them"),
+    ("finance.budget.write", "purchase.order.create", "sets budgets and spends them"),
 )
 
 

@@ -1,5 +1,6 @@
 """The erpops schema: one declarative metadata shared by migrations, services and every tool."""
 
+from erpcore.models.access import AuditChain, Role, RolePermission
 from erpcore.models.base import Base
 from erpcore.models.controls import Approval, ApprovalRequest, ApprovalRule, Budget, ControlSetting, RuleBlock
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
@@ -31,11 +32,11 @@ from erpcore.models.system import ApiToken, AuditEvent, DocumentSequence, Idempo
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiToken", "Approval", "ApprovalRequest", "ApprovalRule", "AuditEvent", "Base", "Budget",
+    "Account", "ApiToken", "Approval", "ApprovalRequest", "ApprovalRule", "AuditChain", "AuditEvent", "Base", "Budget",
     "ControlSetting", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
     "CustomerReceipt", "Department", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
     "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
-    "PurchaseRequisition", "RuleBlock", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
+    "PurchaseRequisition", "Role", "RolePermission", "RuleBlock", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]

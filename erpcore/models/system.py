@@ -28,6 +28,7 @@ class ApiToken(Timestamped, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex, never the token
     role: Mapped[str] = mapped_column(String(24))
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
 
 
 class IdempotencyKey(Timestamped, Base):
@@ -58,9 +59,12 @@ class OutboxMessage(Timestamped, Base):
 
 
 class AuditEvent(Timestamped, Base):
-    """Who did what; each row carries the hash of the previous one so tampering shows."""
+    """Who did what to which thing, when, as which role, with the values before and after; hash-chained per
+    chain (`erpcore.domain.audit`). `created_at` is part of the hash. Rows are only ever appended."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ux_audit_event_chain_seq", "chain", "seq", unique=True),
+                      Index("ix_audit_event_ref", "ref"), Index("ix_audit_event_entity", "entity", "entity_id"))
 
     id: Mapped[intpk]
     actor: Mapped[str] = mapped_column(String(80))
@@ -69,3 +73,10 @@ class AuditEvent(Timestamped, Base):
     entity_id: Mapped[int | None] = mapped_column(BigId)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    role: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    outcome: Mapped[str] = mapped_column(String(12), default="done", server_default="done")
+    ref: Mapped[str | None] = mapped_column(String(80))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)

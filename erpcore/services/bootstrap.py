@@ -4,7 +4,8 @@ Nothing happens at import. A unit of work's pre-commit steps, in order:
 1. handle its domain events (handlers may raise more; a failing handler fails the write),
 2. the caller's own steps (the API records an applied Idempotency-Key here, in the same transaction),
 3. refuse entries dated in a closed fiscal period,
-4. number and write the queued journal: the shared journal sequence row is locked as late as possible.
+4. append the audit trail's entries (`steps.audit`; skipped only with `access.audit_enabled = false`),
+5. number and write the queued journal: the shared journal sequence row is locked as late as possible.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from erpcore.models import Account
 from erpcore.services import numbering
 from erpcore.services.handlers import HANDLERS
 from erpcore.services.messagebus import MessageBus
-from erpcore.services.steps import journal, periods
+from erpcore.services.steps import audit, journal, periods
 from erpcore.services.unit_of_work import Step, UnitOfWork
 
 
@@ -45,7 +46,8 @@ class Erp:
 
     def uow(self, actor: Actor = SYSTEM, steps: Sequence[Step] = ()) -> UnitOfWork:
         """A unit of work acting as `actor`; `steps` run before commit, after the events, before the journal."""
-        return UnitOfWork(self, (self.bus.drain, *steps, periods.guard_journal, journal.flush), actor)
+        audited = (audit.write,) if self.settings.access.audit_enabled else ()
+        return UnitOfWork(self, (self.bus.drain, *steps, periods.guard_journal, *audited, journal.flush), actor)
 
     @property
     def tolerances(self) -> Tolerances:

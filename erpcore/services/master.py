@@ -39,13 +39,14 @@ def _insert(uow: UnitOfWork, model: type, values: dict[str, object], what: str) 
     try:
         row = uow.conn.execute(insert(model).values(**values).returning(*model.__table__.columns)  # type: ignore[attr-defined]
                                ).mappings().one()
+        uow.record(model.__tablename__, dict(row))  # type: ignore[attr-defined]
         uow.commit()
     except IntegrityError as exc:
         raise Conflict(f"{what} already exists or references unknown data") from exc
     return written(row)
 
 
-@guarded("items:write")
+@guarded("master.item.write")
 def create_item(
     uow: UnitOfWork, sku: str, name: str, standard_cost: Decimal, list_price: Decimal,
     tax_code: str = "STD", unit: str = "pcs", safety_stock: Decimal = Decimal(0),
@@ -72,7 +73,7 @@ def create_item(
         }, f"item {sku!r}")
 
 
-@guarded("customers:write")
+@guarded("master.customer.write")
 def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
                     email: str | None = None, payment_terms_days: int = 30, tax_id: str | None = None) -> Doc:
     """Create a customer; a credit limit of 0 means no limit is enforced. Its tax id is stored sealed."""
@@ -84,7 +85,7 @@ def create_customer(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal
         }, f"customer {code!r}"), tax_id)
 
 
-@guarded("suppliers:write")
+@guarded("master.supplier.write")
 def create_supplier(uow: UnitOfWork, code: str, name: str, credit_limit: Decimal = Decimal(0),
                     email: str | None = None, payment_terms_days: int = 30, tax_id: str | None = None) -> Doc:
     """Create a supplier. Its tax id is stored sealed."""
@@ -101,7 +102,7 @@ def _with_tax_id(doc: Doc, tax_id: str | None) -> Doc:
     return Doc(doc.id, {**doc.row, "tax_id": tax_id})
 
 
-@guarded("warehouses:write")
+@guarded("master.warehouse.write")
 def create_warehouse(uow: UnitOfWork, code: str, name: str) -> Doc:
     """Create a warehouse."""
     with uow:

@@ -36,7 +36,7 @@ def _row(uow: UnitOfWork, period: Period) -> dict[str, Any]:
         FiscalPeriod.year == period[0], FiscalPeriod.month == period[1])).mappings().one())
 
 
-@guarded("periods:close")
+@guarded("finance.period.close")
 def close_period(uow: UnitOfWork, name: str) -> Doc:
     """Close a month: refused while documents of it are unfinished or `erpops check` fails; then no posting
     dated in it is accepted (409) until it is reopened."""
@@ -61,7 +61,7 @@ def close_period(uow: UnitOfWork, name: str) -> Doc:
         return _set(uow, row["id"], "closed", dt.datetime.now(dt.UTC), uow.actor.name)
 
 
-@guarded("periods:reopen")
+@guarded("finance.period.reopen")
 def reopen_period(uow: UnitOfWork, name: str) -> Doc:
     """Reopen a closed month (admin only): postings dated in it are accepted again."""
     period = periods.parse(name)
@@ -77,6 +77,8 @@ def reopen_period(uow: UnitOfWork, name: str) -> Doc:
 def _set(uow: UnitOfWork, period_id: int, status: str, at: dt.datetime | None, by: str | None) -> Doc:
     row = uow.conn.execute(update(FiscalPeriod).where(FiscalPeriod.id == period_id).values(
         status=status, closed_at=at, closed_by=by).returning(*FiscalPeriod.__table__.columns)).mappings().one()
+    before = {"status": "open" if status == "closed" else "closed"}
+    uow.record("fiscal_period", dict(row) | {"number": f"{row['year']:04d}-{row['month']:02d}"}, before)
     uow.commit()
     return Doc(int(row["id"]), dict(row))
 

@@ -70,7 +70,7 @@ class SupplierInvoiceResult(Doc):
     reason: str = ""
 
 
-@guarded("purchasing:write")
+@guarded("purchase.requisition.create")
 def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehouse_id: int | None = None,
                        needed_by: dt.date | None = None) -> Doc:
     """Raise a manual purchase requisition."""
@@ -82,11 +82,12 @@ def create_requisition(uow: UnitOfWork, item_id: int, quantity: Decimal, warehou
         req_id = raise_requisition(uow, item_id, warehouse_id or default_warehouse_id(uow), quantity, "manual",
                                    needed_by)
         doc = Doc(req_id, views.one(uow.conn, PurchaseRequisition, req_id, "purchase requisition"))
+        uow.record("purchase_requisition", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.create")
 @controls.intercepted("purchase_order.create", "purchase_order", id_argument=False)
 def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[PurchaseLineInput],
                           warehouse_id: int | None = None, order_date: dt.date | None = None,
@@ -147,6 +148,7 @@ def create_purchase_order(uow: UnitOfWork, supplier_id: int, lines: Sequence[Pur
                 s.execute(update(PurchaseRequisition).where(PurchaseRequisition.id == row["requisition_id"])
                           .values(status=RequisitionStatus.ORDERED, purchase_order_line_id=line_id))
         doc = Doc(int(po_id), views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row)
         uow.commit()
         return doc
 
@@ -158,7 +160,7 @@ def _lock_po(uow: UnitOfWork, po_id: int) -> PurchaseOrder:
     return po
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.approve")
 @controls.intercepted("purchase_order.approve", "purchase_order")
 def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Approve a draft purchase order, or send it to `pending_approval` when approval rules match it; either
@@ -173,6 +175,7 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
         else:
             _mark_approved(uow, po_id)
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
         return doc
 
@@ -196,6 +199,7 @@ def decide_purchase_order(uow: UnitOfWork, po_id: int, decision: str, comment: s
             uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
                 status=PurchaseOrderStatus.DRAFT))
         doc = Doc(po_id, {**views.purchase_order(uow.conn, po_id), "approval": state.reason})
+        uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
         return doc
 
@@ -222,7 +226,7 @@ def _facts(uow: UnitOfWork, po: PurchaseOrder) -> rules.Facts:
                        categories=frozenset(c for c in categories if c))
 
 
-@guarded("purchasing:write")
+@guarded("purchase.order.cancel")
 def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     """Cancel a purchase order that has received nothing; its requisitions reopen."""
     with uow:
@@ -234,11 +238,12 @@ def cancel_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
                   .values(status=RequisitionStatus.OPEN, purchase_order_line_id=None))
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(status=PurchaseOrderStatus.CANCELLED))
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
+        uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
         return doc
 
 
-@guarded("receiving:write")
+@guarded("warehouse.receipt.post")
 def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None = None,
                   receipt_date: dt.date | None = None) -> Doc:
     """Post a goods receipt: stock in at the PO price (Dr Inventory / Cr GRNI); held invoices re-match.
@@ -288,11 +293,12 @@ def receive_goods(uow: UnitOfWork, po_id: int, lines: dict[int, Decimal] | None 
                     postings.goods_receipt(total))
         uow.emit(GoodsReceived(gr_id, po_id))
         doc = Doc(int(gr_id), views.goods_receipt(uow.conn, gr_id))
+        uow.record("goods_receipt", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("supplier_invoices:write")
+@guarded("purchase.invoice.post")
 def register_supplier_invoice(
     uow: UnitOfWork, po_id: int, supplier_ref: str, lines: Sequence[InvoiceLineInput],
     invoice_date: dt.date | None = None,
@@ -343,11 +349,12 @@ def register_supplier_invoice(
         s.execute(insert(SupplierInvoiceLine), [{**r, "supplier_invoice_id": inv_id} for r in rows])
         outcome = match_invoice(uow, inv_id)
         result = SupplierInvoiceResult(inv_id, views.supplier_invoice(uow.conn, inv_id), outcome.reason)
+        uow.record("supplier_invoice", result.row)
         uow.commit()
         return result
 
 
-@guarded("payments:write")
+@guarded("purchase.payment.post")
 @controls.intercepted("supplier_invoice.pay", "supplier_invoice")
 def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                          payment_date: dt.date | None = None) -> Doc:
@@ -375,11 +382,12 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
         journal.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
                     postings.supplier_payment(inv.supplier_id, amount))
         doc = Doc(int(pay_id), views.one(uow.conn, SupplierPayment, pay_id, "supplier payment"))
+        uow.record("supplier_payment", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("supplier_invoices:write")
+@guarded("purchase.invoice.cancel")
 def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Cancel an unpaid supplier invoice; a matched one is reversed in the ledger."""
     cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
@@ -406,6 +414,7 @@ def cancel_supplier_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
                   .values(status=SupplierInvoiceStatus.CANCELLED))
         _refresh_po_status(uow, po_id)  # as the forward path does: a PO waiting only on this invoice closes
         doc = Doc(invoice_id, views.supplier_invoice(uow.conn, invoice_id))
+        uow.record("supplier_invoice", doc.row, {"status": inv.status})
         uow.commit()
         return doc
 

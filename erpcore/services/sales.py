@@ -169,7 +169,7 @@ def _lock_order(uow: UnitOfWork, order_id: int) -> Row[Any]:
     return row  # type: ignore[no-any-return]
 
 
-@guarded("sales:write")
+@guarded("sales.order.create")
 @controls.intercepted("sales_order.create", "sales_order", id_argument=False)
 def create_sales_order(
     uow: UnitOfWork, customer_id: int, lines: Sequence[OrderLineInput], warehouse_id: int | None = None,
@@ -215,6 +215,7 @@ def create_sales_order(
         order_id = head["id"]
         lines_written = INSERT_ORDER_LINES.many_returning(s, [{**r, "sales_order_id": order_id} for r in rows])
         doc = written(head, [{**line, "qty_reserved": ZERO.quantize(RESERVED_STEP)} for line in lines_written])
+        uow.record("sales_order", head)
         uow.commit()
         return doc
 
@@ -232,7 +233,7 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
     return int(found.warehouse)
 
 
-@guarded("sales:write")
+@guarded("sales.order.approve")
 @controls.intercepted("sales_order.approve", "sales_order")
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition. An order that
@@ -250,9 +251,11 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
             SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id,
                                                 "v_status": SalesOrderStatus.PENDING_APPROVAL})
             doc = Doc(order_id, views.sales_order(uow.conn, order_id))
+            uow.record("sales_order", doc.row, {"status": order.status})
             uow.commit()
             return doc
         doc = _approve_and_reserve(uow, order, order_id)
+        uow.record("sales_order", doc.row, {"status": order.status})
         uow.commit()
         return doc
 
@@ -278,6 +281,7 @@ def decide_sales_order(uow: UnitOfWork, order_id: int, decision: str, comment: s
                 SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id, "v_status": SalesOrderStatus.DRAFT})
             doc = Doc(order_id, views.sales_order(uow.conn, order_id))
         doc = Doc(doc.id, {**doc.row, "approval": state.reason})
+        uow.record("sales_order", doc.row, {"status": order.status})
         uow.commit()
         return doc
 
@@ -319,7 +323,7 @@ def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int) -> None:
                      sales_controls.credit_findings(uow, order, order_id))
 
 
-@guarded("shipments:write")
+@guarded("warehouse.shipment.post")
 def ship_sales_order(
     uow: UnitOfWork, order_id: int, lines: dict[int, Decimal] | None = None, ship_date: dt.date | None = None,
 ) -> Doc:
@@ -382,11 +386,12 @@ def ship_sales_order(
                     postings.shipment(total_cost))
         for item_id, _, _ in moves_pending:
             uow.emit(StockDecreased(item_id, wh))
+        uow.record("shipment", head)
         uow.commit()
         return written(head, ship_lines)
 
 
-@guarded("invoicing:write")
+@guarded("sales.invoice.post")
 def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | None = None) -> Doc:
     """Invoice everything shipped and not yet invoiced (Dr AR / Cr Revenue / Cr Output VAT)."""
     invoice_date = uow.resources.dates.check("invoice_date", invoice_date or dt.date.today())
@@ -427,11 +432,12 @@ def invoice_sales_order(uow: UnitOfWork, order_id: int, invoice_date: dt.date | 
         journal.post(uow, invoice_date, "customer_invoice", invoice_id, "post",
                     f"Customer invoice for sales order {order_id}",
                     postings.customer_invoice(order.customer_id, net, tax))
+        uow.record("customer_invoice", doc.row)
         uow.commit()
         return doc
 
 
-@guarded("receipts:write")
+@guarded("sales.receipt.post")
 def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | None = None,
                             receipt_date: dt.date | None = None) -> Doc:
     """Record money received against an invoice (Dr Bank / Cr AR); None receives the open amount."""
@@ -456,11 +462,12 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         _refresh_status(uow, inv.sales_order_id)
         journal.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))
+        uow.record("customer_receipt", head)
         uow.commit()
         return written(head)
 
 
-@guarded("sales:write")
+@guarded("sales.order.cancel")
 def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     """Cancel an order that has shipped nothing, releasing its reservations."""
     with uow:
@@ -483,11 +490,12 @@ def cancel_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
             SalesOrderLine.sales_order_id == order_id))}  # all of it goes: its shortage requisitions go with it
         requisition.withdraw_demand(uow, sorted(demand), demand)
         doc = Doc(order_id, views.sales_order(uow.conn, order_id))
+        uow.record("sales_order", doc.row, {"status": order.status})
         uow.commit()
         return doc
 
 
-@guarded("shipments:write")
+@guarded("warehouse.shipment.cancel")
 def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an uninvoiced shipment: stock returns at its shipped cost, the journal entry is reversed, and the
     order's reservation is restored (what free stock cannot cover raises a requisition, as approval does)."""
@@ -522,6 +530,7 @@ def cancel_shipment(uow: UnitOfWork, shipment_id: int, cancel_date: dt.date | No
         _refresh_status(uow, shp.sales_order_id)
         journal.post_reversal(uow, cancel_date, "shipment", shipment_id, "post")
         doc = Doc(shipment_id, views.shipment(uow.conn, shipment_id))
+        uow.record("shipment", doc.row, {"status": shp.status})
         uow.commit()
         return doc
 
@@ -562,7 +571,7 @@ def _restore_reservations(uow: UnitOfWork, lines: Sequence[ShipmentLine], balanc
             uow.emit(ReservationFellShort(r.id, returned[r.id].item_id, wh, plan.shortfall[r.line_no]))
 
 
-@guarded("invoices:write")
+@guarded("sales.invoice.cancel")
 def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.date | None = None) -> Doc:
     """Reverse an unpaid invoice; its quantities become invoiceable again."""
     cancel_date = uow.resources.dates.check("cancel_date", cancel_date or dt.date.today())
@@ -590,6 +599,7 @@ def cancel_customer_invoice(uow: UnitOfWork, invoice_id: int, cancel_date: dt.da
         _refresh_status(uow, so_id)
         journal.post_reversal(uow, cancel_date, "customer_invoice", invoice_id, "post")
         doc = Doc(invoice_id, views.customer_invoice(uow.conn, invoice_id))
+        uow.record("customer_invoice", doc.row, {"status": inv.status})
         uow.commit()
         return doc
 

@@ -12,19 +12,21 @@ A unit of work is entered once: entering one while another is open in the same t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from erpcore.access import SYSTEM, Actor
+from erpcore import audit
+from erpcore.access import SYSTEM, Actor, Call
 from erpcore.crypto import Keyring
 from erpcore.domain.accounts import Role
+from erpcore.domain.audit import Entry
 from erpcore.domain.dates import DateWindow
 from erpcore.domain.events import Event
 from erpcore.domain.matching import Tolerances
@@ -92,6 +94,9 @@ class UnitOfWork:
     # what the stock step learned while locking and writing balances, read by the safety-stock handler
     safety: dict[Key, tuple[Decimal, Decimal]] = field(default_factory=dict)
     levels: dict[Key, StockLevel] = field(default_factory=dict)
+    # the audit trail's entries for this transaction, and the guarded service call it runs
+    audits: list[Entry] = field(default_factory=list)
+    call: Call | None = None
     _session: Session | None = None
     _conn: Connection | None = None
     _open: bool = False
@@ -134,13 +139,14 @@ class UnitOfWork:
         self.journal.clear()
         self.safety.clear()
         self.levels.clear()
+        self.audits.clear()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, session = self._conn, self._session
-        self._open, self._conn, self._session = False, None, None
+        self._open, self._conn, self._session, self.call = False, None, None, None
         if self._token is not None:
             _OPEN.reset(self._token)
             self._token = None
@@ -156,6 +162,29 @@ class UnitOfWork:
 
     def post(self, entry: PendingEntry) -> None:
         self.journal.append(entry)
+
+    def audit(self, entity: str, entity_id: int | None = None, ref: str | None = None,
+              before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+              action: str | None = None) -> None:
+        """Record, for the audit trail, what this transaction does to one thing (default action: the guarded
+        service's permission)."""
+        done = action or (self.call.permission if self.call is not None else "write")
+        self.audits.append(Entry(done, entity, entity_id, ref, before, after))
+
+    def record(self, entity: str, row: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> None:
+        """Record a document as written (`row`, its lines left out) and, for a change, its values before."""
+        ref = row.get("number") or row.get("code") or row.get("sku")
+        after = {k: v for k, v in row.items() if not isinstance(v, (list, dict))}
+        self.audit(entity, row.get("id"), None if ref is None else str(ref), before, after)
+
+    def acting(self, call: Call) -> None:
+        """Told by `access.guarded`: the service call this unit of work runs."""
+        self.call = call
+
+    def refused(self, call: Call) -> None:
+        """Told by `access.guarded`: record the denied attempt in a short transaction of its own."""
+        audit.record(self.resources.engine, self.actor.name, self.actor.role,
+                     [call.entry(outcome="denied")])
 
     def commit(self) -> None:
         """Run the pre-commit steps in order (events, caller's steps, journal), then commit."""

@@ -103,5 +103,5 @@ def test_a_rulebook_file_that_is_not_yaml_is_refused(database_url: str, tmp_path
 def test_roles_check_reports_the_conflicts_of_the_access_table() -> None:
     report = erpops(["roles", "check"], ExitCode.FAILED)
     assert report["ok"] is False
-    assert {"role": "finance", "permissions": "supplier_invoices:write + payments:write",
+    assert {"role": "finance", "permissions": "purchase.invoice.post + purchase.payment.post",
             "conflict": "one person enters supplier invoices and pays them"} in report["conflicts"]

@@ -81,7 +81,7 @@ def test_reading_and_changing_silences_by_role(ops: OpsApi, role: str, read: int
     created = ops.post(SILENCES, body, role=role)
     assert created.status_code == write
     if write == 403:
-        assert "operations:write" in created.json()["detail"]
+        assert "ops.monitor.write" in created.json()["detail"]
         sid = ops.post(SILENCES, body, role="admin").json()["silenceID"]
         assert ops.delete(f"{SILENCES}/{sid}", role=role).status_code == 403
 

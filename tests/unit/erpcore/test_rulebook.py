@@ -46,6 +46,6 @@ def test_a_file_that_is_not_yaml_is_refused(tmp_path: Path) -> None:
 
 def test_the_access_table_has_conflicts_roles_check_reports() -> None:
     found = rulebook.role_conflicts()
-    assert {"role": "finance", "permissions": "supplier_invoices:write + payments:write",
+    assert {"role": "finance", "permissions": "purchase.invoice.post + purchase.payment.post",
             "conflict": "one person enters supplier invoices and pays them"} in found
     assert all(c["role"] not in ("admin", "viewer") for c in found)

@@ -185,8 +185,8 @@ def test_the_creator_may_not_pay_but_the_system_and_others_may() -> None:
 
 
 def test_conflicting_permissions_are_reported_per_role() -> None:
-    found = rules.conflicting_permissions({"finance": {"supplier_invoices:write", "payments:write"},
+    found = rules.conflicting_permissions({"finance": {"purchase.invoice.post", "purchase.payment.post"},
                                            "sales": {"sales:write"}})
-    assert found == [{"role": "finance", "permissions": "supplier_invoices:write + payments:write",
+    assert found == [{"role": "finance", "permissions": "purchase.invoice.post + purchase.payment.post",
                       "conflict": "one person enters supplier invoices and pays them"}]
-    assert rules.conflicting_permissions({"clerk": {"payments:write"}}) == []
+    assert rules.conflicting_permissions({"clerk": {"purchase.payment.post"}}) == []

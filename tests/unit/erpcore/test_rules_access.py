@@ -37,9 +37,16 @@ def test_each_control_service_declares_its_dotted_permission(service: Any) -> No
     (sales.decide_sales_order, AccessRole.PURCHASING), (purchasing.decide_purchase_order, AccessRole.VIEWER),
 ])
 def test_a_role_without_the_permission_is_refused_before_any_work(service: Any, role: AccessRole) -> None:
-    uow = UnitOfWork(Unused(), actor=Actor("x", role))  # type: ignore[arg-type]
+    refused: list[access.Call] = []
+
+    class Refusing(UnitOfWork):
+        def refused(self, call: access.Call) -> None:  # the audit trail's short transaction, counted here
+            refused.append(call)
+
+    uow = Refusing(Unused(), actor=Actor("x", role))  # type: ignore[arg-type]
     with pytest.raises(Forbidden, match=f"needs {SERVICES[service]}"):
         service(uow, 1, "approve")
+    assert [(c.permission, c.service) for c in refused] == [(SERVICES[service], service.__name__)]
 
 
 def test_viewers_read_dotted_read_permissions_and_write_none() -> None:

@@ -15,7 +15,7 @@ from monitor.settings import MonitorSettings
 @pytest.mark.parametrize("role", list(AccessRole))
 def test_operations_and_admin_write_and_viewer_also_reads(role: AccessRole) -> None:
     R = AccessRole
-    assert may(role, OPERATIONS_READ) is (role in (R.ADMIN, R.OPERATIONS, R.VIEWER))
+    assert may(role, OPERATIONS_READ) is (role in (R.ADMIN, R.OPERATIONS, R.VIEWER, R.AUDITOR))
     assert may(role, OPERATIONS_WRITE) is (role in (R.ADMIN, R.OPERATIONS))
 
 
