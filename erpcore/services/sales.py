@@ -228,7 +228,8 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
 
 @guarded("sales:write")
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
-    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition.
+    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition (a work order
+    for a manufactured item), and a shipping instruction hands the order to the warehouse.
 
     An order that does not allow backorders is refused (409) unless all of it can be reserved.
     Returns the order, each line with its reserved quantity (`qty_reserved`).

@@ -3,6 +3,7 @@ cycle whose WIP postings, issue values and costs agree, and a shipping instructi
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -71,8 +72,6 @@ def test_every_approved_order_has_its_shipping_instruction(seeded: Seeded) -> No
                                    "ON o.id = s.sales_order_id ORDER BY s.id LIMIT 1")).one()
         lines = conn.execute(text("SELECT line_no, item_id, quantity FROM sales_order_line WHERE sales_order_id = :o "
                                   "ORDER BY line_no"), {"o": sample.id}).all()
-    import json
-
     body = sample.lines if isinstance(sample.lines, list) else json.loads(sample.lines)
     assert missing == 0
     assert [(x["line_no"], x["item_id"], Decimal(x["quantity"])) for x in body] == [
