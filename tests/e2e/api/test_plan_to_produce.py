@@ -105,12 +105,21 @@ def test_refusals_are_4xx_and_write_nothing(api: Api) -> None:
     assert api.post("/boms", {"item_id": p["F"], "lines": []}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["A"], "quantity": "1"}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["F"], "quantity": "-1"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "99999999999999"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "0.0001"}).status_code == 201  # 0.00033 -> 0.0003
+    tiny = api.post("/boms", {"item_id": api.ok(api.post("/items", {
+        "sku": uid("T"), "name": "t", "standard_cost": "0", "list_price": "1", "procurement": "manufactured"}),
+        201)["id"], "lines": [{"component_id": p["A"], "quantity": "0.0001"}]})
+    assert tiny.status_code == 201
+    assert api.post("/work-orders", {"item_id": tiny.json()["item_id"], "quantity": "0.0001"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "1",
+                                     "planned_date": "1999-01-01"}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["F"], "quantity": "1"}, role="sales").status_code == 403
     assert api.post("/boms", {"item_id": p["F"], "lines": [{"component_id": p["A"], "quantity": "1"}]},
                     role="warehouse").status_code == 403
     assert api.get("/work-orders/999999").status_code == 404
     assert api.post("/work-orders/999999/release").status_code == 404
-    assert api.ok(api.get("/work-orders", role="viewer"))["items"] == []
+    assert [w["quantity"] for w in api.ok(api.get("/work-orders", role="viewer"))["items"]] == ["0.0001"]
 
     wo = _work_order(api, p)
     assert api.post(f"/work-orders/{wo['id']}/receive").status_code == 409
