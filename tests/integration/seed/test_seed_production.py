@@ -23,7 +23,7 @@ def test_manufactured_items_have_boms_and_work_orders_that_ran_through(seeded: S
     with seeded.engine.connect() as conn:
         made = conn.execute(text("SELECT i.id FROM item i JOIN bill_of_materials b ON b.item_id = i.id "
                                  "WHERE i.procurement = 'manufactured'")).scalars().all()
-        statuses = dict(conn.execute(text("SELECT status, COUNT(*) FROM work_order GROUP BY status")).all())
+        statuses: dict[str, int] = dict(conn.execute(text("SELECT status, COUNT(*) FROM work_order GROUP BY status")).all())
         orders = conn.execute(text("SELECT id, quantity, qty_received, issued_cost, received_cost, variance_amount, "
                                    "status FROM work_order")).all()
     assert len(made) >= 2 and statuses.get("closed", 0) >= 3, statuses
@@ -45,7 +45,7 @@ def test_each_work_order_posts_its_issue_receipt_and_variance(seeded: Seeded) ->
             "WHERE je.source_type = 'work_order' GROUP BY je.source_id, je.event, a.role")).all()
         orders = {r.id: r for r in conn.execute(text(
             "SELECT id, issued_cost, received_cost, variance_amount FROM work_order"))}
-        moved = dict(conn.execute(text("SELECT source_id, -SUM(value_amount) FROM stock_move "
+        moved: dict[int, Any] = dict(conn.execute(text("SELECT source_id, -SUM(value_amount) FROM stock_move "
                                        "WHERE source_type = 'work_order' AND event = 'issue' GROUP BY source_id")).all())
     entries: dict[tuple[int, str], dict[str, Decimal]] = {}
     for source_id, event, role, amount in posted:
