@@ -3,9 +3,12 @@ shortage raises a requisition; bought, issued, made, received, closed, shipped a
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+from erpcore.api import replay
+from erpcore.api.keystore import Written
 from erpcore.check import run_check
 from tests.e2e.api.conftest import Api
 from tests.factories import uid
@@ -129,3 +132,27 @@ def test_refusals_are_4xx_and_write_nothing(api: Api) -> None:
     assert api.post(f"/work-orders/{wo['id']}/issue").status_code == 409
     assert [w["status"] for w in api.ok(api.get("/work-orders", status="cancelled"))["items"]] == ["cancelled"]
     assert run_check(api.erp.engine).ok
+
+
+def test_a_retried_plan_or_release_writes_once(api: Api) -> None:
+    p = _plant(api)
+    key = uid("K")
+    first = api.post("/work-orders", {"item_id": p["F"], "quantity": "2"}, role="warehouse", key=key)
+    again = api.post("/work-orders", {"item_id": p["F"], "quantity": "2"}, role="warehouse", key=key)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert len(api.ok(api.get("/work-orders", item_id=p["F"]))["items"]) == 1
+    wo = first.json()["id"]
+    released = api.post(f"/work-orders/{wo}/release", role="warehouse", key=uid("R"))
+    assert released.status_code == 200
+    retried = api.post(f"/work-orders/{wo}/release", role="warehouse", key=released.request.headers["Idempotency-Key"])
+    assert retried.status_code == 200 and retried.json() == released.json()  # not a 409 "is released"
+    assert len(api.ok(api.get("/purchase-requisitions", item_id=p["A"], role="purchasing"))["items"]) == 1
+
+
+def test_a_lost_response_is_answered_with_the_work_order_as_it_is_now(api: Api) -> None:
+    p = _plant(api)
+    wo = api.ok(api.post("/work-orders", {"item_id": p["F"], "quantity": "1"}), 201)
+    api.ok(api.post(f"/work-orders/{wo['id']}/cancel"))
+    body = replay.render(api.erp.engine, Written("work_order", wo["id"], 201))
+    assert body is not None and json.loads(body) == api.ok(api.get(f"/work-orders/{wo['id']}"))
+    assert json.loads(body)["status"] == "cancelled"
