@@ -27,7 +27,7 @@ from erpcore.seeding.sinks import PgCopySink, Sink, SqliteSink
 
 DOCUMENTS = ("customer", "supplier", "item", "sales_order", "shipment", "customer_invoice", "customer_receipt",
              "purchase_requisition", "purchase_order", "goods_receipt", "supplier_invoice", "supplier_payment",
-             "journal_entry", "stock_move")
+             "work_order", "journal_entry", "stock_move")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from erpcore.domain.money import ZERO, show_qty, to_cents, to_four
+from erpcore.domain.money import MAX_AMOUNT, ZERO, show_money, show_qty, to_cents, to_four
 from erpcore.exceptions import ValidationFailed
 
 MAX_SCRAP = Decimal(1)  # a scrap factor is a share of the good quantity: 0 <= scrap < 1
@@ -84,6 +84,18 @@ def _cycle_from(boms: Boms, item_id: int, path: tuple[int, ...]) -> tuple[int, .
 def requirements(lines: Sequence[BomLine], quantity: Decimal) -> dict[int, Decimal]:
     """One level: what `quantity` finished units need of each component, scrap included."""
     return {line.component_id: line.gross(quantity) for line in lines}
+
+
+def require_plannable(quantity: Decimal, needs: Mapping[int, Decimal], unit_costs: Mapping[int, Decimal]) -> None:
+    """Refuse (422) a work order whose component quantity rounds to nothing at four places, or whose quantity
+    or cost of a component passes the largest amount a document line may carry."""
+    for item, need in needs.items():
+        if need <= 0:
+            raise ValidationFailed(f"{show_qty(quantity)} units need {show_qty(need)} of item {item} at four "
+                                   "decimal places: plan a larger quantity")
+        if need > MAX_AMOUNT or need * unit_costs.get(item, ZERO) > MAX_AMOUNT:
+            raise ValidationFailed(f"{show_qty(quantity)} units need {show_qty(need)} of item {item}: more than a "
+                                   f"document line may carry ({show_money(MAX_AMOUNT)})")
 
 
 def explode(boms: Boms, item_id: int, quantity: Decimal) -> list[Requirement]:

@@ -59,7 +59,7 @@ class WorkOrder(Timestamped, Base):
     planned_date: Mapped[dt.date] = mapped_column(Date, index=True)
     reason: Mapped[str] = mapped_column(String(24))  # manual | shortage | component
     sales_order_line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sales_order_line.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("work_order.id"))
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("work_order.id"), index=True)
     planned_cost: Mapped[money]
     issued_cost: Mapped[money]
     qty_received: Mapped[qty]

@@ -31,6 +31,11 @@ def sizes(orders_per_day: int) -> tuple[int, int, int]:
     return suppliers, customers, items
 
 
+def manufactured(orders_per_day: int) -> int:
+    """How many items the company makes itself (each with a bill of materials)."""
+    return max(2, min(8, orders_per_day // 25 + 2))
+
+
 def _name(ctx: Context, n: int) -> str:
     return f"{ctx.rng.choice(FIRST)} {ctx.rng.choice(SECOND)} {n}"
 

@@ -171,7 +171,8 @@ def _schedule_deliveries(ctx: Context, po: PurchaseOrder) -> None:
         first = [(line, math.ceil(line.quantity * 0.6)) for line in po.lines]
         rest = [(line, line.quantity - q) for line, q in first if line.quantity > q]
         ctx.schedule(Agenda.GOODS_RECEIPT, arrives, (po, first))
-        ctx.schedule(Agenda.GOODS_RECEIPT, arrives + ctx.rng.randint(2, 6), (po, rest))
+        if rest:  # a line of 2 arrives whole in the first delivery (ceil(1.2)): no empty receipt and invoice
+            ctx.schedule(Agenda.GOODS_RECEIPT, arrives + ctx.rng.randint(2, 6), (po, rest))
     else:
         ctx.schedule(Agenda.GOODS_RECEIPT, arrives, (po, [(line, line.quantity) for line in po.lines]))
 

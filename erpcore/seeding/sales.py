@@ -13,6 +13,7 @@ from erpcore.domain import postings
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.seeding import ledger, purchasing
 from erpcore.seeding.context import Agenda, Context, iso, workday_on_or_after
+from erpcore.seeding.production import Making
 from erpcore.seeding.purchasing import Buying
 from erpcore.seeding.rows import Row, four, half_even, half_up, money
 
@@ -73,11 +74,12 @@ class CustomerInvoice:
 
 @dataclass
 class Selling:
-    """Who orders what: cumulative weights of customers and items."""
+    """Who orders what: cumulative weights of customers and items (and what the company makes)."""
 
     customer_cumulative: list[float]
     item_cumulative: list[float]
     buying: Buying
+    making: Making = field(default_factory=Making)
 
 
 def create_orders(ctx: Context, selling: Selling, count: int) -> None:
@@ -136,6 +138,7 @@ def approve(ctx: Context, buying: Buying, order: SalesOrder) -> None:
             events.append((False, line))
     order.status = SalesOrderStatus.APPROVED
     order.approved_at = ctx.stamp(5)
+    _shipping_instruction(ctx, order)
     for shortfall, line in events:
         if shortfall:
             purchasing.raise_requisition(ctx, buying, line.item, line.quantity - line.reserved, "shortage", line.id)
@@ -146,6 +149,15 @@ def approve(ctx: Context, buying: Buying, order: SalesOrder) -> None:
         return
     order.first_ship = workday_on_or_after(ctx.day + ctx.rng.choice((1, 1, 1, 2)))
     ctx.schedule(Agenda.SHIPMENT, order.first_ship, order)
+
+
+def _shipping_instruction(ctx: Context, order: SalesOrder) -> None:
+    """steps.production.create_shipping_instruction: the approved order handed to the warehouse."""
+    items = ctx.items
+    body = ", ".join(f'{{"line_no": {line.line_no}, "item_id": {items[line.item].id}, '
+                     f'"quantity": "{line.quantity}.0000"}}' for line in order.lines)
+    ctx.sink.rows["shipping_instruction"].append((ctx.ids["shipping_instruction"](), order.id, ctx.ref.warehouse_id,
+                                                  f"[{body}]", "open", order.approved_at))
 
 
 def cancel(ctx: Context, order: SalesOrder) -> None:

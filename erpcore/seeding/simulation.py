@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from erpcore.domain import postings
-from erpcore.seeding import ledger, masterdata, purchasing, sales
+from erpcore.seeding import ledger, masterdata, production, purchasing, sales
 from erpcore.seeding.context import Agenda, Context, is_workday
 from erpcore.seeding.purchasing import Buying
 from erpcore.seeding.rows import money
@@ -47,6 +47,7 @@ def setup(ctx: Context, orders_per_day: int) -> Selling:
     selling = Selling(list(itertools.accumulate(customer_weights)), list(itertools.accumulate(item_weights)),
                       Buying())
     _opening_stock(ctx)
+    selling.making = production.setup(ctx, masterdata.manufactured(orders_per_day))
     return selling
 
 
@@ -68,7 +69,8 @@ def run(ctx: Context, selling: Selling, orders_per_day: int, progress: Progress 
         ctx.sink.pump()
         if progress is not None:
             progress(n, total)
-    still_open = open_documents(ctx, selling.buying)
+    still_open = {**open_documents(ctx, selling.buying), **production.open_work_orders(selling.making)}
+    production.finish(ctx, selling.making)
     purchasing.finish(ctx, selling.buying)
     sales.finish(ctx)
     _closing_rows(ctx)
@@ -87,6 +89,7 @@ def _work(ctx: Context, selling: Selling, orders_per_day: int) -> None:
         sales.receive_payment(ctx, customer_invoice)
     if is_workday(ctx.day):  # the buyer orders yesterday's requisitions first thing
         purchasing.order_requisitions(ctx, buying)
+    production.work(ctx, selling.making, buying)
     for order in ctx.due(Agenda.CANCEL):
         sales.cancel(ctx, order)
     for order in ctx.due(Agenda.SHIPMENT):

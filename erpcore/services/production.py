@@ -167,8 +167,7 @@ def _cover_shortfall(uow: UnitOfWork, wo: dict[str, Any], short: list[tuple[int,
             making.plan(uow, item_id, wo["warehouse_id"], qty, wo["planned_date"], "component",
                         parent_id=wo["id"], boms=boms)
         else:
-            raise_requisition(uow, item_id, wo["warehouse_id"], qty, "work_order",
-                              needed_by=max(wo["planned_date"], dt.date.today()))
+            raise_requisition(uow, item_id, wo["warehouse_id"], qty, "work_order")
 
 
 @guarded("production.workorder.write")

@@ -236,7 +236,8 @@ def _check_parties(uow: UnitOfWork, customer_id: int, warehouse_id: int | None) 
 @guarded("sales.order.approve")
 @controls.intercepted("sales_order.approve", "sales_order")
 def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
-    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition. An order that
+    """Approve a draft order and reserve its stock; what cannot be reserved raises a requisition (a work order
+    for a manufactured item), and a shipping instruction hands the order to the warehouse. An order that
     approval rules match waits in `pending_approval` instead, reserving nothing yet.
 
     An order that does not allow backorders is refused (409) unless all of it can be reserved; so is one that

@@ -87,6 +87,7 @@ def upgrade() -> None:
     op.create_index("ix_work_order_status", "work_order", ["status"])
     op.create_index("ix_work_order_planned_date", "work_order", ["planned_date"])
     op.create_index("ix_work_order_sales_order_line_id", "work_order", ["sales_order_line_id"])
+    op.create_index("ix_work_order_parent_id", "work_order", ["parent_id"])
     op.create_table(
         "work_order_line",
         sa.Column("id", ID, primary_key=True, autoincrement=True),

@@ -8,4 +8,5 @@ own a transaction each; handlers and services call these steps within it.
     stock        lock and write stock balances in a fixed order; append stock moves
     requisition  raise a purchase requisition
     matching     three-way match a held supplier invoice and post it when it matches
+    production   plan a work order (BOM lines at rolled-up cost); hand an approved order to the warehouse
 """

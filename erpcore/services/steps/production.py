@@ -60,7 +60,7 @@ def standard_costs(uow: UnitOfWork, boms: dict[int, list[DomainBomLine]], item_i
 
 
 def is_manufactured(uow: UnitOfWork, item_id: int) -> bool:
-    return PROCUREMENT.scalar(uow.conn, {"item_id": item_id}) == MANUFACTURED
+    return bool(PROCUREMENT.scalar(uow.conn, {"item_id": item_id}) == MANUFACTURED)
 
 
 def plan(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, planned_date: dt.date,
@@ -74,9 +74,12 @@ def plan(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity: Decimal, pl
     if item_id not in boms:
         raise ValidationFailed(f"item {item_id} has no bill of materials; add one before planning a work order")
     costs = standard_costs(uow, boms, item_id)
-    rows = []
-    for n, (component, need) in enumerate(production.requirements(boms[item_id], quantity).items(), 1):
-        unit = production.rolled_up_cost(boms, component, costs)
+    needs = production.requirements(boms[item_id], quantity)
+    units = {component: production.rolled_up_cost(boms, component, costs) for component in needs}
+    production.require_plannable(quantity, needs, units)
+    rows: list[dict[str, Any]] = []
+    for n, (component, need) in enumerate(needs.items(), 1):
+        unit = units[component]
         rows.append({"line_no": n, "item_id": component, "quantity": need, "planned_unit_cost": unit,
                      "planned_cost": to_cents(need * unit), "qty_reserved": ZERO, "qty_issued": ZERO,
                      "issued_cost": ZERO})

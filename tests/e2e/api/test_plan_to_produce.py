@@ -3,9 +3,12 @@ shortage raises a requisition; bought, issued, made, received, closed, shipped a
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+from erpcore.api import replay
+from erpcore.api.keystore import Written
 from erpcore.check import run_check
 from tests.e2e.api.conftest import Api
 from tests.factories import uid
@@ -105,12 +108,21 @@ def test_refusals_are_4xx_and_write_nothing(api: Api) -> None:
     assert api.post("/boms", {"item_id": p["F"], "lines": []}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["A"], "quantity": "1"}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["F"], "quantity": "-1"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "99999999999999"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "0.0001"}).status_code == 201  # 0.00033 -> 0.0003
+    tiny = api.post("/boms", {"item_id": api.ok(api.post("/items", {
+        "sku": uid("T"), "name": "t", "standard_cost": "0", "list_price": "1", "procurement": "manufactured"}),
+        201)["id"], "lines": [{"component_id": p["A"], "quantity": "0.0001"}]})
+    assert tiny.status_code == 201
+    assert api.post("/work-orders", {"item_id": tiny.json()["item_id"], "quantity": "0.0001"}).status_code == 422
+    assert api.post("/work-orders", {"item_id": p["F"], "quantity": "1",
+                                     "planned_date": "1999-01-01"}).status_code == 422
     assert api.post("/work-orders", {"item_id": p["F"], "quantity": "1"}, role="sales").status_code == 403
     assert api.post("/boms", {"item_id": p["F"], "lines": [{"component_id": p["A"], "quantity": "1"}]},
                     role="warehouse").status_code == 403
     assert api.get("/work-orders/999999").status_code == 404
     assert api.post("/work-orders/999999/release").status_code == 404
-    assert api.ok(api.get("/work-orders", role="viewer"))["items"] == []
+    assert [w["quantity"] for w in api.ok(api.get("/work-orders", role="viewer"))["items"]] == ["0.0001"]
 
     wo = _work_order(api, p)
     assert api.post(f"/work-orders/{wo['id']}/receive").status_code == 409
@@ -120,3 +132,27 @@ def test_refusals_are_4xx_and_write_nothing(api: Api) -> None:
     assert api.post(f"/work-orders/{wo['id']}/issue").status_code == 409
     assert [w["status"] for w in api.ok(api.get("/work-orders", status="cancelled"))["items"]] == ["cancelled"]
     assert run_check(api.erp.engine).ok
+
+
+def test_a_retried_plan_or_release_writes_once(api: Api) -> None:
+    p = _plant(api)
+    key = uid("K")
+    first = api.post("/work-orders", {"item_id": p["F"], "quantity": "2"}, role="warehouse", key=key)
+    again = api.post("/work-orders", {"item_id": p["F"], "quantity": "2"}, role="warehouse", key=key)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert len(api.ok(api.get("/work-orders", item_id=p["F"]))["items"]) == 1
+    wo = first.json()["id"]
+    released = api.post(f"/work-orders/{wo}/release", role="warehouse", key=uid("R"))
+    assert released.status_code == 200
+    retried = api.post(f"/work-orders/{wo}/release", role="warehouse", key=released.request.headers["Idempotency-Key"])
+    assert retried.status_code == 200 and retried.json() == released.json()  # not a 409 "is released"
+    assert len(api.ok(api.get("/purchase-requisitions", item_id=p["A"], role="purchasing"))["items"]) == 1
+
+
+def test_a_lost_response_is_answered_with_the_work_order_as_it_is_now(api: Api) -> None:
+    p = _plant(api)
+    wo = api.ok(api.post("/work-orders", {"item_id": p["F"], "quantity": "1"}), 201)
+    api.ok(api.post(f"/work-orders/{wo['id']}/cancel"))
+    body = replay.render(api.erp.engine, Written("work_order", wo["id"], 201))
+    assert body is not None and json.loads(body) == api.ok(api.get(f"/work-orders/{wo['id']}"))
+    assert json.loads(body)["status"] == "cancelled"

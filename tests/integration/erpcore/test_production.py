@@ -173,3 +173,20 @@ def test_a_sales_order_short_of_a_manufactured_item_plans_a_work_order_that_serv
     # S x 5 at the work order's actual cost: A 330 x 10/150 = 22.00, B 240 x 5.5/50 = 26.40 -> 48.40
     assert shipment.row["cost_amount"] == D("48.40")
     assert run_check(erp.engine).ok
+
+
+def test_the_check_catches_wip_that_does_not_match_the_work_orders(
+        erp: Erp, plant: tuple[World, dict[str, int]]) -> None:
+    _, i = plant
+    wo = production.plan_work_order(erp.uow(), i["S"], D(1))
+    production.release_work_order(erp.uow(), wo.id)
+    production.issue_materials(erp.uow(), wo.id)
+    assert run_check(erp.engine).ok
+    with erp.engine.begin() as conn:  # a work order whose recorded cost drifted from its postings and lines
+        conn.execute(text("UPDATE work_order SET issued_cost = issued_cost + 1 WHERE id = :id"), {"id": wo.id})
+    failed = {v.invariant for v in run_check(erp.engine).violations}
+    assert failed == {"wip_matches_open_work_orders", "work_orders_cost_through"}
+    with erp.engine.begin() as conn:
+        conn.execute(text("UPDATE work_order SET issued_cost = issued_cost - 1 WHERE id = :id"), {"id": wo.id})
+        conn.execute(text("UPDATE work_order_line SET qty_reserved = 1 WHERE work_order_id = :id"), {"id": wo.id})
+    assert {v.invariant for v in run_check(erp.engine).violations} == {"reservations_match_balances"}

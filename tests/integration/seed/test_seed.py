@@ -82,7 +82,7 @@ def test_journal_numbers_are_gap_free_per_year_in_date_order(seeded: Seeded) -> 
 def test_document_sequences_continue_after_the_seeded_numbers(seeded: Seeded) -> None:
     prefixes = {"sales_order": "SO", "shipment": "SHP", "customer_invoice": "INV", "customer_receipt": "RCT",
                 "purchase_order": "PO", "goods_receipt": "GRN", "supplier_invoice": "SINV",
-                "supplier_payment": "PAY", "journal_entry": "JE", "purchase_requisition": "PR"}
+                "supplier_payment": "PAY", "journal_entry": "JE", "purchase_requisition": "PR", "work_order": "WO"}
     with seeded.engine.connect() as conn:
         sequences = {(t, int(y)): int(v) for t, y, v in _rows(conn, "SELECT doc_type, year, next_value "
                                                                    "FROM document_sequence")}

@@ -95,3 +95,13 @@ def test_production_postings_balance_and_name_wip() -> None:
         (Role.PRODUCTION_VARIANCE, 0, D("0.01")), (Role.WIP, D("0.01"), 0)]
     assert postings.production_variance(D(0)) == []
     assert all(postings.is_balanced(p) for p in (issue, postings.production_variance(D("16.61"))))
+
+
+def test_a_work_order_too_small_or_too_large_for_a_line_is_refused() -> None:
+    production.require_plannable(D(4), {1: D("12.6")}, {1: D("2.00")})
+    with pytest.raises(ValidationFailed, match="at four decimal places: plan a larger quantity"):
+        production.require_plannable(D("0.0001"), {1: D(0)}, {1: D("2.00")})
+    with pytest.raises(ValidationFailed, match="more than a document line may carry"):
+        production.require_plannable(D("1e13"), {1: D("3e13")}, {1: D("2.00")})
+    with pytest.raises(ValidationFailed, match="more than a document line may carry"):
+        production.require_plannable(D("1e11"), {1: D("1e11")}, {1: D("50.00")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ from erpcore.exceptions import InvalidTransition
 
 SO, PO, SI, WO = SalesOrderStatus, PurchaseOrderStatus, SupplierInvoiceStatus, WorkOrderStatus
 
-EXPECTED = {
+EXPECTED: dict[tuple[str, str], AbstractSet[str]] = {
     ("sales order", "approve"): {SO.DRAFT},
     ("sales order", "ship"): {SO.APPROVED, SO.PARTLY_SHIPPED},
     ("sales order", "invoice"): set(SO) - {SO.DRAFT, SO.PENDING_APPROVAL, SO.CANCELLED},
