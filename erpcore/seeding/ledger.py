@@ -15,20 +15,20 @@ def amount(cents: int) -> Decimal:
 
 
 def post(ctx: Context, source_type: str, source_id: int, description: str, lines: list[PostingLine],
-         created: str) -> None:
+         created: str, event: str = "post") -> None:
     """Write a posted journal entry dated today with the next gap-free number of the year."""
     entry_id = ctx.ids["journal_entry"]()
     write_entry(ctx, entry_id, ctx.number("journal_entry", ctx.year), ctx.today, source_type, source_id,
-                description, lines, created)
+                description, lines, created, event)
 
 
 def write_entry(ctx: Context, entry_id: int, number: str, entry_date: str, source_type: str, source_id: int,
-                description: str, lines: list[PostingLine], created: str) -> None:
+                description: str, lines: list[PostingLine], created: str, event: str = "post") -> None:
     """Write one journal entry with its lines (accounts resolved from the lines' roles)."""
     if not is_balanced(lines):
         raise ValueError(f"unbalanced seeded posting for {source_type} {source_id}: {lines}")
     ctx.sink.rows["journal_entry"].append(
-        (entry_id, number, entry_date, source_type, source_id, "post", description[:200], None, created))
+        (entry_id, number, entry_date, source_type, source_id, event, description[:200], None, created))
     accounts = ctx.ref.accounts
     new_line = ctx.ids["journal_line"]
     append = ctx.sink.rows["journal_line"].append
