@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from opskit import output
+from opskit.exitcodes import ExitCode
 
 payroll_app = typer.Typer(help="Hire to payroll: departments, employees, monthly runs and payments.\n\n"
                                "Example: erpops payroll run 2026-11", no_args_is_help=True)
@@ -163,7 +164,7 @@ def summary(period: Annotated[str, PERIOD], as_json: bool = output.JsonFlag) -> 
 
 @keys_app.command("status")
 def keys_status(as_json: bool = output.JsonFlag) -> None:
-    """Sealed values per field and key id ("plain": stored without a key), the active key, and missing keys.
+    """Sealed values per field and key id ("plain": stored without a key); exit 1 when a key in use is missing.
 
     Example: erpops keys status --json
     """
@@ -174,12 +175,14 @@ def keys_status(as_json: bool = output.JsonFlag) -> None:
     if as_json:
         output.print_json({"active": found.active, "configured": found.configured, "missing": found.missing,
                            "fields": {f.field: f.counts for f in found.fields}, "totals": found.totals})
-        return
-    rows = [(f.field, ", ".join(f"{k}: {n}" for k, n in f.counts.items()) or "-") for f in found.fields]
-    output.stdout().print(output.table(f"Sealed fields (active key: {found.active or 'none'})",
-                                       ["field", "values per key"], rows))
+    else:
+        rows = [(f.field, ", ".join(f"{k}: {n}" for k, n in f.counts.items()) or "-") for f in found.fields]
+        output.stdout().print(output.table(f"Sealed fields (active key: {found.active or 'none'})",
+                                           ["field", "values per key"], rows))
     if found.missing:
-        output.error(f"values are sealed with key(s) {', '.join(found.missing)}, which are not configured")
+        output.error(f"values are sealed with key(s) {', '.join(found.missing)}, which are not configured: "
+                     "add them to ERPOPS_ENCRYPTION_KEY or the key file")
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @keys_app.command("rotate")

@@ -36,11 +36,16 @@ HINT = "set ERPOPS_ENCRYPTION_KEY (or encryption_key_file) with that key's KID:B
 
 
 class MissingKey(ConfigError):
-    """A stored value names a key id that is not configured (exit 2: the configuration cannot be used)."""
+    """A stored value names a key id that is not configured (exit 2: the configuration cannot be used; HTTP 500
+    with this code: the server, not the request, is wrong)."""
+
+    code = "encryption_key_missing"
 
 
 class DecryptionFailed(IntegrityViolation):
     """A sealed value fails authentication: altered, moved from another field, or the key id reused."""
+
+    code = "decryption_failed"
 
 
 def key_id(stored: str | None) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from erpcore.crypto import Keyring
 from erpcore.exceptions import ValidationFailed
 from erpcore.seeding import database, simulation
 from erpcore.seeding.context import Context, Reference
@@ -68,12 +69,14 @@ def period(years: int, end: dt.date, days: int | None = None) -> tuple[dt.date, 
 
 
 def seed(engine: Engine, years: int, orders_per_day: int, seed: int, end: dt.date | None = None,
-         progress: Callable[[int, int], None] | None = None, *, days: int | None = None) -> SeedSummary:
+         progress: Callable[[int, int], None] | None = None, *, days: int | None = None,
+         keys: Keyring | None = None) -> SeedSummary:
     """Seed `years` (or `days`) of history ending on `end` (today) into an empty, migrated database.
 
     Same arguments, same rows. `days` overrides `years` for short histories (tests, demos).
     `progress(done, total)` is called once per simulated day and once more when the database has
-    finished (foreign keys restored and validated, sequences moved on, statistics gathered).
+    finished (foreign keys restored and validated, sequences moved on, statistics gathered). Sensitive fields
+    are sealed with `keys` (default: the configured keyring; none configured: stored plain).
     """
     if orders_per_day < 1 or (days is None and years < 1) or (days is not None and days < 1):
         raise ValidationFailed("seed needs at least one day of history and one order a day")
@@ -81,11 +84,16 @@ def seed(engine: Engine, years: int, orders_per_day: int, seed: int, end: dt.dat
 
     require_current(engine)
     start, last = period(years, end or dt.date.today(), days)
+    if keys is None:
+        from erpcore.config import load_settings
+        from erpcore.crypto import keyring
+
+        keys = keyring(load_settings())
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
         load = _load_postgresql if engine.dialect.name == "postgresql" else _load_sqlite
-        counts, open_docs, capital = load(raw.driver_connection, start, last, orders_per_day, seed, progress)
+        counts, open_docs, capital = load(raw.driver_connection, start, last, orders_per_day, seed, progress, keys)
     finally:
         raw.close()
     _close_history(engine, start, last)
@@ -119,8 +127,8 @@ def _close_history(engine: Engine, start: dt.date, last: dt.date) -> None:
 
 
 def _simulate(sink: Sink, ref: Reference, start: dt.date, end: dt.date, orders_per_day: int, seed: int,
-              progress: Callable[[int, int], None] | None) -> Outcome:
-    ctx = Context(random.Random(seed), sink, ref, start.toordinal(), end.toordinal())
+              progress: Callable[[int, int], None] | None, keys: Keyring) -> Outcome:
+    ctx = Context(random.Random(seed), sink, ref, start.toordinal(), end.toordinal(), keys=keys)
     days = ctx.end - ctx.start + 1
     tick = None if progress is None else (lambda done, _total: progress(done, days + 1))
     selling = simulation.setup(ctx, orders_per_day)
@@ -130,7 +138,7 @@ def _simulate(sink: Sink, ref: Reference, start: dt.date, end: dt.date, orders_p
 
 
 def _load_postgresql(conn: Any, start: dt.date, end: dt.date, orders_per_day: int, seed: int,
-                     progress: Callable[[int, int], None] | None) -> Outcome:
+                     progress: Callable[[int, int], None] | None, keys: Keyring) -> Outcome:
     """One transaction: foreign keys aside, COPY everything, foreign keys back (validated), sequences on."""
     try:
         with conn.cursor() as cursor:
@@ -140,7 +148,7 @@ def _load_postgresql(conn: Any, start: dt.date, end: dt.date, orders_per_day: in
             restore = database.set_foreign_keys_aside(cursor)
         sink = PgCopySink(conn)
         try:
-            outcome = _simulate(sink, ref, start, end, orders_per_day, seed, progress)
+            outcome = _simulate(sink, ref, start, end, orders_per_day, seed, progress, keys)
         finally:
             sink.close()
         with conn.cursor() as cursor:
@@ -156,7 +164,7 @@ def _load_postgresql(conn: Any, start: dt.date, end: dt.date, orders_per_day: in
 
 
 def _load_sqlite(conn: Any, start: dt.date, end: dt.date, orders_per_day: int, seed: int,
-                 progress: Callable[[int, int], None] | None) -> Outcome:
+                 progress: Callable[[int, int], None] | None, keys: Keyring) -> Outcome:
     """Foreign keys off for the load (documents are written when final, children may come first), checked after."""
     saved = conn.isolation_level
     conn.isolation_level = None
@@ -165,7 +173,7 @@ def _load_sqlite(conn: Any, start: dt.date, end: dt.date, orders_per_day: int, s
     try:
         database.refuse_unless_empty(cursor)
         ref = database.read_reference(cursor)
-        outcome = _simulate(SqliteSink(conn), ref, start, end, orders_per_day, seed, progress)
+        outcome = _simulate(SqliteSink(conn), ref, start, end, orders_per_day, seed, progress, keys)
         database.check_sqlite_foreign_keys(cursor)
     finally:
         cursor.execute("PRAGMA foreign_keys=ON")

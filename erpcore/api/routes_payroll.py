@@ -20,7 +20,6 @@ from erpcore.api.auth import require
 from erpcore.api.deps import MAX_ID, ErpDep, IdPath, offloaded, writer
 from erpcore.api.schemas import Code, Date, In, Name
 from erpcore.api.strict import StrictJsonRoute
-from erpcore.exceptions import NotFound
 from erpcore.services import payroll
 from erpcore.services.unit_of_work import UnitOfWork
 
@@ -125,10 +124,8 @@ def list_employees(erp: ErpDep, actor: HrReader,
 @router.get("/employees/{employee_id}", response_model=EmployeeOut)
 def get_employee(employee_id: IdPath, erp: ErpDep, actor: HrReader) -> dict[str, Any]:
     """One employee; sensitive fields masked unless the role may see them."""
-    found = payroll.list_employees(erp.engine, erp.keyring, 1, employee_id - 1)
-    if not found or found[0]["id"] != employee_id:
-        raise NotFound(f"employee {employee_id} does not exist")
-    return sensitive.employee(found[0], actor)
+    with erp.engine.connect() as conn:
+        return sensitive.employee(payroll.employee_row(conn, erp.keyring, employee_id), actor)
 
 
 @router.post("/payroll/runs/{period}", status_code=201, response_model=PayrollRunOut)

@@ -12,6 +12,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+from erpcore.crypto import Keyring
 from erpcore.domain.accounts import Role
 from erpcore.seeding.rows import ID_TABLES
 from erpcore.seeding.sinks import Sink
@@ -106,6 +107,7 @@ class Context:
     numbers: dict[tuple[str, int], int] = field(default_factory=dict)
     agenda: dict[Agenda, defaultdict[int, list[Any]]] = field(default_factory=dict)
     open_docs: dict[str, dict[int, Any]] = field(default_factory=lambda: defaultdict(dict))
+    keys: Keyring = field(default_factory=Keyring)  # seals sensitive fields as the services do
     _clock: int = 0
     _worked: set[Agenda] = field(default_factory=set)
 

@@ -13,7 +13,8 @@ from erpcore.seeding.context import Reference
 from erpcore.seeding.rows import ID_TABLES, TABLES
 
 MUST_BE_EMPTY = ("customer", "supplier", "item", "sales_order", "purchase_order", "purchase_requisition",
-                 "journal_entry", "stock_move", "stock_balance", "document_sequence")
+                 "journal_entry", "stock_move", "stock_balance", "document_sequence", "department", "employee",
+                 "payroll_run")
 TAX_CODES = ("STD", "RED", "ZERO")
 RATE_PLACES = Decimal("0.000001")
 

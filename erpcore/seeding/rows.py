@@ -63,6 +63,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "source_id", "source_line_id", "event", "created_at"),
     "stock_balance": ("item_id", "warehouse_id", "on_hand", "reserved", "value_amount"),
     "document_sequence": ("doc_type", "year", "next_value"),
+    "department": ("id", "code", "name", "cost_centre"),
+    "employee": ("id", "code", "name", "department_id", "hired_on", "salary", "bank_account", "tax_id", "created_at"),
+    "payroll_run": ("id", "period", "run_date", "status", "headcount", "gross_amount", "deduction_amount",
+                    "contribution_amount", "net_amount", "paid_on", "created_at"),
+    "payroll_line": ("id", "payroll_run_id", "period", "employee_id", "department_id", "payslip"),
+    "payroll_run_department": ("payroll_run_id", "department_id", "cost_centre", "headcount", "gross_amount",
+                               "deduction_amount", "contribution_amount", "net_amount"),
 }
 
 # Parents before children: the order foreign keys are restored and rows counted in.

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from erpcore.domain import postings
-from erpcore.seeding import ledger, masterdata, production, purchasing, sales
+from erpcore.seeding import ledger, masterdata, payroll, production, purchasing, sales
 from erpcore.seeding.context import Agenda, Context, is_workday
 from erpcore.seeding.purchasing import Buying
 from erpcore.seeding.rows import money
@@ -63,9 +63,11 @@ def _opening_stock(ctx: Context) -> None:
 def run(ctx: Context, selling: Selling, orders_per_day: int, progress: Progress | None) -> dict[str, int]:
     """Simulate every day from the first to the last, write what is still open; returns the open counts."""
     total = ctx.end - ctx.start + 1
+    staff = payroll.hire(ctx, ctx.keys, orders_per_day)
     for n, ordinal in enumerate(range(ctx.start, ctx.end + 1), 1):
         ctx.set_day(ordinal)
         _work(ctx, selling, orders_per_day)
+        payroll.work(ctx, staff)
         ctx.sink.pump()
         if progress is not None:
             progress(n, total)
@@ -73,6 +75,7 @@ def run(ctx: Context, selling: Selling, orders_per_day: int, progress: Progress 
     production.finish(ctx, selling.making)
     purchasing.finish(ctx, selling.buying)
     sales.finish(ctx)
+    payroll.finish(ctx, staff)
     _closing_rows(ctx)
     return still_open
 

@@ -125,11 +125,11 @@ def _rotate_field(engine: Engine, keys: Keyring, f: SealedField, prefix: str, ba
                                           "limit": batch_size}).all()
             if not rows:
                 return True
-            for row in rows:
-                new = keys.seal(keys.open(row.value, f.name), f.name)
-                changed = conn.execute(write, {"new": new, "id": row.id, "old": row.value}).rowcount
-                result.rewritten[f.name] = result.rewritten.get(f.name, 0) + changed
-                result.skipped += 1 - changed
+            resealed = [{"new": keys.seal(keys.open(r.value, f.name), f.name), "id": r.id, "old": r.value}
+                        for r in rows]
+            changed = conn.execute(write, resealed).rowcount  # one executemany: the sum over the batch
+            result.rewritten[f.name] = result.rewritten.get(f.name, 0) + changed
+            result.skipped += len(rows) - changed
             after = rows[-1].id
         result.batches += 1
 

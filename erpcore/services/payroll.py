@@ -60,8 +60,8 @@ def hire_employee(uow: UnitOfWork, code: str, name: str, department: str, salary
     _check_lengths({"code": code, "name": name})
     rules.check_salary(salary)
     for what, value in (("bank_account", bank_account), ("tax_id", tax_id)):
-        if value is not None and not 1 <= len(value.strip()) <= 64:
-            raise ValidationFailed(f"{what} must be 1 to 64 characters")
+        if value is not None and (not 1 <= len(value.strip()) <= 64 or not value.isprintable()):
+            raise ValidationFailed(f"{what} must be 1 to 64 printable characters")
     hired_on = uow.resources.dates.check("hired_on", hired_on or dt.date.today())
     keys = uow.resources.keyring
     with uow:

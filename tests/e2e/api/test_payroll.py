@@ -113,3 +113,16 @@ def test_partner_tax_ids_are_shown_to_finance_and_masked_for_others(api: Api) ->
     assert api.ok(api.get("/suppliers", role="finance"))["items"][0]["tax_id"] == "DE564738291"
     bad = api.post("/customers", {"code": "C2", "name": "X", "tax_id": "<b>"}, role="sales")
     assert bad.status_code == 422
+
+
+def test_sealed_data_without_its_key_is_one_clear_error_not_a_leak(api: Api) -> None:
+    from erpcore.crypto import Keyring, generate_key, parse_keys
+
+    api.erp._keyring = Keyring(parse_keys(generate_key("k1"), "test"), "k1")
+    _staff(api)
+    api.erp._keyring = Keyring()  # the server restarted without its key
+    response = api.get("/employees", role="finance")
+    body = response.json()
+    assert response.status_code == 500 and body["code"] == "encryption_key_missing"
+    assert body["detail"].startswith("employee.salary holds values encrypted with key 'k1', which is not configured")
+    assert "v1:" not in response.text and "Traceback" not in response.text

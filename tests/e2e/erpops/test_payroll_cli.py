@@ -78,6 +78,8 @@ def test_hire_run_pay_summarise_and_rotate_keys_from_the_shell(database_url: str
     assert erpops(["keys", "status"], ERPOPS_ENCRYPTION_KEY=K2)["totals"] == {"k2": 9}
     assert erpops(["payroll", "employee", "list"], ERPOPS_ENCRYPTION_KEY=K2)[1]["salary"] == "3333.33"
 
+    unreadable = erpops(["keys", "status"], ExitCode.FAILED, ERPOPS_ENCRYPTION_KEY=K1)
+    assert unreadable["missing"] == ["k2"]
     missing = run(["payroll", "employee", "list"], ERPOPS_ENCRYPTION_KEY=K1)
     assert missing.returncode == ExitCode.USAGE
     assert missing.stderr.splitlines() == [

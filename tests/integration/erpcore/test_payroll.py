@@ -178,3 +178,11 @@ def test_two_runs_of_one_month_at_once_make_one_run(erp: Erp) -> None:
     with erp.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(JournalEntry)) == 1
     assert run_check(erp.engine).ok
+
+
+@pytest.mark.parametrize(("field", "value"), [("tax_id", "AB\x00CD"), ("bank_account", " "), ("tax_id", "x" * 65)])
+def test_unprintable_or_oversized_sensitive_values_are_refused(erp: Erp, field: str, value: str) -> None:
+    payroll.create_department(erp.uow(FINANCE), "OPS", "Operations", "CC-100")
+    with pytest.raises(ValidationFailed, match=f"{field} must be 1 to 64 printable characters"):
+        payroll.hire_employee(erp.uow(FINANCE), "E1", "N", "OPS", D("100.00"), HIRED, **{field: value})
+    assert payroll.list_employees(erp.engine, erp.keyring) == []
