@@ -19,7 +19,7 @@ from erpcore.domain.status import (
     purchase_order_status,
 )
 from erpcore.domain.stock import below_safety
-from erpcore.seeding import ledger
+from erpcore.seeding import ledger, returns
 from erpcore.seeding.context import Agenda, Context, iso, workday_on_or_after
 from erpcore.seeding.rows import half_up, money
 
@@ -182,6 +182,7 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
     created = ctx.stamp()
     total = 0
     line_rows = ctx.sink.rows["goods_receipt_line"]
+    first_line_id = 0
     for line, quantity in portion:
         value = quantity * line.price
         item = line.item
@@ -190,6 +191,7 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
         line.received += quantity
         total += value
         line_id = ctx.ids["goods_receipt_line"]()
+        first_line_id = first_line_id or line_id
         item_id = ctx.items[item].id
         line_rows.append((line_id, gr_id, line.id, item_id, quantity, money(line.price), money(value)))
         ledger.move(ctx, item_id, quantity, value, "goods_receipt", gr_id, line_id, created)
@@ -199,6 +201,15 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
     _refresh(ctx, po)
     ledger.post(ctx, "goods_receipt", gr_id, f"Goods receipt for {po.number}", postings.goods_receipt(
         ledger.amount(total)), created)
+    if portion and returns.picked(gr_id, returns.SUPPLIER_RETURN_EVERY):  # part goes back; a replacement follows
+        line, quantity = portion[0]
+        back = returns.supplier_return(ctx, ctx.suppliers[po.supplier].id, po.id, gr_id, line, first_line_id,
+                                       quantity, created)
+        _refresh(ctx, po)
+        portion = [(line, quantity - back), *portion[1:]] if quantity > back else portion[1:]
+        ctx.schedule(Agenda.GOODS_RECEIPT, ctx.day + returns.REPLACEMENT_AFTER_DAYS, (po, [(line, back)]))
+        if not portion:
+            return
     billed = workday_on_or_after(ctx.day + ctx.rng.randint(2, 8))
     ctx.schedule(Agenda.SUPPLIER_INVOICE, billed, (po, portion))
 
@@ -248,6 +259,13 @@ def pay(ctx: Context, inv: SupplierInvoice) -> None:
     created = ctx.stamp()
     amount = inv.net + inv.tax - inv.paid
     supplier_id = ctx.suppliers[inv.po.supplier].id
+    if returns.picked(pay_id, returns.CANCELLED_PAYMENT_EVERY):  # cancelled, paid again on the next workday
+        returns.cancelled(ctx, "supplier_payment", (
+            pay_id, ctx.number("supplier_payment", ctx.year), supplier_id, inv.id, ctx.today, money(amount),
+            PostedStatus.CANCELLED.value, created), pay_id, f"Payment of {inv.number}",
+            postings.supplier_payment(supplier_id, ledger.amount(amount)), created)
+        ctx.schedule(Agenda.SUPPLIER_PAYMENT, workday_on_or_after(ctx.day + 1), inv)
+        return
     ctx.sink.rows["supplier_payment"].append((pay_id, ctx.number("supplier_payment", ctx.year), supplier_id, inv.id,
                                               ctx.today, money(amount), PostedStatus.POSTED.value, created))
     inv.paid += amount
