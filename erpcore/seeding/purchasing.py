@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from erpcore.domain import postings
 from erpcore.domain.matching import MatchLine, Tolerances, three_way_match
+from erpcore.domain.replenishment import Position, to_requisition
 from erpcore.domain.status import (
     PostedStatus,
     PurchaseOrderStatus,
@@ -86,10 +87,12 @@ class SupplierInvoice:
 
 @dataclass
 class Buying:
-    """Procurement state: open requisitions, the pending safety-stock one per item, supplier refs."""
+    """Procurement state: open requisitions, what is coming per item, supplier refs."""
 
     open_requisitions: list[Requisition] = field(default_factory=list)
-    safety_requisition: dict[int, Requisition] = field(default_factory=dict)
+    # per item: what is coming (PO lines not received yet, open requisitions not earmarked for a shortage),
+    # the supply steps.requisition.replenish counts
+    coming: dict[int, int] = field(default_factory=dict)
     supplier_refs: dict[int, int] = field(default_factory=dict)
     tolerances: Tolerances = field(default_factory=Tolerances)
 
@@ -101,21 +104,22 @@ def raise_requisition(ctx: Context, buying: Buying, item: int, quantity: int, re
     req = Requisition(ctx.ids["purchase_requisition"](), ctx.number("purchase_requisition", int(needed_by[:4])),
                       item, quantity, needed_by, reason, sales_order_line_id, ctx.stamp())
     buying.open_requisitions.append(req)
+    if sales_order_line_id is None:
+        buying.coming[item] = buying.coming.get(item, 0) + quantity
     return req
 
 
 def check_safety_stock(ctx: Context, buying: Buying, item: int) -> None:
-    """handlers.requisition_below_safety: one reorder while free stock is under the safety level."""
+    """handlers.requisition_below_safety: free stock under the safety level and what is coming not lifting it
+    back (domain.replenishment.to_requisition) raises a requisition."""
     spec = ctx.items[item]
-    free = ctx.on_hand[item] - ctx.reserved[item]
     if not below_safety(Decimal(ctx.on_hand[item]), Decimal(ctx.reserved[item]), Decimal(spec.safety)):
         return
-    pending = buying.safety_requisition.get(item)
-    if pending is not None and (pending.status == RequisitionStatus.OPEN or (
-            pending.po_line is not None and pending.po_line.received < pending.po_line.quantity)):
-        return
-    quantity = max(spec.reorder, spec.safety - free)
-    buying.safety_requisition[item] = raise_requisition(ctx, buying, item, quantity, "safety_stock")
+    position = Position(Decimal(ctx.on_hand[item]), Decimal(ctx.reserved[item]),
+                        requisitioned=Decimal(buying.coming.get(item, 0)))
+    quantity = to_requisition(position, Decimal(spec.safety), Decimal(spec.reorder)).quantity
+    if quantity > 0:
+        raise_requisition(ctx, buying, item, int(quantity), "safety_stock")
 
 
 def purchase_price(ctx: Context, item: int) -> int:
@@ -135,14 +139,17 @@ def order_requisitions(ctx: Context, buying: Buying) -> None:
     buying.open_requisitions = []
     for supplier in sorted(by_supplier):
         reqs = by_supplier[supplier]
-        po = create_order(ctx, supplier, [(r.item, r.quantity, r.id) for r in reqs])
+        po = create_order(ctx, buying, supplier, [(r.item, r.quantity, r.id) for r in reqs])
+        for req in reqs:  # no longer requisitioned: on order now
+            if req.sales_order_line_id is None:
+                buying.coming[req.item] -= req.quantity
         for req, line in zip(reqs, po.lines, strict=True):
             req.status = RequisitionStatus.ORDERED
             req.po_line = line
             _emit_requisition(ctx, req)
 
 
-def create_order(ctx: Context, supplier: int, wanted: list[tuple[int, int, int | None]],
+def create_order(ctx: Context, buying: Buying, supplier: int, wanted: list[tuple[int, int, int | None]],
                  opening: bool = False) -> PurchaseOrder:
     """An approved purchase order for (item, quantity, requisition id) lines; its delivery is scheduled.
 
@@ -155,6 +162,7 @@ def create_order(ctx: Context, supplier: int, wanted: list[tuple[int, int, int |
         net = quantity * price
         lines.append(PoLine(ctx.ids["purchase_order_line"](), line_no, item, req_id, quantity, price, net,
                             half_up(net * ctx.items[item].tax_ppm, 1_000_000)))
+        buying.coming[item] = buying.coming.get(item, 0) + quantity
     po = PurchaseOrder(po_id, ctx.number("purchase_order", ctx.year), supplier, ctx.today, ctx.stamp(), lines,
                        sum(line.net for line in lines), sum(line.tax for line in lines))
     ctx.open_docs["purchase_order"][po_id] = po
@@ -176,7 +184,7 @@ def _schedule_deliveries(ctx: Context, po: PurchaseOrder) -> None:
         ctx.schedule(Agenda.GOODS_RECEIPT, arrives, (po, [(line, line.quantity) for line in po.lines]))
 
 
-def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) -> None:
+def receive(ctx: Context, buying: Buying, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) -> None:
     """purchasing.receive_goods: stock in at the PO price, Dr Inventory / Cr GRNI."""
     gr_id = ctx.ids["goods_receipt"]()
     created = ctx.stamp()
@@ -189,6 +197,7 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
         ctx.on_hand[item] += quantity
         ctx.value[item] += value
         line.received += quantity
+        buying.coming[item] -= quantity
         total += value
         line_id = ctx.ids["goods_receipt_line"]()
         first_line_id = first_line_id or line_id
@@ -205,6 +214,7 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
         line, quantity = portion[0]
         back = returns.supplier_return(ctx, ctx.suppliers[po.supplier].id, po.id, gr_id, line, first_line_id,
                                        quantity, created)
+        buying.coming[line.item] += back  # the replacement is on order again
         _refresh(ctx, po)
         portion = [(line, quantity - back), *portion[1:]] if quantity > back else portion[1:]
         ctx.schedule(Agenda.GOODS_RECEIPT, ctx.day + returns.REPLACEMENT_AFTER_DAYS, (po, [(line, back)]))
