@@ -1,4 +1,5 @@
-"""Seeded returns and cancels: a customer sends part of a delivery back on the day it is invoiced (credit note),
+"""Seeded returns and cancels: a customer sends part of a delivery back on the day it is invoiced (a credit note
+that settles part of the invoice),
 part of a delivery goes back to the supplier on arrival before it is billed (GRNI cleared, a replacement
 delivered), and now and then a customer receipt or a supplier payment is cancelled and made again.
 
@@ -48,11 +49,15 @@ class Invoiced:
     tax: int
 
 
-def customer_return(ctx: Context, customer_id: int, order_id: int, first: Invoiced, created: str) -> None:
-    """returns.create_customer_return of half the line (at least one): stock in at its shipped cost, a credit
-    note at the invoiced price (Dr Inventory, Cr COGS; Dr Revenue, Dr Output VAT, Cr AR)."""
+def customer_return(ctx: Context, customer_id: int, order_id: int, invoice_id: int, first: Invoiced,
+                    created: str) -> int:
+    """returns.create_customer_return of half the line, the day it is invoiced: stock in at its shipped cost, a
+    credit note at the invoiced price settling part of the unpaid invoice (Dr Inventory, Cr COGS; Dr Revenue,
+    Dr Output VAT, Cr AR). Returns the credit (cents); a line of one unit is not returned (0)."""
     line_id, shipment_id, _, _, item_id, quantity, _, cost_text = first.shipment_row[:8]
-    back = max(1, quantity // 2)
+    if quantity < 2:  # the credit stays below the invoice, so the invoice is still paid by a receipt
+        return 0
+    back = quantity // 2
     cost = _part(int(Decimal(cost_text).scaleb(2)), quantity, back)
     net, tax = _part(first.net, quantity, back), _part(first.tax, quantity, back)
     ctx.on_hand[first.item] += back
@@ -60,9 +65,9 @@ def customer_return(ctx: Context, customer_id: int, order_id: int, first: Invoic
     return_id = ctx.ids["customer_return"]()
     spec = ctx.items[first.item]
     ctx.sink.rows["customer_return"].append((
-        return_id, ctx.number("customer_return", ctx.year), customer_id, shipment_id, order_id,
+        return_id, ctx.number("customer_return", ctx.year), customer_id, shipment_id, order_id, invoice_id,
         ctx.ref.warehouse_id, ctx.today, PostedStatus.POSTED.value, money(cost), money(net), money(tax),
-        money(net + tax), created))
+        money(net + tax), "0", created))
     return_line = ctx.ids["customer_return_line"]()
     ctx.sink.rows["customer_return_line"].append((
         return_line, return_id, line_id, first.invoice_line_id, item_id, back, money(cost), money(first.price),
@@ -71,6 +76,7 @@ def customer_return(ctx: Context, customer_id: int, order_id: int, first: Invoic
     ledger.post(ctx, "customer_return", return_id, f"Customer return and credit note for shipment {shipment_id}",
                 postings.customer_return(customer_id, ledger.amount(cost), ledger.amount(net), ledger.amount(tax)),
                 created)
+    return net + tax
 
 
 def supplier_return(ctx: Context, supplier_id: int, po_id: int, gr_id: int, line: object, receipt_line_id: int,
@@ -87,8 +93,8 @@ def supplier_return(ctx: Context, supplier_id: int, po_id: int, gr_id: int, line
     return_id = ctx.ids["supplier_return"]()
     item_id = ctx.items[item].id
     ctx.sink.rows["supplier_return"].append((
-        return_id, ctx.number("supplier_return", ctx.year), supplier_id, gr_id, po_id, ctx.ref.warehouse_id,
-        ctx.today, PostedStatus.POSTED.value, money(at_cost), money(stock_value), money(at_cost), "0", "0", "0",
+        return_id, ctx.number("supplier_return", ctx.year), supplier_id, gr_id, po_id, None, ctx.ref.warehouse_id,
+        ctx.today, PostedStatus.POSTED.value, money(at_cost), money(stock_value), money(at_cost), "0", "0", "0", "0",
         created))
     return_line = ctx.ids["supplier_return_line"]()
     ctx.sink.rows["supplier_return_line"].append((

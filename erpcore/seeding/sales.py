@@ -69,6 +69,7 @@ class CustomerInvoice:
     net: int
     tax: int
     created: str
+    credited: int = 0  # what a credit note settled: the receipt pays the rest
 
 
 @dataclass
@@ -244,7 +245,7 @@ def invoice(ctx: Context, order: SalesOrder) -> None:
     ledger.post(ctx, "customer_invoice", invoice_id, f"Customer invoice for sales order {order.id}",
                 postings.customer_invoice(customer.id, ledger.amount(net), ledger.amount(tax)), inv.created)
     if first is not None and returns.picked(invoice_id, returns.CUSTOMER_RETURN_EVERY):
-        returns.customer_return(ctx, customer.id, order.id, first, inv.created)
+        inv.credited = returns.customer_return(ctx, customer.id, order.id, invoice_id, first, inv.created)
     if not customer.never_pays:
         delay = customer.terms_days + int(ctx.rng.gauss(customer.pay_delay, 3.0))
         ctx.schedule(Agenda.CUSTOMER_RECEIPT, ctx.day + max(1, delay), inv)
@@ -256,23 +257,24 @@ def receive_payment(ctx: Context, inv: CustomerInvoice) -> None:
     created = ctx.stamp()
     order = inv.order
     customer_id = ctx.customers[order.customer].id
+    amount = inv.total - inv.credited
     if returns.picked(receipt_id, returns.CANCELLED_RECEIPT_EVERY):  # cancelled, received again tomorrow
         returns.cancelled(ctx, "customer_receipt", (
-            receipt_id, ctx.number("customer_receipt", ctx.year), customer_id, inv.id, ctx.today, money(inv.total),
+            receipt_id, ctx.number("customer_receipt", ctx.year), customer_id, inv.id, ctx.today, money(amount),
             PostedStatus.CANCELLED.value, created), receipt_id, f"Receipt for invoice {inv.number}",
-            postings.customer_receipt(customer_id, ledger.amount(inv.total)), created)
+            postings.customer_receipt(customer_id, ledger.amount(amount)), created)
         ctx.schedule(Agenda.CUSTOMER_RECEIPT, ctx.day + 1, inv)
         return
     ctx.sink.rows["customer_receipt"].append((receipt_id, ctx.number("customer_receipt", ctx.year), customer_id,
-                                              inv.id, ctx.today, money(inv.total), PostedStatus.POSTED.value,
+                                              inv.id, ctx.today, money(amount), PostedStatus.POSTED.value,
                                               created))
     _emit_invoice(ctx, inv, paid=True)
     ctx.open_ar[order.customer] -= inv.total
-    ctx.bank += inv.total
+    ctx.bank += amount
     order.unpaid -= 1
     _refresh(ctx, order)
     ledger.post(ctx, "customer_receipt", receipt_id, f"Receipt for invoice {inv.number}",
-                postings.customer_receipt(customer_id, ledger.amount(inv.total)), created)
+                postings.customer_receipt(customer_id, ledger.amount(amount)), created)
 
 
 def _refresh(ctx: Context, order: SalesOrder) -> None:
@@ -307,7 +309,7 @@ def _emit_invoice(ctx: Context, inv: CustomerInvoice, paid: bool) -> None:
     status = InvoiceStatus.PAID if paid else InvoiceStatus.POSTED
     ctx.sink.rows["customer_invoice"].append((
         inv.id, inv.number, ctx.customers[inv.order.customer].id, inv.order.id, inv.date, inv.due, status.value,
-        money(inv.net), money(inv.tax), money(inv.total), money(inv.total if paid else 0), inv.created))
+        money(inv.net), money(inv.tax), money(inv.total), money(inv.total - inv.credited if paid else 0), inv.created))
 
 
 def finish(ctx: Context) -> None:
