@@ -1,10 +1,11 @@
 """Returns: a customer sends goods back from a shipment (stock in at the cost they left with, a credit note at
 the invoiced price), and goods go back to a supplier from a goods receipt (stock out at receipt cost, GRNI
-cleared for what was not billed, a debit note for what was).
+cleared for what was not billed, a debit note for what was). A note settles the invoice it corrects as far as
+that invoice is still owed, and the rest is refunded, so it never stays an open item of its own.
 
 Each service locks, in this order: the order's header, the source document, its lines (by id: what they have
 had returned is summed from the return lines under that lock, so two returns of one line never both pass),
-the stock balances, and the document number last.
+the invoice the note settles, the stock balances, and the document number last.
 """
 
 from __future__ import annotations
