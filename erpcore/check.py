@@ -61,13 +61,13 @@ def _derived(line_table: str, column: str, link_sql: str) -> str:
 
 
 def _subledger(role: str, party: str, invoices: str, open_where: str, sign: str, notes: str = "") -> str:
-    """Per party: open invoices, less the posted credit or debit notes in `notes`, vs the control account's
-    lines (party 0 = a line with no party)."""
+    """Per party: open invoices, less what the posted credit or debit notes in `notes` settled of them (the
+    rest was refunded), vs the control account's lines (party 0 = a line with no party)."""
     ledger = (f"SELECT COALESCE(jl.{party}, 0) AS party, {sign}SUM(jl.debit - jl.credit) AS balance "
               f"FROM journal_line jl JOIN account a ON a.id = jl.account_id WHERE a.role = '{role}' "
               f"GROUP BY COALESCE(jl.{party}, 0)")
-    less = (f" UNION ALL SELECT {party}, -total_amount FROM {notes} WHERE status = 'posted' AND total_amount <> 0"
-            if notes else "")
+    less = (f" UNION ALL SELECT {party}, refund_amount - total_amount FROM {notes} WHERE status = 'posted' "
+            "AND total_amount <> 0" if notes else "")
     docs = (f"SELECT party, SUM(amount) AS open_amount FROM (SELECT {party} AS party, total_amount - amount_paid "
             f"AS amount FROM {invoices} WHERE {open_where}{less}) n GROUP BY party")
     return (f"SELECT k.party AS {party}, COALESCE(d.open_amount, 0) AS invoices, COALESCE(g.balance, 0) AS ledger "

@@ -42,6 +42,7 @@ class CustomerReturnSummary(BaseModel):
     customer_id: int
     shipment_id: int
     sales_order_id: int
+    customer_invoice_id: int
     warehouse_id: int
     return_date: dt.date
     status: str
@@ -49,6 +50,7 @@ class CustomerReturnSummary(BaseModel):
     net_amount: Decimal
     tax_amount: Decimal
     total_amount: Decimal
+    refund_amount: Decimal
 
 
 class CustomerReturnLineOut(BaseModel):
@@ -75,6 +77,7 @@ class SupplierReturnSummary(BaseModel):
     supplier_id: int
     goods_receipt_id: int
     purchase_order_id: int
+    supplier_invoice_id: int | None
     warehouse_id: int
     return_date: dt.date
     status: str
@@ -84,6 +87,7 @@ class SupplierReturnSummary(BaseModel):
     net_amount: Decimal
     tax_amount: Decimal
     total_amount: Decimal
+    refund_amount: Decimal
 
 
 class SupplierReturnLineOut(BaseModel):

@@ -95,23 +95,28 @@ def finished_goods_receipt(value: Decimal) -> list[PostingLine]:
 def production_variance(remaining_wip: Decimal) -> list[PostingLine]:
     """Closing a work order clears what it left in WIP: Dr Production variance / Cr WIP (or back, if negative)."""
     return _nonzero([_dr(Role.PRODUCTION_VARIANCE, remaining_wip), _cr(Role.WIP, remaining_wip)])
-def customer_return(customer_id: int, cost: Decimal, net: Decimal, tax: Decimal) -> list[PostingLine]:
+
+
+def customer_return(customer_id: int, cost: Decimal, net: Decimal, tax: Decimal,
+                    refund: Decimal = ZERO) -> list[PostingLine]:
     """Goods back at the cost they left with (Dr Inventory / Cr COGS) and the credit note reversing revenue and
-    VAT (Dr Revenue + Dr Output VAT / Cr AR)."""
+    VAT (Dr Revenue + Dr Output VAT / Cr AR); what the invoice no longer owes is refunded (Cr Bank, not AR)."""
     return _nonzero([
         _dr(Role.INVENTORY, cost), _cr(Role.COGS, cost),
-        _dr(Role.REVENUE, net), _dr(Role.OUTPUT_VAT, tax), _cr(Role.AR, net + tax, customer_id=customer_id),
+        _dr(Role.REVENUE, net), _dr(Role.OUTPUT_VAT, tax),
+        _cr(Role.AR, net + tax - refund, customer_id=customer_id), _cr(Role.BANK, refund),
     ])
 
 
-def supplier_return(supplier_id: int, stock_value: Decimal, grni: Decimal, net: Decimal,
-                    tax: Decimal) -> list[PostingLine]:
+def supplier_return(supplier_id: int, stock_value: Decimal, grni: Decimal, net: Decimal, tax: Decimal,
+                    refund: Decimal = ZERO) -> list[PostingLine]:
     """Goods back to the supplier: Cr Inventory (the value leaving stock); the unbilled part clears GRNI at
-    receipt cost, the billed part is a debit note (Dr AP / Cr Input VAT); the rest is price variance."""
+    receipt cost, the billed part is a debit note (Dr AP / Cr Input VAT; what the invoice no longer owes the
+    supplier refunds: Dr Bank, not AP); the rest is price variance."""
     return _nonzero([
         _cr(Role.INVENTORY, stock_value),
         _dr(Role.GRNI, grni),
-        _dr(Role.AP, net + tax, supplier_id=supplier_id),
+        _dr(Role.AP, net + tax - refund, supplier_id=supplier_id), _dr(Role.BANK, refund),
         _cr(Role.INPUT_VAT, tax),
         _dr(Role.PRICE_VARIANCE, stock_value - grni - net),
     ])

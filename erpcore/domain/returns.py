@@ -110,3 +110,10 @@ def reversible(document: str, sku: object, balance: Balance, qty: Decimal, value
                                 f"{show_qty(balance.on_hand)}, reversing {show_money(value)} would leave "
                                 f"{show_money(after.value)} on {show_qty(after.on_hand)}; return the goods instead")
     return after
+
+
+def settle(note_total: Decimal, invoice_open: Decimal) -> tuple[Decimal, Decimal]:
+    """A credit or debit note's (applied, refunded) parts: it settles what its invoice still owes, and the rest
+    is paid back in cash, so a note never leaves an open item of its own."""
+    applied = min(note_total, max(invoice_open, ZERO))
+    return applied, note_total - applied

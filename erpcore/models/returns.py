@@ -24,13 +24,15 @@ class CustomerReturn(Timestamped, Base):
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customer.id"), index=True)
     shipment_id: Mapped[int] = mapped_column(BigId, ForeignKey("shipment.id"), index=True)
     sales_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("sales_order.id"))
+    customer_invoice_id: Mapped[int] = mapped_column(BigId, ForeignKey("customer_invoice.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(BigId, ForeignKey("warehouse.id"))
     return_date: Mapped[dt.date] = mapped_column(Date, index=True)
     status: Mapped[status]  # posted
     cost_amount: Mapped[money]
     net_amount: Mapped[money]
     tax_amount: Mapped[money]
-    total_amount: Mapped[money]
+    total_amount: Mapped[money]  # the credit note; total - refund settles the invoice, the refund is paid out
+    refund_amount: Mapped[money]
 
 
 class CustomerReturnLine(Base):
@@ -62,6 +64,8 @@ class SupplierReturn(Timestamped, Base):
     supplier_id: Mapped[int] = mapped_column(BigId, ForeignKey("supplier.id"), index=True)
     goods_receipt_id: Mapped[int] = mapped_column(BigId, ForeignKey("goods_receipt.id"), index=True)
     purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"))
+    # the invoice the debit note settles (None: nothing returned was billed)
+    supplier_invoice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("supplier_invoice.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(BigId, ForeignKey("warehouse.id"))
     return_date: Mapped[dt.date] = mapped_column(Date, index=True)
     status: Mapped[status]  # posted
@@ -70,7 +74,8 @@ class SupplierReturn(Timestamped, Base):
     grni_amount: Mapped[money]
     net_amount: Mapped[money]  # debit note
     tax_amount: Mapped[money]
-    total_amount: Mapped[money]
+    total_amount: Mapped[money]  # total - refund settles the invoice, the supplier pays the refund back
+    refund_amount: Mapped[money]
 
 
 class SupplierReturnLine(Base):

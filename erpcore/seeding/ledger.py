@@ -15,20 +15,22 @@ def amount(cents: int) -> Decimal:
 
 
 def post(ctx: Context, source_type: str, source_id: int, description: str, lines: list[PostingLine],
-         created: str, event: str = "post") -> None:
-    """Write a posted journal entry dated today with the next gap-free number of the year."""
+         created: str, event: str = "post", reversal_of_id: int | None = None) -> int:
+    """Write a posted journal entry dated today with the next gap-free number of the year; returns its id."""
     entry_id = ctx.ids["journal_entry"]()
     write_entry(ctx, entry_id, ctx.number("journal_entry", ctx.year), ctx.today, source_type, source_id,
-                description, lines, created, event)
+                description, lines, created, event, reversal_of_id)
+    return entry_id
 
 
 def write_entry(ctx: Context, entry_id: int, number: str, entry_date: str, source_type: str, source_id: int,
-                description: str, lines: list[PostingLine], created: str, event: str = "post") -> None:
+                description: str, lines: list[PostingLine], created: str, event: str = "post",
+                reversal_of_id: int | None = None) -> None:
     """Write one journal entry with its lines (accounts resolved from the lines' roles)."""
     if not is_balanced(lines):
         raise ValueError(f"unbalanced seeded posting for {source_type} {source_id}: {lines}")
     ctx.sink.rows["journal_entry"].append(
-        (entry_id, number, entry_date, source_type, source_id, event, description[:200], None, created))
+        (entry_id, number, entry_date, source_type, source_id, event, description[:200], reversal_of_id, created))
     accounts = ctx.ref.accounts
     new_line = ctx.ids["journal_line"]
     append = ctx.sink.rows["journal_line"].append

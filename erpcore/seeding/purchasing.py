@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from erpcore.domain import postings
 from erpcore.domain.matching import MatchLine, Tolerances, three_way_match
+from erpcore.domain.replenishment import Position, to_requisition
 from erpcore.domain.status import (
     PostedStatus,
     PurchaseOrderStatus,
@@ -19,7 +20,7 @@ from erpcore.domain.status import (
     purchase_order_status,
 )
 from erpcore.domain.stock import below_safety
-from erpcore.seeding import ledger
+from erpcore.seeding import ledger, returns
 from erpcore.seeding.context import Agenda, Context, iso, workday_on_or_after
 from erpcore.seeding.rows import half_up, money
 
@@ -86,10 +87,12 @@ class SupplierInvoice:
 
 @dataclass
 class Buying:
-    """Procurement state: open requisitions, the pending safety-stock one per item, supplier refs."""
+    """Procurement state: open requisitions, what is coming per item, supplier refs."""
 
     open_requisitions: list[Requisition] = field(default_factory=list)
-    safety_requisition: dict[int, Requisition] = field(default_factory=dict)
+    # per item: what is coming (PO lines not received yet, open requisitions not earmarked for a shortage),
+    # the supply steps.requisition.replenish counts
+    coming: dict[int, int] = field(default_factory=dict)
     supplier_refs: dict[int, int] = field(default_factory=dict)
     tolerances: Tolerances = field(default_factory=Tolerances)
 
@@ -101,21 +104,22 @@ def raise_requisition(ctx: Context, buying: Buying, item: int, quantity: int, re
     req = Requisition(ctx.ids["purchase_requisition"](), ctx.number("purchase_requisition", int(needed_by[:4])),
                       item, quantity, needed_by, reason, sales_order_line_id, ctx.stamp())
     buying.open_requisitions.append(req)
+    if sales_order_line_id is None:
+        buying.coming[item] = buying.coming.get(item, 0) + quantity
     return req
 
 
 def check_safety_stock(ctx: Context, buying: Buying, item: int) -> None:
-    """handlers.requisition_below_safety: one reorder while free stock is under the safety level."""
+    """handlers.requisition_below_safety: free stock under the safety level and what is coming not lifting it
+    back (domain.replenishment.to_requisition) raises a requisition."""
     spec = ctx.items[item]
-    free = ctx.on_hand[item] - ctx.reserved[item]
     if not below_safety(Decimal(ctx.on_hand[item]), Decimal(ctx.reserved[item]), Decimal(spec.safety)):
         return
-    pending = buying.safety_requisition.get(item)
-    if pending is not None and (pending.status == RequisitionStatus.OPEN or (
-            pending.po_line is not None and pending.po_line.received < pending.po_line.quantity)):
-        return
-    quantity = max(spec.reorder, spec.safety - free)
-    buying.safety_requisition[item] = raise_requisition(ctx, buying, item, quantity, "safety_stock")
+    position = Position(Decimal(ctx.on_hand[item]), Decimal(ctx.reserved[item]),
+                        requisitioned=Decimal(buying.coming.get(item, 0)))
+    quantity = to_requisition(position, Decimal(spec.safety), Decimal(spec.reorder)).quantity
+    if quantity > 0:
+        raise_requisition(ctx, buying, item, int(quantity), "safety_stock")
 
 
 def purchase_price(ctx: Context, item: int) -> int:
@@ -135,14 +139,17 @@ def order_requisitions(ctx: Context, buying: Buying) -> None:
     buying.open_requisitions = []
     for supplier in sorted(by_supplier):
         reqs = by_supplier[supplier]
-        po = create_order(ctx, supplier, [(r.item, r.quantity, r.id) for r in reqs])
+        po = create_order(ctx, buying, supplier, [(r.item, r.quantity, r.id) for r in reqs])
+        for req in reqs:  # no longer requisitioned: on order now
+            if req.sales_order_line_id is None:
+                buying.coming[req.item] -= req.quantity
         for req, line in zip(reqs, po.lines, strict=True):
             req.status = RequisitionStatus.ORDERED
             req.po_line = line
             _emit_requisition(ctx, req)
 
 
-def create_order(ctx: Context, supplier: int, wanted: list[tuple[int, int, int | None]],
+def create_order(ctx: Context, buying: Buying, supplier: int, wanted: list[tuple[int, int, int | None]],
                  opening: bool = False) -> PurchaseOrder:
     """An approved purchase order for (item, quantity, requisition id) lines; its delivery is scheduled.
 
@@ -155,6 +162,7 @@ def create_order(ctx: Context, supplier: int, wanted: list[tuple[int, int, int |
         net = quantity * price
         lines.append(PoLine(ctx.ids["purchase_order_line"](), line_no, item, req_id, quantity, price, net,
                             half_up(net * ctx.items[item].tax_ppm, 1_000_000)))
+        buying.coming[item] = buying.coming.get(item, 0) + quantity
     po = PurchaseOrder(po_id, ctx.number("purchase_order", ctx.year), supplier, ctx.today, ctx.stamp(), lines,
                        sum(line.net for line in lines), sum(line.tax for line in lines))
     ctx.open_docs["purchase_order"][po_id] = po
@@ -177,20 +185,23 @@ def _schedule_deliveries(ctx: Context, po: PurchaseOrder) -> None:
         ctx.schedule(Agenda.GOODS_RECEIPT, arrives, (po, [(line, line.quantity) for line in po.lines]))
 
 
-def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) -> None:
+def receive(ctx: Context, buying: Buying, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) -> None:
     """purchasing.receive_goods: stock in at the PO price, Dr Inventory / Cr GRNI."""
     gr_id = ctx.ids["goods_receipt"]()
     created = ctx.stamp()
     total = 0
     line_rows = ctx.sink.rows["goods_receipt_line"]
+    first_line_id = 0
     for line, quantity in portion:
         value = quantity * line.price
         item = line.item
         ctx.on_hand[item] += quantity
         ctx.value[item] += value
         line.received += quantity
+        buying.coming[item] -= quantity
         total += value
         line_id = ctx.ids["goods_receipt_line"]()
+        first_line_id = first_line_id or line_id
         item_id = ctx.items[item].id
         line_rows.append((line_id, gr_id, line.id, item_id, quantity, money(line.price), money(value)))
         ledger.move(ctx, item_id, quantity, value, "goods_receipt", gr_id, line_id, created)
@@ -200,6 +211,16 @@ def receive(ctx: Context, po: PurchaseOrder, portion: list[tuple[PoLine, int]]) 
     _refresh(ctx, po)
     ledger.post(ctx, "goods_receipt", gr_id, f"Goods receipt for {po.number}", postings.goods_receipt(
         ledger.amount(total)), created)
+    if portion and returns.picked(gr_id, returns.SUPPLIER_RETURN_EVERY):  # part goes back; a replacement follows
+        line, quantity = portion[0]
+        back = returns.supplier_return(ctx, ctx.suppliers[po.supplier].id, po.id, gr_id, line, first_line_id,
+                                       quantity, created)
+        buying.coming[line.item] += back  # the replacement is on order again
+        _refresh(ctx, po)
+        portion = [(line, quantity - back), *portion[1:]] if quantity > back else portion[1:]
+        ctx.schedule(Agenda.GOODS_RECEIPT, ctx.day + returns.REPLACEMENT_AFTER_DAYS, (po, [(line, back)]))
+        if not portion:
+            return
     billed = workday_on_or_after(ctx.day + ctx.rng.randint(2, 8))
     ctx.schedule(Agenda.SUPPLIER_INVOICE, billed, (po, portion))
 
@@ -249,6 +270,13 @@ def pay(ctx: Context, inv: SupplierInvoice) -> None:
     created = ctx.stamp()
     amount = inv.net + inv.tax - inv.paid
     supplier_id = ctx.suppliers[inv.po.supplier].id
+    if returns.picked(pay_id, returns.CANCELLED_PAYMENT_EVERY):  # cancelled, paid again on the next workday
+        returns.cancelled(ctx, "supplier_payment", (
+            pay_id, ctx.number("supplier_payment", ctx.year), supplier_id, inv.id, ctx.today, money(amount),
+            PostedStatus.CANCELLED.value, created), pay_id, f"Payment of {inv.number}",
+            postings.supplier_payment(supplier_id, ledger.amount(amount)), created)
+        ctx.schedule(Agenda.SUPPLIER_PAYMENT, workday_on_or_after(ctx.day + 1), inv)
+        return
     ctx.sink.rows["supplier_payment"].append((pay_id, ctx.number("supplier_payment", ctx.year), supplier_id, inv.id,
                                               ctx.today, money(amount), PostedStatus.POSTED.value, created))
     inv.paid += amount

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from erpcore.domain import postings
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
-from erpcore.seeding import ledger, purchasing
+from erpcore.seeding import ledger, purchasing, returns
 from erpcore.seeding.context import Agenda, Context, iso, workday_on_or_after
 from erpcore.seeding.production import Making
 from erpcore.seeding.purchasing import Buying
@@ -70,6 +70,7 @@ class CustomerInvoice:
     net: int
     tax: int
     created: str
+    credited: int = 0  # what a credit note settled: the receipt pays the rest
 
 
 @dataclass
@@ -232,12 +233,15 @@ def invoice(ctx: Context, order: SalesOrder) -> None:
     new_line = ctx.ids["customer_invoice_line"]
     shipment_lines, invoice_lines = ctx.sink.rows["shipment_line"], ctx.sink.rows["customer_invoice_line"]
     net = tax = 0
+    first: returns.Invoiced | None = None
     for row, line in order.uninvoiced:
         quantity = row[5]
         spec = ctx.items[line.item]
         line_net = quantity * line.price
         line_tax = half_up(line_net * spec.tax_ppm, 1_000_000)
-        invoice_lines.append((new_line(), invoice_id, row[0], line.id, spec.id, quantity, money(line.price),
+        invoice_line_id = new_line()
+        first = first or returns.Invoiced(row, invoice_line_id, line.item, line.price, line_net, line_tax)
+        invoice_lines.append((invoice_line_id, invoice_id, row[0], line.id, spec.id, quantity, money(line.price),
                               spec.tax_rate, money(line_net), money(line_tax)))
         shipment_lines.append((*row, quantity))
         line.invoiced += quantity
@@ -252,6 +256,8 @@ def invoice(ctx: Context, order: SalesOrder) -> None:
     _refresh(ctx, order)
     ledger.post(ctx, "customer_invoice", invoice_id, f"Customer invoice for sales order {order.id}",
                 postings.customer_invoice(customer.id, ledger.amount(net), ledger.amount(tax)), inv.created)
+    if first is not None and returns.picked(invoice_id, returns.CUSTOMER_RETURN_EVERY):
+        inv.credited = returns.customer_return(ctx, customer.id, order.id, invoice_id, first, inv.created)
     if not customer.never_pays:
         delay = customer.terms_days + int(ctx.rng.gauss(customer.pay_delay, 3.0))
         ctx.schedule(Agenda.CUSTOMER_RECEIPT, ctx.day + max(1, delay), inv)
@@ -263,16 +269,24 @@ def receive_payment(ctx: Context, inv: CustomerInvoice) -> None:
     created = ctx.stamp()
     order = inv.order
     customer_id = ctx.customers[order.customer].id
+    amount = inv.total - inv.credited
+    if returns.picked(receipt_id, returns.CANCELLED_RECEIPT_EVERY):  # cancelled, received again tomorrow
+        returns.cancelled(ctx, "customer_receipt", (
+            receipt_id, ctx.number("customer_receipt", ctx.year), customer_id, inv.id, ctx.today, money(amount),
+            PostedStatus.CANCELLED.value, created), receipt_id, f"Receipt for invoice {inv.number}",
+            postings.customer_receipt(customer_id, ledger.amount(amount)), created)
+        ctx.schedule(Agenda.CUSTOMER_RECEIPT, ctx.day + 1, inv)
+        return
     ctx.sink.rows["customer_receipt"].append((receipt_id, ctx.number("customer_receipt", ctx.year), customer_id,
-                                              inv.id, ctx.today, money(inv.total), PostedStatus.POSTED.value,
+                                              inv.id, ctx.today, money(amount), PostedStatus.POSTED.value,
                                               created))
     _emit_invoice(ctx, inv, paid=True)
     ctx.open_ar[order.customer] -= inv.total
-    ctx.bank += inv.total
+    ctx.bank += amount
     order.unpaid -= 1
     _refresh(ctx, order)
     ledger.post(ctx, "customer_receipt", receipt_id, f"Receipt for invoice {inv.number}",
-                postings.customer_receipt(customer_id, ledger.amount(inv.total)), created)
+                postings.customer_receipt(customer_id, ledger.amount(amount)), created)
 
 
 def _refresh(ctx: Context, order: SalesOrder) -> None:
@@ -307,7 +321,7 @@ def _emit_invoice(ctx: Context, inv: CustomerInvoice, paid: bool) -> None:
     status = InvoiceStatus.PAID if paid else InvoiceStatus.POSTED
     ctx.sink.rows["customer_invoice"].append((
         inv.id, inv.number, ctx.customers[inv.order.customer].id, inv.order.id, inv.date, inv.due, status.value,
-        money(inv.net), money(inv.tax), money(inv.total), money(inv.total if paid else 0), inv.created))
+        money(inv.net), money(inv.tax), money(inv.total), money(inv.total - inv.credited if paid else 0), inv.created))
 
 
 def finish(ctx: Context) -> None:

@@ -46,18 +46,18 @@ def setup(ctx: Context, orders_per_day: int) -> Selling:
     item_weights = masterdata.make_items(ctx, n_items, orders_per_day)
     selling = Selling(list(itertools.accumulate(customer_weights)), list(itertools.accumulate(item_weights)),
                       Buying())
-    _opening_stock(ctx)
+    _opening_stock(ctx, selling.buying)
     selling.making = production.setup(ctx, masterdata.manufactured(orders_per_day))
     return selling
 
 
-def _opening_stock(ctx: Context) -> None:
+def _opening_stock(ctx: Context, buying: Buying) -> None:
     """One purchase order per supplier filling every item to its safety stock plus a reorder quantity."""
     wanted: dict[int, list[tuple[int, int, int | None]]] = {}
     for index, spec in enumerate(ctx.items):
         wanted.setdefault(spec.supplier, []).append((index, spec.safety + spec.reorder, None))
     for supplier in sorted(wanted):
-        purchasing.create_order(ctx, supplier, wanted[supplier], opening=True)
+        purchasing.create_order(ctx, buying, supplier, wanted[supplier], opening=True)
 
 
 def run(ctx: Context, selling: Selling, orders_per_day: int, progress: Progress | None) -> dict[str, int]:
@@ -83,7 +83,7 @@ def run(ctx: Context, selling: Selling, orders_per_day: int, progress: Progress 
 def _work(ctx: Context, selling: Selling, orders_per_day: int) -> None:
     buying = selling.buying
     for po, portion in ctx.due(Agenda.GOODS_RECEIPT):
-        purchasing.receive(ctx, po, portion)
+        purchasing.receive(ctx, buying, po, portion)
     for po, portion in ctx.due(Agenda.SUPPLIER_INVOICE):
         purchasing.register_invoice(ctx, buying, po, portion)
     for supplier_invoice in ctx.due(Agenda.SUPPLIER_PAYMENT):

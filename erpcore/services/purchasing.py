@@ -368,7 +368,8 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
         transitions.require("supplier invoice", "pay", inv.status, invoice_id,
                             f": {inv.hold_reason}" if inv.hold_reason else "")
         dates.not_before("payment_date", payment_date, f"invoice {inv.number}", inv.invoice_date)
-        amount = fulfilment.settlement(f"payment of {inv.number}", inv.total_amount - inv.amount_paid, amount)
+        owed = inv.total_amount - returns.debited(uow, invoice_id)  # debit notes settled part of it
+        amount = fulfilment.settlement(f"payment of {inv.number}", owed - inv.amount_paid, amount)
         rules.check_not_creator("pay", inv.created_by, uow.actor.name, f"supplier invoice {inv.number}")
         pay_id = s.execute(insert(SupplierPayment).values(
             number=numbering.next_number(uow, "supplier_payment", payment_date.year), supplier_id=inv.supplier_id,
@@ -377,7 +378,7 @@ def pay_supplier_invoice(uow: UnitOfWork, invoice_id: int, amount: Decimal | Non
         paid = inv.amount_paid + amount
         s.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id).values(
             amount_paid=paid,
-            status=SupplierInvoiceStatus.PAID if paid == inv.total_amount else SupplierInvoiceStatus.MATCHED))
+            status=SupplierInvoiceStatus.PAID if paid == owed else SupplierInvoiceStatus.MATCHED))
         _refresh_po_status(uow, inv.purchase_order_id)
         journal.post(uow, payment_date, "supplier_payment", pay_id, "post", f"Payment of {inv.number}",
                     postings.supplier_payment(inv.supplier_id, amount))

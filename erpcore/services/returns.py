@@ -1,10 +1,11 @@
 """Returns: a customer sends goods back from a shipment (stock in at the cost they left with, a credit note at
 the invoiced price), and goods go back to a supplier from a goods receipt (stock out at receipt cost, GRNI
-cleared for what was not billed, a debit note for what was).
+cleared for what was not billed, a debit note for what was). A note settles the invoice it corrects as far as
+that invoice is still owed, and the rest is refunded, so it never stays an open item of its own.
 
 Each service locks, in this order: the order's header, the source document, its lines (by id: what they have
 had returned is summed from the return lines under that lock, so two returns of one line never both pass),
-the stock balances, and the document number last.
+the invoice the note settles, the stock balances, and the document number last.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from erpcore.domain import dates, postings, returns, transitions
 from erpcore.domain.money import ZERO, to_cents
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SupplierInvoiceStatus
 from erpcore.domain.stock import Balance
-from erpcore.exceptions import NotFound
+from erpcore.exceptions import NotFound, ValidationFailed
 from erpcore.models import (
     CustomerInvoice,
     CustomerInvoiceLine,
@@ -43,8 +44,10 @@ from erpcore.models import (
 from erpcore.services import numbering, views
 from erpcore.services.documents import Doc
 from erpcore.services.purchasing import _refresh_po_status as refresh_po_status
+from erpcore.services.sales import _refresh_status as refresh_order_status
 from erpcore.services.sql import locked
 from erpcore.services.steps import journal, stock
+from erpcore.services.steps import returns as returns_step
 from erpcore.services.unit_of_work import UnitOfWork
 
 
@@ -70,6 +73,7 @@ class _Shipped:
 
     line: Any  # the locked source line's row
     source: returns.Source
+    invoice_id: int | None
     invoice_line_id: int | None
     invoiced: returns.Source  # invoiced quantity, credited so far
     cost: returns.Shared
@@ -92,6 +96,7 @@ def _shipped_lines(uow: UnitOfWork, shipment_id: int) -> dict[int, _Shipped]:
         .group_by(CustomerReturnLine.shipment_line_id))}
     billed = {r.shipment_line_id: r for r in conn.execute(select(
         CustomerInvoiceLine.shipment_line_id, func.max(CustomerInvoiceLine.id).label("line_id"),
+        func.max(CustomerInvoiceLine.customer_invoice_id).label("invoice_id"),
         func.sum(CustomerInvoiceLine.quantity).label("qty"), func.sum(CustomerInvoiceLine.net_amount).label("net"),
         func.sum(CustomerInvoiceLine.tax_amount).label("tax"))
         .join(CustomerInvoice, CustomerInvoice.id == CustomerInvoiceLine.customer_invoice_id)
@@ -103,7 +108,7 @@ def _shipped_lines(uow: UnitOfWork, shipment_id: int) -> dict[int, _Shipped]:
         b, i = back.get(line.id), billed.get(line.id)
         returned = Decimal(b.qty) if b else ZERO
         out[line.id] = _Shipped(
-            line, returns.Source(line.quantity, returned), i.line_id if i else None,
+            line, returns.Source(line.quantity, returned), i.invoice_id if i else None, i.line_id if i else None,
             returns.Source(Decimal(i.qty) if i else ZERO, returned),
             returns.Shared(line.cost_amount, Decimal(b.cost) if b else ZERO),
             returns.Shared(Decimal(i.net) if i else ZERO, Decimal(b.net) if b else ZERO),
@@ -145,6 +150,7 @@ def create_customer_return(uow: UnitOfWork, shipment_id: int, lines: Mapping[int
                          "cost_amount": returns.share(s.cost, s.source, qty),
                          "net_amount": returns.share(s.net, s.invoiced, qty),
                          "tax_amount": returns.share(s.tax, s.invoiced, qty)})
+        invoice = _credited_invoice(uow, {shipped[line_id].invoice_id for line_id in wanted})
         prices = {r.id: r for r in conn.execute(select(
             CustomerInvoiceLine.id, CustomerInvoiceLine.unit_price, CustomerInvoiceLine.tax_rate,
             CustomerInvoiceLine.discount_percent).where(
@@ -158,11 +164,17 @@ def create_customer_return(uow: UnitOfWork, shipment_id: int, lines: Mapping[int
             balances[(r["item_id"], wh)] = Balance(b.on_hand + r["quantity"], b.reserved, b.value + r["cost_amount"])
         stock.write_balances(uow, balances)
         cost, net, tax = (sum((r[k] for r in rows), ZERO) for k in ("cost_amount", "net_amount", "tax_amount"))
+        still_owed = invoice.total_amount - invoice.amount_paid - returns_step.credited(uow, invoice.id)
+        applied, refund = returns.settle(net + tax, still_owed)
+        if invoice.status == InvoiceStatus.POSTED and applied == still_owed:  # the credit note settles it
+            conn.execute(update(CustomerInvoice).where(CustomerInvoice.id == invoice.id)
+                         .values(status=InvoiceStatus.PAID))
+            refresh_order_status(uow, order_id)
         return_id = int(conn.execute(insert(CustomerReturn).values(
             number=numbering.next_number(uow, "customer_return", return_date.year), customer_id=order.customer_id,
-            shipment_id=shipment_id, sales_order_id=order_id, warehouse_id=wh, return_date=return_date,
-            status=PostedStatus.POSTED, cost_amount=cost, net_amount=net, tax_amount=tax, total_amount=net + tax,
-            created_at=_now()).returning(CustomerReturn.id)).scalar_one())
+            shipment_id=shipment_id, sales_order_id=order_id, customer_invoice_id=invoice.id, warehouse_id=wh,
+            return_date=return_date, status=PostedStatus.POSTED, cost_amount=cost, net_amount=net, tax_amount=tax,
+            total_amount=net + tax, refund_amount=refund, created_at=_now()).returning(CustomerReturn.id)).scalar_one())
         line_ids = conn.execute(insert(CustomerReturnLine).returning(
             CustomerReturnLine.id, sort_by_parameter_order=True),
             [{**r, "customer_return_id": return_id} for r in rows]).scalars().all()
@@ -171,10 +183,19 @@ def create_customer_return(uow: UnitOfWork, shipment_id: int, lines: Mapping[int
             for lid, r in zip(line_ids, rows, strict=True)])
         journal.post(uow, return_date, "customer_return", return_id, "post",
                      f"Customer return and credit note for shipment {shp.number}",
-                     postings.customer_return(order.customer_id, cost, net, tax))
+                     postings.customer_return(order.customer_id, cost, net, tax, refund))
         doc = Doc(return_id, customer_return(conn, return_id))
         uow.commit()
         return doc
+
+
+def _credited_invoice(uow: UnitOfWork, invoice_ids: set[int | None]) -> Any:
+    """The one customer invoice the returned lines were billed on, locked (a return credits one invoice)."""
+    if len(invoice_ids) != 1 or None in invoice_ids:
+        raise ValidationFailed("a return credits one invoice: return the lines of each invoice separately")
+    return uow.conn.execute(locked(select(
+        CustomerInvoice.id, CustomerInvoice.status, CustomerInvoice.total_amount, CustomerInvoice.amount_paid)
+        .where(CustomerInvoice.id == invoice_ids.pop()))).one()
 
 
 # --- supplier returns -------------------------------------------------------------------------------------
@@ -249,6 +270,29 @@ def _supplier_line(r: _Received, qty: Decimal) -> dict[str, Any]:
             "grni_amount": grni, "net_amount": net, "tax_amount": tax}
 
 
+def _settle_debit_note(uow: UnitOfWork, billed_po_lines: list[int], note: Decimal) -> tuple[int | None, Decimal]:
+    """The debit note settles the latest invoice that billed the returned goods (locked), as far as it is still
+    owed; the supplier refunds the rest. Returns (that invoice, the refund); (None, 0) when nothing was billed."""
+    if not billed_po_lines:
+        return None, ZERO
+    conn = uow.conn
+    invoice_id = conn.scalar(select(func.max(SupplierInvoiceLine.supplier_invoice_id))
+                             .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.supplier_invoice_id)
+                             .where(SupplierInvoiceLine.purchase_order_line_id.in_(billed_po_lines),
+                                    SupplierInvoice.status.in_([SupplierInvoiceStatus.MATCHED,
+                                                                SupplierInvoiceStatus.PAID])))
+    if invoice_id is None:
+        return None, note
+    inv = conn.execute(locked(select(SupplierInvoice.status, SupplierInvoice.total_amount, SupplierInvoice.amount_paid)
+                              .where(SupplierInvoice.id == invoice_id))).one()
+    still_owed = inv.total_amount - inv.amount_paid - returns_step.debited(uow, invoice_id)
+    applied, refund = returns.settle(note, still_owed)
+    if inv.status == SupplierInvoiceStatus.MATCHED and applied == still_owed:  # the debit note settles it
+        conn.execute(update(SupplierInvoice).where(SupplierInvoice.id == invoice_id)
+                     .values(status=SupplierInvoiceStatus.PAID))
+    return int(invoice_id), refund
+
+
 @guarded("purchase.return.write")
 def create_supplier_return(uow: UnitOfWork, receipt_id: int, lines: Mapping[int, Decimal] | None = None,
                            return_date: dt.date | None = None) -> Doc:
@@ -286,13 +330,17 @@ def create_supplier_return(uow: UnitOfWork, receipt_id: int, lines: Mapping[int,
         if unbilled:
             conn.execute(update(PurchaseOrderLine).where(PurchaseOrderLine.id == bindparam("k_id"))
                          .values(qty_received=PurchaseOrderLine.qty_received - bindparam("v_qty")), unbilled)
-            refresh_po_status(uow, po_id)
         total = {k: sum((r[k] for r in rows), ZERO)
                  for k in ("value_amount", "stock_value", "grni_amount", "net_amount", "tax_amount")}
+        note = total["net_amount"] + total["tax_amount"]
+        invoice_id, refund = _settle_debit_note(uow, [r["purchase_order_line_id"] for r in rows
+                                                      if r["quantity"] > r["qty_unbilled"]], note)
+        if unbilled or invoice_id is not None:
+            refresh_po_status(uow, po_id)
         return_id = int(conn.execute(insert(SupplierReturn).values(
             number=numbering.next_number(uow, "supplier_return", return_date.year), supplier_id=po.supplier_id,
-            goods_receipt_id=receipt_id, purchase_order_id=po_id, warehouse_id=wh, return_date=return_date,
-            status=PostedStatus.POSTED, **total, total_amount=total["net_amount"] + total["tax_amount"],
+            goods_receipt_id=receipt_id, purchase_order_id=po_id, supplier_invoice_id=invoice_id, warehouse_id=wh,
+            return_date=return_date, status=PostedStatus.POSTED, **total, total_amount=note, refund_amount=refund,
             created_at=_now()).returning(SupplierReturn.id)).scalar_one())
         line_ids = conn.execute(insert(SupplierReturnLine).returning(
             SupplierReturnLine.id, sort_by_parameter_order=True),
@@ -303,7 +351,7 @@ def create_supplier_return(uow: UnitOfWork, receipt_id: int, lines: Mapping[int,
         journal.post(uow, return_date, "supplier_return", return_id, "post",
                      f"Return to supplier from goods receipt {gr.number}",
                      postings.supplier_return(po.supplier_id, total["stock_value"], total["grni_amount"],
-                                              total["net_amount"], total["tax_amount"]))
+                                              total["net_amount"], total["tax_amount"], refund))
         doc = Doc(return_id, supplier_return(conn, return_id))
         uow.commit()
         return doc

@@ -450,8 +450,8 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
             raise NotFound(f"customer invoice {invoice_id} does not exist")
         transitions.require("customer invoice", "receive", inv.status, invoice_id)
         dates.not_before("receipt_date", receipt_date, f"invoice {inv.number}", inv.invoice_date)
-        amount = fulfilment.settlement(f"receipt for invoice {inv.number}", inv.total_amount - inv.amount_paid,
-                                       amount)
+        owed = inv.total_amount - returns.credited(uow, invoice_id)  # credit notes settled part of it
+        amount = fulfilment.settlement(f"receipt for invoice {inv.number}", owed - inv.amount_paid, amount)
         head = INSERT_RECEIPT.dicts(s, {
             "v_number": numbering.next_number(uow, "customer_receipt", receipt_date.year),
             "v_customer_id": inv.customer_id, "v_invoice_id": invoice_id, "v_receipt_date": receipt_date,
@@ -459,7 +459,7 @@ def record_customer_receipt(uow: UnitOfWork, invoice_id: int, amount: Decimal | 
         receipt_id = head["id"]
         paid = inv.amount_paid + amount
         PAY_INVOICE.execute(s, {"invoice_id": invoice_id, "v_paid": paid,
-                                "v_status": InvoiceStatus.PAID if paid == inv.total_amount else InvoiceStatus.POSTED})
+                                "v_status": InvoiceStatus.PAID if paid == owed else InvoiceStatus.POSTED})
         _refresh_status(uow, inv.sales_order_id)
         journal.post(uow, receipt_date, "customer_receipt", receipt_id, "post",
                     f"Receipt for invoice {inv.number}", postings.customer_receipt(inv.customer_id, amount))

@@ -1,9 +1,11 @@
-"""Guards the returns put on the documents they follow: an invoice a credit note reversed in part, or a
+"""Credit and debit notes settle their invoices; and the guards the returns put on the documents they follow: an invoice a credit note reversed in part, or a
 purchase order a debit note settled in part, can no longer be cancelled (the reversal would count twice)."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from decimal import Decimal
+
+from sqlalchemy import bindparam, exists, func, select
 
 from erpcore.domain.status import PostedStatus
 from erpcore.exceptions import InvalidTransition
@@ -15,7 +17,25 @@ from erpcore.models import (
     SupplierReturn,
     SupplierReturnLine,
 )
+from erpcore.services.sql import Query
 from erpcore.services.unit_of_work import UnitOfWork
+
+CREDITED = Query(select(func.coalesce(func.sum(CustomerReturn.total_amount - CustomerReturn.refund_amount), 0))
+                 .where(CustomerReturn.customer_invoice_id == bindparam("invoice_id"),
+                        CustomerReturn.status == PostedStatus.POSTED))
+DEBITED = Query(select(func.coalesce(func.sum(SupplierReturn.total_amount - SupplierReturn.refund_amount), 0))
+                .where(SupplierReturn.supplier_invoice_id == bindparam("invoice_id"),
+                       SupplierReturn.status == PostedStatus.POSTED))
+
+
+def credited(uow: UnitOfWork, invoice_id: int) -> Decimal:
+    """What credit notes settled of a customer invoice: its open amount is total - paid - this."""
+    return Decimal(CREDITED.scalar(uow.conn, {"invoice_id": invoice_id}) or 0)
+
+
+def debited(uow: UnitOfWork, invoice_id: int) -> Decimal:
+    """What debit notes settled of a supplier invoice: its open amount is total - paid - this."""
+    return Decimal(DEBITED.scalar(uow.conn, {"invoice_id": invoice_id}) or 0)
 
 
 def refuse_if_credited(uow: UnitOfWork, invoice_id: int, ref: object) -> None:

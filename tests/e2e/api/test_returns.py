@@ -52,6 +52,7 @@ def test_customer_return_end_to_end(api: Api) -> None:
     assert [D(ret[k]) for k in ("cost_amount", "net_amount", "tax_amount", "total_amount")] == [
         D("18.00"), D("30.00"), D("6.00"), D("36.00")]
     assert ret["lines"][0]["shipment_line_id"] == line and D(ret["lines"][0]["quantity"]) == 3
+    assert D(ret["refund_amount"]) == 0 and ret["customer_invoice_id"] > 0  # the unpaid invoice takes the credit
     assert api.ok(api.get(f"/customer-returns/{ret['id']}", role="finance")) == ret
     listed = api.ok(api.get("/customer-returns", role="viewer", shipment_id=shipment["id"]))["items"]
     assert [r["id"] for r in listed] == [ret["id"]]
@@ -101,6 +102,7 @@ def test_supplier_return_end_to_end(api: Api) -> None:
     again = api.ok(api.post("/supplier-returns", {"goods_receipt_id": receipt["id"], "lines": [
         {"goods_receipt_line_id": line, "quantity": "1"}]}), 201)  # billed now: a debit note 6.00 + 1.20
     assert (D(again["net_amount"]), D(again["tax_amount"]), D(again["grni_amount"])) == (D("6.00"), D("1.20"), 0)
+    assert again["supplier_invoice_id"] == inv["id"] and D(again["refund_amount"]) == 0
     ledger = balances(api.erp)
     assert (ledger["goods_received_not_invoiced"], ledger["accounts_payable"], ledger["inventory"]) == (
         0, D("-36.00"), D("30.00"))  # AP 43.20 - 7.20; stock 60.00 - 24.00 - 6.00

@@ -13,6 +13,7 @@ from erpcore.check import run_check
 from erpcore.exceptions import InvalidTransition, ValidationFailed
 from erpcore.models import (
     Account,
+    CustomerInvoice,
     CustomerReturn,
     JournalEntry,
     JournalLine,
@@ -20,7 +21,7 @@ from erpcore.models import (
     StockBalance,
     SupplierReturn,
 )
-from erpcore.services import purchasing, returns, sales
+from erpcore.services import purchasing, returns, sales, views
 from erpcore.services.bootstrap import Erp
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.sales import OrderLineInput
@@ -215,4 +216,43 @@ def test_concurrent_returns_of_one_line_never_exceed_it(erp: Erp) -> None:
         outcomes = list(pool.map(back, range(6)))
     assert outcomes.count("returned") == 2  # 2 + 2 of 5; a third 2 would make 6
     assert outcomes.count("refused") == 4
+    assert run_check(erp.engine).ok
+
+
+def test_a_credit_note_settles_its_unpaid_invoice_and_refunds_a_paid_one(erp: Erp) -> None:
+    w = make_world(erp)
+    stock_up(w, "10")
+    so, shipment, line = shipped_and_invoiced(erp, w, "4")  # invoice 48.00
+    with erp.engine.connect() as conn:
+        invoice = int(conn.scalar(select(CustomerInvoice.id).where(CustomerInvoice.sales_order_id == so)) or 0)
+    credit = returns.create_customer_return(erp.uow(), shipment, {line: D(1)})  # 12.00 off the unpaid invoice
+    assert (D(credit.row["refund_amount"]), credit.row["customer_invoice_id"]) == (0, invoice)
+    receipt = sales.record_customer_receipt(erp.uow(), invoice)  # the rest: 36.00, and the invoice is paid
+    assert D(receipt.row["amount"]) == D("36.00")
+    refund = returns.create_customer_return(erp.uow(), shipment, {line: D(1)})  # paid already: 12.00 paid back
+    assert D(refund.row["refund_amount"]) == D("12.00")
+    assert entry(erp, "customer_return", refund.id) == {
+        ("inventory", D("6.00"), D(0)), ("cost_of_goods_sold", D(0), D("6.00")), ("revenue", D("10.00"), D(0)),
+        ("output_vat", D("2.00"), D(0)), ("bank", D(0), D("12.00"))}
+    ledger = balances(erp)
+    assert (ledger["accounts_receivable"], ledger["bank"]) == (0, D("24.00"))  # 36.00 in, 12.00 back
+    with erp.engine.connect() as conn:
+        assert views.customer_invoice(conn, invoice)["status"] == "paid"
+        assert views.sales_order(conn, so)["status"] == "closed"
+    assert run_check(erp.engine).ok
+
+
+def test_a_debit_note_settles_its_unpaid_invoice_and_the_supplier_refunds_a_paid_one(erp: Erp) -> None:
+    w = make_world(erp)
+    po, gr, line = _received(erp, w, "10")
+    invoice = purchasing.register_supplier_invoice(erp.uow(), po, "S-9", [InvoiceLineInput(1, D(10), D("6.00"))]).id
+    returns.create_supplier_return(erp.uow(), gr, {line: D(2)})  # 12.00 + 2.40 off the unpaid 72.00
+    payment = purchasing.pay_supplier_invoice(erp.uow(), invoice)
+    assert D(payment.row["amount"]) == D("57.60")
+    back = returns.create_supplier_return(erp.uow(), gr, {line: D(1)})  # paid already: the supplier refunds 7.20
+    assert D(back.row["refund_amount"]) == D("7.20") and back.row["supplier_invoice_id"] == invoice
+    assert entry(erp, "supplier_return", back.id) == {
+        ("inventory", D(0), D("6.00")), ("bank", D("7.20"), D(0)), ("input_vat", D(0), D("1.20"))}
+    ledger = balances(erp)
+    assert (ledger["accounts_payable"], ledger["bank"]) == (0, D("-50.40"))  # 57.60 paid, 7.20 back
     assert run_check(erp.engine).ok

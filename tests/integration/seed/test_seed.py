@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from erpcore.check import run_check
 from tests.integration.seed.conftest import DAYS, Seeded
 
 
@@ -82,7 +83,8 @@ def test_journal_numbers_are_gap_free_per_year_in_date_order(seeded: Seeded) -> 
 def test_document_sequences_continue_after_the_seeded_numbers(seeded: Seeded) -> None:
     prefixes = {"sales_order": "SO", "shipment": "SHP", "customer_invoice": "INV", "customer_receipt": "RCT",
                 "purchase_order": "PO", "goods_receipt": "GRN", "supplier_invoice": "SINV",
-                "supplier_payment": "PAY", "journal_entry": "JE", "purchase_requisition": "PR", "work_order": "WO"}
+                "supplier_payment": "PAY", "journal_entry": "JE", "purchase_requisition": "PR", "work_order": "WO",
+                "customer_return": "CRN", "supplier_return": "SRN"}
     with seeded.engine.connect() as conn:
         sequences = {(t, int(y)): int(v) for t, y, v in _rows(conn, "SELECT doc_type, year, next_value "
                                                                    "FROM document_sequence")}
@@ -113,3 +115,16 @@ def test_progress_reports_every_day_and_the_finish(seeded: Seeded) -> None:
     assert seeded.ticks[0] == (1, total)
     assert seeded.ticks[-1] == (total, total)
     assert len(seeded.ticks) == total
+
+
+def test_history_holds_returns_and_cancelled_receipts_and_payments_that_net_to_zero(seeded: Seeded) -> None:
+    with seeded.engine.connect() as conn:
+        counts = [conn.execute(text(sql)).scalar_one() for sql in (
+            "SELECT COUNT(*) FROM customer_return", "SELECT COUNT(*) FROM supplier_return",
+            "SELECT COUNT(*) FROM customer_receipt WHERE status = 'cancelled'",
+            "SELECT COUNT(*) FROM supplier_payment WHERE status = 'cancelled'")]
+        reversals = conn.execute(text("SELECT COUNT(*) FROM journal_entry WHERE reversal_of_id IS NOT NULL")).scalar_one()
+    assert all(n > 0 for n in counts), counts
+    assert reversals == counts[2] + counts[3]
+    assert run_check(seeded.engine, only=["returns_within_source", "returns_posted", "reversals_net_to_zero",
+                                          "cancellations_reversed"]).ok

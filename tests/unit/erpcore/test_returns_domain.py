@@ -115,3 +115,12 @@ def test_a_withdrawn_demand_reduces_or_cancels_its_requisition() -> None:
     assert after_cancelled_demand(D(5), D(2)) == D(3)
     assert after_cancelled_demand(D(5), D(5)) == 0
     assert after_cancelled_demand(D(5), D(9)) == 0
+
+
+def test_a_note_settles_what_its_invoice_still_owes_and_refunds_the_rest() -> None:
+    assert returns.settle(D("12.00"), D("48.00")) == (D("12.00"), D(0))
+    assert returns.settle(D("12.00"), D("5.00")) == (D("5.00"), D("7.00"))
+    assert returns.settle(D("12.00"), D("-3.00")) == (D(0), D("12.00"))
+    refunded = postings.customer_return(9, D("6.00"), D("10.00"), D("2.00"), refund=D("12.00"))
+    assert is_balanced(refunded) and {p.role.value for p in refunded} >= {"bank"}
+    assert not [p for p in refunded if p.role.value == "accounts_receivable"]
