@@ -37,6 +37,9 @@ from erpcore.reporting.catalogue import ReportQuery
 from erpcore.reporting.sheet import Column, Kind, Sheet, total_row
 
 
+HALF_CENT = Decimal("0.005")
+
+
 @dataclass(frozen=True)
 class OpenItem:
     """What one document still owes at the date (credit-positive for AP, debit-positive for AR)."""
@@ -145,6 +148,7 @@ def _open_items(side: Side, as_of: dt.date) -> Any:
         select(c.party_id, c.invoice_id, c.other_type, c.other_id, func.min(c.entry_date).label("first_date"),
                func.sum(c.amount).label("amount"))
         .group_by(c.party_id, c.invoice_id, c.other_type, c.other_id)
+        .having(func.abs(func.sum(c.amount)) >= HALF_CENT)  # settled items stay in the database
     ).subquery()
     return (
         select(lines, inv.number, inv.invoice_date, inv.due_date, literal(side.sign).label("sign"))
