@@ -14,10 +14,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from erpcore.domain import closing, periods, reporting
+from erpcore.domain.accounts import Role
+from erpcore.domain.postings import PostingLine
 from erpcore.domain.reporting import Span
 from erpcore.models import Account, CustomerInvoice, JournalEntry, JournalLine, SupplierInvoice
 from erpcore.reporting import ageing, catalogue, ledger, sales, statements, stock
 from erpcore.seed import SeedSummary, seed
+from erpcore.services.bootstrap import Erp
+from erpcore.services.steps import journal
 from tests.dbhelpers import engine_for
 
 DAYS = 90
@@ -194,3 +198,33 @@ def test_comparison_columns_are_the_previous_period_run_alone(history: tuple[Eng
         sheet = tb.sheet()
         assert sheet.total is not None and sheet.total[-3:] == (tb_alone.totals.debit, tb_alone.totals.credit,
                                                                 tb_alone.totals.closing)
+
+
+def test_a_posting_of_another_source_is_its_own_open_item_and_its_customers_sale(erp: Erp) -> None:
+    """A later chain's document (here a credit note: Dr revenue / Cr receivables) ages on its own date and
+    lowers its customer's sales, and every total still reconciles."""
+    engine = erp.engine
+    summary = seed(engine, 1, 2, 20261201, days=20)
+    with engine.connect() as conn:
+        customer_id = conn.execute(select(JournalLine.customer_id).where(JournalLine.customer_id.is_not(None))
+                                   .limit(1)).scalar_one()
+    day = summary.end - dt.timedelta(days=3)
+    with erp.uow() as uow:
+        journal.post(uow, day, "credit_note", 777, "post", "Credit note 777",
+                     [PostingLine(Role.REVENUE, debit=Decimal("12.50")),
+                      PostingLine(Role.AR, credit=Decimal("12.50"), customer_id=customer_id)])
+        uow.commit()
+    aged = ageing.ageing(engine, ageing.AR, summary.end, (2, 30))
+    [note] = [i for i in aged.items if i.document == "credit_note 777"]
+    assert (note.party_id, note.amount, note.due_date, note.days_overdue, note.bucket) == (
+        customer_id, Decimal("-12.50"), day, 3, "3-30")
+    assert aged.total == _closing(engine, summary.end)[_code(engine, "accounts_receivable")]
+    span = Span(day, day)
+    report = sales.sales(engine, span)
+    customer_sales = sum(r.net_sales for r in report.rows if r.customer_id == customer_id)
+    tb = {r.code: r for r in ledger.trial_balance(engine, day, day).accounts}
+    assert report.total == tb["4000"].credit - tb["4000"].debit
+    with engine.connect() as conn:  # the customer's sales that day: its invoices less the note
+        invoiced = conn.execute(select(CustomerInvoice.net_amount).where(
+            CustomerInvoice.customer_id == customer_id, CustomerInvoice.invoice_date == day)).scalars().all()
+    assert customer_sales == sum((Decimal(str(a)) for a in invoiced), Decimal(0)) - Decimal("12.50")
