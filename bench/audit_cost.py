@@ -80,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.requests} requests, server CPU {run.cpu_ms_per_request:.2f} ms/request", flush=True)
     on = [r for r in runs if r.audit]
     off = [r for r in runs if not r.audit]
+    pairs = list(zip(on, off, strict=True))  # each pair ran back to back: the fairest comparison on a noisy host
+    print(f"per pair: throughput cost {', '.join(f'{1 - a.chains_per_s / b.chains_per_s:.1%}' for a, b in pairs)}; "
+          f"CPU per request {', '.join(f'{a.cpu_ms_per_request / b.cpu_ms_per_request - 1:+.1%}' for a, b in pairs)}")
+    print(f"median of the pairs: throughput cost "
+          f"{statistics.median(1 - a.chains_per_s / b.chains_per_s for a, b in pairs):.1%}, CPU per request "
+          f"{statistics.median(a.cpu_ms_per_request / b.cpu_ms_per_request - 1 for a, b in pairs):+.1%}")
     rate_on, rate_off = statistics.median(r.chains_per_s for r in on), statistics.median(r.chains_per_s for r in off)
     cpu_on = statistics.median(r.cpu_ms_per_request for r in on)
     cpu_off = statistics.median(r.cpu_ms_per_request for r in off)

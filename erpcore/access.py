@@ -160,7 +160,7 @@ RENAMED: dict[str, tuple[str, ...]] = {
     "periods:close": ("finance.period.close",),
     "periods:reopen": ("finance.period.reopen",),
 }
-LEGACY = frozenset({R.SALES, R.PURCHASING, R.FINANCE, R.OPERATIONS})
+JOBS = frozenset({R.SALES_CLERK, R.SALES_MANAGER, R.BUYER, R.AP_CLERK, R.AR_CLERK, R.CONTROLLER, R.HR, R.AUDITOR})
 SUCCESSORS: dict[AccessRole, frozenset[AccessRole]] = {
     R.SALES: frozenset({R.SALES_MANAGER}), R.PURCHASING: frozenset({R.BUYER}), R.FINANCE: frozenset({R.CONTROLLER}),
 }
@@ -191,7 +191,7 @@ def _holds(role: str, permission: str) -> bool:
     holders = PERMISSIONS[permission]
     if role in holders or DOMAIN_ROLES.get(permission.partition(".")[0]) == role:
         return True
-    if holders and holders <= LEGACY | {R.ADMIN}:  # named with the old roles only: their successors hold it
+    if not holders & JOBS:  # named with the old roles only: their successor jobs hold it too
         return any(role in SUCCESSORS.get(h, ()) for h in holders)
     return False
 
@@ -244,9 +244,10 @@ def require(actor: Actor, permission: str) -> None:
         raise Forbidden(f"role '{actor.role}' may not do this (needs {permission})")
 
 
-def denied_entry(permission: str, what: str, arguments: Mapping[str, Any] | None = None) -> Entry:
-    """The audit entry of a refused attempt at `what` (a service or a route)."""
-    return Entry(permission, what, after=arguments, outcome="denied")
+def denied_entry(permission: str, what: str, arguments: Mapping[str, Any] | None = None,
+                 ref: str | None = None) -> Entry:
+    """The audit entry of a refused attempt at `what` (a route: `ref` is its path)."""
+    return Entry(permission, what, ref=ref, after=arguments, outcome="denied")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
         if not access.holds(actor, permission):
             where = {"method": request.method, "path": request.url.path}
             await run_in_threadpool(audit.record, request.app.state.erp.engine, actor.name, actor.role,
-                                    [access.denied_entry(permission, "route", where)])
+                                    [access.denied_entry(permission, "route", where, request.url.path[:80])])
             access.require(actor, permission)
         return actor
 

@@ -66,7 +66,11 @@ def test_old_names_resolve_to_what_they_became_and_old_roles_keep_their_work() -
 def test_a_permission_named_with_old_roles_only_reaches_their_successor_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(PERMISSIONS, "finance.budget.write", frozenset({R.FINANCE}))
     monkeypatch.setitem(PERMISSIONS, "hr.payroll.run", frozenset({R.FINANCE}))
+    monkeypatch.setitem(PERMISSIONS, "production.workorder.release", frozenset({R.WAREHOUSE, R.PURCHASING}))
+    monkeypatch.setitem(PERMISSIONS, "purchase.budget.approve", frozenset({R.PURCHASING, R.CONTROLLER}))
     assert allowed(R.CONTROLLER, "finance.budget.write") and not allowed(R.AP_CLERK, "finance.budget.write")
+    assert allowed(R.BUYER, "production.workorder.release") and allowed(R.WAREHOUSE, "production.workorder.release")
+    assert not allowed(R.BUYER, "purchase.budget.approve")  # a job is named: the table is explicit
     assert allowed(R.HR, "hr.payroll.run") and allowed(R.FINANCE, "hr.payroll.run")
 
 
