@@ -1,7 +1,8 @@
 """Replenishment that counts what is coming: the supply position of an item in a warehouse, and how much a
 requisition must ask for to bring it back to the safety level.
 
-Available to promise = on hand - reserved + on order (purchase order lines not yet received) + already
+Available to promise = on hand - reserved + on order (purchase order lines not yet received, and work orders
+not yet received into stock) + already
 requisitioned (open requisitions not earmarked for a sales order's shortfall). The issue writes the last term
 as "- already requisitioned": an open requisition is supply on its way, so it is taken off what still has to
 be requisitioned, which is what `to_requisition` does.

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from erpcore.domain.replenishment import Position, Replenishment, after_cancelled_demand, to_requisition
-from erpcore.domain.status import PurchaseOrderStatus, RequisitionStatus
-from erpcore.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequisition
+from erpcore.domain.status import PurchaseOrderStatus, RequisitionStatus, WorkOrderStatus
+from erpcore.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, WorkOrder
 from erpcore.services import numbering
 from erpcore.services.sql import Query, locked
 from erpcore.services.unit_of_work import StockLevel, UnitOfWork
@@ -29,8 +29,11 @@ def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity
 
 OPEN_PO = or_(*(PurchaseOrder.status == s for s in (
     PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.PARTLY_RECEIVED)))
-# What is coming for an item in a warehouse, in one round trip: PO lines not received yet, and open requisitions
-# not earmarked for a sales order's shortfall (that demand is not in `reserved`, so its supply is not free).
+OPEN_WO = or_(*(WorkOrder.status == s for s in (
+    WorkOrderStatus.PLANNED, WorkOrderStatus.RELEASED, WorkOrderStatus.ISSUED)))  # no IN list: prepared once
+# What is coming for an item in a warehouse, in one round trip: PO lines not received yet, work orders not
+# finished yet, and open requisitions; neither work orders nor requisitions earmarked for a sales order's
+# shortfall count (that demand is not in `reserved`, so its supply is not free).
 COMING = Query(select(
     select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.qty_received), 0))
     .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
@@ -39,13 +42,18 @@ COMING = Query(select(
     select(func.coalesce(func.sum(PurchaseRequisition.quantity), 0))
     .where(PurchaseRequisition.item_id == bindparam("item_id"), PurchaseRequisition.warehouse_id == bindparam("wh"),
            PurchaseRequisition.status == RequisitionStatus.OPEN, PurchaseRequisition.sales_order_line_id.is_(None))
-    .scalar_subquery().label("requisitioned")))
+    .scalar_subquery().label("requisitioned"),
+    select(func.coalesce(func.sum(WorkOrder.quantity - WorkOrder.qty_received), 0))
+    .where(WorkOrder.item_id == bindparam("item_id"), WorkOrder.warehouse_id == bindparam("wh"), OPEN_WO,
+           WorkOrder.sales_order_line_id.is_(None), WorkOrder.quantity > WorkOrder.qty_received)
+    .scalar_subquery().label("in_production")))
 
 
 def position(uow: UnitOfWork, level: StockLevel) -> Position:
     """The supply position of a balance as this transaction left it: free stock and what is coming."""
     coming = COMING.one(uow.conn, {"item_id": level.item_id, "wh": level.warehouse_id})
-    return Position(level.on_hand, level.reserved, Decimal(coming.on_order), Decimal(coming.requisitioned))
+    return Position(level.on_hand, level.reserved, Decimal(coming.on_order) + Decimal(coming.in_production),
+                    Decimal(coming.requisitioned))
 
 
 def replenish(uow: UnitOfWork, level: StockLevel) -> Replenishment:

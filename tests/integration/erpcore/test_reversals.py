@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from erpcore.check import run_check
 from erpcore.exceptions import InsufficientStock, InvalidTransition
-from erpcore.models import JournalEntry, PurchaseRequisition
-from erpcore.services import purchasing, reversals, sales
+from erpcore.models import Item, JournalEntry, PurchaseRequisition
+from erpcore.services import master, production, purchasing, reversals, sales
 from erpcore.services.bootstrap import Erp
+from erpcore.services.production import BomLineInput
 from erpcore.services.purchasing import InvoiceLineInput, PurchaseLineInput
 from erpcore.services.sales import OrderLineInput
 from tests.factories import World, make_world, stock_up
@@ -149,6 +150,23 @@ def test_safety_stock_requisition_counts_what_is_on_order(erp: Erp) -> None:
     so = sales.create_sales_order(erp.uow(), bare.customer_id, [OrderLineInput(bare.item_id, D(5))]).id
     sales.approve_sales_order(erp.uow(), so)  # nothing coming: the reorder quantity
     assert _requisitions(erp, bare) == [("safety_stock", D(40), "open")]
+
+
+def test_safety_stock_requisition_counts_work_orders_in_production(erp: Erp) -> None:
+    w = make_world(erp, safety="10", reorder="40")
+    stock_up(w, "12")
+    component = master.create_item(erp.uow(), f"PART-{w.item_id}", "Part", D("1.00"), D("2.00")).id
+    with erp.engine.begin() as conn:  # the widget is made here as well as bought
+        conn.execute(update(Item).where(Item.id == w.item_id).values(procurement="manufactured"))
+    production.create_bom(erp.uow(), w.item_id, [BomLineInput(component, D(1))])
+    wo = production.plan_work_order(erp.uow(), w.item_id, D(50)).id
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, D(5))]).id
+    sales.approve_sales_order(erp.uow(), so)  # free 7 < 10, but 7 + 50 in production: no requisition
+    assert _requisitions(erp, w) == []
+    production.cancel_work_order(erp.uow(), wo)
+    so = sales.create_sales_order(erp.uow(), w.customer_id, [OrderLineInput(w.item_id, D(1))]).id
+    sales.approve_sales_order(erp.uow(), so)  # free 6, nothing coming any more: the reorder quantity
+    assert _requisitions(erp, w) == [("safety_stock", D(40), "open")]
 
 
 def test_a_cancelled_order_cancels_its_open_shortage_requisition(erp: Erp) -> None:
