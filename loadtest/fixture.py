@@ -106,7 +106,8 @@ def create_fixture(host: str, tokens: dict[str, str], *, items: int = 20, custom
                          "create purchase order")["id"]
                 _ok(client.post(f"/purchase-orders/{po}/approve"), 200, "approve purchase order")
                 _ok(client.post(f"/purchase-orders/{po}/receive"), 201, "receive goods")
-            extra = {"manufactured": _manufactured(client, run, item_ids, rng)}
+            extra = {"manufactured": _manufactured(client, run, item_ids, rng),
+                     "employees": _staff(client, run, rng)}
     except httpx.HTTPError as exc:
         raise SetupFailed(f"setup: cannot reach the API at {host}: {exc}") from exc
     today = dt.date.today()
@@ -131,3 +132,19 @@ def _manufactured(client: httpx.Client, run: str, item_ids: list[int], rng: rand
             201, "create bill of materials")
         made[str(item)] = len(parts)
     return made
+
+
+STAFF = 3  # employees the month-end close pays, in one department of the run's own
+
+
+def _staff(client: httpx.Client, run: str, rng: random.Random) -> int:
+    """A department and a few employees for the month-end payroll step; returns how many were hired."""
+    department = f"LT-{run}-D"
+    _ok(client.post("/payroll/departments", json={"code": department, "name": "Load department",
+                                                  "cost_centre": "LT"}), 201, "create department")
+    for n in range(STAFF):
+        _ok(client.post("/employees", json={
+            "code": f"LT-{run}-E{n}", "name": f"Load employee {n}", "department": department,
+            "salary": str(Decimal(rng.randrange(250000, 600000)) / 100),
+            "hired_on": dt.date.today().replace(day=1).isoformat()}), 201, "hire employee")
+    return STAFF

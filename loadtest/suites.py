@@ -182,7 +182,7 @@ def procure_to_pay(user: ErpUser) -> None:
         user.expect(name, Decimal(receipt["lines"][0]["quantity"]) == Decimal(qty),
                     f"goods receipt {receipt.get('id')} is not for {qty}")
         name = "POST /supplier-invoices"
-        invoice = user.call("POST", "/supplier-invoices", name, "finance", {
+        invoice = user.call("POST", "/supplier-invoices", name, "purchasing", {  # entered by purchasing, paid by finance (SoD)
             "purchase_order_id": po["id"], "supplier_ref": f"LT-{po['id']}-{user.rng.getrandbits(32):x}",
             "lines": [{"line_no": 1, "quantity": qty, "unit_price": cost}]}, 201)
         user.expect(name, invoice["status"] == "matched", f"invoice for PO {po['id']} is {invoice['status']}: "
@@ -281,6 +281,31 @@ def plan_to_produce(user: ErpUser) -> None:
     user.flow("plan_to_produce", steps)
 
 
+def payroll_close(user: ErpUser) -> None:
+    """The month's payroll at the close: run it (a month runs once; a second call answers with that run), pay
+    it, and read the payroll summary, whose departments add up to the run."""
+    fx = user.fixture
+    period = fx.period_from[:7]
+
+    def steps() -> None:
+        user.expect("payroll fixture", bool(fx.extra.get("employees")), "the fixture hired nobody")
+        name = "POST /payroll/runs/[period]"
+        run = user.call("POST", f"/payroll/runs/{period}", name, "finance", None, 201)
+        user.expect(name, run["period"] == period and run["headcount"] >= 1 and Decimal(run["gross_amount"]) ==
+                    Decimal(run["deduction_amount"]) + Decimal(run["net_amount"]),
+                    f"the {period} run does not add up: {run}")
+        name = "POST /payroll/runs/[period]/pay"
+        paid = user.call("POST", f"/payroll/runs/{period}/pay", name, "finance")
+        user.expect(name, paid["status"] == "paid" and paid["id"] == run["id"], f"the {period} run is not paid")
+        name = "GET /reports/payroll-summary"
+        summary = user.call("GET", f"/reports/payroll-summary?period={period}", name, "finance")
+        nets = sum((Decimal(r["net"]) for r in summary["rows"]), Decimal(0))
+        user.check(name, nets == Decimal(summary["total"]["net"]) == Decimal(paid["net_amount"]),
+                   f"the summary's departments ({nets}) do not add up to the run's net {paid['net_amount']}")
+
+    user.flow("payroll_close", steps)
+
+
 class OrderToCashUser(ErpUser):
     tasks = [order_to_cash]  # noqa: RUF012  (Locust's own class attribute)
 
@@ -308,9 +333,9 @@ class BusinessDayUser(ErpUser):
 
 
 class MonthEndUser(ErpUser):
-    """The close: reports and the last postings crowd out browsing."""
+    """The close: reports, the last postings and the month's payroll crowd out browsing."""
 
-    tasks = {reports: 4, order_to_cash: 2, procure_to_pay: 2, browse: 1}  # type: ignore[assignment]  # noqa: RUF012
+    tasks = {reports: 4, order_to_cash: 2, procure_to_pay: 2, payroll_close: 1, browse: 1}  # type: ignore[assignment]  # noqa: RUF012
 
 
 SUITES: dict[str, type[ErpUser]] = {

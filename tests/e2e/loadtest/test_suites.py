@@ -21,6 +21,8 @@ def test_month_end_suite_under_the_month_end_shape(loadtest: LoadTest) -> None:
     assert {2, 4} <= counts and max(counts) == 4  # the ordinary day at half, the close at full
     metrics = run.verdict["metrics"]
     assert metrics["TASK reports"]["count"] > 0 and metrics["TASK order_to_cash"]["count"] > 0
+    assert metrics["TASK payroll_close"]["count"] > 0 and metrics["TASK payroll_close"]["rate(errors)"] == 0
+    assert metrics["POST /payroll/runs/[period]/pay"]["count"] > 0
     assert run.verdict["check_failures"] == 0 and run.verdict["database_check"]["ok"] is True
 
 
