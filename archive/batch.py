@@ -19,7 +19,7 @@ from archive.rowhash import Digest, combine, digest
 from archive.runs import advance, reserve_batch
 from archive.store import archive_batch, now
 
-__all__ = ["BatchOutcome", "VerificationFailed", "move_batch"]
+__all__ = ["BatchOutcome", "VerificationFailed", "manifest_of", "move_batch"]
 
 
 @dataclass
@@ -50,7 +50,7 @@ def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after
             why = "no candidates left" if done else f"all {window.scanned} candidates in the window stay"
             return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why)
         digests = {t: digest(ax.tables[t], rows) for t, rows in window.moving.rows.items() if rows}
-        manifest = _manifest(batch_id, run_id, family, window.movable, digests)
+        manifest = manifest_of(batch_id, run_id, family, window.movable, digests)
         copy_to_destination(ax, batch_id, window.moving, digests, manifest)
         if ax.parquet is not None:
             manifest["parquet"] = ax.parquet.write_batch(batch_id, family, ax.tables, window.moving.rows, digests)
@@ -69,8 +69,9 @@ def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after
                                         f"moved and verified (hash {manifest['hash'][:12]})")
 
 
-def _manifest(batch_id: int, run_id: int, family: str, roots: list[Any], digests: Mapping[str, Digest]
-              ) -> dict[str, Any]:
+def manifest_of(batch_id: int, run_id: int, family: str, roots: list[Any], digests: Mapping[str, Digest]
+                ) -> dict[str, Any]:
+    """A batch's manifest: key range, rows and hash per table and in all (state `copied` until it commits)."""
     total = combine(digests.values())
     return {"id": batch_id, "run_id": run_id, "family": family, "state": "copied", "first_key": min(roots),
             "last_key": max(roots), "roots": len(roots), "rows": total.rows,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,20 +76,38 @@ def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit:
 
 
 def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, after: Any,
-         limit: int, lock: bool = False) -> Window:
-    """Read the next window of candidates after key `after` and judge each one."""
+         limit: int, lock: bool = False, columns: Mapping[str, Sequence[str]] | None = None) -> Window:
+    """Read the next window of candidates after key `after` and judge each one (reading only `columns` of
+    the tables it names: see `judged_columns`)."""
     root = tables[closure.root]
     stmt = root_query(closure, root, limits.until, after, limit)
+    if columns is not None and root.name in columns:
+        stmt = stmt.with_only_columns(*[root.c[name] for name in columns[root.name]])
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     roots = [dict(r._mapping) for r in conn.execute(stmt)]
     if not roots:
         return Window(last_key=None)
     pk = pk_column(root)
-    found = collect(conn, closure, tables, roots, lock=lock)
+    found = collect(conn, closure, tables, roots, lock=lock, columns=columns)
     skips = _judge(conn, closure, tables, limits, found, roots, pk)
     movable = [r[pk] for r in roots if r[pk] not in skips]
     return Window(roots[-1][pk], len(roots), movable, list(skips.values()), found.for_roots(movable))
+
+
+def judged_columns(closure: Closure, tables: Mapping[str, Table], also: Mapping[str, Sequence[str]]
+                   ) -> dict[str, list[str]]:
+    """Per closure table, the columns a window is judged by (keys, status, dates, number, source link)
+    plus the ones `also` names: what a batch that never copies rows through Python needs to read."""
+    out: dict[str, list[str]] = {}
+    link = closure.family.source_link or ()
+    for name in closure.tables:
+        table = tables[name]
+        wanted = [pk_column(table), *(e.column for e in closure.owning.values() if e.child == name),
+                  "status", "number", date_column(table) or "", *(link if name == closure.root else ()),
+                  *also.get(name, ())]
+        out[name] = [c.name for c in table.columns if c.name in wanted]
+    return out
 
 
 def _label(row: Mapping[str, Any], table: str, pk: str) -> str:

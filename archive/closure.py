@@ -115,9 +115,10 @@ def pk_column(table: Table) -> str:
 
 
 def collect(conn: Connection, closure: Closure, tables: Mapping[str, Table], roots: Sequence[dict[str, Any]],
-            lock: bool = False) -> ClosureRows:
+            lock: bool = False, columns: Mapping[str, Sequence[str]] | None = None) -> ClosureRows:
     """Read the closures of the given root rows, table by table, parents first (locked FOR UPDATE on
-    PostgreSQL when `lock`, so that no business write changes a row between its copy and its delete)."""
+    PostgreSQL when `lock`, so that no business write changes a row between its copy and its delete);
+    `columns` narrows each table's rows to the columns named (all when a table is not named)."""
     out = ClosureRows()
     root_table = tables[closure.root]
     root_pk = pk_column(root_table)
@@ -131,13 +132,19 @@ def collect(conn: Connection, closure: Closure, tables: Mapping[str, Table], roo
         parent_root = out.root_of[edge.parent]
         rows: list[dict[str, Any]] = []
         for part in chunks(list(parent_root)):
-            stmt = select(table).where(table.c[edge.column].in_(part)).order_by(table.c[pk])
+            stmt = select(*_columns(table, columns)).where(table.c[edge.column].in_(part)).order_by(table.c[pk])
             if lock and conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
             rows.extend(dict(r._mapping) for r in conn.execute(stmt))
         out.rows[name] = rows
         out.root_of[name] = {r[pk]: parent_root[r[edge.column]] for r in rows}
     return out
+
+
+def _columns(table: Table, columns: Mapping[str, Sequence[str]] | None) -> list[Any]:
+    if columns is None or table.name not in columns:
+        return list(table.columns)
+    return [table.c[name] for name in columns[table.name]]
 
 
 def inbound_blockers(conn: Connection, closure: Closure, tables: Mapping[str, Table], found: ClosureRows

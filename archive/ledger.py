@@ -23,6 +23,12 @@ from archive.store import now
 
 CENT4 = Decimal("0.0001")
 EVENT = "carry_forward"
+# Per carry-forward kind, the columns of the archived rows it is computed from.
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "journal": {"journal_entry": ("entry_date",),
+                "journal_line": ("account_id", "customer_id", "supplier_id", "debit", "credit")},
+    "stock": {"stock_move": ("id", "item_id", "warehouse_id", "quantity", "value_amount", "move_date")},
+}
 
 
 def _d(value: Any) -> Decimal:

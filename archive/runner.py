@@ -20,6 +20,7 @@ from archive.periods import closed_through
 from archive.plan import limits_for
 from archive.reconcile import reconcile
 from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
+from archive.serverside import move_batch_in_server
 from archive.throttle import Throttle
 from erpcore.exceptions import IntegrityViolation
 
@@ -176,9 +177,10 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
 def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, result: RunResult) -> Any:
     """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
     closure = ax.closures[family]
+    move = move_batch_in_server if ax.server_side(closure) else move_batch
     for attempt in range(LOCK_RETRIES + 1):
         try:
-            return move_batch(ax, run_id, closure, limits, after)
+            return move(ax, run_id, closure, limits, after)
         except OperationalError as exc:
             if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
                 raise

@@ -120,8 +120,13 @@ def finish_run(ax: Archive, run_id: int, state: str, reason: str) -> None:
 def reserve_batch(ax: Archive, run_id: int, family: str) -> int:
     """A batch id, committed as `pending` before anything is copied (so a crash can be cleaned up)."""
     with ax.source.begin() as conn:
-        return int(conn.execute(insert(archive_batch).values(
-            run_id=run_id, family=family, state="pending", roots=0, rows=0, created_at=now(),
-            reason=f"pid {os.getpid()}")).inserted_primary_key[0])  # type: ignore[index]
+        return open_batch(conn, run_id, family)
+
+
+def open_batch(conn: Connection, run_id: int, family: str) -> int:
+    """A `pending` batch row in the caller's transaction; its id tags the batch's rows in the archive."""
+    return int(conn.execute(insert(archive_batch).values(
+        run_id=run_id, family=family, state="pending", roots=0, rows=0, created_at=now(),
+        reason=f"pid {os.getpid()}")).inserted_primary_key[0])  # type: ignore[index]
 
 

@@ -65,6 +65,9 @@ class ArchiveSettings(SectionSettings):
     sleep_seconds: float = Field(0.0, ge=0)
     max_rows_per_second: float = Field(0.0, ge=0)  # 0: no cap
     lock_timeout_ms: int = Field(200, ge=1)
+    # With the destination in another schema of the source's PostgreSQL database, batches move inside the
+    # server (one INSERT ... DELETE ... RETURNING per table, hashed in SQL); off: rows go through Python.
+    server_side: bool = True
     max_replica_lag_seconds: float = Field(30.0, gt=0)
     backlog_alert_documents: int = Field(1000, ge=1)
 
