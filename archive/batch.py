@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, update
 
 from archive import ledger
 from archive.candidates import Limits, Skip, scan
-from archive.closure import Closure, ClosureRows, chunks
+from archive.closure import Closure, ClosureRows, among
 from archive.context import Archive
 from archive.destination import copy_to_destination
 from archive.errors import VerificationFailed
@@ -36,13 +36,15 @@ class BatchOutcome:
     reason: str = ""
 
 
-def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any) -> BatchOutcome:
-    """Archive the next window after key `after`; the source transaction commits only verified moves."""
+def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any, size: int | None = None
+               ) -> BatchOutcome:
+    """Archive the next window (`size` documents, else the batch size) after key `after`; the source
+    transaction commits only verified moves."""
     family = closure.family.name
     batch_id = reserve_batch(ax, run_id, family)
     with ax.source.connect() as conn, conn.begin():
         purge_session(conn, ax.settings.lock_timeout_ms)
-        window = scan(conn, closure, ax.tables, limits, after, ax.settings.batch_size, lock=True)
+        window = scan(conn, closure, ax.tables, limits, after, size or ax.settings.batch_size, lock=True)
         if window.last_key is None or not window.movable:
             conn.execute(delete(archive_batch).where(archive_batch.c.id == batch_id))
             done = window.last_key is None
@@ -87,7 +89,7 @@ def delete_rows(conn: Connection, ax: Archive, closure: Closure, moving: Closure
         key = table.c[moving.pks[name]]
         ids = moving.ids(name)
         deleted = 0
-        for part in chunks(ids):
-            deleted += conn.execute(delete(table).where(key.in_(part))).rowcount or 0
+        for condition in among(conn, key, ids):
+            deleted += conn.execute(delete(table).where(condition)).rowcount or 0
         if deleted != len(ids):
             raise VerificationFailed(f"{name}: deleted {deleted} rows, expected {len(ids)}; the batch is rolled back")

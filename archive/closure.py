@@ -12,7 +12,18 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, MetaData, Table, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    select,
+)
 
 from archive.families import Family
 
@@ -79,6 +90,17 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield values[start:start + size]
 
 
+def among(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """`column IN values` as conditions to run one after another: on PostgreSQL one `= ANY(array)` (one
+    parameter, one cached statement whatever the count), on SQLite chunks within its parameter limit."""
+    if conn.dialect.name == "postgresql":
+        if values:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    for part in chunks(values):
+        yield column.in_(part)
+
+
 @dataclass
 class ClosureRows:
     """The rows of a set of roots' closures, per table, each attributed to its root."""
@@ -115,10 +137,9 @@ def pk_column(table: Table) -> str:
 
 
 def collect(conn: Connection, closure: Closure, tables: Mapping[str, Table], roots: Sequence[dict[str, Any]],
-            lock: bool = False, columns: Mapping[str, Sequence[str]] | None = None) -> ClosureRows:
+            lock: bool = False) -> ClosureRows:
     """Read the closures of the given root rows, table by table, parents first (locked FOR UPDATE on
-    PostgreSQL when `lock`, so that no business write changes a row between its copy and its delete);
-    `columns` narrows each table's rows to the columns named (all when a table is not named)."""
+    PostgreSQL when `lock`, so that no business write changes a row between its copy and its delete)."""
     out = ClosureRows()
     root_table = tables[closure.root]
     root_pk = pk_column(root_table)
@@ -131,20 +152,14 @@ def collect(conn: Connection, closure: Closure, tables: Mapping[str, Table], roo
         pk = out.pks[name] = pk_column(table)
         parent_root = out.root_of[edge.parent]
         rows: list[dict[str, Any]] = []
-        for part in chunks(list(parent_root)):
-            stmt = select(*_columns(table, columns)).where(table.c[edge.column].in_(part)).order_by(table.c[pk])
+        for condition in among(conn, table.c[edge.column], list(parent_root)):
+            stmt = select(table).where(condition).order_by(table.c[pk])
             if lock and conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
             rows.extend(dict(r._mapping) for r in conn.execute(stmt))
         out.rows[name] = rows
         out.root_of[name] = {r[pk]: parent_root[r[edge.column]] for r in rows}
     return out
-
-
-def _columns(table: Table, columns: Mapping[str, Sequence[str]] | None) -> list[Any]:
-    if columns is None or table.name not in columns:
-        return list(table.columns)
-    return [table.c[name] for name in columns[table.name]]
 
 
 def inbound_blockers(conn: Connection, closure: Closure, tables: Mapping[str, Table], found: ClosureRows
@@ -158,8 +173,8 @@ def inbound_blockers(conn: Connection, closure: Closure, tables: Mapping[str, Ta
         child = tables[edge.child]
         pk = pk_column(child)
         moving = found.root_of.get(edge.child, {})
-        for part in chunks(list(targets)):
-            stmt = select(child.c[pk], child.c[edge.column]).where(child.c[edge.column].in_(part))
+        for condition in among(conn, child.c[edge.column], list(targets)):
+            stmt = select(child.c[pk], child.c[edge.column]).where(condition)
             for key, ref in conn.execute(stmt):
                 root = targets[ref]
                 if key not in moving and root not in blocked:

@@ -21,6 +21,7 @@ from archive.plan import limits_for
 from archive.reconcile import reconcile
 from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
 from archive.serverside import move_batch_in_server
+from archive.sizing import BatchSizer
 from archive.throttle import Throttle
 from erpcore.exceptions import IntegrityViolation
 
@@ -50,6 +51,7 @@ class RunResult:
     duration_s: float = 0.0
     throttled_s: float = 0.0
     lock_retries: int = 0
+    largest_batch: int = 0  # documents
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
     check_violations: list[str] = field(default_factory=list)
@@ -125,12 +127,16 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
         after = points[family].last_key if family in points else 0
         if family in points and points[family].done:
             continue
+        sizer = BatchSizer(ax.settings.batch_size, ax.settings.batch_seconds)
         while True:
             stop = _bound_reached(bounds, result, started)
             if stop:
                 result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
                 break
-            outcome = _batch_with_retry(ax, run_id, family, limits[family], after, result)
+            began = time.monotonic()
+            outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result)
+            sizer.after(time.monotonic() - began)
+            result.largest_batch = max(result.largest_batch, outcome.documents)
             for skip in outcome.skipped:
                 kinds[skip.kind] += 1
                 if len(result.examples) < EXAMPLES:
@@ -174,13 +180,14 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
     return ""
 
 
-def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, result: RunResult) -> Any:
+def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, size: int,
+                      result: RunResult) -> Any:
     """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
     closure = ax.closures[family]
     move = move_batch_in_server if ax.server_side(closure) else move_batch
     for attempt in range(LOCK_RETRIES + 1):
         try:
-            return move(ax, run_id, closure, limits, after)
+            return move(ax, run_id, closure, limits, after, size)
         except OperationalError as exc:
             if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
                 raise

@@ -11,13 +11,14 @@ interruption leaves nothing half done for `archive.reconcile`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, insert, update
 
 from archive import ledger
 from archive.batch import BatchOutcome, manifest_of
-from archive.candidates import Limits, judged_columns, scan
+from archive.candidates import Limits
 from archive.closure import Closure, pk_column
 from archive.context import Archive
 from archive.errors import VerificationFailed
@@ -25,30 +26,38 @@ from archive.purge import purge_session
 from archive.rowhash import Digest
 from archive.runs import advance, open_batch
 from archive.sqlhash import aggregate_sql, quote_ident, to_digest
+from archive.sqlwindow import ServerWindow, judge_in_server, walk
 from archive.store import BATCH_COLUMN, archive_batch, now
+
+# The walks join a few hundred keys to big tables through CTEs, whose sizes the planner cannot see: without
+# hash and merge joins it follows the foreign keys' indexes instead of scanning whole tables per batch. (The
+# cost a disabled join adds to a plan would also trip JIT compilation, seconds for a millisecond query.)
+FOLLOW_INDEXES = ("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
+                  "set_config('jit', 'off', true)")
 
 
 def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any,
                          size: int | None = None) -> BatchOutcome:
     """Archive the next window after key `after` in one verified source transaction."""
     family, schema = closure.family.name, str(ax.server_schema)
-    columns = judged_columns(closure, ax.tables, ledger.COLUMNS.get(closure.family.carry_forward or "", {}))
     with ax.source.connect() as conn, conn.begin():
         purge_session(conn, ax.settings.lock_timeout_ms)
-        window = scan(conn, closure, ax.tables, limits, after, size or ax.settings.batch_size, lock=True,
-                      columns=columns)
+        conn.exec_driver_sql(FOLLOW_INDEXES)
+        window = judge_in_server(conn, closure, ax.tables, limits, after, size or ax.settings.batch_size)
         if window.last_key is None or not window.movable:
             done = window.last_key is None
             advance(conn, run_id, family, after if done else window.last_key, 0, done)
             why = "no candidates left" if done else f"all {window.scanned} candidates in the window stay"
             return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why)
         batch_id = open_batch(conn, run_id, family)
-        moved = {name: _move(conn, ax.tables[name], schema, window.moving.ids(name), batch_id)
-                 for name in reversed(closure.tables) if window.moving.ids(name)}
+        tables = [ax.tables[name] for name in reversed(closure.tables) if window.counts.get(name)]
+        summed = ledger.summed_in_server(conn, closure.family, window.movable)
+        moved = _move(conn, closure, ax.tables, tables, schema, window, batch_id)
+        archived = _archived(conn, tables, schema, batch_id)
         for name, digest in moved.items():
-            _compare(batch_id, name, digest, _archived(conn, ax.tables[name], schema, batch_id))
+            _compare(batch_id, name, digest, archived[name])
         manifest = manifest_of(batch_id, run_id, family, window.movable, moved)
-        carried = ledger.replace(conn, ax.tables, closure.family, batch_id, window.moving.rows)
+        carried = ledger.replace(conn, ax.tables, closure.family, batch_id, summed)
         manifest.update(state="archived", archived_at=now(), reason=carried or None)
         conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
             **{k: v for k, v in manifest.items() if k not in ("id", "created_at")}))
@@ -59,22 +68,36 @@ def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Lim
                                         f"moved in the server and verified (hash {manifest['hash'][:12]})")
 
 
-def _move(conn: Connection, table: Table, schema: str, ids: list[Any], batch_id: int) -> Digest:
-    """Delete the rows of `ids`, insert them into the archive, and return the hash of what was deleted."""
-    names = ", ".join(quote_ident(c.name) for c in table.columns)
-    sql = (f"WITH moved AS (DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(pk_column(table))} "
-           f"= ANY(%(ids)s) RETURNING *), copied AS (INSERT INTO {_qualified(schema, table)} ({names}, "
-           f"{quote_ident(BATCH_COLUMN)}) SELECT {names}, %(batch)s FROM moved) " + aggregate_sql(table, "moved r"))
-    digest = to_digest(conn.exec_driver_sql(sql, {"ids": ids, "batch": batch_id}).one())
-    if digest.rows != len(ids):
-        raise VerificationFailed(f"batch {batch_id}: {table.name}: deleted {digest.rows} rows, expected {len(ids)}; "
-                                 "the batch is rolled back")
-    return digest
+def _move(conn: Connection, closure: Closure, all_tables: Mapping[str, Table], tables: list[Table], schema: str,
+          window: ServerWindow, batch_id: int) -> dict[str, Digest]:
+    """One statement: delete the movable closures' rows of `tables`, insert them into the archive, and return
+    the hash of what was deleted per table. Its CTEs all read the rows as they were before it, and foreign
+    keys are checked at its end, when children and parents are gone alike."""
+    ctes = walk(closure, all_tables, facts=False)
+    sums = []
+    for i, table in enumerate(tables):
+        names = ", ".join(quote_ident(c.name) for c in table.columns)
+        walked = f"x{closure.tables.index(table.name)}"
+        ctes.append(f"m{i} AS (DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(pk_column(table))} IN "
+                    f"(SELECT id FROM {walked}) RETURNING *), c{i} AS (INSERT INTO {_qualified(schema, table)} "
+                    f"({names}, {quote_ident(BATCH_COLUMN)}) SELECT {names}, %(batch)s FROM m{i})")
+        sums.append(f"SELECT {i}, * FROM ({aggregate_sql(table, f'm{i} r')}) s{i}")
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(sums)
+    rows = conn.exec_driver_sql(sql, {"roots": window.movable, "batch": batch_id}).all()
+    moved = {tables[row[0]].name: to_digest(row[1:]) for row in rows}
+    for name, digest in moved.items():
+        if digest.rows != window.counts[name]:
+            raise VerificationFailed(f"batch {batch_id}: {name}: deleted {digest.rows} rows, judged "
+                                     f"{window.counts[name]}; the batch is rolled back")
+    return moved
 
 
-def _archived(conn: Connection, table: Table, schema: str, batch_id: int) -> Digest:
-    source = f"{_qualified(schema, table)} r WHERE r.{quote_ident(BATCH_COLUMN)} = %(batch)s"
-    return to_digest(conn.exec_driver_sql(aggregate_sql(table, source), {"batch": batch_id}).one())
+def _archived(conn: Connection, tables: list[Table], schema: str, batch_id: int) -> dict[str, Digest]:
+    """The hash of every table's rows the archive holds under `batch_id`, in one statement."""
+    sums = [f"SELECT {i}, * FROM ({aggregate_sql(t, f'{_qualified(schema, t)} r WHERE r.{quote_ident(BATCH_COLUMN)} = %(batch)s')}) s{i}"
+            for i, t in enumerate(tables)]
+    rows = conn.exec_driver_sql(" UNION ALL ".join(sums), {"batch": batch_id}).all()
+    return {tables[row[0]].name: to_digest(row[1:]) for row in rows}
 
 
 def _compare(batch_id: int, name: str, moved: Digest, archived: Digest) -> None:
