@@ -34,6 +34,7 @@ class BatchOutcome:
     scanned: int = 0
     skipped: list[Skip] = field(default_factory=list)
     reason: str = ""
+    after: Any = None  # the key the family's checkpoint moved to
 
 
 def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any, size: int | None = None
@@ -50,7 +51,8 @@ def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after
             done = window.last_key is None
             advance(conn, run_id, family, after if done else window.last_key, 0, done)
             why = "no candidates left" if done else f"all {window.scanned} candidates in the window stay"
-            return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why)
+            return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why,
+                                after=after if done else window.last_key)
         digests = {t: digest(ax.tables[t], rows) for t, rows in window.moving.rows.items() if rows}
         manifest = manifest_of(batch_id, run_id, family, window.movable, digests)
         copy_to_destination(ax, batch_id, window.moving, digests, manifest)
@@ -68,7 +70,8 @@ def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after
             state="archived", archived_at=now(), parquet=manifest["parquet"]))
     return BatchOutcome(family, batch_id, False, len(window.movable), manifest["rows"], window.scanned,
                         window.skipped, f"batch {batch_id}: {len(window.movable)} documents, {manifest['rows']} rows "
-                                        f"moved and verified (hash {manifest['hash'][:12]})")
+                                        f"moved and verified (hash {manifest['hash'][:12]})",
+                        after=window.last_key)
 
 
 def manifest_of(batch_id: int, run_id: int, family: str, roots: list[Any], digests: Mapping[str, Digest]

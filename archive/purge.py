@@ -14,5 +14,5 @@ def purge_session(conn: Connection, lock_timeout_ms: int) -> None:
     """Let this transaction delete archived rows, and give up on a lock after `lock_timeout_ms`."""
     if conn.dialect.name != "postgresql":
         return
-    conn.execute(text("SELECT set_config('erpops.allow_purge', 'on', true)"))
-    conn.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{int(lock_timeout_ms)}ms"})
+    conn.execute(text("SELECT set_config('erpops.allow_purge', 'on', true), set_config('lock_timeout', :v, true)"),
+                 {"v": f"{int(lock_timeout_ms)}ms"})

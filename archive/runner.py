@@ -143,7 +143,7 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
                     result.examples.append(skip)
             if outcome.done:
                 break
-            after = _next_key(ax, run_id, family)
+            after = outcome.after
             result.batches += 1 if outcome.batch_id else 0
             result.documents += outcome.documents
             result.rows += outcome.rows
@@ -159,11 +159,6 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
     wal1 = _wal_lsn(ax.source)
     if wal0 is not None and wal1 is not None and result.rows:
         result.wal_bytes_per_row = (wal1 - wal0) / result.rows
-
-
-def _next_key(ax: Archive, run_id: int, family: str) -> Any:
-    with ax.source.connect() as conn:
-        return checkpoint(conn, run_id)[family].last_key
 
 
 def _deadline(bounds: Bounds, started: float) -> float | None:

@@ -23,7 +23,7 @@ from archive.closure import Closure, pk_column
 from archive.context import Archive
 from archive.errors import VerificationFailed
 from archive.purge import purge_session
-from archive.rowhash import Digest
+from archive.rowhash import RECORD, Digest
 from archive.runs import advance, open_batch
 from archive.sqlhash import aggregate_sql, quote_ident, to_digest
 from archive.sqlwindow import ServerWindow, judge_in_server, walk
@@ -48,12 +48,14 @@ def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Lim
             done = window.last_key is None
             advance(conn, run_id, family, after if done else window.last_key, 0, done)
             why = "no candidates left" if done else f"all {window.scanned} candidates in the window stay"
-            return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why)
+            return BatchOutcome(family, None, done, scanned=window.scanned, skipped=window.skipped, reason=why,
+                                after=after if done else window.last_key)
         batch_id = open_batch(conn, run_id, family)
         tables = [ax.tables[name] for name in reversed(closure.tables) if window.counts.get(name)]
         summed = ledger.summed_in_server(conn, closure.family, window.movable)
-        moved = _move(conn, closure, ax.tables, tables, schema, window, batch_id)
-        archived = _archived(conn, tables, schema, batch_id)
+        kind = RECORD if ax.settings.server_hash == "record" else ""
+        moved = _move(conn, closure, ax.tables, tables, schema, window, batch_id, kind)
+        archived = _archived(conn, tables, schema, batch_id, kind)
         for name, digest in moved.items():
             _compare(batch_id, name, digest, archived[name])
         manifest = manifest_of(batch_id, run_id, family, window.movable, moved)
@@ -65,11 +67,12 @@ def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Lim
         advance(conn, run_id, family, window.last_key, manifest["rows"], False)
     return BatchOutcome(family, batch_id, False, len(window.movable), manifest["rows"], window.scanned,
                         window.skipped, f"batch {batch_id}: {len(window.movable)} documents, {manifest['rows']} rows "
-                                        f"moved in the server and verified (hash {manifest['hash'][:12]})")
+                                        f"moved in the server and verified (hash {manifest['hash'][:12]})",
+                        after=window.last_key)
 
 
 def _move(conn: Connection, closure: Closure, all_tables: Mapping[str, Table], tables: list[Table], schema: str,
-          window: ServerWindow, batch_id: int) -> dict[str, Digest]:
+          window: ServerWindow, batch_id: int, kind: str) -> dict[str, Digest]:
     """One statement: delete the movable closures' rows of `tables`, insert them into the archive, and return
     the hash of what was deleted per table. Its CTEs all read the rows as they were before it, and foreign
     keys are checked at its end, when children and parents are gone alike."""
@@ -81,10 +84,10 @@ def _move(conn: Connection, closure: Closure, all_tables: Mapping[str, Table], t
         ctes.append(f"m{i} AS (DELETE FROM {quote_ident(table.name)} WHERE {quote_ident(pk_column(table))} IN "
                     f"(SELECT id FROM {walked}) RETURNING *), c{i} AS (INSERT INTO {_qualified(schema, table)} "
                     f"({names}, {quote_ident(BATCH_COLUMN)}) SELECT {names}, %(batch)s FROM m{i})")
-        sums.append(f"SELECT {i}, * FROM ({aggregate_sql(table, f'm{i} r')}) s{i}")
+        sums.append(f"SELECT {i}, * FROM ({aggregate_sql(table, f'm{i} r', kind=kind)}) s{i}")
     sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(sums)
     rows = conn.exec_driver_sql(sql, {"roots": window.movable, "batch": batch_id}).all()
-    moved = {tables[row[0]].name: to_digest(row[1:]) for row in rows}
+    moved = {tables[row[0]].name: to_digest(row[1:], kind) for row in rows}
     for name, digest in moved.items():
         if digest.rows != window.counts[name]:
             raise VerificationFailed(f"batch {batch_id}: {name}: deleted {digest.rows} rows, judged "
@@ -92,12 +95,13 @@ def _move(conn: Connection, closure: Closure, all_tables: Mapping[str, Table], t
     return moved
 
 
-def _archived(conn: Connection, tables: list[Table], schema: str, batch_id: int) -> dict[str, Digest]:
+def _archived(conn: Connection, tables: list[Table], schema: str, batch_id: int, kind: str) -> dict[str, Digest]:
     """The hash of every table's rows the archive holds under `batch_id`, in one statement."""
-    sums = [f"SELECT {i}, * FROM ({aggregate_sql(t, f'{_qualified(schema, t)} r WHERE r.{quote_ident(BATCH_COLUMN)} = %(batch)s')}) s{i}"
+    batch = quote_ident(BATCH_COLUMN)
+    sums = [f"SELECT {i}, * FROM ({aggregate_sql(t, f'{_qualified(schema, t)} r WHERE r.{batch} = %(batch)s', kind=kind)}) s{i}"
             for i, t in enumerate(tables)]
     rows = conn.exec_driver_sql(" UNION ALL ".join(sums), {"batch": batch_id}).all()
-    return {tables[row[0]].name: to_digest(row[1:]) for row in rows}
+    return {tables[row[0]].name: to_digest(row[1:], kind) for row in rows}
 
 
 def _compare(batch_id: int, name: str, moved: Digest, archived: Digest) -> None:

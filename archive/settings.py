@@ -72,6 +72,9 @@ class ArchiveSettings(SectionSettings):
     # With the destination in another schema of the source's PostgreSQL database, batches move inside the
     # server (one INSERT ... DELETE ... RETURNING per table, hashed in SQL); off: rows go through Python.
     server_side: bool = True
+    # The hash a server-side batch records: "record" (PostgreSQL's record hash, cheap) or "canonical" (the
+    # SHA-256 of the canonical lines, as the Python path and the Parquet copies record it).
+    server_hash: Literal["record", "canonical"] = "record"
     max_replica_lag_seconds: float = Field(30.0, gt=0)
     backlog_alert_documents: int = Field(1000, ge=1)
 
