@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time bound per batch (0: fixed --batch-size batches)")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--no-fk-indexes", action="store_true",
-                        help="leave the referencing columns without an index (as the schema ships them)")
+                        help="leave referencing columns without an index as they are (since migration "
+                             "0008_archive_fk_indexes the schema ships none)")
     parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
     args = parser.parse_args(argv)
     end = dt.date.today()
