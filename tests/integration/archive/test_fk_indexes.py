@@ -19,6 +19,6 @@ def test_no_reference_into_an_archived_table_lacks_an_index(engine: Engine, tmp_
     with sqlite_engine(tmp_path, migrate=False) as dest:
         ax = open_archive(ArchiveSettings(), source=engine, dest=dest, create=False)
     edges = {f"{e.child}.{e.column}" for c in ax.closures.values() for e in [*c.owning.values(), *c.inbound]}
-    assert ADDED <= edges  # the five columns are references the closures follow
+    assert edges >= ADDED  # the five columns are references the closures follow
     with engine.connect() as conn:
         assert unindexed_references(conn, ax.closures.values()) == []
