@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, Update, insert, select, text, update
 
 from archive.candidates import Limits
 from archive.context import Archive
@@ -105,10 +105,15 @@ def checkpoint(conn: Connection, run_id: int) -> dict[str, Any]:
 
 def advance(conn: Connection, run_id: int, family: str, last_key: Any, rows: int, done: bool) -> None:
     """Move the checkpoint; called inside the batch's source transaction, so it commits with the delete."""
+    conn.execute(advancing(run_id, family, last_key, rows, done))
+
+
+def advancing(run_id: int, family: str, last_key: Any, rows: int, done: bool) -> Update:
+    """The statement that moves the checkpoint (to run alone, or as a CTE of the batch's last statement)."""
     cp = archive_checkpoint
-    conn.execute(update(cp).where(cp.c.run_id == run_id, cp.c.family == family).values(
+    return update(cp).where(cp.c.run_id == run_id, cp.c.family == family).values(
         last_key=last_key, rows=cp.c.rows + rows, batches=cp.c.batches + (1 if rows else 0), done=done,
-        updated_at=now()))
+        updated_at=now())
 
 
 def finish_run(ax: Archive, run_id: int, state: str, reason: str) -> None:

@@ -24,7 +24,7 @@ from archive.context import Archive
 from archive.errors import VerificationFailed
 from archive.purge import purge_session
 from archive.rowhash import RECORD, Digest
-from archive.runs import advance, open_batch
+from archive.runs import advance, advancing, open_batch
 from archive.sqlhash import aggregate_sql, quote_ident, to_digest
 from archive.sqlwindow import ServerWindow, judge_in_server, walk
 from archive.store import BATCH_COLUMN, archive_batch, now
@@ -32,8 +32,7 @@ from archive.store import BATCH_COLUMN, archive_batch, now
 # The walks join a few hundred keys to big tables through CTEs, whose sizes the planner cannot see: without
 # hash and merge joins it follows the foreign keys' indexes instead of scanning whole tables per batch. (The
 # cost a disabled join adds to a plan would also trip JIT compilation, seconds for a millisecond query.)
-FOLLOW_INDEXES = ("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
-                  "set_config('jit', 'off', true)")
+FOLLOW_INDEXES = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off"}
 
 
 def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any,
@@ -41,8 +40,7 @@ def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Lim
     """Archive the next window after key `after` in one verified source transaction."""
     family, schema = closure.family.name, str(ax.server_schema)
     with ax.source.connect() as conn, conn.begin():
-        purge_session(conn, ax.settings.lock_timeout_ms)
-        conn.exec_driver_sql(FOLLOW_INDEXES)
+        purge_session(conn, ax.settings.lock_timeout_ms, **FOLLOW_INDEXES)
         window = judge_in_server(conn, closure, ax.tables, limits, after, size or ax.settings.batch_size)
         if window.last_key is None or not window.movable:
             done = window.last_key is None
@@ -61,10 +59,10 @@ def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Lim
         manifest = manifest_of(batch_id, run_id, family, window.movable, moved)
         carried = ledger.replace(conn, ax.tables, closure.family, batch_id, summed)
         manifest.update(state="archived", archived_at=now(), reason=carried or None)
-        conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
-            **{k: v for k, v in manifest.items() if k not in ("id", "created_at")}))
-        conn.execute(insert(_in_schema(ax.manifest, schema)), manifest)
-        advance(conn, run_id, family, window.last_key, manifest["rows"], False)
+        finished = update(archive_batch).where(archive_batch.c.id == batch_id).values(
+            **{k: v for k, v in manifest.items() if k not in ("id", "created_at")})
+        conn.execute(insert(_in_schema(ax.manifest, schema)).values(manifest).add_cte(finished.cte("batch_done"))
+                     .add_cte(advancing(run_id, family, window.last_key, manifest["rows"], False).cte("moved_on")))
     return BatchOutcome(family, batch_id, False, len(window.movable), manifest["rows"], window.scanned,
                         window.skipped, f"batch {batch_id}: {len(window.movable)} documents, {manifest['rows']} rows "
                                         f"moved in the server and verified (hash {manifest['hash'][:12]})",

@@ -3,7 +3,7 @@
 The roots are locked and read as `scan` reads them; their closures are walked by the server along the
 owning foreign keys (one CTE per table, each row tagged with its root), which returns only facts per root
 and table: rows and latest date, the first row still open, the first row outside the window's closures
-that references one of them. `candidates.decide` then judges exactly as it does for `scan`. The same
+that references one of them, and (ledger rows) a source document still in production. `candidates.decide` then judges exactly as it does for `scan`. The same
 walk, restricted to the movable roots, is what `archive.serverside` deletes.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from archive.candidates import Facts, Limits, Skip, as_date, decide, label, root_query, sources_in_production
+from archive.candidates import Facts, Limits, Skip, as_date, decide, label, root_query
 from archive.closure import Closure, date_column, pk_column
 from archive.sqlhash import quote_ident as q
 
@@ -91,9 +91,9 @@ def judge_in_server(conn: Connection, closure: Closure, tables: Mapping[str, Tab
     roots = [dict(r._mapping) for r in conn.execute(stmt)]
     if not roots:
         return ServerWindow(last_key=None)
-    facts, counts = _facts(conn, closure, tables, roots, pk)
+    facts, counts, sources = _facts(conn, closure, tables, roots, pk)
     labels = {r[pk]: label(r, closure.root, pk) for r in roots}
-    skips = decide(facts, labels, limits, sources_in_production(conn, closure, tables, roots, pk))
+    skips = decide(facts, labels, limits, sources)
     movable = [r[pk] for r in roots if r[pk] not in skips]
     keep = set(movable)
     moving = {closure.root: len(movable)}
@@ -102,8 +102,28 @@ def judge_in_server(conn: Connection, closure: Closure, tables: Mapping[str, Tab
     return ServerWindow(roots[-1][pk], len(roots), movable, list(skips.values()), moving)
 
 
+def _source_queries(closure: Closure, tables: Mapping[str, Table], roots: list[dict[str, Any]]
+                    ) -> tuple[list[str], dict[str, list[Any]]]:
+    """Ledger roots whose source document (named by table and id) is still in production, as
+    `candidates.sources_in_production` finds them: one part per source table the window names."""
+    if closure.family.source_link is None:
+        return [], {}
+    type_col, id_col = closure.family.source_link
+    named = [r for r in roots if r[type_col] in tables and r[id_col] is not None]
+    parts = []
+    for name in sorted({r[type_col] for r in named}):
+        pk = q(pk_column(tables[name]))
+        parts.append(f"SELECT 'source', 0, s.root, 'its source document {name} ' || s.id || ' is still in "
+                     f"production', NULL::date, 0::bigint FROM src s JOIN {q(name)} d ON d.{pk} = s.id "
+                     f"WHERE s.type = '{name}'")
+    pk = pk_column(tables[closure.root])
+    params = {"src_roots": [r[pk] for r in named], "src_types": [r[type_col] for r in named],
+              "src_ids": [r[id_col] for r in named]}
+    return parts, params
+
+
 def _facts(conn: Connection, closure: Closure, tables: Mapping[str, Table], roots: list[dict[str, Any]], pk: str
-           ) -> tuple[Facts, dict[str, dict[Any, int]]]:
+           ) -> tuple[Facts, dict[str, dict[Any, int]], dict[Any, str]]:
     facts = Facts()
     closed, day = closure.family.closed.get(closure.root), date_column(tables[closure.root])
     for r in roots:
@@ -111,17 +131,25 @@ def _facts(conn: Connection, closure: Closure, tables: Mapping[str, Table], root
             facts.open[r[pk]] = f"{label(r, closure.root, pk)} is {r.get('status')}"
         facts.close_on(r[pk], as_date(r.get(day)) if day else None)
     counts: dict[str, dict[Any, int]] = defaultdict(dict)
+    sources: dict[Any, str] = {}
     parts = _fact_queries(closure, tables)
-    if not parts:
-        return facts, counts
-    sql = "WITH " + ", ".join(walk(closure, tables, facts=True)) + " " + " UNION ALL ".join(parts)
-    rows = sorted(conn.exec_driver_sql(sql, {"roots": [r[pk] for r in roots]}).all(), key=lambda f: (f[0], f[1]))
-    for kind, k, root_id, reason, latest, n in rows:
+    source_parts, params = _source_queries(closure, tables, roots)
+    if not parts + source_parts:
+        return facts, counts, sources
+    ctes = walk(closure, tables, facts=True)
+    if source_parts:
+        ctes.append("src AS (SELECT * FROM unnest(%(src_roots)s::bigint[], %(src_types)s::text[], "
+                    "%(src_ids)s::bigint[]) AS s(root, type, id))")
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(parts + source_parts)
+    found = conn.exec_driver_sql(sql, {"roots": [r[pk] for r in roots], **params}).all()
+    for kind, k, root_id, reason, latest, n in sorted(found, key=lambda f: (f[0], f[1])):
         if kind == "rows":
             counts[closure.tables[k]][root_id] = int(n)
             facts.close_on(root_id, latest)
         elif kind == "open":
             facts.open.setdefault(root_id, reason)
+        elif kind == "source":
+            sources[root_id] = reason
         else:
             facts.referenced.setdefault(root_id, reason)
-    return facts, counts
+    return facts, counts, sources

@@ -29,6 +29,7 @@ from archive.candidates import scan
 from archive.errors import VerificationFailed
 from archive.periods import closed_through
 from archive.plan import limits_for
+from archive.purge import purge_session
 from archive.rowhash import RECORD, Digest, digest
 from archive.runner import run_archive
 from archive.sqlhash import aggregate_sql, supported, to_digest
@@ -121,7 +122,7 @@ def test_the_window_judged_in_sql_is_the_window_judged_in_python(pair: Pair) -> 
             continue
         after: Any = 0
         with pair.source.connect() as conn, conn.begin():
-            conn.exec_driver_sql(serverside.FOLLOW_INDEXES)
+            purge_session(conn, 200, **serverside.FOLLOW_INDEXES)
             while True:
                 python = scan(conn, closure, ax.tables, limits, after, 60)
                 server = judge_in_server(conn, closure, ax.tables, limits, after, 60)
