@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from archive import families as registry
@@ -121,38 +121,39 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
     with ax.source.connect() as conn:
         points = checkpoint(conn, run_id)
     result.state, result.reason = "done", "every candidate was judged; all movable documents moved"
-    for family in registry.FAMILIES:
-        if family not in limits or family not in ax.closures or (families and family not in families):
-            continue
-        after = points[family].last_key if family in points else 0
-        if family in points and points[family].done:
-            continue
-        sizer = BatchSizer(ax.settings.batch_size, ax.settings.batch_seconds)
-        while True:
-            stop = _bound_reached(bounds, result, started)
-            if stop:
-                result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
+    with ax.source.connect() as held:  # server-side batches reuse it: no checkout and ping per batch
+        for family in registry.FAMILIES:
+            if family not in limits or family not in ax.closures or (families and family not in families):
+                continue
+            after = points[family].last_key if family in points else 0
+            if family in points and points[family].done:
+                continue
+            sizer = BatchSizer(ax.settings.batch_size, ax.settings.batch_seconds)
+            while True:
+                stop = _bound_reached(bounds, result, started)
+                if stop:
+                    result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
+                    break
+                began = time.monotonic()
+                outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result, held)
+                sizer.after(time.monotonic() - began)
+                result.largest_batch = max(result.largest_batch, outcome.documents)
+                for skip in outcome.skipped:
+                    kinds[skip.kind] += 1
+                    if len(result.examples) < EXAMPLES:
+                        result.examples.append(skip)
+                if outcome.done:
+                    break
+                after = outcome.after
+                result.batches += 1 if outcome.batch_id else 0
+                result.documents += outcome.documents
+                result.rows += outcome.rows
+                result.family_rows[family] = result.family_rows.get(family, 0) + outcome.rows
+                if progress is not None:
+                    progress(family, result.documents, result.rows)
+                throttle.after_batch(outcome.rows, _deadline(bounds, started))
+            if result.state == "stopped":
                 break
-            began = time.monotonic()
-            outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result)
-            sizer.after(time.monotonic() - began)
-            result.largest_batch = max(result.largest_batch, outcome.documents)
-            for skip in outcome.skipped:
-                kinds[skip.kind] += 1
-                if len(result.examples) < EXAMPLES:
-                    result.examples.append(skip)
-            if outcome.done:
-                break
-            after = outcome.after
-            result.batches += 1 if outcome.batch_id else 0
-            result.documents += outcome.documents
-            result.rows += outcome.rows
-            result.family_rows[family] = result.family_rows.get(family, 0) + outcome.rows
-            if progress is not None:
-                progress(family, result.documents, result.rows)
-            throttle.after_batch(outcome.rows, _deadline(bounds, started))
-        if result.state == "stopped":
-            break
     result.skipped = dict(kinds)
     result.duration_s = time.monotonic() - started
     result.throttled_s = throttle.throttled_s
@@ -176,13 +177,15 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
 
 
 def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, size: int,
-                      result: RunResult) -> Any:
+                      result: RunResult, held: Connection) -> Any:
     """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
     closure = ax.closures[family]
-    move = move_batch_in_server if ax.server_side(closure) else move_batch
+    server_side = ax.server_side(closure)
     for attempt in range(LOCK_RETRIES + 1):
         try:
-            return move(ax, run_id, closure, limits, after, size)
+            if server_side:
+                return move_batch_in_server(ax, run_id, closure, limits, after, size, held)
+            return move_batch(ax, run_id, closure, limits, after, size)
         except OperationalError as exc:
             if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
                 raise
