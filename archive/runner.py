@@ -51,6 +51,7 @@ class RunResult:
     duration_s: float = 0.0
     throttled_s: float = 0.0
     lock_retries: int = 0
+    overruns: int = 0  # server-side batches cancelled past their time bound and retried smaller
     largest_batch: int = 0  # documents
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
@@ -178,18 +179,33 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
 
 def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, size: int,
                       result: RunResult, held: Connection) -> Any:
-    """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
+    """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on;
+    a server-side batch that ran past its time bound (`statement_timeout`) is retried at half the size, and
+    its last try runs unbounded so that a run always moves on."""
     closure = ax.closures[family]
     server_side = ax.server_side(closure)
     for attempt in range(LOCK_RETRIES + 1):
         try:
             if server_side:
-                return move_batch_in_server(ax, run_id, closure, limits, after, size, held)
+                guard = _guard_ms(ax) if attempt < LOCK_RETRIES else None
+                return move_batch_in_server(ax, run_id, closure, limits, after, size, held, guard)
             return move_batch(ax, run_id, closure, limits, after, size)
         except OperationalError as exc:
-            if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
+            message = str(exc.orig).lower()
+            overran = "statement timeout" in message
+            if not (overran or "lock" in message) or attempt == LOCK_RETRIES:
                 raise
-            result.lock_retries += 1
-            reconcile(ax)
-            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+            if overran:
+                result.overruns += 1
+                size = max(1, size // 2)
+            else:
+                result.lock_retries += 1
+                reconcile(ax)
+                time.sleep(min(2.0, 0.1 * 2 ** attempt))
     raise AssertionError("unreachable")
+
+
+def _guard_ms(ax: Archive) -> int | None:
+    """How long one statement of a server-side batch may run: twice the batch's time bound."""
+    seconds = ax.settings.batch_seconds
+    return max(1, int(2000 * seconds)) if seconds > 0 else None

@@ -36,15 +36,18 @@ FOLLOW_INDEXES = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "o
 
 
 def move_batch_in_server(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any,
-                         size: int | None = None, conn: Connection | None = None) -> BatchOutcome:
+                         size: int | None = None, conn: Connection | None = None, guard_ms: int | None = None
+                         ) -> BatchOutcome:
     """Archive the next window after key `after` in one verified source transaction (on `conn` when given:
-    a run keeps one connection for its batches rather than checking one out, and pinging it, per batch)."""
+    a run keeps one connection for its batches rather than checking one out, and pinging it, per batch;
+    `guard_ms`, when given, cancels any of its statements that runs longer)."""
     if conn is None:
         with ax.source.connect() as own:
-            return move_batch_in_server(ax, run_id, closure, limits, after, size, own)
+            return move_batch_in_server(ax, run_id, closure, limits, after, size, own, guard_ms)
     family, schema = closure.family.name, str(ax.server_schema)
+    guard = {"statement_timeout": f"{guard_ms}ms"} if guard_ms else {}
     with conn.begin():
-        purge_session(conn, ax.settings.lock_timeout_ms, **FOLLOW_INDEXES)
+        purge_session(conn, ax.settings.lock_timeout_ms, **FOLLOW_INDEXES, **guard)
         window = judge_in_server(conn, closure, ax.tables, limits, after, size or ax.settings.batch_size)
         if window.last_key is None or not window.movable:
             done = window.last_key is None

@@ -31,7 +31,7 @@ from archive.periods import closed_through
 from archive.plan import limits_for
 from archive.purge import purge_session
 from archive.rowhash import RECORD, Digest, digest
-from archive.runner import run_archive
+from archive.runner import Bounds, run_archive
 from archive.sqlhash import aggregate_sql, supported, to_digest
 from archive.sqlwindow import judge_in_server
 from archive.store import archive_batch
@@ -165,4 +165,17 @@ def test_without_server_side_batches_go_through_python(pair: Pair) -> None:
     assert ax.server_schema is None and not any(ax.server_side(c) for c in ax.closures.values())
     run_archive(ax, families=["purchase_orders"], today=TODAY, check=False)
     assert _batches(pair) and not any(b["hash"].startswith(RECORD) for b in _batches(pair))
+    assert verify(ax, check=False).ok
+
+
+def test_a_batch_past_its_time_bound_is_cancelled_and_retried_smaller(pair: Pair) -> None:
+    before = table_digests(pair.source, ["purchase_order", "purchase_order_line"])
+    ax = pair.archive(batch_seconds=0.0005)  # every statement may run 1 ms: all but each batch's last try overrun
+
+    result = run_archive(ax, families=["purchase_orders"], bounds=Bounds(max_rows=30), today=TODAY, check=False)
+
+    assert result.rows >= 30 and result.overruns >= 5 * result.batches
+    after = table_digests(pair.source, ["purchase_order", "purchase_order_line"])
+    archived = table_digests(pair.dest, ["purchase_order", "purchase_order_line"], dest=True)
+    assert {t: after[t] + archived[t] for t in before} == before
     assert verify(ax, check=False).ok
