@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Table, func, select
 
-from archive.closure import Closure, ClosureRows, chunks, collect, date_column, inbound_blockers, pk_column
+from archive.closure import Closure, ClosureRows, among, collect, date_column, inbound_blockers, pk_column
 from archive.families import CARRY_FORWARD_SOURCE
 
 
@@ -49,7 +49,7 @@ class Window:
     moving: ClosureRows = field(default_factory=ClosureRows)
 
 
-def _as_date(value: Any) -> dt.date | None:
+def as_date(value: Any) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -92,44 +92,65 @@ def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits
     return Window(roots[-1][pk], len(roots), movable, list(skips.values()), found.for_roots(movable))
 
 
-def _label(row: Mapping[str, Any], table: str, pk: str) -> str:
+def label(row: Mapping[str, Any], table: str, pk: str) -> str:
     return str(row.get("number") or f"{table} {row[pk]}")
 
 
-def _judge(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, found: ClosureRows,
-           roots: list[dict[str, Any]], pk: str) -> dict[Any, Skip]:
-    labels = {r[pk]: _label(r, closure.root, pk) for r in roots}
+@dataclass
+class Facts:
+    """What a window's closures show, per root: the first row still open, the closing date, the first row
+    outside the moving set that references the closure, and (SQLite) a row holding its table's highest id."""
+
+    open: dict[Any, str] = field(default_factory=dict)
+    closing: dict[Any, dt.date] = field(default_factory=dict)
+    referenced: dict[Any, str] = field(default_factory=dict)
+    highest: dict[Any, str] = field(default_factory=dict)
+
+    def close_on(self, root_id: Any, day: dt.date | None) -> None:
+        if day is not None and day > self.closing.get(root_id, dt.date.min):
+            self.closing[root_id] = day
+
+
+def decide(facts: Facts, labels: Mapping[Any, str], limits: Limits, sources: Mapping[Any, str]) -> dict[Any, Skip]:
+    """The roots that stay, each with the first reason in the order: open, period, residence, highest id,
+    referenced, source document still in production."""
     skips: dict[Any, Skip] = {}
 
     def skip(root_id: Any, kind: str, reason: str) -> None:
         if root_id not in skips:
             skips[root_id] = Skip(labels[root_id], kind, reason)
 
-    closing: dict[Any, dt.date] = {}
-    for name in closure.tables:
-        table_pk, closed = found.pks[name], closure.family.closed.get(name)
-        column = date_column(tables[name])
-        for row in found.rows[name]:
-            root_id = found.root_of[name][row[table_pk]]
-            if closed is not None and row.get("status") not in closed:
-                skip(root_id, "open", f"{_label(row, name, table_pk)} is {row.get('status')}")
-            day = _as_date(row.get(column)) if column else None
-            if day is not None and day > closing.get(root_id, dt.date.min):
-                closing[root_id] = day
-    for root_id, day in closing.items():
+    for root_id, reason in facts.open.items():
+        skip(root_id, "open", reason)
+    for root_id, day in facts.closing.items():
         if day > limits.closed_through:
             skip(root_id, "open_period", f"closing date {day} is after the last closed period "
                                          f"({limits.closed_through}, {limits.closed_source})")
         elif day > limits.residence_end:
             skip(root_id, "residence", f"closed on {day}: its residence time of {limits.residence_years:g} "
                                        f"years runs to {limits.residence_end}")
-    for root_id, reason in _highest_ids(conn, closure, tables, found).items():
-        skip(root_id, "highest_id", reason)
-    for root_id, reason in inbound_blockers(conn, closure, tables, found).items():
-        skip(root_id, "referenced", reason)
-    for root_id, reason in _sources_in_production(conn, closure, tables, roots, pk).items():
-        skip(root_id, "source_in_production", reason)
+    for kind, reasons in (("highest_id", facts.highest), ("referenced", facts.referenced),
+                          ("source_in_production", sources)):
+        for root_id, reason in reasons.items():
+            skip(root_id, kind, reason)
     return skips
+
+
+def _judge(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, found: ClosureRows,
+           roots: list[dict[str, Any]], pk: str) -> dict[Any, Skip]:
+    facts = Facts()
+    for name in closure.tables:
+        table_pk, closed = found.pks[name], closure.family.closed.get(name)
+        column = date_column(tables[name])
+        for row in found.rows[name]:
+            root_id = found.root_of[name][row[table_pk]]
+            if closed is not None and row.get("status") not in closed and root_id not in facts.open:
+                facts.open[root_id] = f"{label(row, name, table_pk)} is {row.get('status')}"
+            facts.close_on(root_id, as_date(row.get(column)) if column else None)
+    facts.highest = _highest_ids(conn, closure, tables, found)
+    facts.referenced = inbound_blockers(conn, closure, tables, found)
+    labels = {r[pk]: label(r, closure.root, pk) for r in roots}
+    return decide(facts, labels, limits, sources_in_production(conn, closure, tables, roots, pk))
 
 
 def _highest_ids(conn: Connection, closure: Closure, tables: Mapping[str, Table], found: ClosureRows
@@ -147,7 +168,7 @@ def _highest_ids(conn: Connection, closure: Closure, tables: Mapping[str, Table]
     return out
 
 
-def _sources_in_production(conn: Connection, closure: Closure, tables: Mapping[str, Table],
+def sources_in_production(conn: Connection, closure: Closure, tables: Mapping[str, Table],
                            roots: list[dict[str, Any]], pk: str) -> dict[Any, str]:
     """Ledger rows whose document (named by table and id) is still in production stay with it."""
     if closure.family.source_link is None:
@@ -161,8 +182,8 @@ def _sources_in_production(conn: Connection, closure: Closure, tables: Mapping[s
     for name, by_id in wanted.items():
         table = tables[name]
         key = table.c[pk_column(table)]
-        for part in chunks(list(by_id)):
-            for (found,) in conn.execute(select(key).where(key.in_(part))):
+        for condition in among(conn, key, list(by_id)):
+            for (found,) in conn.execute(select(key).where(condition)):
                 for root_id in by_id[found]:
                     out[root_id] = f"its source document {name} {found} is still in production"
     return out

@@ -111,7 +111,9 @@ def run_command(config: ConfigOpt = None, database_url: SourceOpt = None, destin
                 parquet: ParquetOpt = None, closed_through: ClosedOpt = None,
                 max_rows: Annotated[int | None, typer.Option(help="Stop after this many rows (resumable).", min=1)] = None,
                 max_duration: Annotated[str | None, typer.Option(help="Stop after this long, e.g. 30m.")] = None,
-                batch_size: Annotated[int | None, typer.Option(help="Documents per batch.", min=1)] = None,
+                batch_size: Annotated[int | None, typer.Option(help="Documents per batch, at most.", min=1)] = None,
+                batch_seconds: Annotated[float | None, typer.Option(
+                    help="Size batches to hold their locks about this long (0: always --batch-size).", min=0)] = None,
                 sleep: Annotated[float | None, typer.Option(help="Seconds to sleep after each batch.", min=0)] = None,
                 max_rows_per_second: Annotated[float | None, typer.Option(help="Rows/s cap (0: none).", min=0)] = None,
                 lock_timeout_ms: Annotated[int | None, typer.Option(help="Never wait longer for a lock.", min=1)] = None,
@@ -128,8 +130,8 @@ def run_command(config: ConfigOpt = None, database_url: SourceOpt = None, destin
 
     bound_s = parse_duration(max_duration) if max_duration else None
     ax = _open(config, database_url, destination, family, residence_years, force, parquet, closed_through,
-               batch_size=batch_size, sleep_seconds=sleep, max_rows_per_second=max_rows_per_second,
-               lock_timeout_ms=lock_timeout_ms)
+               batch_size=batch_size, batch_seconds=batch_seconds, sleep_seconds=sleep,
+               max_rows_per_second=max_rows_per_second, lock_timeout_ms=lock_timeout_ms)
     with stop_on_signals() as stop:
         result = run_archive(ax, family, Bounds(max_rows, bound_s, stop), None if quiet else progress_printer(),
                              check=not no_check)

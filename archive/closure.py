@@ -12,7 +12,18 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, MetaData, Table, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    select,
+)
 
 from archive.families import Family
 
@@ -79,6 +90,17 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield values[start:start + size]
 
 
+def among(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """`column IN values` as conditions to run one after another: on PostgreSQL one `= ANY(array)` (one
+    parameter, one cached statement whatever the count), on SQLite chunks within its parameter limit."""
+    if conn.dialect.name == "postgresql":
+        if values:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    for part in chunks(values):
+        yield column.in_(part)
+
+
 @dataclass
 class ClosureRows:
     """The rows of a set of roots' closures, per table, each attributed to its root."""
@@ -130,8 +152,8 @@ def collect(conn: Connection, closure: Closure, tables: Mapping[str, Table], roo
         pk = out.pks[name] = pk_column(table)
         parent_root = out.root_of[edge.parent]
         rows: list[dict[str, Any]] = []
-        for part in chunks(list(parent_root)):
-            stmt = select(table).where(table.c[edge.column].in_(part)).order_by(table.c[pk])
+        for condition in among(conn, table.c[edge.column], list(parent_root)):
+            stmt = select(table).where(condition).order_by(table.c[pk])
             if lock and conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
             rows.extend(dict(r._mapping) for r in conn.execute(stmt))
@@ -151,8 +173,8 @@ def inbound_blockers(conn: Connection, closure: Closure, tables: Mapping[str, Ta
         child = tables[edge.child]
         pk = pk_column(child)
         moving = found.root_of.get(edge.child, {})
-        for part in chunks(list(targets)):
-            stmt = select(child.c[pk], child.c[edge.column]).where(child.c[edge.column].in_(part))
+        for condition in among(conn, child.c[edge.column], list(targets)):
+            stmt = select(child.c[pk], child.c[edge.column]).where(condition)
             for key, ref in conn.execute(stmt):
                 root = targets[ref]
                 if key not in moving and root not in blocked:

@@ -36,6 +36,15 @@ class Archive:
     closures: dict[str, Closure] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # family -> why it is not archived
     parquet: Any = None  # archive.parquet.ParquetStore when configured
+    server_schema: str | None = None  # the destination's schema when batches move inside PostgreSQL
+
+    def server_side(self, closure: Closure) -> bool:
+        """Whether `closure`'s batches move in the server: destination in the source's database, no Parquet
+        copy, and every table's rows hashable in SQL."""
+        from archive.sqlhash import supported
+
+        return (self.server_schema is not None and self.parquet is None
+                and not any(supported(self.tables[t]) for t in closure.tables))
 
     def until(self, family: str, today: dt.date, closed_through: dt.date | None) -> dt.date | None:
         """The last closing date that may leave production for `family` (None: nothing may)."""
@@ -59,12 +68,16 @@ def identity(engine: Engine) -> tuple[str, ...]:
         return ("postgresql", *(str(v) for v in row))
 
 
-def check_destination(source: Engine, dest: Engine) -> None:
-    """Refuse a destination that is the source database (same file, or same server, database and schema)."""
-    if identity(source) == identity(dest):
+def check_destination(source: Engine, dest: Engine) -> str | None:
+    """Refuse a destination that is the source database (same file, or same server, database and schema);
+    returns the destination's schema when it is another schema of the source's PostgreSQL database."""
+    ours, theirs = identity(source), identity(dest)
+    if ours == theirs:
         shown = dest.url.render_as_string(hide_password=True)
         raise ConfigError(f"the archive destination {shown} is the source database; give another database, "
                           "schema (?options=-csearch_path%3Darchive) or file")
+    same_database = ours[0] == "postgresql" and ours[:2] == theirs[:2] and ours[3:] == theirs[3:]
+    return theirs[2] if same_database else None
 
 
 def check_policies(settings: ArchiveSettings, force: bool) -> None:
@@ -87,11 +100,12 @@ def open_archive(settings: ArchiveSettings, force: bool = False, source: Engine 
             raise ConfigError("no archive destination: set [archive] destination_url or pass --destination")
         dest = make_engine(settings.destination_url)
     source = source or make_engine(settings.effective_database_url())
-    check_destination(source, dest)
+    schema = check_destination(source, dest)
     with source.connect() as conn:
         present = set(inspect(conn).get_table_names())
     tables = {t.name: t for t in metadata.sorted_tables}
     ax = _derive(settings, source, dest, tables, present)
+    ax.server_schema = schema if settings.server_side else None
     if create:
         ensure_book(source)
         md = ax.manifest.metadata

@@ -31,8 +31,15 @@ def copy_to_destination(ax: Archive, batch_id: int, moving: ClosureRows, digests
                                          f"{expected.hex[:12]}; nothing was deleted")
 
 
-def destination_digest(conn: Connection, ax: Archive, name: str, batch_id: int) -> Digest:
+def destination_digest(conn: Connection, ax: Archive, name: str, batch_id: int, kind: str = "") -> Digest:
+    """Count and hash of the archive's rows of `name` in a batch, as `kind` of digest (see `archive.rowhash`)."""
     table = ax.dest_tables[name]
+    if kind:
+        from archive.sqlhash import aggregate_sql, quote_ident, to_digest
+
+        source = f"{quote_ident(name)} r WHERE r.{quote_ident(BATCH_COLUMN)} = %(batch)s"
+        return to_digest(conn.exec_driver_sql(aggregate_sql(ax.tables[name], source, kind=kind),
+                                              {"batch": batch_id}).one(), kind)
     rows = (dict(r._mapping) for r in conn.execute(select(table).where(table.c[BATCH_COLUMN] == batch_id)))
     return digest(ax.tables[name], rows)
 

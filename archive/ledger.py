@@ -23,6 +23,26 @@ from archive.store import now
 
 CENT4 = Decimal("0.0001")
 EVENT = "carry_forward"
+# Per carry-forward kind, what `replace` reads of the archived rows, summed per key by the server: a batch
+# that moves inside PostgreSQL passes these sums as its rows (the nets and latest dates come out the same).
+IN_SERVER = {
+    "journal": {
+        "journal_entry": "SELECT max(entry_date) AS entry_date FROM journal_entry WHERE id = ANY(%(roots)s::bigint[])",
+        "journal_line": "SELECT account_id, customer_id, supplier_id, sum(debit) AS debit, sum(credit) AS credit "
+                        "FROM journal_line WHERE journal_entry_id = ANY(%(roots)s::bigint[]) "
+                        "GROUP BY account_id, customer_id, supplier_id"},
+    "stock": {
+        "stock_move": "SELECT item_id, warehouse_id, sum(quantity) AS quantity, sum(value_amount) AS value_amount, "
+                      "max(id) AS id, max(move_date) AS move_date FROM stock_move WHERE id = ANY(%(roots)s::bigint[]) "
+                      "GROUP BY item_id, warehouse_id"},
+}
+
+
+def summed_in_server(conn: Connection, family: Family, roots: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    """The rows `replace` needs for the closures of `roots`, as per-key sums computed by the server."""
+    queries = IN_SERVER.get(family.carry_forward or "", {})
+    return {table: [dict(r._mapping) for r in conn.exec_driver_sql(sql, {"roots": roots})]
+            for table, sql in queries.items()}
 
 
 def _d(value: Any) -> Decimal:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 
-def purge_session(conn: Connection, lock_timeout_ms: int) -> None:
-    """Let this transaction delete archived rows, and give up on a lock after `lock_timeout_ms`."""
+def purge_session(conn: Connection, lock_timeout_ms: int, **settings: str) -> None:
+    """Let this transaction delete archived rows, and give up on a lock after `lock_timeout_ms` (with any
+    further `settings` for the transaction, in the same round trip)."""
     if conn.dialect.name != "postgresql":
         return
-    conn.execute(text("SELECT set_config('erpops.allow_purge', 'on', true)"))
-    conn.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{int(lock_timeout_ms)}ms"})
+    values = {"erpops.allow_purge": "on", "lock_timeout": f"{int(lock_timeout_ms)}ms", **settings}
+    calls = ", ".join(f"set_config(:k{i}, :v{i}, true)" for i in range(len(values)))
+    params = {f"{kv}{i}": x for i, pair in enumerate(values.items()) for kv, x in zip("kv", pair, strict=True)}
+    conn.execute(text(f"SELECT {calls}"), params)

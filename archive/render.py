@@ -62,7 +62,8 @@ def render_run(result: RunResult) -> None:
     wal = "n/a" if result.wal_bytes_per_row is None else f"{result.wal_bytes_per_row:.0f}"
     console.print(f"{result.batches} batches, {result.documents} documents, {result.rows} rows in "
                   f"{result.duration_s:.1f}s ({result.rows_per_s:.0f} rows/s), throttled {result.throttled_s:.1f}s, "
-                  f"lock retries {result.lock_retries}, WAL bytes/row {wal}")
+                  f"lock retries {result.lock_retries}, overruns retried smaller {result.overruns}, "
+                  f"WAL bytes/row {wal}")
     verdict = "passes" if result.check_ok else "FAILS: " + "; ".join(result.check_violations[:3])
     console.print(f"erpops check after the run {verdict}")
 

@@ -68,20 +68,40 @@ def row_number(line: str) -> int:
     return int.from_bytes(hashlib.sha256(line.encode()).digest()[:16], "big")
 
 
+# The other kind of hash a batch may carry: the sum modulo 2**64 of PostgreSQL's `hash_record_extended` of
+# each row, computed by the server (`archive.sqlhash`) for batches that never leave it. Its text says so
+# (`record:<16 hex digits>`), so whoever re-verifies a batch knows which function to run.
+RECORD = "record"
+MODULI = {"": MOD, RECORD: 1 << 64}
+
+
 @dataclass(frozen=True)
 class Digest:
-    """Rows counted and hashed; digests add up like the sets they stand for."""
+    """Rows counted and hashed; digests of one kind add up like the sets they stand for."""
 
     rows: int = 0
     value: int = 0
-    size: int = 0  # bytes of the canonical lines: the plan's estimate of what moves
+    size: int = 0  # bytes of the canonical lines: the plan's estimate of what moves (0 for RECORD)
+    kind: str = ""  # "": the canonical lines' SHA-256 (this module); RECORD: PostgreSQL's record hash
 
     def __add__(self, other: Digest) -> Digest:
-        return Digest(self.rows + other.rows, (self.value + other.value) % MOD, self.size + other.size)
+        if not (self.rows or self.value):
+            return other
+        if not (other.rows or other.value):
+            return self
+        if self.kind != other.kind:
+            raise ValueError(f"cannot add a {self.kind or 'canonical'} digest to a {other.kind or 'canonical'} one")
+        return Digest(self.rows + other.rows, (self.value + other.value) % MODULI[self.kind], self.size + other.size,
+                      self.kind)
 
     @property
     def hex(self) -> str:
-        return f"{self.value:032x}"
+        return f"{RECORD}:{self.value:016x}" if self.kind == RECORD else f"{self.value:032x}"
+
+
+def kind_of(recorded: str) -> str:
+    """The kind of digest a recorded hash text was made by."""
+    return RECORD if recorded.startswith(RECORD + ":") else ""
 
 
 def digest(table: Table, rows: Iterable[Mapping[str, Any]]) -> Digest:

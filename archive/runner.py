@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from archive import families as registry
@@ -20,6 +20,8 @@ from archive.periods import closed_through
 from archive.plan import limits_for
 from archive.reconcile import reconcile
 from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
+from archive.serverside import move_batch_in_server
+from archive.sizing import BatchSizer
 from archive.throttle import Throttle
 from erpcore.exceptions import IntegrityViolation
 
@@ -49,6 +51,8 @@ class RunResult:
     duration_s: float = 0.0
     throttled_s: float = 0.0
     lock_retries: int = 0
+    overruns: int = 0  # server-side batches cancelled past their time bound and retried smaller
+    largest_batch: int = 0  # documents
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
     check_violations: list[str] = field(default_factory=list)
@@ -118,45 +122,45 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
     with ax.source.connect() as conn:
         points = checkpoint(conn, run_id)
     result.state, result.reason = "done", "every candidate was judged; all movable documents moved"
-    for family in registry.FAMILIES:
-        if family not in limits or family not in ax.closures or (families and family not in families):
-            continue
-        after = points[family].last_key if family in points else 0
-        if family in points and points[family].done:
-            continue
-        while True:
-            stop = _bound_reached(bounds, result, started)
-            if stop:
-                result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
+    with ax.source.connect() as held:  # server-side batches reuse it: no checkout and ping per batch
+        for family in registry.FAMILIES:
+            if family not in limits or family not in ax.closures or (families and family not in families):
+                continue
+            after = points[family].last_key if family in points else 0
+            if family in points and points[family].done:
+                continue
+            sizer = BatchSizer(ax.settings.batch_size, ax.settings.batch_seconds)
+            while True:
+                stop = _bound_reached(bounds, result, started)
+                if stop:
+                    result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
+                    break
+                began = time.monotonic()
+                outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result, held)
+                sizer.after(time.monotonic() - began)
+                result.largest_batch = max(result.largest_batch, outcome.documents)
+                for skip in outcome.skipped:
+                    kinds[skip.kind] += 1
+                    if len(result.examples) < EXAMPLES:
+                        result.examples.append(skip)
+                if outcome.done:
+                    break
+                after = outcome.after
+                result.batches += 1 if outcome.batch_id else 0
+                result.documents += outcome.documents
+                result.rows += outcome.rows
+                result.family_rows[family] = result.family_rows.get(family, 0) + outcome.rows
+                if progress is not None:
+                    progress(family, result.documents, result.rows)
+                throttle.after_batch(outcome.rows, _deadline(bounds, started))
+            if result.state == "stopped":
                 break
-            outcome = _batch_with_retry(ax, run_id, family, limits[family], after, result)
-            for skip in outcome.skipped:
-                kinds[skip.kind] += 1
-                if len(result.examples) < EXAMPLES:
-                    result.examples.append(skip)
-            if outcome.done:
-                break
-            after = _next_key(ax, run_id, family)
-            result.batches += 1 if outcome.batch_id else 0
-            result.documents += outcome.documents
-            result.rows += outcome.rows
-            result.family_rows[family] = result.family_rows.get(family, 0) + outcome.rows
-            if progress is not None:
-                progress(family, result.documents, result.rows)
-            throttle.after_batch(outcome.rows, _deadline(bounds, started))
-        if result.state == "stopped":
-            break
     result.skipped = dict(kinds)
     result.duration_s = time.monotonic() - started
     result.throttled_s = throttle.throttled_s
     wal1 = _wal_lsn(ax.source)
     if wal0 is not None and wal1 is not None and result.rows:
         result.wal_bytes_per_row = (wal1 - wal0) / result.rows
-
-
-def _next_key(ax: Archive, run_id: int, family: str) -> Any:
-    with ax.source.connect() as conn:
-        return checkpoint(conn, run_id)[family].last_key
 
 
 def _deadline(bounds: Bounds, started: float) -> float | None:
@@ -173,16 +177,35 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
     return ""
 
 
-def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, result: RunResult) -> Any:
-    """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on."""
+def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, size: int,
+                      result: RunResult, held: Connection) -> Any:
+    """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on;
+    a server-side batch that ran past its time bound (`statement_timeout`) is retried at half the size, and
+    its last try runs unbounded so that a run always moves on."""
     closure = ax.closures[family]
+    server_side = ax.server_side(closure)
     for attempt in range(LOCK_RETRIES + 1):
         try:
-            return move_batch(ax, run_id, closure, limits, after)
+            if server_side:
+                guard = _guard_ms(ax) if attempt < LOCK_RETRIES else None
+                return move_batch_in_server(ax, run_id, closure, limits, after, size, held, guard)
+            return move_batch(ax, run_id, closure, limits, after, size)
         except OperationalError as exc:
-            if "lock" not in str(exc.orig).lower() or attempt == LOCK_RETRIES:
+            message = str(exc.orig).lower()
+            overran = "statement timeout" in message
+            if not (overran or "lock" in message) or attempt == LOCK_RETRIES:
                 raise
-            result.lock_retries += 1
-            reconcile(ax)
-            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+            if overran:
+                result.overruns += 1
+                size = max(1, size // 2)
+            else:
+                result.lock_retries += 1
+                reconcile(ax)
+                time.sleep(min(2.0, 0.1 * 2 ** attempt))
     raise AssertionError("unreachable")
+
+
+def _guard_ms(ax: Archive) -> int | None:
+    """How long one statement of a server-side batch may run: twice the batch's time bound."""
+    seconds = ax.settings.batch_seconds
+    return max(1, int(2000 * seconds)) if seconds > 0 else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, Update, insert, select, text, update
 
 from archive.candidates import Limits
 from archive.context import Archive
@@ -105,10 +105,15 @@ def checkpoint(conn: Connection, run_id: int) -> dict[str, Any]:
 
 def advance(conn: Connection, run_id: int, family: str, last_key: Any, rows: int, done: bool) -> None:
     """Move the checkpoint; called inside the batch's source transaction, so it commits with the delete."""
+    conn.execute(advancing(run_id, family, last_key, rows, done))
+
+
+def advancing(run_id: int, family: str, last_key: Any, rows: int, done: bool) -> Update:
+    """The statement that moves the checkpoint (to run alone, or as a CTE of the batch's last statement)."""
     cp = archive_checkpoint
-    conn.execute(update(cp).where(cp.c.run_id == run_id, cp.c.family == family).values(
+    return update(cp).where(cp.c.run_id == run_id, cp.c.family == family).values(
         last_key=last_key, rows=cp.c.rows + rows, batches=cp.c.batches + (1 if rows else 0), done=done,
-        updated_at=now()))
+        updated_at=now())
 
 
 def finish_run(ax: Archive, run_id: int, state: str, reason: str) -> None:
@@ -120,8 +125,13 @@ def finish_run(ax: Archive, run_id: int, state: str, reason: str) -> None:
 def reserve_batch(ax: Archive, run_id: int, family: str) -> int:
     """A batch id, committed as `pending` before anything is copied (so a crash can be cleaned up)."""
     with ax.source.begin() as conn:
-        return int(conn.execute(insert(archive_batch).values(
-            run_id=run_id, family=family, state="pending", roots=0, rows=0, created_at=now(),
-            reason=f"pid {os.getpid()}")).inserted_primary_key[0])  # type: ignore[index]
+        return open_batch(conn, run_id, family)
+
+
+def open_batch(conn: Connection, run_id: int, family: str) -> int:
+    """A `pending` batch row in the caller's transaction; its id tags the batch's rows in the archive."""
+    return int(conn.execute(insert(archive_batch).values(
+        run_id=run_id, family=family, state="pending", roots=0, rows=0, created_at=now(),
+        reason=f"pid {os.getpid()}")).inserted_primary_key[0])  # type: ignore[index]
 
 

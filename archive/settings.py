@@ -5,7 +5,8 @@ Example erpops.toml:
     [archive]
     destination_url = "sqlite:////var/lib/erpops/archive.sqlite"
     closed_through = "2023-12-31"      # used while erpcore has no fiscal_period table
-    batch_size = 200
+    batch_size = 2000                  # documents per batch, at most
+    batch_seconds = 0.25               # each batch sized to hold its locks about this long
     [archive.policies.sales_orders]
     residence_years = 3
     [archive.parquet]
@@ -61,10 +62,19 @@ class ArchiveSettings(SectionSettings):
     # None (the default) means: the end of the year before last, which no auditor still has open.
     closed_through: dt.date | None = None
     policies: dict[str, PolicySettings] = Field(default_factory=dict)
-    batch_size: int = Field(200, ge=1, le=100_000)
+    batch_size: int = Field(2000, ge=1, le=100_000)  # documents per batch, at most
+    # Time-bounded batches: sizes adapt so that a batch (and the row locks it holds) lasts about this long;
+    # 0: every batch takes `batch_size` documents.
+    batch_seconds: float = Field(0.25, ge=0)
     sleep_seconds: float = Field(0.0, ge=0)
     max_rows_per_second: float = Field(0.0, ge=0)  # 0: no cap
     lock_timeout_ms: int = Field(200, ge=1)
+    # With the destination in another schema of the source's PostgreSQL database, batches move inside the
+    # server (one INSERT ... DELETE ... RETURNING per table, hashed in SQL); off: rows go through Python.
+    server_side: bool = True
+    # The hash a server-side batch records: "record" (PostgreSQL's record hash, cheap) or "canonical" (the
+    # SHA-256 of the canonical lines, as the Python path and the Parquet copies record it).
+    server_hash: Literal["record", "canonical"] = "record"
     max_replica_lag_seconds: float = Field(30.0, gt=0)
     backlog_alert_documents: int = Field(1000, ge=1)
 

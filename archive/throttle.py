@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from archive.settings import ArchiveSettings
 
-LAG_POLL_S = 1.0
+LAG_POLL_S = 1.0  # while paused for lag, and at most this often between batches
 
 
 def replica_lag(engine: Engine) -> float:
@@ -35,6 +35,7 @@ class Throttle:
     rows: int = 0
     started: float = field(default=-1.0)
     pauses: list[str] = field(default_factory=list)
+    lag_checked: float = field(default=float("-inf"))
 
     @classmethod
     def from_settings(cls, settings: ArchiveSettings, engine: Engine) -> Throttle:
@@ -57,8 +58,11 @@ class Throttle:
         if self.max_rows_per_s > 0:
             earliest = self.started + self.rows / self.max_rows_per_s
             self._wait(min(earliest, deadline or earliest) - self.clock())
-        while self.lag is not None and (lag := self.lag()) > self.max_lag_s:
+        if self.lag is None or self.clock() - self.lag_checked < LAG_POLL_S:
+            return
+        while (lag := self.lag()) > self.max_lag_s:
             if deadline is not None and self.clock() >= deadline:
                 break
             self.pauses.append(f"replica lag {lag:.1f}s over {self.max_lag_s:g}s")
             self._wait(LAG_POLL_S)
+        self.lag_checked = self.clock()

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 from archive.closure import chunks, pk_column
 from archive.context import Archive
 from archive.destination import destination_digest
+from archive.rowhash import kind_of
 from archive.store import BATCH_COLUMN, archive_batch, archive_checkpoint, archive_run
 
 
@@ -68,7 +69,7 @@ def verify(ax: Archive, batch_ids: list[int] | None = None, check: bool = True) 
 def _check_batch(dconn: Connection, ax: Archive, batch: dict[str, Any]) -> BatchCheck:
     problems = []
     for name, want_hash in (batch["hashes"] or {}).items():
-        got = destination_digest(dconn, ax, name, batch["id"])
+        got = destination_digest(dconn, ax, name, batch["id"], kind_of(want_hash))
         want_rows = (batch["counts"] or {}).get(name, 0)
         if (got.rows, got.hex) != (want_rows, want_hash):
             problems.append(f"{name}: {got.rows} rows hash {got.hex[:12]}, manifest {want_rows} rows hash "

@@ -25,7 +25,7 @@ class JournalEntry(Timestamped, Base):
     source_id: Mapped[int] = mapped_column(BigId)
     event: Mapped[str] = mapped_column(String(24))
     description: Mapped[str]
-    reversal_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("journal_entry.id"))
+    reversal_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("journal_entry.id"), index=True)
 
 
 class JournalLine(Base):

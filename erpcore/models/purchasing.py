@@ -22,7 +22,8 @@ class PurchaseRequisition(Timestamped, Base):
     quantity: Mapped[qty]
     needed_by: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(24))  # safety_stock | shortage | manual
-    sales_order_line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sales_order_line.id"))
+    sales_order_line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sales_order_line.id"),
+                                                             index=True)
     purchase_order_line_id: Mapped[int | None] = mapped_column(BigId)
     status: Mapped[status]  # open | ordered | cancelled
 
@@ -56,7 +57,8 @@ class PurchaseOrderLine(Base):
     purchase_order_id: Mapped[int] = mapped_column(BigId, ForeignKey("purchase_order.id"))  # led by uq (.., line_no)
     line_no: Mapped[int]
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"), index=True)
-    requisition_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("purchase_requisition.id"))
+    requisition_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("purchase_requisition.id"),
+                                                        index=True)
     quantity: Mapped[qty]
     unit_price: Mapped[money]
     tax_rate: Mapped[Decimal]

@@ -93,7 +93,7 @@ class ShipmentLine(Base):
     sales_order_line_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("sales_order_line.id"), index=True
     )
-    reservation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("stock_reservation.id"))
+    reservation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("stock_reservation.id"), index=True)
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"))
     quantity: Mapped[qty]
     unit_cost: Mapped[money]
@@ -127,7 +127,7 @@ class CustomerInvoiceLine(Base):
         BigId, ForeignKey("customer_invoice.id"), index=True
     )
     shipment_line_id: Mapped[int] = mapped_column(BigId, ForeignKey("shipment_line.id"), index=True)
-    sales_order_line_id: Mapped[int] = mapped_column(BigId, ForeignKey("sales_order_line.id"))
+    sales_order_line_id: Mapped[int] = mapped_column(BigId, ForeignKey("sales_order_line.id"), index=True)
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("item.id"))
     quantity: Mapped[qty]
     unit_price: Mapped[money]

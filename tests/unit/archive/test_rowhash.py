@@ -59,3 +59,17 @@ def test_the_fast_path_hashes_like_the_canonical_lines() -> None:
     mixed = [*rows(), {**rows()[0], "id": 9, "debit": 2.25, "customer_id": 4}]
     expected = sum(row_number(row_line(LINE, r, scales(LINE))) for r in mixed) % (1 << 128)
     assert digest(LINE, mixed).value == expected
+
+
+def test_record_digests_say_their_kind_and_never_mix_with_canonical_ones() -> None:
+    import pytest
+
+    from archive.rowhash import RECORD, kind_of
+
+    record = Digest(2, (1 << 64) - 1, 0, RECORD) + Digest(1, 2, 0, RECORD)
+    assert record == Digest(3, 1, 0, RECORD)  # modulo 2**64
+    assert record.hex == "record:0000000000000001" and kind_of(record.hex) == RECORD
+    assert kind_of(digest(LINE, rows()).hex) == ""
+    assert combine([Digest(), record]) == record  # the empty digest adds to either kind
+    with pytest.raises(ValueError, match="cannot add"):
+        _ = record + digest(LINE, rows())

@@ -16,7 +16,9 @@ from erpcore.exceptions import ConfigError
 
 def test_policies_default_to_three_years() -> None:
     settings = ArchiveSettings()
-    assert settings.policy("sales_orders").residence_years == 3.0 and settings.batch_size == 200
+    assert settings.policy("sales_orders").residence_years == 3.0
+    assert settings.batch_size == 2000 and settings.batch_seconds == 0.25  # time-bounded, up to 2000 documents
+    assert settings.server_side and settings.server_hash == "record"
 
 
 def test_a_residence_under_a_year_needs_force() -> None:

@@ -1,0 +1,29 @@
+"""Time-bounded batches: sizes follow how long the last batch took, within their bounds."""
+
+from __future__ import annotations
+
+from archive.sizing import FIRST, BatchSizer
+
+
+def test_a_family_starts_small_and_grows_at_most_twofold_towards_the_target() -> None:
+    sizer = BatchSizer(most=2000, target_s=0.25)
+    assert sizer.size == FIRST
+    assert sizer.after(0.01) == 2 * FIRST  # 25 times too fast: doubled, not 25-fold
+    assert sizer.after(0.125) == 4 * FIRST
+    assert sizer.after(0.25) == 4 * FIRST  # on target: unchanged
+
+
+def test_a_slow_batch_shrinks_the_next_one_and_the_size_stays_within_bounds() -> None:
+    sizer = BatchSizer(most=300, target_s=0.25, size=200)
+    assert sizer.after(0.5) == 100  # twice too slow: halved
+    assert sizer.after(10.0) == 50  # far too slow: halved, not cut 40-fold
+    for _ in range(10):
+        sizer.after(0.001)
+    assert sizer.size == 300  # never past `most`
+    tiny = BatchSizer(most=300, target_s=0.25, size=1)
+    assert tiny.after(60.0) == 1 and "about 0.25 s" in tiny.reason
+
+
+def test_without_a_time_bound_every_batch_takes_the_batch_size() -> None:
+    sizer = BatchSizer(most=5, target_s=0)
+    assert sizer.size == 5 and sizer.after(30.0) == 5 and sizer.reason == "fixed batches of 5 documents"
