@@ -6,14 +6,14 @@ does not index its referencing column, and each deleted `sales_order_line`, `sto
 `purchase_requisition` or `journal_entry` row made the database scan these tables once.
 
 Revision ID: 0008_archive_fk_indexes
-Revises: 0007_departments
+Revises: 0014_access
 """
 from __future__ import annotations
 
 from alembic import op
 
 revision = "0008_archive_fk_indexes"
-down_revision = "0007_departments"
+down_revision = "0014_access"
 branch_labels = None
 depends_on = None
 
