@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from erpcore import reports_payroll
 from erpcore.access import Actor
 from erpcore.api import sensitive
 from erpcore.api.auth import require
@@ -146,11 +145,3 @@ def get_payroll_run(period: PeriodPath, erp: ErpDep, _: HrReader) -> dict[str, A
 def pay_payroll(period: PeriodPath, uow: ForPay, body: PayrollPayIn | None = None) -> dict[str, Any]:
     """Pay a month's run (its net pay from the bank), by default on the run's date; a paid run answers as is."""
     return payroll.pay_payroll(uow, period, (body or PayrollPayIn()).paid_on).row
-
-
-@router.get("/reports/payroll-summary", response_model=reports_payroll.PayrollSummary)
-def payroll_summary(erp: ErpDep, _: HrReader,
-                    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="the month, YYYY-MM")],
-                    ) -> reports_payroll.PayrollSummary:
-    """Gross, deductions, employer contributions and net pay per department for a month."""
-    return reports_payroll.payroll_summary(erp.engine, period)

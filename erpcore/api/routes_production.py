@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from erpcore import reports_production
 from erpcore.api.auth import require
 from erpcore.api.deps import MAX_ID, ErpDep, IdPath, ListDep, offloaded, page, writer
 from erpcore.api.schemas import Page
@@ -108,19 +106,6 @@ def close_work_order(wo_id: IdPath, uow: ForClose, body: CloseIn | None = None) 
 def cancel_work_order(wo_id: IdPath, uow: ForCancel) -> dict[str, Any]:
     """Cancel a planned or released work order; its reservations are released."""
     return production.cancel_work_order(uow, wo_id).row
-
-
-@router.get("/reports/production-cost", response_model=reports_production.ProductionCost,
-            dependencies=ProductionReader)
-def production_cost(
-    erp: ErpDep,
-    date_from: Annotated[dt.date | None, Query(description="planned on or after")] = None,
-    date_to: Annotated[dt.date | None, Query(description="planned on or before")] = None,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    work_order_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
-) -> reports_production.ProductionCost:
-    """Per work order: planned vs actual component cost, finished goods received, variance, still in WIP."""
-    return reports_production.production_cost(erp.engine, date_from, date_to, status, work_order_id)
 
 
 @router.get("/sales-orders/{order_id}/shipping-instruction", response_model=ShippingInstructionOut,

@@ -139,5 +139,15 @@ for _spec in (
     ReportSpec("sales", "Sales by month and customer", "Net sales (the revenue account's movement) per month "
                "and customer over a period.", "--from 2026-01-01 --to 2026-11-30 --json", FINANCE,
                "erpcore.reporting.sales:sales_report", frozenset({_P})),
+    ReportSpec("production-cost", "Production cost per work order", "Work orders planned in a period: planned "
+               "and actual component cost, finished goods received, variance and what is still in WIP.",
+               "--period 2026-11 --json", "production.read", "erpcore.reporting.chains:production_cost_report",
+               frozenset({_P})),
+    ReportSpec("payroll-summary", "Payroll summary", "A month's payroll per department: headcount, gross, "
+               "deductions, employer contributions and net pay.", "--period 2026-11 --csv", "hr.read",
+               "erpcore.reporting.chains:payroll_summary_report", frozenset({_P})),
+    ReportSpec("budget-vs-actual", "Budget versus actual", "Per department and account of a month: the budget, "
+               "what approved purchase orders committed, what was spent, and what remains.", "--period 2026-11",
+               "finance.budget.read", "erpcore.reporting.chains:budget_report", frozenset({_P})),
 ):
     register(_spec)
