@@ -3,6 +3,7 @@
 from erpcore.models.base import Base
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
+from erpcore.models.outbox import OutboxDelivery, OutboxSubscription
 from erpcore.models.purchasing import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -35,3 +36,4 @@ __all__ = [
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]
+__all__ += ["OutboxDelivery", "OutboxSubscription"]

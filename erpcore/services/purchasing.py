@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from erpcore.access import guarded
 from erpcore.domain import dates, fulfilment, postings, transitions
-from erpcore.domain.events import GoodsReceived
+from erpcore.domain.events import GoodsReceived, PurchaseOrderApproved
 from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
     PostedStatus,
@@ -157,6 +157,7 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
         transitions.require("purchase order", "approve", po.status, po_id)
         uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
             status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+        uow.emit(PurchaseOrderApproved(po_id, po.number, po.supplier_id, po.net_amount + po.tax_amount))
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.commit()
         return doc

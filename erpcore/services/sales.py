@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.access import guarded
 from erpcore.domain import dates, fulfilment, postings, transitions
-from erpcore.domain.events import ReservationFellShort, StockDecreased
+from erpcore.domain.events import ReservationFellShort, SalesOrderApproved, StockDecreased
 from erpcore.domain.money import ZERO, line_amounts, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value
@@ -261,6 +261,8 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
                 uow.emit(StockDecreased(line["item_id"], wh))
         stock.write_balances(uow, balances)
         INSERT_RESERVATIONS.many(s, reservations)
+        uow.emit(SalesOrderApproved(order_id, head["number"], order.customer_id,
+                                    head["net_amount"] + head["tax_amount"]))
         uow.commit()
         return written(head, lines)
 
