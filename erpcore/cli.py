@@ -143,3 +143,6 @@ def register(app: typer.Typer) -> None:
     cli_api.register(app)
     cli_demo.register(app)
     cli_period.register(app)
+    from erpcore import cli_outbox
+
+    cli_outbox.register(app)

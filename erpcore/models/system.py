@@ -51,7 +51,7 @@ class OutboxMessage(Timestamped, Base):
     """Events for the world outside the process, written in the business transaction.
 
     `published_at` is the monitor's mark on the `alert` rows it took; `status`, `attempts`,
-    `next_attempt_at`, `last_error` and `delivered_at` are the webhook deliverer's (`erpcore.services.delivery`).
+    `next_attempt_at`, `last_error`, `delivered_at` and `claimed_by` are the webhook deliverer's (`erpcore.services.delivery`).
     `event_id` travels as the `Idempotency-Key` header: receivers deduplicate on it.
     """
 
@@ -69,6 +69,7 @@ class OutboxMessage(Timestamped, Base):
     next_attempt_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(36))  # the deliverer holding its lease (next_attempt_at)
 
 
 class AuditEvent(Timestamped, Base):

@@ -25,6 +25,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("last_error", sa.Text(), nullable=True))
         batch.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("claimed_by", sa.String(36), nullable=True))
         batch.create_unique_constraint("uq_outbox_event_id", ["event_id"])
         batch.create_index("ix_outbox_status_next_attempt_at", ["status", "next_attempt_at"])
     op.create_table(
@@ -56,5 +57,5 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_status_next_attempt_at")
         batch.drop_constraint("uq_outbox_event_id", type_="unique")
-        for column in ("delivered_at", "last_error", "next_attempt_at", "attempts", "status", "event_id", "key"):
+        for column in ("claimed_by", "delivered_at", "last_error", "next_attempt_at", "attempts", "status", "event_id", "key"):
             batch.drop_column(column)
