@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opskit import output
 from opskit.exitcodes import ExitCode
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 outbox_app = typer.Typer(help="Business events (order approved, goods received, ...) to subscribed webhooks, "
                               "signed, retried, at least once.\n\nExample: erpops outbox deliver --loop "
                               "--max-duration 300", no_args_is_help=True)
+
+
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """The configured database, checked migrated; its connections are closed when the command ends."""
+    from erpcore.migrate import open_database
+
+    engine = open_database()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _subscription_view(row: dict[str, Any]) -> Any:
@@ -31,10 +48,11 @@ def subscribe(
 
     Example: erpops outbox subscribe 'purchasing.*' https://wms.example.com/hooks/erp
     """
-    from erpcore.migrate import open_database
     from erpcore.services import outbox
 
-    output.render(outbox.subscribe(open_database(), topic_pattern, url, secret), as_json, _subscription_view)
+    with _database() as engine:
+        made = outbox.subscribe(engine, topic_pattern, url, secret)
+    output.render(made, as_json, _subscription_view)
 
 
 @outbox_app.command("unsubscribe")
@@ -46,10 +64,11 @@ def unsubscribe(
 
     Example: erpops outbox unsubscribe 3
     """
-    from erpcore.migrate import open_database
     from erpcore.services import outbox
 
-    output.render(outbox.unsubscribe(open_database(), subscription_id), as_json, _subscription_view)
+    with _database() as engine:
+        gone = outbox.unsubscribe(engine, subscription_id)
+    output.render(gone, as_json, _subscription_view)
 
 
 @outbox_app.command("subscriptions")
@@ -58,10 +77,10 @@ def subscriptions(as_json: bool = output.JsonFlag) -> None:
 
     Example: erpops outbox subscriptions --json
     """
-    from erpcore.migrate import open_database
     from erpcore.services import outbox
 
-    rows = outbox.subscriptions(open_database())
+    with _database() as engine:
+        rows = outbox.subscriptions(engine)
     output.render(rows, as_json, lambda rs: output.table("Outbox subscriptions", ["id", "topic pattern", "url",
                                                                                   "created_at"],
                                                          [(r["id"], r["topic_pattern"], r["url"], r["created_at"])
@@ -89,13 +108,11 @@ def deliver(
 
     from erpcore.config import load_settings
     from erpcore.domain.delivery import MessageStatus
-    from erpcore.migrate import open_database
     from erpcore.services.delivery import Deliverer
     from opskit.signals import stop_requested
 
     settings = load_settings().outbox
-    engine = open_database()
-    with httpx.Client() as client, stop_requested() as stop:
+    with _database() as engine, httpx.Client() as client, stop_requested() as stop:
         deliverer = Deliverer(engine, settings, client)
         if loop:
             result = deliverer.run(max_duration, lambda: stop.requested, stop.wait)
@@ -116,10 +133,10 @@ def status(as_json: bool = output.JsonFlag) -> None:
 
     Example: erpops outbox status --json
     """
-    from erpcore.migrate import open_database
     from erpcore.services import outbox
 
-    data = outbox.status(open_database())
+    with _database() as engine:
+        data = outbox.status(engine)
     output.render(data, as_json, _status_view)
 
 
@@ -141,10 +158,11 @@ def replay(
 
     Example: erpops outbox replay 42
     """
-    from erpcore.migrate import open_database
     from erpcore.services import outbox
 
-    output.render(outbox.replay(open_database(), message_id), as_json,
+    with _database() as engine:
+        row = outbox.replay(engine, message_id)
+    output.render(row, as_json,
                   lambda r: f"outbox message {r['id']} ({r['topic']}) was {r['was']}, now {r['status']}")
 
 

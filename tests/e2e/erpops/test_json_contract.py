@@ -42,6 +42,9 @@ RUN_HERE: dict[str, list[str]] = {
     "advisor unused": ["--database-url", "{database_url}"],
     "backup list": [],
     "backup status": [],
+    "outbox subscriptions": [],
+    "outbox status": [],
+    "outbox deliver": [],
 }
 ELSEWHERE: dict[str, str] = {
     "seed": "tests/e2e/erpops/test_core_json.py (writes history)",
@@ -76,6 +79,9 @@ ELSEWHERE: dict[str, str] = {
     "failover init": "tests/e2e/failover",
     "failover lab up": "tests/e2e/failover",
     "failover lab down": "tests/e2e/failover",
+    "outbox subscribe": "tests/e2e/erpops/test_outbox.py (writes a subscription)",
+    "outbox unsubscribe": "tests/e2e/erpops/test_outbox.py",
+    "outbox replay": "tests/e2e/erpops/test_outbox.py (needs a message)",
 }
 
 
