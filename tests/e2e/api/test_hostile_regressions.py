@@ -33,3 +33,16 @@ def test_an_unparseable_body_is_a_documented_400(api: Api) -> None:
     declared = api.client.get(V1 + "/openapi.json").json()["paths"][V1 + "/items"]["post"]["responses"]
     assert str(response.status_code) in declared
     assert "400" not in api.client.get(V1 + "/openapi.json").json()["paths"][V1 + "/items"]["get"]["responses"]
+
+
+FILTERS = [("/customer-invoices", "sales_order_id"), ("/sales-orders", "customer_id"), ("/shipments", "customer_id"),
+           ("/purchase-orders", "supplier_id"), ("/goods-receipts", "purchase_order_id"),
+           ("/supplier-invoices", "supplier_id"), ("/purchase-requisitions", "item_id")]
+
+
+def test_a_filter_id_past_bigint_is_422_not_500(api: Api) -> None:
+    for path, name in FILTERS:
+        for value in ("9223372036854775808", "0", "-1"):
+            response = api.client.get(V1 + path, params={name: value}, headers=api.headers("admin"))
+            assert response.status_code == 422, (path, value, response.text)
+        assert api.client.get(V1 + path, params={name: "1"}, headers=api.headers("admin")).status_code == 200
