@@ -36,4 +36,4 @@ __all__ = [
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]
-__all__ += ["OutboxDelivery", "OutboxSubscription"]
+__all__ += ["Department", "OutboxDelivery", "OutboxSubscription"]
