@@ -118,9 +118,11 @@ def deliver(
             result = deliverer.run(max_duration, lambda: stop.requested, stop.wait)
         else:
             result = deliverer.deliver_due(lambda: stop.requested)
-    output.render({"reason": result.reason, "attempts": result.attempts}, as_json, lambda r: output.table(
-        f"outbox deliver: {r['reason']}", ["id", "topic", "status", "attempts", "reason"],
-        [(a.message_id, a.topic, a.status, a.attempts, a.reason) for a in r["attempts"]]))
+    totals = {status.value: result.count(status) for status in MessageStatus}
+    output.render({"reason": result.reason, "totals": totals, "attempts": result.attempts}, as_json,
+                  lambda r: output.table(
+                      f"outbox deliver: {r['reason']}", ["id", "topic", "status", "attempts", "reason"],
+                      [(a.message_id, a.topic, a.status, a.attempts, a.reason) for a in r["attempts"]]))
     if stop.requested:
         raise typer.Exit(ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.TERMINATED)
     if result.count(MessageStatus.DEAD):

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from sqlalchemy import Engine, Row, delete, func, insert, or_, select, update
@@ -63,25 +63,32 @@ class Attempt:
 
 @dataclass(frozen=True)
 class DeliveryPass:
-    """What one pass (or a loop of them) did, with a sentence saying so."""
+    """What one pass (or a loop of them) did, with a sentence saying so: counts of every attempt by outcome,
+    and the latest `KEEP` attempts themselves (a loop running for days must not hold them all)."""
 
     attempts: list[Attempt] = field(default_factory=list)
     stopped_by: str | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+
+    KEEP: ClassVar[int] = 1000
 
     def count(self, status: MessageStatus) -> int:
-        return sum(1 for a in self.attempts if a.status == status)
+        return self.totals.get(status, 0) if self.totals else sum(1 for a in self.attempts if a.status == status)
 
     @property
     def reason(self) -> str:
-        if not self.attempts:
+        total = sum(self.count(s) for s in MessageStatus)
+        if not total:
             why = "nothing was due"
         else:
-            why = (f"{len(self.attempts)} attempt(s): {self.count(MessageStatus.DELIVERED)} delivered, "
+            why = (f"{total} attempt(s): {self.count(MessageStatus.DELIVERED)} delivered, "
                    f"{self.count(MessageStatus.PENDING)} to retry, {self.count(MessageStatus.DEAD)} dead")
         return why + (f"; stopped by {self.stopped_by}" if self.stopped_by else "")
 
     def __add__(self, other: DeliveryPass) -> DeliveryPass:
-        return DeliveryPass([*self.attempts, *other.attempts], other.stopped_by or self.stopped_by)
+        totals = {s.value: self.count(s) + other.count(s) for s in MessageStatus}
+        return DeliveryPass([*self.attempts, *other.attempts][-self.KEEP:], other.stopped_by or self.stopped_by,
+                            totals)
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ class Deliverer:
             if not one.attempts and not should_stop():
                 wait(min(self.settings.poll_interval_s, max(0.0, deadline - time.monotonic())))
         stopped = "a stop request" if should_stop() else None
-        return DeliveryPass(total.attempts, total.stopped_by or stopped)
+        return DeliveryPass(total.attempts, total.stopped_by or stopped, total.totals)
 
     def _subscriptions(self) -> list[Subscription]:
         with self.engine.connect() as conn:

@@ -133,6 +133,7 @@ def test_every_event_arrives_through_a_receiver_outage(env: dict[str, str], erp:
         assert "Traceback" not in err
         summary = json.loads(out)
         assert summary["reason"].endswith("stopped by a stop request")
+        assert summary["totals"]["delivered"] == 20
         assert Counter(a["status"] for a in summary["attempts"])["delivered"] == 20
         duplicates = len(receiver.keys()) - len(set(receiver.keys()))
         print(f"20 events through an outage: {len(receiver.keys())} posts received, {duplicates} duplicate(s)")

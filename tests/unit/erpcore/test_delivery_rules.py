@@ -90,3 +90,20 @@ def test_an_integration_event_must_name_a_topic_of_its_own() -> None:
         @dataclass(frozen=True)
         class Twin(IntegrationEvent, topic="purchasing.goods_receipt.posted"):
             x: int
+
+
+def test_a_long_loop_counts_every_attempt_but_keeps_only_the_latest() -> None:
+    from erpcore.services.delivery import Attempt, DeliveryPass
+
+    def one(i: int, status: str) -> DeliveryPass:
+        return DeliveryPass([Attempt(i, f"e{i}", "t", status, 1, 1, "why")])
+
+    total = DeliveryPass()
+    assert total.reason == "nothing was due"
+    for i in range(DeliveryPass.KEEP + 500):
+        total = total + one(i, "delivered" if i % 10 else "pending")
+    assert total.count(MessageStatus.DELIVERED) == 1350 and total.count(MessageStatus.PENDING) == 150
+    assert len(total.attempts) == DeliveryPass.KEEP and total.attempts[-1].message_id == 1499
+    assert total.reason == "1500 attempt(s): 1350 delivered, 150 to retry, 0 dead"
+    stopped = total + DeliveryPass([], "a stop request")
+    assert stopped.reason.endswith("; stopped by a stop request")
