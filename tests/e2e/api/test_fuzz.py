@@ -30,7 +30,7 @@ from sqlalchemy import Engine, inspect, text
 
 from tests.e2e.api.conftest import V1, Api
 
-EXAMPLES = int(os.environ.get("ERPOPS_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("ERPOPS_FUZZ_EXAMPLES", "16"))
 STACK_TRACE = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.errors")
 CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
