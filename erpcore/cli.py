@@ -159,3 +159,6 @@ def register(app: typer.Typer) -> None:
     cli_returns.register(app)
     cli_rules.register(app)
     cli_access.register(app)
+    from erpcore import cli_outbox
+
+    cli_outbox.register(app)

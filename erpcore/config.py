@@ -91,6 +91,17 @@ class AccessSettings(BaseModel):
     audit_enabled: bool = True
 
 
+class OutboxSettings(BaseModel):
+    """Webhook delivery of the outbox (`erpops outbox deliver`): retries, back-off, timeouts, batch size."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)  # failed attempts before a message is dead
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_cap_s: float = Field(default=600.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=300)  # per POST
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    poll_interval_s: float = Field(default=1.0, gt=0)  # the loop's pause when nothing is due
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("erpops_config_file", default=None)
 
 
@@ -191,6 +202,7 @@ class Settings(SectionSettings):
     documents: DocumentSettings = DocumentSettings()
     api: ApiSettings = ApiSettings()
     access: AccessSettings = AccessSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -10,6 +10,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import FrameType
 
 
@@ -32,3 +33,40 @@ def sigterm_unwinds() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass
+class StopRequest:
+    """Set by SIGTERM or SIGINT inside `stop_requested()`: a loop checks it between steps and returns."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    signum: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking at once when a stop is requested; returns whether it was."""
+        return self.event.wait(max(0.0, seconds))
+
+
+@contextmanager
+def stop_requested() -> Iterator[StopRequest]:
+    """Within the block, SIGTERM and SIGINT do not raise: they set the yielded `StopRequest`, so a loop
+    finishes the step in hand (and records it) before it stops. The old handlers come back after."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def _set(signum: int, frame: FrameType | None) -> None:
+        stop.signum = signum
+        stop.event.set()
+
+    previous = {sig: signal.signal(sig, _set) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

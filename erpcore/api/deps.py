@@ -36,6 +36,8 @@ async def get_erp(request: Request) -> Erp:
 
 ErpDep = Annotated[Erp, Depends(get_erp)]
 IdPath = Annotated[int, Path(gt=0, le=MAX_ID, description="the document's id")]
+# a list filter by a related document's id: bounded like ids, or SQLite cannot even bind it (a 500)
+IdFilter = Annotated[int | None, Query(gt=0, le=MAX_ID, description="only those of this id")]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 Which answers a route can give follows from its shape, as `errors`, `gate` and `auth` produce them:
 
+    a route with a request body      400 (the body is not parseable at all, e.g. not UTF-8)
     every route under /api/v1        401 (no or unknown token), 403 (the role lacks the permission)
     a route with an id in its path   404 (no such document)
     every POST                       409 (a business conflict, an Idempotency-Key in flight), 413 (body too large)
@@ -35,6 +36,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 WHY = {
+    400: "the body could not be parsed at all (not UTF-8, or not of the declared content type)",
     401: "no `Authorization: Bearer <token>` header, or the token is unknown or revoked",
     403: "the token's role does not hold the permission this route needs",
     404: "the document in the path does not exist",
@@ -46,7 +48,8 @@ WHY = {
 
 def problems_of(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The 4xx statuses an operation of the API can answer with."""
-    statuses = [401, 403]
+    statuses = [400] if operation.get("requestBody") else []
+    statuses += [401, 403]
     if "{" in path:
         statuses.append(404)
     if method == "post":

@@ -91,8 +91,10 @@ def locator(kind: str, request: Request) -> Locate:
     """How the claim of `request` finds the `kind` document it wrote, inside the business transaction."""
     table = KINDS[kind].table
     status = int(getattr(request.scope.get("route"), "status_code", None) or 200)
-    ids = [int(value) for value in request.path_params.values()]
-    if status != 201 and len(ids) == 1:  # an action on the path's document
+    values = [str(value) for value in request.path_params.values()]
+    # runs before the path is validated: a path id that is not a number gets the route's 422, not a crash here
+    ids = [int(value) for value in values if value.isascii() and value.isdigit()]
+    if status != 201 and len(values) == 1 and len(ids) == 1:  # an action on the path's document
         return lambda conn: Written(kind, ids[0], status)
 
     def created(conn: Connection) -> Written | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, offloaded, page, writer
+from erpcore.api.deps import ErpDep, IdFilter, IdPath, ListDep, line_quantities, offloaded, page, writer
 from erpcore.api.schemas import (
     CancelIn,
     GoodsReceiptOut,
@@ -65,7 +65,7 @@ def get_requisition(requisition_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/purchase-requisitions", response_model=Page[RequisitionOut], dependencies=PurchasingReader)
-def list_requisitions(request: Request, erp: ErpDep, params: ListDep, item_id: int | None = None
+def list_requisitions(request: Request, erp: ErpDep, params: ListDep, item_id: IdFilter = None
                       ) -> dict[str, Any]:
     """Requisitions by id; filter by status (open, ordered), item and needed-by date."""
     rows = q.listing(erp.engine, PurchaseRequisition, params, PurchaseRequisition.needed_by, item_id=item_id)
@@ -88,7 +88,7 @@ def get_purchase_order(po_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/purchase-orders", response_model=Page[PurchaseOrderSummary], dependencies=PurchasingReader)
-def list_purchase_orders(request: Request, erp: ErpDep, params: ListDep, supplier_id: int | None = None
+def list_purchase_orders(request: Request, erp: ErpDep, params: ListDep, supplier_id: IdFilter = None
                          ) -> dict[str, Any]:
     """Purchase orders by id; filter by status, supplier and order date."""
     rows = q.listing(erp.engine, PurchaseOrder, params, PurchaseOrder.order_date, supplier_id=supplier_id)
@@ -124,8 +124,8 @@ def get_goods_receipt(receipt_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/goods-receipts", response_model=Page[GoodsReceiptSummary], dependencies=PurchasingReader)
-def list_goods_receipts(request: Request, erp: ErpDep, params: ListDep, purchase_order_id: int | None = None,
-                        supplier_id: int | None = None) -> dict[str, Any]:
+def list_goods_receipts(request: Request, erp: ErpDep, params: ListDep, purchase_order_id: IdFilter = None,
+                        supplier_id: IdFilter = None) -> dict[str, Any]:
     """Goods receipts by id; filter by status, purchase order, supplier and receipt date."""
     of_supplier = [] if supplier_id is None else [
         GoodsReceipt.purchase_order_id.in_(select(PurchaseOrder.id).where(PurchaseOrder.supplier_id == supplier_id))]
@@ -151,8 +151,8 @@ def get_supplier_invoice(invoice_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/supplier-invoices", response_model=Page[SupplierInvoiceSummary], dependencies=InvoiceReader)
-def list_supplier_invoices(request: Request, erp: ErpDep, params: ListDep, supplier_id: int | None = None,
-                           purchase_order_id: int | None = None) -> dict[str, Any]:
+def list_supplier_invoices(request: Request, erp: ErpDep, params: ListDep, supplier_id: IdFilter = None,
+                           purchase_order_id: IdFilter = None) -> dict[str, Any]:
     """Supplier invoices by id; filter by status (on_hold, matched, paid), supplier, PO and invoice date."""
     rows = q.listing(erp.engine, SupplierInvoice, params, SupplierInvoice.invoice_date, supplier_id=supplier_id,
                      purchase_order_id=purchase_order_id)

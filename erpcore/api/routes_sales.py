@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from erpcore.api import queries as q
 from erpcore.api.auth import require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, line_quantities, offloaded, page, writer
+from erpcore.api.deps import ErpDep, IdFilter, IdPath, ListDep, line_quantities, offloaded, page, writer
 from erpcore.api.schemas import (
     CancelIn,
     CustomerInvoiceOut,
@@ -59,7 +59,7 @@ def get_sales_order(order_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/sales-orders", response_model=Page[SalesOrderSummary], dependencies=[Depends(require("sales.order.read"))])
-def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_id: int | None = None
+def list_sales_orders(request: Request, erp: ErpDep, params: ListDep, customer_id: IdFilter = None
                       ) -> dict[str, Any]:
     """Sales orders by id; filter by status, customer and order date."""
     rows = q.listing(erp.engine, SalesOrder, params, SalesOrder.order_date, customer_id=customer_id)
@@ -104,8 +104,8 @@ def get_shipment(shipment_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/shipments", response_model=Page[ShipmentSummary], dependencies=[Depends(require("sales.order.read"))])
-def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_id: int | None = None,
-                   customer_id: int | None = None) -> dict[str, Any]:
+def list_shipments(request: Request, erp: ErpDep, params: ListDep, sales_order_id: IdFilter = None,
+                   customer_id: IdFilter = None) -> dict[str, Any]:
     """Shipments by id; filter by status, sales order, customer and ship date."""
     of_customer = [] if customer_id is None else [
         Shipment.sales_order_id.in_(select(SalesOrder.id).where(SalesOrder.customer_id == customer_id))]
@@ -130,8 +130,8 @@ def get_customer_invoice(invoice_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 @router.get("/customer-invoices", response_model=Page[CustomerInvoiceSummary],
             dependencies=[Depends(require("sales.invoice.read"))])
-def list_customer_invoices(request: Request, erp: ErpDep, params: ListDep, customer_id: int | None = None,
-                           sales_order_id: int | None = None) -> dict[str, Any]:
+def list_customer_invoices(request: Request, erp: ErpDep, params: ListDep, customer_id: IdFilter = None,
+                           sales_order_id: IdFilter = None) -> dict[str, Any]:
     """Customer invoices by id; filter by status, customer, sales order and invoice date."""
     rows = q.listing(erp.engine, CustomerInvoice, params, CustomerInvoice.invoice_date, customer_id=customer_id,
                      sales_order_id=sales_order_id)

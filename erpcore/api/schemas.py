@@ -48,7 +48,13 @@ def text_date(value: Any) -> Any:
     return value
 
 
+def utc(moment: dt.datetime) -> dt.datetime:
+    """A moment with its offset: SQLite hands back naive UTC, and RFC 3339 `date-time` needs the offset."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
 Id = Annotated[int, Field(gt=0, le=2**63 - 1, strict=True)]
+Timestamp = Annotated[dt.datetime, AfterValidator(utc)]
 Count = Annotated[int, Field(strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 Date = Annotated[dt.date, BeforeValidator(text_date)]
@@ -204,7 +210,7 @@ class SalesOrderSummary(BaseModel):
     backorder_allowed: bool
     net_amount: Decimal
     tax_amount: Decimal
-    approved_at: dt.datetime | None
+    approved_at: Timestamp | None
     created_by: str | None = None
 
 
@@ -341,7 +347,7 @@ class PurchaseOrderSummary(BaseModel):
     status: str
     net_amount: Decimal
     tax_amount: Decimal
-    approved_at: dt.datetime | None
+    approved_at: Timestamp | None
     department_id: int | None = None
     created_by: str | None = None
 
@@ -416,7 +422,7 @@ class SupplierInvoiceSummary(BaseModel):
     tax_amount: Decimal
     total_amount: Decimal
     amount_paid: Decimal
-    matched_at: dt.datetime | None
+    matched_at: Timestamp | None
 
 
 class SupplierInvoiceOut(SupplierInvoiceSummary):

@@ -5,6 +5,7 @@ from erpcore.models.base import Base
 from erpcore.models.controls import Approval, ApprovalRequest, ApprovalRule, Budget, ControlSetting, RuleBlock
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
+from erpcore.models.outbox import OutboxDelivery, OutboxSubscription
 from erpcore.models.production import BillOfMaterials, BomLine, ShippingInstruction, WorkOrder, WorkOrderLine
 from erpcore.models.purchasing import (
     GoodsReceipt,
@@ -45,3 +46,4 @@ from erpcore.models.payroll import Employee, PayrollLine, PayrollRate, PayrollRu
 
 __all__ += ["Department", "Employee", "PayrollLine", "PayrollRate", "PayrollRun", "PayrollRunDepartment"]
 __all__ += ["CustomerReturn", "CustomerReturnLine", "SupplierReturn", "SupplierReturnLine"]
+__all__ += ["OutboxDelivery", "OutboxSubscription"]

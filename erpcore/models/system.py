@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,14 +49,28 @@ class IdempotencyKey(Timestamped, Base):
 
 
 class OutboxMessage(Timestamped, Base):
-    """Events for the world outside the process, written in the business transaction."""
+    """Events for the world outside the process, written in the business transaction.
+
+    `published_at` is the monitor's mark on the `alert` rows it took; `status`, `attempts`,
+    `next_attempt_at`, `last_error`, `delivered_at` and `claimed_by` are the webhook deliverer's (`erpcore.services.delivery`).
+    `event_id` travels as the `Idempotency-Key` header: receivers deduplicate on it.
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[intpk]
     topic: Mapped[str] = mapped_column(String(80), index=True)
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     published_at: Mapped[dt.datetime | None]
+    key: Mapped[str | None] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(36))  # the deliverer holding its lease (next_attempt_at)
 
 
 class AuditEvent(Timestamped, Base):

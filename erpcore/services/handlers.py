@@ -5,7 +5,8 @@
 - free stock falling under an item's safety stock raises a requisition only when what is on order and already
   requisitioned does not lift it back (available to promise, `steps.requisition.replenish`);
 - a goods receipt re-runs three-way match for invoices of that order waiting on it;
-- an invoice put on hold is a business-rule interception: an alert event goes to the outbox.
+- an invoice put on hold is a business-rule interception: an alert event goes to the outbox;
+- every integration event (order approved, goods received, ...) is written to the outbox for the webhooks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from erpcore.alerts import raise_alert
 from erpcore.domain.events import (
     Event,
     GoodsReceived,
+    IntegrationEvent,
     ReservationFellShort,
     StockDecreased,
     SupplierInvoiceHeld,
@@ -28,7 +30,7 @@ from erpcore.models import (
 )
 from erpcore.services.messagebus import Handler
 from erpcore.services.sql import Query, pairs_in, pairs_params
-from erpcore.services.steps import production
+from erpcore.services.steps import outbox, production
 from erpcore.services.steps.matching import match_invoice
 from erpcore.services.steps.requisition import raise_requisition, replenish
 from erpcore.services.unit_of_work import Key, StockLevel, UnitOfWork
@@ -89,4 +91,5 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     StockDecreased: [requisition_below_safety],
     GoodsReceived: [rematch_waiting_invoices],
     SupplierInvoiceHeld: [alert_on_hold],
+    IntegrationEvent: [outbox.record],
 }

@@ -1,4 +1,7 @@
-"""A small message bus: domain event type -> handlers, all run in the raising unit of work."""
+"""A small message bus: domain event type -> handlers, all run in the raising unit of work.
+
+Handlers registered for a base class (`IntegrationEvent`) run for every subclass too, after the class's own.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ class MessageBus:
         self.handlers = handlers
 
     def handle(self, event: Event, uow: UnitOfWork) -> None:
-        for handler in self.handlers.get(type(event), ()):
-            handler(event, uow)
+        for cls in type(event).__mro__:
+            for handler in self.handlers.get(cls, ()):
+                handler(event, uow)
 
     def drain(self, uow: UnitOfWork) -> None:
         """The pre-commit step that handles every queued event, including those the handlers raise."""

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from erpcore.access import guarded
 from erpcore.domain import dates, fulfilment, postings, rules, transitions
-from erpcore.domain.events import GoodsReceived
+from erpcore.domain.events import GoodsReceived, PurchaseOrderApproved
 from erpcore.domain.money import ZERO, line_amounts, to_cents
 from erpcore.domain.status import (
     PostedStatus,
@@ -173,7 +173,7 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
             uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
                 status=PurchaseOrderStatus.PENDING_APPROVAL))
         else:
-            _mark_approved(uow, po_id)
+            _mark_approved(uow, po)
         doc = Doc(po_id, views.purchase_order(uow.conn, po_id))
         uow.record("purchase_order", doc.row, {"status": po.status})
         uow.commit()
@@ -194,7 +194,7 @@ def decide_purchase_order(uow: UnitOfWork, po_id: int, decision: str, comment: s
                                  decision, comment)
         if state.done:
             _check_budget(uow, po)
-            _mark_approved(uow, po_id)
+            _mark_approved(uow, po)
         elif state.rejected:
             uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
                 status=PurchaseOrderStatus.DRAFT))
@@ -204,9 +204,10 @@ def decide_purchase_order(uow: UnitOfWork, po_id: int, decision: str, comment: s
         return doc
 
 
-def _mark_approved(uow: UnitOfWork, po_id: int) -> None:
-    uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
+def _mark_approved(uow: UnitOfWork, po: PurchaseOrder) -> None:
+    uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po.id).values(
         status=PurchaseOrderStatus.APPROVED, approved_at=dt.datetime.now(dt.UTC)))
+    uow.emit(PurchaseOrderApproved(po.id, po.number, po.supplier_id, po.net_amount + po.tax_amount))
 
 
 def _check_budget(uow: UnitOfWork, po: PurchaseOrder) -> None:

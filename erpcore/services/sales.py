@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from erpcore.access import guarded
 from erpcore.domain import dates, fulfilment, postings, transitions
-from erpcore.domain.events import ReservationFellShort, StockDecreased
+from erpcore.domain.events import ReservationFellShort, SalesOrderApproved, StockDecreased
 from erpcore.domain.money import ZERO, line_amounts, show_qty
 from erpcore.domain.status import InvoiceStatus, PostedStatus, SalesOrderStatus, sales_order_status
 from erpcore.domain.stock import Balance, issue_value
@@ -315,6 +315,7 @@ def _approve_and_reserve(uow: UnitOfWork, order: Row[Any], order_id: int) -> Doc
     INSERT_RESERVATIONS.many(s, reservations)
     production.create_shipping_instruction(uow, order_id, wh, [
         (line["line_no"], line["item_id"], line["quantity"]) for line in lines])
+    uow.emit(SalesOrderApproved(order_id, head["number"], order.customer_id, head["net_amount"] + head["tax_amount"]))
     return written(head, lines)
 
 

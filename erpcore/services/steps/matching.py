@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased
 
 from erpcore.domain import postings
-from erpcore.domain.events import SupplierInvoiceHeld
+from erpcore.domain.events import SupplierInvoiceHeld, SupplierInvoiceMatched
 from erpcore.domain.matching import MatchLine, ReceivedLine, grni_to_clear, three_way_match
 from erpcore.domain.money import ZERO
 from erpcore.domain.status import PostedStatus, SupplierInvoiceStatus
@@ -101,4 +101,5 @@ def match_invoice(uow: UnitOfWork, invoice_id: int) -> MatchOutcome:
     journal.post(uow, inv.invoice_date, "supplier_invoice", invoice_id, "post",
                  f"Supplier invoice {inv.supplier_ref} ({inv.number})",
                  postings.supplier_invoice(inv.supplier_id, grni, inv.net_amount, inv.tax_amount))
+    uow.emit(SupplierInvoiceMatched(invoice_id, inv.number, inv.net_amount + inv.tax_amount))
     return MatchOutcome(invoice_id, SupplierInvoiceStatus.MATCHED, result.reason)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 
+from erpcore.domain.events import RequisitionRaised
 from erpcore.domain.replenishment import Position, Replenishment, after_cancelled_demand, to_requisition
 from erpcore.domain.status import PurchaseOrderStatus, RequisitionStatus, WorkOrderStatus
 from erpcore.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequisition, WorkOrder
@@ -20,11 +21,14 @@ def raise_requisition(uow: UnitOfWork, item_id: int, warehouse_id: int, quantity
                       needed_by: dt.date | None = None, sales_order_line_id: int | None = None) -> int:
     """Insert an open requisition in the open unit of work; returns its id."""
     needed_by = needed_by or dt.date.today() + dt.timedelta(days=7)
-    return int(uow.conn.execute(insert(PurchaseRequisition).values(
-        number=numbering.next_number(uow, "purchase_requisition", needed_by.year), item_id=item_id,
+    number = numbering.next_number(uow, "purchase_requisition", needed_by.year)
+    req_id = int(uow.conn.execute(insert(PurchaseRequisition).values(
+        number=number, item_id=item_id,
         warehouse_id=warehouse_id, quantity=quantity, needed_by=needed_by, reason=reason,
         sales_order_line_id=sales_order_line_id, status=RequisitionStatus.OPEN,
     ).returning(PurchaseRequisition.id)).scalar_one())
+    uow.emit(RequisitionRaised(req_id, number, item_id, warehouse_id, quantity, reason))
+    return req_id
 
 
 OPEN_PO = or_(*(PurchaseOrder.status == s for s in (

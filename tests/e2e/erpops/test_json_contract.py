@@ -59,6 +59,9 @@ RUN_HERE: dict[str, list[str]] = {
     "rules blocks": [],
     "budget list": [],
     "budget report": [],
+    "outbox subscriptions": [],
+    "outbox status": [],
+    "outbox deliver": [],
 }
 ELSEWHERE: dict[str, str] = {
     "seed": "tests/e2e/erpops/test_core_json.py (writes history)",
@@ -122,6 +125,9 @@ ELSEWHERE: dict[str, str] = {
     "rules control": "tests/e2e/erpops/test_rules_cli.py",
     "budget set": "tests/e2e/erpops/test_rules_cli.py (needs a department)",
     "roles check": "tests/e2e/erpops/test_rules_cli.py (exits 1 while the access table has conflicts)",
+    "outbox subscribe": "tests/e2e/erpops/test_outbox.py (writes a subscription)",
+    "outbox unsubscribe": "tests/e2e/erpops/test_outbox.py",
+    "outbox replay": "tests/e2e/erpops/test_outbox.py (needs a message)",
 }
 
 
