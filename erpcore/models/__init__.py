@@ -1,7 +1,15 @@
 """The erpops schema: one declarative metadata shared by migrations, services and every tool."""
 
 from erpcore.models.base import Base
-from erpcore.models.controls import Approval, ApprovalRequest, ApprovalRule, Budget, ControlSetting, RuleBlock
+from erpcore.models.controls import (
+    Approval,
+    ApprovalRequest,
+    ApprovalRule,
+    Budget,
+    ControlSetting,
+    RuleBlock,
+    RulebookVersion,
+)
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
 from erpcore.models.purchasing import (
@@ -33,7 +41,7 @@ __all__ = [
     "ControlSetting", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
     "CustomerReceipt", "Department", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
     "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
-    "PurchaseRequisition", "RuleBlock", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
+    "PurchaseRequisition", "RuleBlock", "RulebookVersion", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]

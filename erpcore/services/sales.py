@@ -245,8 +245,9 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         order = _lock_order(uow, order_id)
         transitions.require("sales order", "approve", order.status, order_id)
-        _check_credit(uow, order, order_id)
-        if approvals.submit(uow, sales_controls.facts(uow, order, order_id), order_id):
+        facts, book = sales_controls.facts(uow, order_id)
+        _check_credit(uow, order, order_id, book)
+        if approvals.submit(uow, book.for_type("sales_order"), lambda: facts, order_id):
             SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id,
                                                 "v_status": SalesOrderStatus.PENDING_APPROVAL})
             doc = Doc(order_id, views.sales_order(uow.conn, order_id))
@@ -271,7 +272,7 @@ def decide_sales_order(uow: UnitOfWork, order_id: int, decision: str, comment: s
         state = approvals.decide(uow, "sales_order", order_id, f"sales order {order.number}", order.created_by,
                                  decision, comment)
         if state.done:
-            _check_credit(uow, order, order_id)
+            _check_credit(uow, order, order_id, controls.rulebook(uow.conn))
             doc = _approve_and_reserve(uow, order, order_id)
         else:
             if state.rejected:
@@ -311,10 +312,10 @@ def _approve_and_reserve(uow: UnitOfWork, order: Row[Any], order_id: int) -> Doc
     return written(head, lines)
 
 
-def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int) -> None:
+def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int, book: controls.Rulebook) -> None:
     """Refuse (or warn about) an order that takes the customer past a non-zero credit limit."""
     controls.enforce(uow, "sales_order.approve", "sales_order", order_id,
-                     sales_controls.credit_findings(uow, order, order_id))
+                     sales_controls.credit_findings(uow, order, order_id, book))
 
 
 @guarded("shipments:write")
