@@ -127,10 +127,6 @@ ORDER_LINES_AND_UNPAID = Query(select(
         CustomerInvoice.sales_order_id == bindparam("order_id"), CustomerInvoice.status == InvoiceStatus.POSTED,
     ).scalar_subquery().label("unpaid"),
 ).where(SalesOrderLine.sales_order_id == bindparam("order_id")))
-OPEN_RECEIVABLE = Query(
-    select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
-    .where(CustomerInvoice.customer_id == bindparam("customer_id"), CustomerInvoice.status == InvoiceStatus.POSTED))
-ORDER_TOTAL = Query(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == bindparam("order_id")))
 SHIPPED = batch_update(SalesOrderLine, {"k_id": SalesOrderLine.id},
                        lambda p: {"qty_shipped": SalesOrderLine.qty_shipped + p["v_qty"]},
                        {"k_id": BigInteger(), "v_qty": Numeric()})
