@@ -37,7 +37,7 @@ def test_each_control_service_declares_its_dotted_permission(service: Any) -> No
     (sales.decide_sales_order, AccessRole.PURCHASING), (purchasing.decide_purchase_order, AccessRole.VIEWER),
 ])
 def test_a_role_without_the_permission_is_refused_before_any_work(service: Any, role: AccessRole) -> None:
-    uow = UnitOfWork(Unused(), actor=Actor("x", role))  # type: ignore[arg-type]
+    uow = UnitOfWork(Unused(), actor=Actor("x", role))
     with pytest.raises(Forbidden, match=f"needs {SERVICES[service]}"):
         service(uow, 1, "approve")
 
