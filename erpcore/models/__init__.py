@@ -2,7 +2,15 @@
 
 from erpcore.models.access import AuditChain, Role, RolePermission
 from erpcore.models.base import Base
-from erpcore.models.controls import Approval, ApprovalRequest, ApprovalRule, Budget, ControlSetting, RuleBlock
+from erpcore.models.controls import (
+    Approval,
+    ApprovalRequest,
+    ApprovalRule,
+    Budget,
+    ControlSetting,
+    RuleBlock,
+    RulebookVersion,
+)
 from erpcore.models.ledger import FiscalPeriod, JournalEntry, JournalLine, StockBalance, StockMove
 from erpcore.models.master import Account, Customer, Department, Item, Supplier, TaxCode, Warehouse
 from erpcore.models.outbox import OutboxDelivery, OutboxSubscription
@@ -37,7 +45,7 @@ __all__ = [
     "ControlSetting", "Customer", "CustomerInvoice", "CustomerInvoiceLine",
     "CustomerReceipt", "Department", "DocumentSequence", "FiscalPeriod", "GoodsReceipt", "GoodsReceiptLine", "IdempotencyKey", "Item",
     "JournalEntry", "JournalLine", "OutboxMessage", "PurchaseOrder", "PurchaseOrderLine",
-    "PurchaseRequisition", "Role", "RolePermission", "RuleBlock", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
+    "PurchaseRequisition", "Role", "RolePermission", "RuleBlock", "RulebookVersion", "SalesOrder", "SalesOrderLine", "Shipment", "ShipmentLine", "StockBalance",
     "StockMove", "StockReservation", "Supplier", "SupplierInvoice", "SupplierInvoiceLine",
     "SupplierPayment", "TaxCode", "Warehouse", "metadata",
 ]

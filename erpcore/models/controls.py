@@ -61,6 +61,17 @@ class ControlSetting(Base):
     updated_by: Mapped[str] = mapped_column(String(80))
 
 
+class RulebookVersion(Base):
+    """One row, bumped by every change to the rulebook: a process caches the rulebook and re-reads it only when
+    the version its writing transaction reads differs (`epoch` tells databases that share a URL apart)."""
+
+    __tablename__ = "rulebook_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(BigId)
+
+
 class ApprovalRequest(Timestamped, Base):
     """One submission of a document for approval, with the steps its matching rules required at that moment
     (a rule edited later applies to documents submitted afterwards, never to this one)."""

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from erpcore.domain import rules
 from erpcore.domain.accounts import Role
 from erpcore.models import Account, Approval, ApprovalRequest, Budget, Department, PurchaseOrder, Supplier
-from erpcore.services import controls, rulebook
+from erpcore.services import rulebook
 
 DEPARTMENTS = (("OPS", "Operations", "CC100"), ("SALES", "Sales", "CC200"), ("ADMIN", "Administration", "CC300"))
 MONTHLY_BUDGET = Decimal("500000.00")
@@ -36,20 +36,22 @@ def seed_controls(engine: Engine, start: dt.date, last: dt.date) -> dict[str, in
     with engine.begin() as conn:
         if conn.execute(select(func.count()).select_from(Department)).scalar_one() == 0:
             conn.execute(insert(Department), [{"code": c, "name": n, "cost_centre": cc} for c, n, cc in DEPARTMENTS])
-        written = rulebook.write_rulebook(conn, rulebook.read_rulebook(rulebook.DEFAULT_RULEBOOK), SEED_ACTOR)
+        book = rulebook.read_rulebook(rulebook.DEFAULT_RULEBOOK)
+        written = rulebook.write_rulebook(conn, book, SEED_ACTOR)
         account = conn.execute(select(Account.id).where(Account.role == Role.INVENTORY.value)).scalar_one()
         departments = conn.execute(select(Department.id)).scalars().all()
         budget_rows = [{"department_id": d, "account_id": account, "period": p, "amount": MONTHLY_BUDGET,
                         "updated_at": now, "updated_by": SEED_ACTOR} for d in departments for p in months(start, last)]
         conn.execute(insert(Budget), budget_rows)
-        approvals = _seed_approvals(conn)
+        approvals = _seed_approvals(conn, [
+            rules.Rule(r.code, r.document_type, r.conditions, rules.parse_steps(r.steps, rulebook.ROLES), r.priority)
+            for r in rulebook.parse_rulebook(book)[1] if r.document_type == "purchase_order"])
     return {"department": len(departments), "budget": len(budget_rows), "approval_rule": len(written["approval_rules"]),
             "approval": approvals}
 
 
-def _seed_approvals(conn: Connection) -> int:
+def _seed_approvals(conn: Connection, po_rules: list[rules.Rule]) -> int:
     """Approval requests and decisions for the seeded purchase orders past approval that the rules match."""
-    po_rules = controls.approval_rules(conn, "purchase_order")
     orders = conn.execute(select(PurchaseOrder.id, PurchaseOrder.net_amount, PurchaseOrder.approved_at,
                                  PurchaseOrder.created_at, Supplier.code)
                           .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)

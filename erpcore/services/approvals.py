@@ -4,6 +4,7 @@ the same transaction, and record an approver's decision on the step that waits."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -11,14 +12,17 @@ from sqlalchemy import insert, select, update
 from erpcore.domain import rules
 from erpcore.domain.rules import Decision, Facts, Progress, Step
 from erpcore.models import Approval, ApprovalRequest
-from erpcore.services import controls
 from erpcore.services.unit_of_work import UnitOfWork
 
 
-def submit(uow: UnitOfWork, facts: Facts, document_id: int) -> list[str]:
-    """Open an approval request when rules match the document; returns the matching rules' codes (none: the
-    document needs no approval)."""
-    codes, steps = rules.required_approvals(controls.approval_rules(uow.conn, facts.document_type), facts)
+def submit(uow: UnitOfWork, found: Sequence[rules.Rule], facts_of: Callable[[], Facts], document_id: int
+           ) -> list[str]:
+    """Open an approval request when rules of the document's type (`found`) match it; returns their codes (none:
+    the document needs no approval). `facts_of` reads the document's facts, only when some rule could match."""
+    if not found:
+        return []
+    facts = facts_of()
+    codes, steps = rules.required_approvals(found, facts)
     if codes:
         uow.conn.execute(insert(ApprovalRequest).values(
             document_type=facts.document_type, document_id=document_id, rules=codes,

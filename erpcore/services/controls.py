@@ -6,7 +6,9 @@ refuse what a rule stops, recording the refusal in a short transaction of its ow
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -32,8 +34,10 @@ from erpcore.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     RuleBlock,
+    RulebookVersion,
     SupplierInvoice,
 )
+from erpcore.services.sql import Query
 from erpcore.services.unit_of_work import UnitOfWork
 
 BLOCKED_ALERT = "BusinessRuleBlocked"
@@ -43,20 +47,74 @@ REFUSALS = (RuleBlocked, SegregationOfDuties, TaxDataInvalid, CreditLimitExceede
 COMMITTING = (PO.APPROVED, PO.PARTLY_RECEIVED, PO.RECEIVED)
 
 
+SETTINGS = Query(select(ControlSetting.name, ControlSetting.mode, ControlSetting.params))
+RULES = Query(select(ApprovalRule.code, ApprovalRule.document_type, ApprovalRule.conditions, ApprovalRule.steps,
+                     ApprovalRule.priority))
+VERSION = Query(select(RulebookVersion.epoch, RulebookVersion.version).where(RulebookVersion.id == 1))
+# Columns a hot-path statement adds so that one round trip also tells the rulebook's version.
+EPOCH_COLUMN = select(RulebookVersion.epoch).where(RulebookVersion.id == 1).scalar_subquery().label("rb_epoch")
+VERSION_COLUMN = select(RulebookVersion.version).where(RulebookVersion.id == 1).scalar_subquery().label("rb_version")
+Stamp = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The control settings and approval rules as of one version of the rulebook."""
+
+    stamp: Stamp | None
+    controls: dict[str, Control]
+    approval_rules: tuple[rules.Rule, ...]
+
+    def for_type(self, document_type: str) -> list[rules.Rule]:
+        return [r for r in self.approval_rules if r.document_type == document_type]
+
+
+# Per database URL, the rulebook last read and the version it was read at: a writing transaction reads the
+# version (one row, or two columns of a statement it runs anyway) and the rulebook again only when it changed,
+# so an edit applies to the very next document in every process.
+_cached: dict[str, Rulebook] = {}
+
+
+def stamp_of(row: Any) -> Stamp | None:
+    """The rulebook version a row carrying `EPOCH_COLUMN` and `VERSION_COLUMN` read."""
+    return None if row is None or row.rb_version is None else (str(row.rb_epoch), int(row.rb_version))
+
+
+def rulebook(conn: Connection, stamp: Stamp | None = None) -> Rulebook:
+    """The rulebook in force for this transaction: from the cache when `stamp` (read now when not given) is the
+    cached one's, else read from the database."""
+    if stamp is None:
+        row = VERSION.one_or_none(conn)
+        stamp = None if row is None else (str(row.epoch), int(row.version))
+    key = str(conn.engine.url)
+    hit = _cached.get(key)
+    if stamp is not None and hit is not None and hit.stamp == stamp:
+        return hit
+    found = dict(rules.DEFAULT_CONTROLS)
+    for row in SETTINGS.rows(conn):
+        found[row.name] = Control(row.name, Mode(row.mode), dict(_json(row.params) or {}))
+    book = Rulebook(stamp, found, tuple(
+        rules.Rule(r.code, r.document_type, dict(_json(r.conditions) or {}),
+                   tuple(rules.Step(tuple(s["roles"]), int(s.get("required", 1))) for s in _json(r.steps)), r.priority)
+        for r in RULES.rows(conn)))
+    if stamp is not None:
+        _cached[key] = book
+    return book
+
+
 def settings(conn: Connection) -> dict[str, Control]:
     """Every control's mode and parameters: the `control_setting` rows over the defaults."""
-    found = dict(rules.DEFAULT_CONTROLS)
-    for row in conn.execute(select(ControlSetting.name, ControlSetting.mode, ControlSetting.params)):
-        found[row.name] = Control(row.name, Mode(row.mode), dict(row.params or {}))
-    return found
+    return rulebook(conn).controls
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value (a driver that hands back text gets it parsed)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def approval_rules(conn: Connection, document_type: str) -> list[rules.Rule]:
     """The approval rules of one document type, as the domain reads them."""
-    rows = conn.execute(select(ApprovalRule).where(ApprovalRule.document_type == document_type))
-    return [rules.Rule(r.code, r.document_type, dict(r.conditions or {}),
-                       tuple(rules.Step(tuple(s["roles"]), int(s.get("required", 1))) for s in r.steps), r.priority)
-            for r in rows]
+    return rulebook(conn).for_type(document_type)
 
 
 def spend_account_id(conn: Connection, control: Control) -> int | None:
@@ -190,11 +248,11 @@ def period_of(day: dt.date) -> str:
 
 
 def purchase_findings(uow: UnitOfWork, document: str, department_id: int | None, order_date: dt.date,
-                      amount: Decimal) -> list[Finding]:
+                      amount: Decimal, book: Rulebook | None = None) -> list[Finding]:
     """The budget control on a purchase of `amount` for a department (none given: no budget to check)."""
     if department_id is None:
         return []
-    control = settings(uow.conn)["budget"]
+    control = (book or rulebook(uow.conn)).controls["budget"]
     if control.mode is Mode.OFF:
         return []
     position = budget_position(uow.conn, control, department_id, period_of(order_date))

@@ -168,8 +168,9 @@ def approve_purchase_order(uow: UnitOfWork, po_id: int) -> Doc:
     with uow:
         po = _lock_po(uow, po_id)
         transitions.require("purchase order", "approve", po.status, po_id)
-        _check_budget(uow, po)
-        if approvals.submit(uow, _facts(uow, po), po_id):
+        book = controls.rulebook(uow.conn)
+        _check_budget(uow, po, book)
+        if approvals.submit(uow, book.for_type("purchase_order"), lambda: _facts(uow, po), po_id):
             uow.session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id).values(
                 status=PurchaseOrderStatus.PENDING_APPROVAL))
         else:
@@ -210,9 +211,9 @@ def _mark_approved(uow: UnitOfWork, po: PurchaseOrder) -> None:
     uow.emit(PurchaseOrderApproved(po.id, po.number, po.supplier_id, po.net_amount + po.tax_amount))
 
 
-def _check_budget(uow: UnitOfWork, po: PurchaseOrder) -> None:
+def _check_budget(uow: UnitOfWork, po: PurchaseOrder, book: controls.Rulebook | None = None) -> None:
     controls.enforce(uow, "purchase_order.approve", "purchase_order", po.id, controls.purchase_findings(
-        uow, f"purchase order {po.number}", po.department_id, po.order_date, po.net_amount))
+        uow, f"purchase order {po.number}", po.department_id, po.order_date, po.net_amount, book))
 
 
 def _facts(uow: UnitOfWork, po: PurchaseOrder) -> rules.Facts:

@@ -16,7 +16,7 @@ from erpcore.access import AccessRole, guarded
 from erpcore.domain import rules
 from erpcore.domain.rules import CONTROLS, DOCUMENT_TYPES, Mode
 from erpcore.exceptions import NotFound, ValidationFailed
-from erpcore.models import ApprovalRule, ControlSetting, RuleBlock
+from erpcore.models import ApprovalRule, ControlSetting, RuleBlock, RulebookVersion
 from erpcore.services.documents import Doc
 from erpcore.services.unit_of_work import UnitOfWork
 
@@ -123,7 +123,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _bump(conn: Connection) -> None:
+    """Tell every process's cached rulebook that it changed (see `controls.rulebook`)."""
+    conn.execute(update(RulebookVersion).values(version=RulebookVersion.version + 1))
+
+
 def _upsert_rule(conn: Connection, spec: RuleSpec, actor: str) -> dict[str, Any]:
+    _bump(conn)
     values = {"document_type": spec.document_type, "conditions": spec.conditions, "steps": spec.steps,
               "priority": spec.priority, "description": spec.description, "updated_at": _now(),
               "updated_by": actor[:80]}
@@ -137,6 +143,7 @@ def _upsert_rule(conn: Connection, spec: RuleSpec, actor: str) -> dict[str, Any]
 
 
 def _upsert_control(conn: Connection, spec: ControlSpec, actor: str) -> None:
+    _bump(conn)
     values = {"mode": spec.mode, "params": spec.params, "updated_at": _now(), "updated_by": actor[:80]}
     if conn.execute(select(ControlSetting.name).where(ControlSetting.name == spec.name)).first() is None:
         conn.execute(insert(ControlSetting).values(name=spec.name, **values))
@@ -179,6 +186,7 @@ def delete_rule(uow: UnitOfWork, code: str) -> Doc:
     with uow:
         row = rule_row(uow.conn, code)
         uow.conn.execute(delete(ApprovalRule).where(ApprovalRule.code == code))
+        _bump(uow.conn)
         uow.commit()
         return Doc(int(row["id"]), row)
 

@@ -127,10 +127,6 @@ ORDER_LINES_AND_UNPAID = Query(select(
         CustomerInvoice.sales_order_id == bindparam("order_id"), CustomerInvoice.status == InvoiceStatus.POSTED,
     ).scalar_subquery().label("unpaid"),
 ).where(SalesOrderLine.sales_order_id == bindparam("order_id")))
-OPEN_RECEIVABLE = Query(
-    select(func.coalesce(func.sum(CustomerInvoice.total_amount - CustomerInvoice.amount_paid), 0))
-    .where(CustomerInvoice.customer_id == bindparam("customer_id"), CustomerInvoice.status == InvoiceStatus.POSTED))
-ORDER_TOTAL = Query(select(SalesOrder.net_amount + SalesOrder.tax_amount).where(SalesOrder.id == bindparam("order_id")))
 SHIPPED = batch_update(SalesOrderLine, {"k_id": SalesOrderLine.id},
                        lambda p: {"qty_shipped": SalesOrderLine.qty_shipped + p["v_qty"]},
                        {"k_id": BigInteger(), "v_qty": Numeric()})
@@ -247,8 +243,9 @@ def approve_sales_order(uow: UnitOfWork, order_id: int) -> Doc:
     with uow:
         order = _lock_order(uow, order_id)
         transitions.require("sales order", "approve", order.status, order_id)
-        _check_credit(uow, order, order_id)
-        if approvals.submit(uow, sales_controls.facts(uow, order, order_id), order_id):
+        facts, book = sales_controls.facts(uow, order_id)
+        _check_credit(uow, order, order_id, book)
+        if approvals.submit(uow, book.for_type("sales_order"), lambda: facts, order_id):
             SET_ORDER_STATUS.execute(uow.conn, {"order_id": order_id,
                                                 "v_status": SalesOrderStatus.PENDING_APPROVAL})
             doc = Doc(order_id, views.sales_order(uow.conn, order_id))
@@ -275,7 +272,7 @@ def decide_sales_order(uow: UnitOfWork, order_id: int, decision: str, comment: s
         state = approvals.decide(uow, "sales_order", order_id, f"sales order {order.number}", order.created_by,
                                  decision, comment)
         if state.done:
-            _check_credit(uow, order, order_id)
+            _check_credit(uow, order, order_id, controls.rulebook(uow.conn))
             doc = _approve_and_reserve(uow, order, order_id)
         else:
             if state.rejected:
@@ -319,10 +316,10 @@ def _approve_and_reserve(uow: UnitOfWork, order: Row[Any], order_id: int) -> Doc
     return written(head, lines)
 
 
-def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int) -> None:
+def _check_credit(uow: UnitOfWork, order: Row[Any], order_id: int, book: controls.Rulebook) -> None:
     """Refuse (or warn about) an order that takes the customer past a non-zero credit limit."""
     controls.enforce(uow, "sales_order.approve", "sales_order", order_id,
-                     sales_controls.credit_findings(uow, order, order_id))
+                     sales_controls.credit_findings(uow, order, order_id, book))
 
 
 @guarded("warehouse.shipment.post")

@@ -6,6 +6,8 @@ Revises: 0012_returns
 """
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -62,6 +64,13 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(80), nullable=False),
         sa.CheckConstraint("mode IN ('stop','warn','off')", name="ck_control_setting_mode_known"),
     )
+    version = op.create_table(
+        "rulebook_version",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("epoch", sa.String(32), nullable=False),
+        sa.Column("version", BigId, nullable=False),
+    )
+    op.bulk_insert(version, [{"id": 1, "epoch": uuid.uuid4().hex, "version": 1}])
     op.create_table(
         "approval_request",
         sa.Column("id", BigId, primary_key=True),
@@ -125,5 +134,6 @@ def downgrade() -> None:
     with op.batch_alter_table("purchase_order") as batch:
         batch.drop_column("created_by")
         batch.drop_column("department_id")
-    for table in ("rule_block", "approval", "approval_request", "control_setting", "approval_rule", "budget"):
+    for table in ("rule_block", "approval", "approval_request", "rulebook_version", "control_setting",
+                  "approval_rule", "budget"):
         op.drop_table(table)

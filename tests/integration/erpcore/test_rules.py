@@ -275,3 +275,25 @@ def test_whoever_entered_a_supplier_invoice_may_not_pay_it(erp: Erp) -> None:
     [block] = _blocks(erp)
     assert (block.rule, block.document_id, block.action) == ("sod.creator_pay", inv.id, "supplier_invoice.pay")
     assert purchasing.pay_supplier_invoice(erp.uow(DAVE), inv.id).row["amount"] == Decimal("6.00")
+
+
+def test_another_process_edit_applies_to_the_next_document_through_the_version(erp: Erp) -> None:
+    """Each process caches the rulebook; the version row, bumped with every edit, makes it re-read."""
+    from erpcore.models import ApprovalRule, RulebookVersion
+    from erpcore.services import controls
+
+    w = make_world(erp)
+    rulebook.set_rule(erp.uow(), {"code": "po-any", "document_type": "purchase_order",
+                                  "steps": [{"roles": ["finance"]}]})
+    first = _po(erp, w, "10.00")
+    assert purchasing.approve_purchase_order(erp.uow(ALICE), first).status == "pending_approval"
+    with erp.engine.begin() as conn:  # an edit that does not bump the version: the cache still answers
+        conn.execute(update(ApprovalRule).values(conditions={"amount_over": "1000"}))
+    cached = _po(erp, w, "10.00")
+    assert purchasing.approve_purchase_order(erp.uow(ALICE), cached).status == "pending_approval"
+    with erp.engine.begin() as conn:  # as `rulebook` does in another process: bump the version with the edit
+        conn.execute(update(RulebookVersion).values(version=RulebookVersion.version + 1))
+    after = _po(erp, w, "10.00")
+    assert purchasing.approve_purchase_order(erp.uow(ALICE), after).status == "approved"
+    with erp.engine.connect() as conn:
+        assert controls.rulebook(conn).for_type("purchase_order")[0].conditions == {"amount_over": "1000"}

@@ -62,6 +62,7 @@ def test_a_clean_seed_gets_zero_false_blocks(seeded: Seeded) -> None:
         order = sales.create_sales_order(erp.uow(SAM), customer, [OrderLineInput(item, Decimal(1))], order_date=today)
         statuses.append(sales.approve_sales_order(erp.uow(SAM), order.id).status)
     for item, supplier in buys:
+        assert supplier is not None
         po = purchasing.create_purchase_order(erp.uow(ALICE), supplier, [PurchaseLineInput(item, Decimal(5))],
                                               order_date=today, department_id=ops)
         statuses.append(purchasing.approve_purchase_order(erp.uow(ALICE), po.id).status)

@@ -22,7 +22,7 @@ def orders() -> list[dict[str, object]]:
     return [{"id": i, "number": f"SO-2022-{i:07d}", "customer_id": 3, "warehouse_id": 1,
              "order_date": dt.date(2022, 3, i), "status": "closed", "backorder_allowed": i % 2 == 0,
              "net_amount": Decimal("100.1234") * i, "tax_amount": 19.02 * i, "approved_at": at if i > 1 else None,
-             "created_at": at} for i in range(1, 4)]
+             "created_at": at, "created_by": None} for i in range(1, 4)]
 
 
 @pytest.mark.parametrize("compression", ["zstd", "snappy", "none"])
