@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,17 +28,26 @@ def serve(
     workers: Annotated[int | None, typer.Option(
         min=1, help="Server processes (default: 2 on PostgreSQL, 1 on SQLite, which has one writer anyway).")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (off for load tests).")] = True,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS (with --tls-key; default: "
+                                                       "api.tls_certfile).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert (default: api.tls_keyfile).")
+                       ] = None,
 ) -> None:
     """Apply migrations, then run the HTTP API with uvicorn; the banner shows once the port is bound.
 
     A port in use exits 4 (unavailable: the same command works once it is free); a host that is not this
-    machine's exits 2.
+    machine's, or a certificate without its key (or unreadable), exits 2. With a certificate and its key the
+    API speaks HTTPS only.
 
-    Example: erpops serve --port 8080 --workers 2
+    Example: erpops serve --port 8443 --tls-cert server.pem --tls-key server.key
     """
     from erpcore.config import load_settings
 
     settings = load_settings()
+    if tls_cert is not None or tls_key is not None:
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={
+            "tls_certfile": tls_cert or settings.api.tls_certfile, "tls_keyfile": tls_key or settings.api.tls_keyfile})})
+    tls_files(settings)  # a bad certificate is a usage error before the port is taken
     host = host or settings.api.host
     sock = listening_socket(host, settings.api.port if port is None else port)  # before touching the database
     serve_on(sock, settings, workers, access_log)
@@ -54,26 +64,49 @@ def serve_on(sock: socket.socket, settings: Settings, workers: int | None = None
         if current(engine) != head():  # alembic cannot take a URL with `%` (escaped options): skip when at head
             upgrade(engine)
         host, port = sock.getsockname()[:2]
-        output.stderr().print(f"erpops API on [bold]http://{_netloc(host, port)}/api/v1/docs[/] ({workers} worker(s))")
-        _run(engine, sock, workers, access_log)
+        tls = tls_files(settings)
+        output.stderr().print(f"erpops API on [bold]{'https' if tls else 'http'}://{_netloc(host, port)}/api/v1/docs[/]"
+                              f" ({workers} worker(s))")
+        _run(engine, sock, workers, access_log, tls)
     finally:
         sock.close()
 
 
-def _run(engine: Engine, sock: socket.socket, workers: int, access_log: bool) -> None:
+def tls_files(settings: Settings) -> tuple[str, str] | None:
+    """The certificate and key to serve HTTPS with (None: plain HTTP), checked: both given, both loadable."""
+    import ssl
+
+    from opskit.errors import UsageError
+
+    cert, key = settings.api.tls_certfile, settings.api.tls_keyfile
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise UsageError("TLS needs both a certificate and its key (--tls-cert and --tls-key)")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot use the certificate {cert} with the key {key}: {exc}") from None
+    return str(cert), str(key)
+
+
+def _run(engine: Engine, sock: socket.socket, workers: int, access_log: bool,
+         tls: tuple[str, str] | None = None) -> None:
     import uvicorn
 
     from erpcore.api.app import create_app, serving
 
+    certfile, keyfile = tls or (None, None)
     if workers == 1:
-        config = uvicorn.Config(serving(create_app(engine)), log_level="info", access_log=access_log)
+        config = uvicorn.Config(serving(create_app(engine)), log_level="info", access_log=access_log,
+                                ssl_certfile=certfile, ssl_keyfile=keyfile)
         uvicorn.Server(config).run(sockets=[sock])
         return
     engine.dispose()  # each worker process builds its own engine from the same settings
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("erpcore.api.app:create_app_from_settings", factory=True, workers=workers,
-                            log_level="info", access_log=access_log)
+                            log_level="info", access_log=access_log, ssl_certfile=certfile, ssl_keyfile=keyfile)
     Multiprocess(config, sockets=[sock]).run()
 
 

@@ -80,6 +80,9 @@ class ApiSettings(BaseModel):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     # how long an Idempotency-Key is remembered; older keys are purged and may be reused
     idempotency_window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    # TLS: with both set, `erpops serve` speaks HTTPS only (PEM files; the key unencrypted)
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
 
 
 class AccessSettings(BaseModel):
