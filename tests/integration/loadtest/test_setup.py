@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from erpcore.check import run_check
 from erpcore.db import make_engine
-from loadtest.fixture import STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
+from loadtest.fixture import MANUFACTURED, STOCK_PER_ITEM, SetupFailed, create_fixture, tokens_from_database
 from loadtest.server import start_server
 from loadtest.tokens import ROLES
 from opskit.errors import Unavailable
@@ -42,7 +42,7 @@ def test_server_and_fixture_leave_stock_and_a_clean_check(tmp_path: Path) -> Non
             codes = {t: sorted(conn.execute(text(f"SELECT {c} FROM {t}")).scalars())
                      for t, c in (("customer", "code"), ("supplier", "code"), ("item", "sku"))}
         assert codes == {"customer": ["LT-run42-C0", "LT-run42-C1"], "supplier": ["LT-run42-S0", "LT-run42-S1"],
-                         "item": [f"LT-run42-I{n}" for n in range(4)]}
+                         "item": [f"LT-run42-I{n}" for n in range(4)] + [f"LT-run42-M{n}" for n in range(MANUFACTURED)]}
     finally:
         engine.dispose()
 
@@ -53,3 +53,28 @@ def test_a_server_that_cannot_start_is_unavailable_exit_4_and_leaves_no_process(
     assert caught.value.exit_code == 4
     assert "nosuchdriver" in caught.value.message  # the server's own last words
     assert not [p for p in psutil.process_iter(["cmdline"]) if "nosuchdriver://x" in (p.info["cmdline"] or [])]
+
+
+def test_under_the_default_rulebook_a_held_stock_up_order_is_decided_or_named(tmp_path: Path) -> None:
+    """A seeded database holds large purchase orders for approval: the run's other role tokens decide them as far
+    as the rules let them, and an order still held is a setup failure naming the rulebook, with nothing received."""
+    from erpcore.migrate import upgrade
+    from erpcore.services import rulebook
+    from erpcore.services.bootstrap import bootstrap
+
+    url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    rulebook.load_rulebook(bootstrap(engine).uow(), rulebook.read_rulebook(rulebook.DEFAULT_RULEBOOK))
+    server = start_server(url, tmp_path / "server.log")
+    try:
+        with pytest.raises(SetupFailed, match="stays pending_approval: the rulebook's approval rules") as held:
+            create_fixture(server.url, tokens_from_database(url, "rb"), items=3, customers=1, suppliers=1, seed=3)
+        assert held.value.exit_code == 4
+        with engine.connect() as conn:
+            decided = conn.execute(text("SELECT count(*) FROM approval")).scalar_one()
+            received = conn.execute(text("SELECT count(*) FROM goods_receipt")).scalar_one()
+        assert decided >= 1 and received == 0  # the steps it could were decided; nothing was received
+    finally:
+        server.stop()
+        engine.dispose()
