@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, text, update
 
-from erpcore import audit
+from erpcore import access, audit
 from erpcore.access import AccessRole, Actor, create_token, lookup, revoke_token
 from erpcore.domain.audit import GENESIS
 from erpcore.exceptions import Conflict, Forbidden
@@ -87,12 +87,18 @@ def test_tokens_and_roles_are_configuration_changes_on_the_trail(erp: Erp) -> No
     token = create_token(erp, "auditor", "books")
     actor = lookup(erp.engine, token)
     assert actor is not None and actor.token_id is not None
+    access._known.clear()  # the cache gone, the token is read again: still one login for this process
+    assert lookup(erp.engine, token) == actor
+    assert lookup(erp.engine, "erp_unknown") is None  # a refused token writes nothing
     revoke_token(erp, actor.token_id)
     roles.create_role(erp.uow(), "credit_desk", ["sales.order.read"], "credit")
     roles.grant(erp.uow(), "credit_desk", ["sales.invoice.read"])
     roles.revoke(erp.uow(), "credit_desk", ["sales.order.read"])
     trail = [(e["action"], e["entity"], e["ref"]) for e in entries(erp.engine)]
-    assert trail == [("admin.tokens", "api_token", "books")] * 2 + [("admin.roles", "role", "credit_desk")] * 3
+    assert trail == [("admin.tokens", "api_token", "books"), ("auth.login", "api_token", "books"),
+                     ("admin.tokens", "api_token", "books")] + [("admin.roles", "role", "credit_desk")] * 3
+    login = entries(erp.engine, action="auth.login")[0]
+    assert (login["actor"], login["role"], login["entity_id"]) == ("books", "auditor", actor.token_id)
     assert not any(token in json.dumps(e, default=str) for e in entries(erp.engine))
     assert audit.verify_trail(erp.engine).ok
 
