@@ -39,10 +39,15 @@ class FakeApi:
         return [body for p, body in self.posts if p == path]
 
 
+def _serve(monkeypatch: pytest.MonkeyPatch, handler: Any) -> None:
+    """Every httpx.Client the setup opens answers from `handler` (the real one is bound before patching)."""
+    monkeypatch.setattr(httpx, "Client", partial(httpx.Client, transport=httpx.MockTransport(handler)))
+
+
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     fake = FakeApi()
-    monkeypatch.setattr(fixture.httpx, "Client", partial(httpx.Client, transport=httpx.MockTransport(fake)))
+    _serve(monkeypatch, fake)
     return fake
 
 
@@ -99,7 +104,7 @@ def test_the_same_seed_gives_the_same_prices(api: FakeApi) -> None:
 
 def test_a_refused_step_fails_setup_naming_the_step_status_and_a_cut_body(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeApi(refuse="/customers", status=422, body="x" * 400)
-    monkeypatch.setattr(fixture.httpx, "Client", partial(httpx.Client, transport=httpx.MockTransport(fake)))
+    _serve(monkeypatch, fake)
     with pytest.raises(SetupFailed) as raised:
         create_fixture("http://erp.test", {"admin": "t"}, items=1, suppliers=1, customers=3, run_id="r")
     assert raised.value.message == "setup: create customer answered 422: " + "x" * 300
@@ -112,7 +117,7 @@ def test_approval_must_answer_200_not_201(monkeypatch: pytest.MonkeyPatch) -> No
             super().__call__(request)
             return httpx.Response(201, json={"id": self.next_id})
 
-    monkeypatch.setattr(fixture.httpx, "Client", partial(httpx.Client, transport=httpx.MockTransport(Created())))
+    _serve(monkeypatch, Created())
     with pytest.raises(SetupFailed, match="^setup: approve purchase order answered 201: "):
         create_fixture("http://erp.test", {"admin": "t"}, items=1, suppliers=1, customers=1, run_id="r")
 
@@ -121,7 +126,7 @@ def test_an_unreachable_api_fails_setup_with_the_host(monkeypatch: pytest.Monkey
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    monkeypatch.setattr(fixture.httpx, "Client", partial(httpx.Client, transport=httpx.MockTransport(refuse)))
+    _serve(monkeypatch, refuse)
     with pytest.raises(SetupFailed, match="^setup: cannot reach the API at http://erp.test: connection refused$"):
         create_fixture("http://erp.test", {"admin": "t"}, run_id="r")
     assert SetupFailed.code == "setup_failed"
