@@ -18,9 +18,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
-from bench.api_throughput import DEFAULT_URL, bench_schema, drive, start_server
+from bench.api_throughput import (
+    APP_NAME,
+    DEFAULT_URL,
+    bench_schema,
+    cpu_seconds,
+    cpu_spent,
+    drive,
+    start_server,
+)
 from loadtest.fixture import create_fixture, tokens_from_database
 
 
@@ -32,19 +38,6 @@ class Run:
     cpu_ms_per_request: float
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process and its children have used so far."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            t = proc.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def one_run(db_url: str, audit: bool, clients: int, seconds: float, workers: int, tmp: Path) -> Run:
     """One server with the audit step on or off, warmed up, then driven for `seconds`."""
     os.environ["ERPOPS_ACCESS__AUDIT_ENABLED"] = "true" if audit else "false"
@@ -52,9 +45,9 @@ def one_run(db_url: str, audit: bool, clients: int, seconds: float, workers: int
     try:
         fx = create_fixture(server.url, tokens_from_database(db_url, "bench"), items=50, customers=20)
         drive(server.url, fx, 2, 2)
-        cpu = tree_cpu(server.process.pid)
+        cpu = cpu_seconds(server.process.pid, db_url, APP_NAME)
         tally, wall = drive(server.url, fx, clients, seconds)
-        used = tree_cpu(server.process.pid) - cpu
+        used = cpu_spent(cpu, cpu_seconds(server.process.pid, db_url, APP_NAME))[0]  # the server's, not PostgreSQL's
     finally:
         server.stop()
     requests = sum(tally.statuses.values())
