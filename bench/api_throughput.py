@@ -235,14 +235,16 @@ class Side:
     cpu_ms: list[tuple[float, float]] = field(default_factory=list)
 
 
-def tokens_for(side: Side) -> dict[str, str]:
-    """A token per role in `side`'s database, written by `side`'s own code (its token table may differ)."""
+def fixture_for(side: Side) -> Fixture:
+    """Tokens and master data in `side`'s database, made by `side`'s own code (its schema and API may differ)."""
+    assert side.server is not None
     if side.tree is None:
-        return tokens_from_database(side.db_url, "bench")
-    code = "import json, sys; from loadtest.fixture import tokens_from_database as t; print(json.dumps(t(sys.argv[1], 'bench')))"
-    done = subprocess.run([sys.executable, "-c", code, side.db_url], check=True, capture_output=True, text=True,
-                          timeout=120, cwd=side.tree, env={**os.environ, "PYTHONPATH": str(side.tree)})
-    return dict(json.loads(done.stdout))
+        return create_fixture(side.server.url, tokens_from_database(side.db_url, "bench"), items=50, customers=20)
+    code = ("import json, sys; from loadtest.fixture import create_fixture, tokens_from_database as t; "
+            "print(json.dumps(create_fixture(sys.argv[2], t(sys.argv[1], 'bench'), items=50, customers=20).to_json()))")
+    done = subprocess.run([sys.executable, "-c", code, side.db_url, side.server.url], check=True, capture_output=True,
+                          text=True, timeout=300, cwd=side.tree, env={**os.environ, "PYTHONPATH": str(side.tree)})
+    return Fixture.from_json(json.loads(done.stdout))
 
 
 def cpu_seconds(server_pid: int, url: str, application_name: str) -> dict[tuple[str, int], float]:
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             side.db_url = stack.enter_context(bench_schema(args.url, side.tree))
             side.server = start_server(side.db_url, tmp / f"server{k}.log", args.workers, tree=side.tree)
             stack.callback(side.server.stop)
-            side.fx = create_fixture(side.server.url, tokens_for(side), items=50, customers=20)
+            side.fx = fixture_for(side)
             drive(side.server.url, side.fx, 2, 2)  # warm up
         for r in range(1, args.rounds + 1):
             for side in sides if r % 2 else reversed(sides):
