@@ -80,7 +80,11 @@ def parse_control(name: str, raw: Mapping[str, Any]) -> ControlSpec:
                                f"known: {', '.join(sorted(allowed)) or 'none'}")
     for key in ("max_percent", "tax_id_required_above"):
         if key in params:
-            params[key] = str(rules.parse_conditions({"amount_over": params[key]})["amount_over"])
+            try:
+                params[key] = str(rules.parse_conditions({"amount_over": params[key]})["amount_over"])
+            except ValidationFailed:  # its message would name `conditions.amount_over`, not this parameter
+                raise ValidationFailed(f"control {name}: {key} must be a non-negative number "
+                                       f"(got {params[key]!r})") from None
     if "account" in params:
         params["account"] = str(params["account"])
     if "zero_rate_needs_tax_id" in params:
