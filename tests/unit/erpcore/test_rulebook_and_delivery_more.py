@@ -103,7 +103,7 @@ def test_the_envelope_is_compact_sorted_json_and_old_rows_get_a_stable_event_id(
     assert body == (b'{"created_at":"2026-01-02T03:04:05+00:00","id":"evt-7","key":"SO-1",'
                     b'"payload":{"total":"10.00"},"topic":"sales.order.approved"}')
     assert event_id(row(event_id=None)) == "outbox-7"
-    assert json.loads(envelope(row(event_id=None, created_at=None))) | {} == {
+    assert json.loads(envelope(row(event_id=None, created_at=None))) == {
         "created_at": None, "id": "outbox-7", "key": "SO-1", "payload": {"total": "10.00"},
         "topic": "sales.order.approved"}
 
