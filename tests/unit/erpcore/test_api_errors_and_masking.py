@@ -107,7 +107,7 @@ def test_an_erp_error_becomes_its_status_and_code_with_details_only_when_given()
 
 def test_http_errors_take_a_code_from_a_dict_detail_the_exception_or_their_title() -> None:
     tool = body(asyncio.run(errors._http_error(NO_REQUEST, HTTPException(
-        400, detail={"code": "bad_target", "message": "no such node"}))))
+        400, detail=cast(str, {"code": "bad_target", "message": "no such node"})))))
     assert (tool["code"], tool["detail"], tool["title"]) == ("bad_target", "no such node", "Bad request")
     too_large = body(asyncio.run(errors._http_error(NO_REQUEST, BodyTooLarge(1024))))
     assert too_large["code"] == "body_too_large" and "1024 bytes" in too_large["detail"]

@@ -4,6 +4,7 @@ server's words, and `stop` safe when nothing runs (subprocess and os calls repla
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -30,30 +31,33 @@ def test_the_newest_installed_major_version_wins_numerically(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     for major in ("9", "15", "10"):
         (tmp_path / major / "bin").mkdir(parents=True)
-    real_path = pg.Path
-    monkeypatch.setattr(pg, "Path", lambda p: tmp_path if p == "/usr/lib/postgresql" else real_path(p))
+    monkeypatch.setattr("opskit.pg.Path", lambda p: tmp_path if p == "/usr/lib/postgresql" else Path(p))
     assert pg.pg_bin_dir() == tmp_path / "15" / "bin"  # not "9", which sorts last as text
 
 
 def test_without_installed_versions_the_path_decides_and_then_it_is_unavailable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_path = pg.Path
-    monkeypatch.setattr(pg, "Path", lambda p: tmp_path if p == "/usr/lib/postgresql" else real_path(p))
-    monkeypatch.setattr(pg.shutil, "which", lambda program: "/opt/pg/bin/pg_basebackup"
+    monkeypatch.setattr("opskit.pg.Path", lambda p: tmp_path if p == "/usr/lib/postgresql" else Path(p))
+    monkeypatch.setattr(shutil, "which", lambda program: "/opt/pg/bin/pg_basebackup"
                         if program == "pg_basebackup" else None)
     assert pg.pg_bin_dir() == Path("/opt/pg/bin")
-    monkeypatch.setattr(pg.shutil, "which", lambda program: None)
+    monkeypatch.setattr(shutil, "which", lambda program: None)
     with pytest.raises(Unavailable, match="PostgreSQL binaries not found"):
         pg.pg_bin_dir()
 
 
 def test_root_runs_servers_as_postgres_through_runuser(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr(pg.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or done())
-    monkeypatch.setattr(pg.os, "geteuid", lambda: 0)
+
+    def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(cmd)
+        return done()
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert pg.server_user() == "postgres"
     pg.run_as_server_user(["initdb", "-D", "x"])
-    monkeypatch.setattr(pg.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert pg.server_user() is None
     pg.run_as_server_user(["initdb", "-D", "x"])
     assert seen == [["runuser", "-u", "postgres", "--", "initdb", "-D", "x"], ["initdb", "-D", "x"]]
@@ -66,7 +70,7 @@ def test_alive_tells_a_running_process_from_a_gone_one_and_counts_a_foreign_one(
     def kill(pid: int, sig: int) -> None:
         raise ProcessLookupError if pid == 1 else PermissionError
 
-    monkeypatch.setattr(pg.os, "kill", kill)
+    monkeypatch.setattr(os, "kill", kill)
     assert not pg.alive(1)
     assert pg.alive(2)  # exists, owned by someone else
 
@@ -156,7 +160,7 @@ def test_stop_falls_back_to_sigquit_when_pg_ctl_times_out(cluster: Cluster,
         raise subprocess.TimeoutExpired(argv, 60)
 
     monkeypatch.setattr(pg, "run_as_server_user", timeout)
-    monkeypatch.setattr(pg.os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
     monkeypatch.setattr(pg, "alive", lambda pid: False)
     cluster.stop("immediate")
     assert killed == [(4242, signal.SIGQUIT)]
@@ -167,8 +171,13 @@ def test_stop_leaves_a_server_alone_once_pg_ctl_stopped_it(cluster: Cluster,
     cluster.data_dir.mkdir(parents=True)
     (cluster.data_dir / "postmaster.pid").write_text("4242\n")
     argv_seen: list[list[str]] = []
-    monkeypatch.setattr(pg, "run_as_server_user", lambda argv, **kw: argv_seen.append(argv) or done())
-    monkeypatch.setattr(pg.os, "kill", lambda pid, sig: pytest.fail("pg_ctl succeeded"))
+
+    def run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        argv_seen.append(argv)
+        return done()
+
+    monkeypatch.setattr(pg, "run_as_server_user", run)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: pytest.fail("pg_ctl succeeded"))
     cluster.stop("smart")
     assert argv_seen[0][-4:] == ["-m", "smart", "-w", "stop"]
 
