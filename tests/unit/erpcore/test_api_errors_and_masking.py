@@ -88,14 +88,26 @@ def test_strict_loads_points_at_the_second_occurrence_of_the_repeated_key() -> N
     assert caught.value.pos == text.index('"b": 3')
 
 
-@pytest.mark.xfail(strict=True, reason="strict.loads reports the key's second occurrence in the text, which is "
-                   "not the repeated one when a nested object used the same key first")
-def test_strict_loads_points_at_the_repeated_key_even_after_a_nested_one() -> None:
-    text = '{"a": {"b": 1}, "b": 2, "b": 3}'
+@pytest.mark.parametrize(("text", "key", "at"), [
+    ('{"a": {"b": 1}, "b": 2, "b": 3}', "b", '"b": 3'),  # a nested object's "b" is not the repeated one
+    ('{"s": "\\"b\\"", "b": 1, "b": 2}', "b", '"b": 2'),  # nor is "b" inside a string value
+    ('[{"x": 1}, {"x": 2, "\\u0078": 3}]', "x", '"\\u0078"'),  # keys compare decoded
+    ('{"a": [1, {"k": 1}], "k": {"k": 2, "k": 3}}', "k", '"k": 3'),
+])
+def test_strict_loads_points_at_the_repetition_within_one_object(text: str, key: str, at: str) -> None:
     with pytest.raises(json.JSONDecodeError) as caught:
-        strict.loads(text.encode())
-    assert caught.value.msg == 'duplicate key "b"'
-    assert caught.value.pos == text.index('"b": 3')
+        strict.loads(text)
+    assert caught.value.msg == f'duplicate key "{key}"'
+    assert caught.value.pos == text.index(at)
+
+
+def test_strict_loads_reports_a_closed_repetition_even_when_the_text_breaks_off_later() -> None:
+    text = '{"a": {"q": 1, "q": 2}, "b": [1, 2,'
+    with pytest.raises(json.JSONDecodeError) as caught:
+        strict.loads(text)
+    assert (caught.value.msg, caught.value.pos) == ('duplicate key "q"', text.index('"q": 2'))
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        strict.loads('{"q": 1, "b": [1, 2,')
 
 
 def test_an_erp_error_becomes_its_status_and_code_with_details_only_when_given() -> None:
