@@ -88,8 +88,21 @@ def parse_control(name: str, raw: Mapping[str, Any]) -> ControlSpec:
     if "account" in params:
         params["account"] = str(params["account"])
     if "zero_rate_needs_tax_id" in params:
-        params["zero_rate_needs_tax_id"] = bool(params["zero_rate_needs_tax_id"])
+        params["zero_rate_needs_tax_id"] = _yes_no(name, "zero_rate_needs_tax_id", params["zero_rate_needs_tax_id"])
     return ControlSpec(name, mode, params)
+
+
+YES, NO = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
+
+
+def _yes_no(control: str, key: str, value: object) -> bool:
+    """A flag from YAML (a bool) or from the CLI's `--param key=value` (text: `bool("false")` would be True)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise ValidationFailed(f"control {control}: {key} must be true or false (got {value!r})")
 
 
 def parse_rulebook(data: object) -> tuple[list[ControlSpec], list[RuleSpec]]:

@@ -156,3 +156,17 @@ def test_a_pass_says_what_it_did_and_why_it_stopped() -> None:
     assert DeliveryPass(attempts, "a stop request").reason == \
         "4 attempt(s): 2 delivered, 1 to retry, 1 dead; stopped by a stop request"
     assert DeliveryPass([], None, {"delivered": 3}).reason == "3 attempt(s): 3 delivered, 0 to retry, 0 dead"
+
+
+@pytest.mark.parametrize(("given", "meant"), [(True, True), (False, False), ("false", False), ("No", False),
+                                              ("0", False), ("true", True), ("YES", True), ("1", True)])
+def test_a_yes_no_parameter_given_as_text_means_what_it_says(given: object, meant: bool) -> None:
+    """`erpops rules control tax_data --param zero_rate_needs_tax_id=false` passes the text "false"."""
+    params = rulebook.parse_control("tax_data", {"zero_rate_needs_tax_id": given}).params
+    assert params["zero_rate_needs_tax_id"] is meant
+
+
+def test_a_yes_no_parameter_refuses_anything_else() -> None:
+    with pytest.raises(ValidationFailed, match="control tax_data: zero_rate_needs_tax_id must be true or false "
+                                               "\\(got 'maybe'\\)"):
+        rulebook.parse_control("tax_data", {"zero_rate_needs_tax_id": "maybe"})
