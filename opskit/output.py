@@ -56,10 +56,10 @@ def to_jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
+    if hasattr(value, "_asdict"):  # before tuples: a named tuple (a psycopg row) is an object, not an array
+        return to_jsonable(value._asdict())
     if isinstance(value, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in value]
-    if hasattr(value, "_asdict"):
-        return to_jsonable(value._asdict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     return value

@@ -40,9 +40,51 @@ def loads(body: bytes | str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique)
     except _Duplicate as dup:
-        token = json.dumps(dup.key)
-        pos = text.find(token, text.find(token) + 1)
-        raise json.JSONDecodeError(f"{DUPLICATE}{token}", text, max(pos, 0)) from None
+        key, pos = _first_repeat(text) or (dup.key, 0)
+        raise json.JSONDecodeError(f"{DUPLICATE}{json.dumps(key)}", text, pos) from None
+
+
+def _first_repeat(text: str) -> tuple[str, int] | None:
+    """The first key given twice in one object, and where it is given again (text valid JSON up to there).
+
+    Keys are compared decoded, within their own object only: `{"a": {"b": 1}, "b": 2}` repeats nothing.
+    """
+    open_keys: list[set[str] | None] = []  # per open container: its keys so far (None: an array)
+    expect_key, i = False, 0
+    try:
+        while i < len(text):
+            char = text[i]
+            if char == '"':
+                end = _string_end(text, i)
+                keys = open_keys[-1] if open_keys else None
+                if expect_key and keys is not None:
+                    key = json.loads(text[i:end])
+                    if key in keys:
+                        return key, i
+                    keys.add(key)
+                    expect_key = False
+                i = end
+                continue
+            if char in "{[":
+                open_keys.append(set() if char == "{" else None)
+                expect_key = char == "{"
+            elif char in "}]":
+                open_keys.pop()
+                expect_key = False
+            elif char == ",":
+                expect_key = bool(open_keys) and open_keys[-1] is not None
+            i += 1
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index just past the JSON string opening at `start`."""
+    i = start + 1
+    while text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
 
 
 class StrictJsonRequest(Request):

@@ -80,12 +80,29 @@ def parse_control(name: str, raw: Mapping[str, Any]) -> ControlSpec:
                                f"known: {', '.join(sorted(allowed)) or 'none'}")
     for key in ("max_percent", "tax_id_required_above"):
         if key in params:
-            params[key] = str(rules.parse_conditions({"amount_over": params[key]})["amount_over"])
+            try:
+                params[key] = str(rules.parse_conditions({"amount_over": params[key]})["amount_over"])
+            except ValidationFailed:  # its message would name `conditions.amount_over`, not this parameter
+                raise ValidationFailed(f"control {name}: {key} must be a non-negative number "
+                                       f"(got {params[key]!r})") from None
     if "account" in params:
         params["account"] = str(params["account"])
     if "zero_rate_needs_tax_id" in params:
-        params["zero_rate_needs_tax_id"] = bool(params["zero_rate_needs_tax_id"])
+        params["zero_rate_needs_tax_id"] = _yes_no(name, "zero_rate_needs_tax_id", params["zero_rate_needs_tax_id"])
     return ControlSpec(name, mode, params)
+
+
+YES, NO = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
+
+
+def _yes_no(control: str, key: str, value: object) -> bool:
+    """A flag from YAML (a bool) or from the CLI's `--param key=value` (text: `bool("false")` would be True)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise ValidationFailed(f"control {control}: {key} must be true or false (got {value!r})")
 
 
 def parse_rulebook(data: object) -> tuple[list[ControlSpec], list[RuleSpec]]:
