@@ -77,7 +77,7 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "sales.order.read": frozenset({R.SALES, R.WAREHOUSE, R.FINANCE, R.SALES_CLERK, R.SALES_MANAGER, R.AR_CLERK,
                                    R.CONTROLLER}),
     "sales.order.create": frozenset({R.SALES, R.SALES_CLERK}),
-    "sales.order.approve": frozenset({R.SALES, R.SALES_MANAGER}),
+    "sales.order.approve": frozenset({R.SALES, R.SALES_MANAGER, R.FINANCE, R.CONTROLLER}),  # the rulebook's approvers
     "sales.order.cancel": frozenset({R.SALES, R.SALES_MANAGER}),
     "sales.invoice.read": frozenset({R.SALES, R.FINANCE, R.SALES_CLERK, R.SALES_MANAGER, R.AR_CLERK, R.CONTROLLER}),
     "sales.invoice.post": frozenset({R.SALES, R.FINANCE, R.AR_CLERK}),
@@ -90,7 +90,7 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "purchase.order.read": frozenset({R.PURCHASING, R.WAREHOUSE, R.FINANCE, R.BUYER, R.AP_CLERK, R.CONTROLLER}),
     "purchase.requisition.create": frozenset({R.PURCHASING, R.BUYER}),
     "purchase.order.create": frozenset({R.PURCHASING, R.BUYER}),
-    "purchase.order.approve": frozenset({R.PURCHASING, R.CONTROLLER}),
+    "purchase.order.approve": frozenset({R.PURCHASING, R.FINANCE, R.CONTROLLER}),  # the rulebook's approvers
     "purchase.order.cancel": frozenset({R.PURCHASING, R.BUYER}),
     "purchase.invoice.read": frozenset({R.PURCHASING, R.FINANCE, R.BUYER, R.AP_CLERK, R.CONTROLLER}),
     "purchase.invoice.post": frozenset({R.PURCHASING, R.FINANCE, R.AP_CLERK}),

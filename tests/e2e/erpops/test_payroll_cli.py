@@ -59,6 +59,7 @@ def test_hire_run_pay_summarise_and_rotate_keys_from_the_shell(database_url: str
     summary = erpops(["payroll", "summary", "2026-10"])
     assert [(r["department"], r["gross"], r["net"]) for r in summary["rows"]] == [
         ("OPS", "5833.88", "4346.24"), ("SAL", "4100.00", "3054.50")]
+    assert erpops(["report", "payroll-summary", "--period", "2026-10"]) == summary  # the catalogue's, the same
     assert erpops(["check"])["ok"] is True
     listed = erpops(["payroll", "employee", "list"])
     assert [(e["code"], e["tax_id"]) for e in listed] == [("E1", "TX-E1-778899"), ("E2", "TX-E2-778899"),
