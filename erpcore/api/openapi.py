@@ -4,7 +4,8 @@ Which answers a route can give follows from its shape, as `errors`, `gate` and `
 
     a route with a request body      400 (the body is not parseable at all, e.g. not UTF-8)
     every route under /api/v1        401 (no or unknown token), 403 (the role lacks the permission)
-    a route with an id in its path   404 (no such document)
+    a route with an id in its path   404 (no such document); so does one that declares it (`NOT_FOUND`:
+                                     a body naming its source document, a report of a month with nothing)
     every POST                       409 (a business conflict, an Idempotency-Key in flight), 413 (body too large)
     a route with parameters or body  422 (a field is invalid, named in `errors`)
 """
@@ -35,6 +36,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "details": {"type": "object", "description": "facts of a business refusal (e.g. the shortages)"},
     },
 }
+MAY_BE_MISSING = "x-may-be-missing"
+NOT_FOUND: dict[str, Any] = {MAY_BE_MISSING: True}  # `openapi_extra` of a route whose 404 is not from its path
 WHY = {
     400: "the body could not be parsed at all (not UTF-8, or not of the declared content type)",
     401: "no `Authorization: Bearer <token>` header, or the token is unknown or revoked",
@@ -50,7 +53,7 @@ def problems_of(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The 4xx statuses an operation of the API can answer with."""
     statuses = [400] if operation.get("requestBody") else []
     statuses += [401, 403]
-    if "{" in path:
+    if "{" in path or operation.get(MAY_BE_MISSING):
         statuses.append(404)
     if method == "post":
         statuses += [409, 413]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from erpcore.api.auth import require
 from erpcore.api.deps import MAX_ID, ErpDep, offloaded, writer
+from erpcore.api.openapi import NOT_FOUND
 from erpcore.reporting.catalogue import REPORTS, Input, ReportSpec, query_for
 from erpcore.services import periods
 from erpcore.services.unit_of_work import UnitOfWork
@@ -54,7 +55,7 @@ def _endpoint(spec: ReportSpec) -> Callable[..., Any]:
 for _spec in REPORTS.values():
     router.add_api_route(f"/{_spec.name}", _endpoint(_spec), methods=["GET"], response_model=_spec.result_type(),
                          dependencies=[Depends(require(_spec.permission))], summary=_spec.title,
-                         description=_spec.summary)
+                         description=_spec.summary, openapi_extra=NOT_FOUND if _spec.may_be_missing else None)
 
 
 periods_router = APIRouter(prefix="/periods", tags=["fiscal periods"])

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from erpcore.api import queries as q
 from erpcore.api.auth import require
 from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page, writer
+from erpcore.api.openapi import NOT_FOUND
 from erpcore.api.schemas import (
     CancelIn,
     CustomerReceiptOut,
@@ -56,7 +57,7 @@ def _summed(lines: Sequence[tuple[int, Decimal]] | None) -> dict[int, Decimal] |
     return wanted
 
 
-@router.post("/customer-returns", status_code=201, response_model=CustomerReturnOut)
+@router.post("/customer-returns", status_code=201, response_model=CustomerReturnOut, openapi_extra=NOT_FOUND)
 @offloaded
 def create_customer_return(body: CustomerReturnIn, uow: ForCustomerReturn) -> dict[str, Any]:
     """Take goods back from a shipment: stock in at its shipped cost, a credit note at the invoiced price.
@@ -80,7 +81,7 @@ def list_customer_returns(request: Request, erp: ErpDep, params: ListDep, custom
     return page(request, rows, params)
 
 
-@router.post("/supplier-returns", status_code=201, response_model=SupplierReturnOut)
+@router.post("/supplier-returns", status_code=201, response_model=SupplierReturnOut, openapi_extra=NOT_FOUND)
 @offloaded
 def create_supplier_return(body: SupplierReturnIn, uow: ForSupplierReturn) -> dict[str, Any]:
     """Send goods back from a goods receipt: stock out at receipt cost, GRNI cleared for what was not billed,

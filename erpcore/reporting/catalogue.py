@@ -56,6 +56,7 @@ class ReportSpec:
     permission: str  # an entry of `erpcore.access.PERMISSIONS`
     runner: str  # "module:function", a function (engine, ReportQuery) -> a Tabular dataclass
     inputs: frozenset[Input] = frozenset()
+    may_be_missing: bool = False  # 404 when what it reports on does not exist (a month without a payroll run)
 
     def load(self) -> Callable[[Engine, ReportQuery], Tabular]:
         module, _, function = self.runner.partition(":")
@@ -145,7 +146,7 @@ for _spec in (
                frozenset({_P})),
     ReportSpec("payroll-summary", "Payroll summary", "A month's payroll per department: headcount, gross, "
                "deductions, employer contributions and net pay.", "--period 2026-11 --csv", "hr.read",
-               "erpcore.reporting.chains:payroll_summary_report", frozenset({_P})),
+               "erpcore.reporting.chains:payroll_summary_report", frozenset({_P}), may_be_missing=True),
     ReportSpec("budget-vs-actual", "Budget versus actual", "Per department and account of a month: the budget, "
                "what approved purchase orders committed, what was spent, and what remains.", "--period 2026-11",
                "finance.budget.read", "erpcore.reporting.chains:budget_report", frozenset({_P})),
