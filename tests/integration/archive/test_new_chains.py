@@ -12,6 +12,7 @@ from archive.context import Archive
 from archive.periods import closed_through
 from archive.plan import limits_for
 from archive.runner import run_archive
+from archive.sidecheck import check_archive_side
 from erpcore.audit import verify_trail
 from tests.integration.archive.conftest import TODAY, Pair
 
@@ -118,3 +119,17 @@ def test_payroll_runs_wait_for_a_single_column_key_and_the_audit_trail_stays(pai
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry WHERE source_type = 'payroll_run'")).scalar() > 0
     trail = verify_trail(pair.source)
     assert trail.ok and trail.checked == audit, trail.reason
+
+
+def test_the_archive_side_check_runs_the_invariants_it_can_and_catches_a_broken_document(pair: Pair) -> None:
+    ax = pair.archive()
+    run_archive(ax, today=TODAY)
+    side = check_archive_side(ax)
+    assert side.ok, side.violations
+    assert "returns_within_source" in side.checked and "trial_balance_zero" in side.checked
+    assert "inventory_account_matches_stock" in side.not_applicable  # reads account and stock_balance
+    with pair.dest.begin() as conn:  # one archived line loses a cent: its entry no longer balances
+        conn.execute(text("UPDATE journal_line SET debit = debit + 0.01 WHERE id = (SELECT MIN(id) FROM "
+                          "journal_line WHERE debit > 0)"))
+    broken = check_archive_side(ax)
+    assert not broken.ok and any("debits equal its credits" in v for v in broken.violations)
