@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive import families
-from archive.closure import Edge, date_column, derive
+from archive.closure import Closure, Edge, date_column, derive
 from erpcore.exceptions import ConfigError
 from erpcore.models import metadata
 
@@ -13,7 +13,7 @@ PRESENT = set(metadata.tables)
 ROOTS = {f.root for f in families.FAMILIES.values()}
 
 
-def closure_of(name: str, present: set[str] = PRESENT) -> object:
+def closure_of(name: str, present: set[str] = PRESENT) -> Closure:
     family = families.get(name)
     return derive(metadata, family, present, ROOTS - {family.root})
 
