@@ -127,8 +127,9 @@ def test_the_archive_side_check_runs_the_invariants_it_can_and_catches_a_broken_
     run_archive(ax, today=TODAY)
     side = check_archive_side(ax)
     assert side.ok, side.violations
-    assert "returns_within_source" in side.checked and "trial_balance_zero" in side.checked
+    assert "reversals_net_to_zero" in side.checked and "invoiced_quantities_derived" in side.checked
     assert "inventory_account_matches_stock" in side.not_applicable  # reads account and stock_balance
+    assert "returns_posted" in side.not_applicable  # a return archived, its entry may wait in production
     with pair.dest.begin() as conn:  # one archived line loses a cent: its entry no longer balances
         conn.execute(text("UPDATE journal_line SET debit = debit + 0.01 WHERE id = (SELECT MIN(id) FROM "
                           "journal_line WHERE debit > 0)"))
