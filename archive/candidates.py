@@ -16,7 +16,16 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Table, func, select
 
-from archive.closure import Closure, ClosureRows, among, collect, date_column, inbound_blockers, pk_column
+from archive.closure import (
+    Closure,
+    ClosureRows,
+    among,
+    closing_columns,
+    collect,
+    document_date,
+    inbound_blockers,
+    pk_column,
+)
 from archive.families import CARRY_FORWARD_SOURCE
 
 
@@ -62,7 +71,7 @@ def as_date(value: Any) -> dt.date | None:
 def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit: int) -> Any:
     pk = root.c[pk_column(root)]
     stmt = select(root).where(pk > after).order_by(pk).limit(limit)
-    column = date_column(root)
+    column = document_date(closure.family, root)
     if column is not None:
         bound: Any = until
         if isinstance(root.c[column].type, DateTime):
@@ -141,12 +150,13 @@ def _judge(conn: Connection, closure: Closure, tables: Mapping[str, Table], limi
     facts = Facts()
     for name in closure.tables:
         table_pk, closed = found.pks[name], closure.family.closed.get(name)
-        column = date_column(tables[name])
+        columns = closing_columns(closure.family, tables[name])
         for row in found.rows[name]:
             root_id = found.root_of[name][row[table_pk]]
             if closed is not None and row.get("status") not in closed and root_id not in facts.open:
                 facts.open[root_id] = f"{label(row, name, table_pk)} is {row.get('status')}"
-            facts.close_on(root_id, as_date(row.get(column)) if column else None)
+            for column in columns:
+                facts.close_on(root_id, as_date(row.get(column)))
     facts.highest = _highest_ids(conn, closure, tables, found)
     facts.referenced = inbound_blockers(conn, closure, tables, found)
     labels = {r[pk]: label(r, closure.root, pk) for r in roots}

@@ -190,6 +190,19 @@ def date_column(table: Table) -> str | None:
     return "created_at" if "created_at" in table.columns else None
 
 
+def document_date(family: Family, table: Table) -> str | None:
+    """The column that dates a family's document: the family's own choice for its root, else `date_column`."""
+    if table.name == family.root and family.dated_by:
+        return family.dated_by
+    return date_column(table)
+
+
+def closing_columns(family: Family, table: Table) -> tuple[str, ...]:
+    """The date columns whose latest value is when a row of `table` closed, for the family's closing date."""
+    first = document_date(family, table)
+    return tuple(c for c in (first, *family.closing_dates.get(table.name, ())) if c)
+
+
 def present_tables(conn: Connection, names: Iterable[str]) -> set[str]:
     from sqlalchemy import inspect
 

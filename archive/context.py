@@ -127,7 +127,13 @@ def _derive(settings: ArchiveSettings, source: Engine, dest: Engine, tables: dic
         if reason:
             skipped[family.name] = reason
             continue
-        closures[family.name] = derive(tables[family.root].metadata, family, present, roots - {family.root})
+        closure = derive(tables[family.root].metadata, family, present, roots - {family.root})
+        keyless = [t for t in closure.tables if len(tables[t].primary_key.columns) != 1]
+        if keyless:
+            skipped[family.name] = (f"table {keyless[0]} has a composite primary key; batches move rows by a "
+                                    "single-column key")
+            continue
+        closures[family.name] = closure
     moving = [tables[t] for c in closures.values() for t in c.tables]
     _, dest_tables, manifest = destination_metadata(moving)
     return Archive(settings, source, dest, tables, dest_tables, manifest, closures, skipped)

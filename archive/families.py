@@ -5,7 +5,12 @@ The closure of a family (which tables move with its root) is derived from the sc
 closed, the polymorphic source link of ledger rows, and the carry-forward that keeps balances whole.
 The registry's order is the order a run takes: a family's documents can only leave once nothing that
 stays behind still references them (purchase orders free requisitions, requisitions free sales orders,
-documents free their journal entries and stock moves).
+work orders free the sales order lines they were made for, documents free their journal entries and stock
+moves).
+
+The audit trail (`audit_event`) is no family: its rows form a hash chain per `audit_chain`, each row sealing
+the one before, so removing any entries would break `erpops audit verify` for what stays. It stays whole in
+production.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ class Family:
     closed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # table -> statuses that are closed
     source_link: tuple[str, str] | None = None  # (type column, id column) naming a document by table and id
     carry_forward: CarryForward | None = None
+    # table -> further date columns that can close a document after its indexed date (a work order planned in
+    # one period is closed in a later one): the closing date is the latest of them all
+    closing_dates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dated_by: str | None = None  # the root's date column, where it is not an indexed DATE column
 
 
 FAMILIES: dict[str, Family] = {}
@@ -49,18 +58,24 @@ def get(name: str) -> Family:
 
 _ANY_POSTED = ("posted", "cancelled")
 
-register(Family("purchase_orders", "purchase_order", "purchase orders with receipts, supplier invoices, payments",
+register(Family("purchase_orders", "purchase_order", "purchase orders with receipts, supplier invoices, payments, "
+                "supplier returns",
                 {"purchase_order": ("closed", "cancelled"), "goods_receipt": _ANY_POSTED,
-                 "supplier_invoice": ("paid", "cancelled"), "supplier_payment": _ANY_POSTED}))
+                 "supplier_invoice": ("paid", "cancelled"), "supplier_payment": _ANY_POSTED,
+                 "supplier_return": _ANY_POSTED}))
 register(Family("purchase_requisitions", "purchase_requisition", "requisitions once ordered or cancelled",
                 {"purchase_requisition": ("ordered", "cancelled")}))
-register(Family("sales_orders", "sales_order", "sales orders with lines, reservations, shipments, invoices, receipts",
+register(Family("work_orders", "work_order", "work orders with their component lines",
+                {"work_order": ("closed", "cancelled")},
+                closing_dates={"work_order": ("issue_date", "receipt_date", "close_date")}))
+register(Family("sales_orders", "sales_order", "sales orders with lines, reservations, shipping instructions, "
+                "shipments, invoices, receipts, customer returns",
                 {"sales_order": ("closed", "cancelled"), "shipment": _ANY_POSTED,
-                 "customer_invoice": ("paid", "cancelled"), "customer_receipt": _ANY_POSTED}))
-register(Family("work_orders", "work_order", "work orders with their operations and material issues",
-                {"work_order": ("closed", "cancelled")}))
+                 "customer_invoice": ("paid", "cancelled"), "customer_receipt": _ANY_POSTED,
+                 "customer_return": _ANY_POSTED}))
+register(Family("payroll_runs", "payroll_run", "paid payroll runs with their payslips and department totals",
+                {"payroll_run": ("paid",)}, closing_dates={"payroll_run": ("paid_on",)}, dated_by="run_date"))
 register(Family("journal_entries", "journal_entry", "journal entries with their lines (balanced)",
                 source_link=("source_type", "source_id"), carry_forward="journal"))
 register(Family("stock_moves", "stock_move", "stock ledger moves", source_link=("source_type", "source_id"),
                 carry_forward="stock"))
-register(Family("audit_entries", "audit_event", "audit trail entries"))

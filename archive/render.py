@@ -93,6 +93,11 @@ def render_verify(result: VerifyResult) -> None:
         console.print(f"orphans: {n} {name} rows in the archive belong to no archived batch")
     for v in result.check_violations:
         console.print(f"erpops check: {v}")
+    if result.archive_checked:
+        console.print(f"erpops check on the archive side: {len(result.archive_checked)} invariants over the tables "
+                      f"it holds, {len(result.archive_check_violations)} violated")
+    for v in result.archive_check_violations:
+        console.print(f"erpops check (archive): {v}")
     console.print("archive verified" if result.ok else "[bold red]archive NOT verified[/]")
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive import ledger
-from archive.closure import Closure, ClosureRows, chunks, date_column, pk_column
+from archive.closure import Closure, ClosureRows, chunks, document_date, pk_column
 from archive.context import Archive
 from archive.destination import closure_rows, drop_restored, strip
 from archive.errors import VerificationFailed
@@ -64,7 +64,7 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
                 if not keys:
                     continue
                 stmt = stmt.where(key.in_(keys))
-            column = date_column(ax.tables[closure.root])
+            column = document_date(closure.family, ax.tables[closure.root])
             if sel.date_from or sel.date_to:
                 if column is None:
                     continue

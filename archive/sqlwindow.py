@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from archive.candidates import Facts, Limits, Skip, as_date, decide, label, root_query
-from archive.closure import Closure, date_column, pk_column
+from archive.closure import Closure, closing_columns, pk_column
 from archive.sqlhash import quote_ident as q
 
 
@@ -48,11 +48,12 @@ def walk(closure: Closure, tables: Mapping[str, Table], facts: bool) -> list[str
             out.append(f"x{k} AS (SELECT t.{pk} AS id FROM {q(name)} t WHERE t.{q(edge.column)} IN "
                        f"(SELECT id FROM {parent}))")
             continue
-        day = date_column(table)
+        days = [f"t.{q(c)}::date" for c in closing_columns(closure.family, table)]
+        day = days[0] if len(days) == 1 else f"GREATEST({', '.join(days)})" if days else "NULL::date"
         status = "t.status" if "status" in table.c else "NULL::text"
         number = "NULLIF(t.number, '')" if "number" in table.c else "NULL"
         out.append(f"x{k} AS (SELECT t.{pk} AS id, p.root, {status} AS status, "
-                   f"{f't.{q(day)}::date' if day else 'NULL::date'} AS day, "
+                   f"{day} AS day, "
                    f"COALESCE({number}, '{name} ' || t.{pk}) AS label "
                    f"FROM {q(name)} t JOIN {parent} p ON t.{q(edge.column)} = p.id)")
     return out
@@ -85,7 +86,7 @@ def judge_in_server(conn: Connection, closure: Closure, tables: Mapping[str, Tab
     """Lock the next window of roots after key `after` (skipping locked ones) and judge it in the server."""
     root = tables[closure.root]
     pk = pk_column(root)
-    wanted = {pk, "status", "number", date_column(root) or "", *(closure.family.source_link or ())}
+    wanted = {pk, "status", "number", *closing_columns(closure.family, root), *(closure.family.source_link or ())}
     stmt = root_query(closure, root, limits.until, after, limit)
     stmt = stmt.with_only_columns(*[c for c in root.columns if c.name in wanted]).with_for_update(skip_locked=True)
     roots = [dict(r._mapping) for r in conn.execute(stmt)]
@@ -125,11 +126,12 @@ def _source_queries(closure: Closure, tables: Mapping[str, Table], roots: list[d
 def _facts(conn: Connection, closure: Closure, tables: Mapping[str, Table], roots: list[dict[str, Any]], pk: str
            ) -> tuple[Facts, dict[str, dict[Any, int]], dict[Any, str]]:
     facts = Facts()
-    closed, day = closure.family.closed.get(closure.root), date_column(tables[closure.root])
+    closed, days = closure.family.closed.get(closure.root), closing_columns(closure.family, tables[closure.root])
     for r in roots:
         if closed is not None and r.get("status") not in closed:
             facts.open[r[pk]] = f"{label(r, closure.root, pk)} is {r.get('status')}"
-        facts.close_on(r[pk], as_date(r.get(day)) if day else None)
+        for day in days:
+            facts.close_on(r[pk], as_date(r.get(day)))
     counts: dict[str, dict[Any, int]] = defaultdict(dict)
     sources: dict[Any, str] = {}
     parts = _fact_queries(closure, tables)

@@ -41,8 +41,12 @@ from tests.integration.archive.conftest import TODAY, Pair, table_digests
 
 pytestmark = pytest.mark.pg
 
-SALES = ["sales_order", "sales_order_line", "stock_reservation", "shipment", "shipment_line", "customer_invoice",
-         "customer_invoice_line", "customer_receipt"]
+PURCHASES = ["purchase_order", "purchase_order_line", "goods_receipt", "goods_receipt_line", "supplier_invoice",
+             "supplier_invoice_line", "supplier_payment", "supplier_return", "supplier_return_line"]
+
+
+def _json_columns(table: str) -> list[str]:
+    return [c.name for c in metadata.tables[table].columns if "JSON" in str(c.type)]
 
 
 def _batches(pair: Pair) -> list[dict[str, Any]]:
@@ -51,11 +55,15 @@ def _batches(pair: Pair) -> list[dict[str, Any]]:
 
 
 def test_batches_move_in_the_server_record_the_record_hash_and_verify(pair: Pair) -> None:
-    before = table_digests(pair.source, SALES)
+    before = table_digests(pair.source, PURCHASES)
     ax = pair.archive()
-    assert ax.server_schema and all(ax.server_side(c) for c in ax.closures.values())
+    # a closure with a JSON column (a sales order's shipping instruction) has no SQL hash: it takes Python's path
+    on_python = {n for n, c in ax.closures.items() if not ax.server_side(c)}
+    assert ax.server_schema and on_python == {n for n, c in ax.closures.items()
+                                              if any(_json_columns(t) for t in c.tables)}
+    assert "sales_orders" in on_python and "purchase_orders" not in on_python
 
-    result = run_archive(ax, families=["sales_orders"], today=TODAY)
+    result = run_archive(ax, families=["purchase_orders"], today=TODAY)
 
     assert result.state == "done" and result.check_ok and result.rows > 0
     batches = _batches(pair)
@@ -64,14 +72,14 @@ def test_batches_move_in_the_server_record_the_record_hash_and_verify(pair: Pair
     with pair.dest.connect() as conn:
         manifests = conn.execute(text("SELECT count(*) FROM archive_manifest WHERE state = 'archived'")).scalar_one()
     assert manifests == len(batches)
-    after, archived = table_digests(pair.source, SALES), table_digests(pair.dest, SALES, dest=True)
-    assert {t: after[t] + archived[t] for t in SALES} == before
+    after, archived = table_digests(pair.source, PURCHASES), table_digests(pair.dest, PURCHASES, dest=True)
+    assert {t: after[t] + archived[t] for t in PURCHASES} == before
     assert verify(ax).ok
     with pair.dest.begin() as conn:  # the record hash catches a changed archive row
-        conn.execute(text("UPDATE sales_order_line SET quantity = quantity + 1 WHERE id = "
-                          "(SELECT min(id) FROM sales_order_line)"))
+        conn.execute(text("UPDATE purchase_order_line SET quantity = quantity + 1 WHERE id = "
+                          "(SELECT min(id) FROM purchase_order_line)"))
     bad = [b for b in verify(ax, check=False).batches if not b.ok]
-    assert len(bad) == 1 and "sales_order_line:" in bad[0].reason
+    assert len(bad) == 1 and "purchase_order_line:" in bad[0].reason
 
 
 def test_the_canonical_hash_in_sql_is_the_python_hash(pair: Pair) -> None:
@@ -80,6 +88,9 @@ def test_the_canonical_hash_in_sql_is_the_python_hash(pair: Pair) -> None:
     with pair.source.connect() as conn:
         for name in {t for c in ax.closures.values() for t in c.tables}:
             table = metadata.tables[name]
+            if _json_columns(name):
+                assert "JSON" in supported(table), name
+                continue
             rows = [dict(r._mapping) for r in conn.execute(select(table))]
             assert to_digest(conn.exec_driver_sql(aggregate_sql(table, f"{name} r")).one()) == digest(table, rows)
     edge = Table("hash_edge", MetaData(), Column("id", BigInteger, primary_key=True), Column("flag", Boolean),
@@ -142,19 +153,20 @@ def test_the_window_judged_in_sql_is_the_window_judged_in_python(pair: Pair) -> 
 
 
 def test_a_batch_that_does_not_read_back_is_rolled_back(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = table_digests(pair.source, SALES)
+    before = table_digests(pair.source, PURCHASES)
     real = serverside._archived
 
     def tampered(*args: Any) -> dict[str, Digest]:
         got = real(*args)
-        return {**got, "sales_order": Digest(got["sales_order"].rows, got["sales_order"].value ^ 1, 0, RECORD)}
+        return {**got, "purchase_order": Digest(got["purchase_order"].rows, got["purchase_order"].value ^ 1, 0,
+                                                RECORD)}
 
     monkeypatch.setattr(serverside, "_archived", tampered)
     ax = pair.archive()
-    with pytest.raises(VerificationFailed, match="sales_order reads back from the archive"):
-        run_archive(ax, families=["sales_orders"], today=TODAY, check=False)
-    assert table_digests(pair.source, SALES) == before
-    assert table_digests(pair.dest, SALES, dest=True)["sales_order"] == Digest()
+    with pytest.raises(VerificationFailed, match="purchase_order reads back from the archive"):
+        run_archive(ax, families=["purchase_orders"], today=TODAY, check=False)
+    assert table_digests(pair.source, PURCHASES) == before
+    assert table_digests(pair.dest, PURCHASES, dest=True)["purchase_order"] == Digest()
     with pair.source.connect() as conn:
         assert conn.execute(select(func.count()).select_from(archive_batch)).scalar_one() == 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive import families
-from archive.closure import Edge, date_column, derive
+from archive.closure import Closure, Edge, date_column, derive
 from erpcore.exceptions import ConfigError
 from erpcore.models import metadata
 
@@ -13,15 +13,33 @@ PRESENT = set(metadata.tables)
 ROOTS = {f.root for f in families.FAMILIES.values()}
 
 
-def closure_of(name: str, present: set[str] = PRESENT) -> object:
+def closure_of(name: str, present: set[str] = PRESENT) -> Closure:
     family = families.get(name)
     return derive(metadata, family, present, ROOTS - {family.root})
 
 
+def owned_by(root: str) -> set[str]:
+    """From the schema itself: the tables a NOT NULL foreign key chain ties to `root`, short of other roots."""
+    members, grew = {root}, True
+    while grew:
+        grew = False
+        for table in metadata.tables.values():
+            if table.name in members or table.name in ROOTS:
+                continue
+            if any(fk.column.table.name in members and not fk.parent.nullable for fk in table.foreign_keys):
+                members.add(table.name)
+                grew = True
+    return members
+
+
 def test_a_sales_order_takes_every_row_that_cannot_exist_without_it() -> None:
     closure = closure_of("sales_orders")
-    assert set(closure.tables) == {"sales_order", "sales_order_line", "stock_reservation", "shipment",
-                                   "shipment_line", "customer_invoice", "customer_invoice_line", "customer_receipt"}
+    assert set(closure.tables) == owned_by("sales_order")
+    assert {"sales_order_line", "stock_reservation", "shipment", "shipment_line", "customer_invoice",
+            "customer_invoice_line", "customer_receipt", "shipping_instruction", "customer_return",
+            "customer_return_line"} <= set(closure.tables)
+    assert "work_order" not in closure.tables  # made for a line (nullable): a reference that holds the order
+    assert Edge("work_order", "sales_order_line_id", "sales_order_line", "id") in closure.inbound
     assert closure.tables[0] == "sales_order"
     order = list(closure.tables)
     assert order.index("shipment") < order.index("shipment_line") < order.index("customer_invoice_line")
@@ -39,7 +57,9 @@ def test_nullable_keys_are_references_that_block_not_ownership() -> None:
 def test_a_closure_stops_at_another_familys_root() -> None:
     purchasing = closure_of("purchase_orders")
     assert "purchase_requisition" not in purchasing.tables
-    assert {"goods_receipt_line", "supplier_invoice_line", "supplier_payment"} <= set(purchasing.tables)
+    assert {"goods_receipt_line", "supplier_invoice_line", "supplier_payment", "supplier_return",
+            "supplier_return_line"} <= set(purchasing.tables)
+    assert set(purchasing.tables) == owned_by("purchase_order")
     requisitions = closure_of("purchase_requisitions")
     assert requisitions.tables == ("purchase_requisition",)
     assert Edge("purchase_order_line", "requisition_id", "purchase_requisition", "id") in requisitions.inbound

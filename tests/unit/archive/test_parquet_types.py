@@ -19,7 +19,8 @@ ORDER = metadata.tables["sales_order"]
 
 def orders() -> list[dict[str, object]]:
     at = dt.datetime(2022, 3, 4, 5, 6, 7, 123456, tzinfo=dt.UTC)
-    return [{"id": i, "number": f"SO-2022-{i:07d}", "customer_id": 3, "warehouse_id": 1,
+    unset = dict.fromkeys(ORDER.columns.keys())  # columns the sample leaves empty (the schema grows)
+    return [{**unset, "id": i, "number": f"SO-2022-{i:07d}", "customer_id": 3, "warehouse_id": 1,
              "order_date": dt.date(2022, 3, i), "status": "closed", "backorder_allowed": i % 2 == 0,
              "net_amount": Decimal("100.1234") * i, "tax_amount": 19.02 * i, "approved_at": at if i > 1 else None,
              "created_at": at, "created_by": None} for i in range(1, 4)]

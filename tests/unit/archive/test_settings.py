@@ -30,10 +30,10 @@ def test_a_residence_under_a_year_needs_force() -> None:
 
 def test_an_unknown_policy_in_the_configuration_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "erpops.toml"
-    config.write_text("[archive]\nbatch_size = 50\n[archive.policies.payroll_runs]\nresidence_years = 10\n")
+    config.write_text("[archive]\nbatch_size = 50\n[archive.policies.audit_entries]\nresidence_years = 10\n")
     settings = load_archive_settings(config)
     assert settings.batch_size == 50
-    with pytest.raises(ConfigError, match="unknown archive policy 'payroll_runs'"):
+    with pytest.raises(ConfigError, match="unknown archive policy 'audit_entries'"):
         check_policies(settings, force=False)
 
 
