@@ -7,14 +7,14 @@ row (the archive's, or any) made PostgreSQL scan the whole returns table once to
 Found by `archive.closure.unindexed_references` (`erpops archive plan` shows it).
 
 Revision ID: 0009_archive2
-Revises: 0008_archive_fk_indexes
+Revises: 0015_outbox
 """
 from __future__ import annotations
 
 from alembic import op
 
 revision = "0009_archive2"
-down_revision = "0008_archive_fk_indexes"
+down_revision = "0015_outbox"
 branch_labels = None
 depends_on = None
 
