@@ -12,9 +12,10 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from erpcore.domain import rules
 from erpcore.domain.accounts import Role
 from erpcore.models import Account, Approval, ApprovalRequest, Budget, Department, PurchaseOrder, Supplier
+from erpcore.seeding import payroll
 from erpcore.services import rulebook
 
-DEPARTMENTS = (("OPS", "Operations", "CC100"), ("SALES", "Sales", "CC200"), ("ADMIN", "Administration", "CC300"))
+DEPARTMENTS = payroll.DEPARTMENTS  # one set of departments, whichever seeder writes them first
 MONTHLY_BUDGET = Decimal("500000.00")
 SEED_ACTOR = "seed"
 APPROVER = {"purchasing": "seed-buyer", "finance": "seed-controller", "admin": "seed-admin", "sales": "seed-sales"}

@@ -21,6 +21,7 @@ from erpcore.models import (
     RuleBlock,
     StockBalance,
 )
+from erpcore.seeding.controls import DEPARTMENTS
 from erpcore.services import purchasing, sales
 from erpcore.services.bootstrap import bootstrap
 from erpcore.services.purchasing import PurchaseLineInput
@@ -37,7 +38,7 @@ def _count(seeded: Seeded, model: object) -> int:
 
 
 def test_the_seed_carries_budgets_rules_and_approvals(seeded: Seeded) -> None:
-    assert _count(seeded, Department) == 3 and _count(seeded, ApprovalRule) == 4
+    assert _count(seeded, Department) == len(DEPARTMENTS) and _count(seeded, ApprovalRule) == 4
     assert _count(seeded, Budget) == seeded.summary.rows["budget"] >= 3 * 4
     assert _count(seeded, ApprovalRequest) >= 1 and _count(seeded, Approval) == seeded.summary.rows["approval"]
     with seeded.engine.connect() as conn:
@@ -55,7 +56,7 @@ def test_a_clean_seed_gets_zero_false_blocks(seeded: Seeded) -> None:
                                ).scalars().all()
         buys = conn.execute(select(Item.id, Item.default_supplier_id).where(Item.default_supplier_id.is_not(None))
                             .order_by(Item.id).limit(6)).all()
-        ops = conn.execute(select(Department.id).where(Department.code == "OPS")).scalar_one()
+        ops = conn.execute(select(Department.id).where(Department.code == "PUR")).scalar_one()
     assert len(customers) == 8 and len(stocked) >= 4
     statuses = []
     for customer, item in zip(customers, stocked, strict=False):
