@@ -76,10 +76,16 @@ def chain_hash(prev_hash: str, seq: int, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
 
 
+# fields encrypted at rest (erpcore.crypto) never reach the trail in clear: it records that they changed
+SENSITIVE = frozenset({"salary", "bank_account", "tax_id", "payslip", "secret"})
+REDACTED = "[sealed]"
+
+
 def jsonable(value: Any) -> Any:
-    """`value` with Decimals, dates, enums and dataclasses as JSON types (Decimals as exact strings)."""
+    """`value` with Decimals, dates, enums and dataclasses as JSON types (Decimals as exact strings); sensitive
+    fields redacted."""
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): REDACTED if str(k) in SENSITIVE and v is not None else jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if isinstance(value, Enum):
