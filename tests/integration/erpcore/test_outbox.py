@@ -63,7 +63,7 @@ def test_business_events_land_in_the_outbox_with_their_change(erp: Erp) -> None:
     topics = Counter(m.topic for m in _messages(erp))
     assert topics == {"purchasing.order.approved": 1, "purchasing.goods_receipt.posted": 1,
                       "purchasing.supplier_invoice.matched": 1, "sales.order.approved": 1,
-                      "purchasing.requisition.raised": 1}
+                      "purchasing.requisition.raised": 1, "sales.shipping_instruction.created": 1}
     approved = _messages(erp, "purchasing.order.approved")[0]
     assert approved.key == str(po) and approved.status == "pending" and approved.attempts == 0
     assert approved.payload["number"] == po_number and Decimal(str(approved.payload["total_amount"])) == Decimal("21.60")
