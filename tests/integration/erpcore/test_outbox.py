@@ -69,7 +69,7 @@ def test_business_events_land_in_the_outbox_with_their_change(erp: Erp) -> None:
     assert approved.payload["number"] == po_number and Decimal(str(approved.payload["total_amount"])) == Decimal("21.60")
     requisition = _messages(erp, "purchasing.requisition.raised")[0]
     assert requisition.payload["reason"] == "shortage" and Decimal(str(requisition.payload["quantity"])) == 2
-    assert len({m.event_id for m in _messages(erp)}) == 5
+    assert len({m.event_id for m in _messages(erp)}) == sum(topics.values())  # one id per event
 
 
 def test_a_held_invoice_is_an_event_too(erp: Erp) -> None:
