@@ -375,15 +375,16 @@ def lookup(engine: Engine, token: str) -> Actor | None:
             select(RolePermission.permission).where(RolePermission.role == row.role)).scalars())
     actor = Actor(row.name, AccessRole(row.role) if grants is None else row.role, row.id, grants)
     _known[key] = (now + min(TOKEN_TTL_S, left if left is not None else TOKEN_TTL_S), actor)
-    if (key[0], row.id) not in _logged_in:  # a login: the first time this process accepts the token
-        _logged_in.add((key[0], row.id))
+    if key not in _logged_in:  # a login: the first time this process accepts the token
+        _logged_in.add(key)
         audit.record(engine, actor.name, str(actor.role), [Entry("auth.login", "api_token", row.id, row.name)])
     return actor
 
 
-# (database URL, token id) of the tokens this process has accepted once: the audit trail's logins, one per
-# token and process (a refused, unknown token writes nothing: anyone could send those by the million).
-_logged_in: set[tuple[str, int]] = set()
+# (database URL, token hash) of the tokens this process has accepted once: the audit trail's logins, one per
+# token and process (a refused, unknown token writes nothing: anyone could send those by the million). Keyed
+# by the hash, not the row id: a database rebuilt under the same URL reuses ids for other tokens.
+_logged_in: set[tuple[str, str]] = set()
 
 
 def create_token(erp: HasEngine, role: str, name: str, actor: Actor = SYSTEM,

@@ -3,7 +3,6 @@ approvers' decisions on documents pending approval, and the record of blocked wr
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from erpcore.api.auth import require
 from erpcore.api.deps import ErpDep, IdPath, offloaded, writer
-from erpcore.api.schemas import Amount, Code, In, PurchaseOrderOut, SalesOrderOut
+from erpcore.api.schemas import Amount, Code, In, PurchaseOrderOut, SalesOrderOut, Timestamp
 from erpcore.api.strict import StrictJsonRoute
 from erpcore.reports_budget import budget_report
 from erpcore.services import approvals, budgets, purchasing, rulebook, sales
@@ -65,7 +64,7 @@ class RuleOut(BaseModel):
     steps: list[dict[str, Any]]
     description: str
     version: int
-    updated_at: dt.datetime
+    updated_at: Timestamp
     updated_by: str
 
 
@@ -108,7 +107,7 @@ class BudgetOut(BaseModel):
     account: str
     period: str
     amount: Decimal
-    updated_at: dt.datetime
+    updated_at: Timestamp
     updated_by: str
 
 
@@ -146,7 +145,7 @@ class RuleBlockOut(BaseModel):
     rule: str
     outcome: str
     message: str
-    created_at: dt.datetime
+    created_at: Timestamp
 
 
 def _control_body(body: ControlIn) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from erpcore.api.schemas import Date, Id, In, Quantity
+from erpcore.api.schemas import Date, Id, In, Quantity, Timestamp
 
 Scrap = Annotated[Decimal, Field(ge=0, lt=1, max_digits=18, decimal_places=4,
                                  description="share lost in production: 0.05 needs 5% more")]
@@ -40,7 +40,7 @@ class BomOut(BaseModel):
     item_id: int
     sku: str
     name: str
-    created_at: dt.datetime
+    created_at: Timestamp
     lines: list[BomLineOut]
 
 
@@ -92,7 +92,7 @@ class WorkOrderSummary(BaseModel):
     qty_received: Decimal
     received_cost: Decimal
     variance_amount: Decimal
-    released_at: dt.datetime | None
+    released_at: Timestamp | None
     issue_date: dt.date | None
     receipt_date: dt.date | None
     close_date: dt.date | None
@@ -108,4 +108,4 @@ class ShippingInstructionOut(BaseModel):
     warehouse_id: int
     lines: list[dict[str, Any]]
     status: str
-    created_at: dt.datetime
+    created_at: Timestamp
