@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from erpcore.domain.audit import REDACTED, SENSITIVE
+
 MONEY_EPS = "0.004"
 QTY_EPS = "0.00004"
 EXAMPLES = 5
@@ -352,8 +354,31 @@ RETURN_INVARIANTS: tuple[Invariant, ...] = (
               "GROUP BY x.original, x.account_id, x.customer_id, x.supplier_id "
               f"HAVING ABS(SUM(x.amount)) > {MONEY_EPS}"),
 )
+
+
+def _sealed_in_clear() -> str:
+    """Audit entries whose before/after JSON holds a sensitive key (`domain.audit.SENSITIVE`) with a value other
+    than the `[sealed]` marker or null: occurrences of `"key":` less those of `"key":"[sealed]"` and `"key":null`
+    (the stored JSON is canonical, with no spaces), counted by length so SQLite and PostgreSQL read it alike."""
+    def count(column: str, pattern: str) -> str:  # the pattern split after its colon, read as no bind parameter
+        head, tail = pattern.split(":", 1)
+        return f"(LENGTH({column}) - LENGTH(REPLACE({column}, '{head}:' || '{tail}', ''))) / {len(pattern)}"
+
+    def clear(column: str, key: str) -> str:
+        named, sealed, null = f'"{key}":', f'"{key}":"{REDACTED}"', f'"{key}":null'
+        return f"{count(column, named)} > {count(column, sealed)} + {count(column, null)}"
+
+    found = " OR ".join(clear(c, k) for k in sorted(SENSITIVE) for c in ("a.before", "a.after"))
+    return f"SELECT a.id, a.action, a.entity, a.ref FROM audit_event a WHERE {found}"
+
+
+AUDIT_INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("audit_trail_seals_sensitive_fields", "the audit trail records sensitive fields (salary, bank "
+              "account, tax id, payslip, secrets) as [sealed], never in clear", _sealed_in_clear()),
+)
+
 INVARIANTS = (INVARIANTS + LEAK_INVARIANTS + PERIOD_INVARIANTS + PRODUCTION_INVARIANTS + PAYROLL_INVARIANTS
-              + RETURN_INVARIANTS)
+              + RETURN_INVARIANTS + AUDIT_INVARIANTS)
 
 
 def _plain(value: Any) -> Any:

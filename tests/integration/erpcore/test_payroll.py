@@ -159,6 +159,21 @@ def test_sensitive_fields_are_sealed_at_rest_and_open_with_the_key(engine: Engin
         payroll.list_employees(engine, bootstrap(engine, load_settings()).keyring)
 
 
+
+def test_the_trail_seals_what_is_sealed_at_rest_and_the_check_finds_a_value_in_clear(erp: Erp) -> None:
+    staff(erp)
+    payroll.run_payroll(erp.uow(FINANCE), PERIOD)
+    with erp.engine.connect() as conn:
+        hired = conn.execute(text("SELECT id, after FROM audit_event WHERE entity = 'hire_employee' ORDER BY id")).all()
+    assert hired and all('"salary":"[sealed]"' in after and '"bank_account":"[sealed]"' in after for _, after in hired)
+    only = ["audit_trail_seals_sensitive_fields"]
+    assert run_check(erp.engine, only=only).ok
+    leaked = hired[0].after.replace('"salary":"[sealed]"', '"salary":"2500.55"', 1)
+    with erp.engine.begin() as conn:  # what the trail held before it sealed: the salary in clear
+        conn.execute(text("UPDATE audit_event SET after = :a WHERE id = :i"), {"a": leaked, "i": hired[0].id})
+    report = run_check(erp.engine, only=only)
+    assert [(v.invariant, v.count, v.examples[0]["id"]) for v in report.violations] == [(only[0], 1, hired[0].id)]
+
 @pytest.mark.pg
 def test_two_runs_of_one_month_at_once_make_one_run(erp: Erp) -> None:
     staff(erp)
