@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
     from erpcore.access import Actor, HasEngine
 
-ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")
+# A run's tokens by name; each has the role of the same name, but for the extra buyer and finance tokens: the
+# default rulebook's steps add up over the rules a purchase over 1,000,000 matches (a buyer, a buyer then finance,
+# two from finance or admin), each by a distinct approver other than its creator (admin), so a run's stock-up
+# orders need two buyers and three from finance.
+ROLES = ("admin", "sales", "warehouse", "finance", "purchasing", "viewer", "purchasing-2", "finance-2", "finance-3")
+ROLE_OF = {"purchasing-2": "purchasing", "finance-2": "finance", "finance-3": "finance"}
 
 
 def new_run_id() -> str:
@@ -82,7 +87,7 @@ class RunTokens:
             with _erp(self.database_url) as erp:
                 tokens = {}
                 for role in ROLES:
-                    tokens[role] = create_token(erp, role, token_name(self.run_id, role), actor)
+                    tokens[role] = create_token(erp, ROLE_OF.get(role, role), token_name(self.run_id, role), actor)
                     self.created += 1
                 return tokens
         except SQLAlchemyError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from erpcore.check import run_check
 from erpcore.db import make_engine
@@ -55,9 +55,8 @@ def test_a_server_that_cannot_start_is_unavailable_exit_4_and_leaves_no_process(
     assert not [p for p in psutil.process_iter(["cmdline"]) if "nosuchdriver://x" in (p.info["cmdline"] or [])]
 
 
-def test_under_the_default_rulebook_a_held_stock_up_order_is_decided_or_named(tmp_path: Path) -> None:
-    """A seeded database holds large purchase orders for approval: the run's other role tokens decide them as far
-    as the rules let them, and an order still held is a setup failure naming the rulebook, with nothing received."""
+def _ruled(tmp_path: Path, extra_rule: dict[str, object] | None = None) -> tuple[str, Engine]:
+    """A database under the default rulebook (as `erpops seed` loads it), plus `extra_rule` if given."""
     from erpcore.migrate import upgrade
     from erpcore.services import rulebook
     from erpcore.services.bootstrap import bootstrap
@@ -65,16 +64,47 @@ def test_under_the_default_rulebook_a_held_stock_up_order_is_decided_or_named(tm
     url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
     engine = make_engine(url)
     upgrade(engine)
-    rulebook.load_rulebook(bootstrap(engine).uow(), rulebook.read_rulebook(rulebook.DEFAULT_RULEBOOK))
+    erp = bootstrap(engine)
+    rulebook.load_rulebook(erp.uow(), rulebook.read_rulebook(rulebook.DEFAULT_RULEBOOK))
+    if extra_rule is not None:
+        rulebook.set_rule(erp.uow(), extra_rule)
+    return url, engine
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        return (conn.execute(text("SELECT count(*) FROM approval")).scalar_one(),
+                conn.execute(text("SELECT count(*) FROM goods_receipt")).scalar_one())
+
+
+def test_under_the_default_rulebook_held_stock_up_orders_are_decided_by_the_run_s_approvers(tmp_path: Path) -> None:
+    """A seeded database holds purchases over 1,000,000 for five approvers besides their creator: the run's two
+    buyers and three finance tokens decide them, and the goods come in."""
+    url, engine = _ruled(tmp_path)
+    server = start_server(url, tmp_path / "server.log")
+    try:
+        fx = create_fixture(server.url, tokens_from_database(url, "rb"), items=3, customers=1, suppliers=1, seed=3)
+        decided, received = _counts(engine)
+        assert decided == 5 and received == len(fx.suppliers)  # two buyers, then three from finance
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT status FROM purchase_order")).scalars().all() == ["received"]
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def test_a_rule_the_run_cannot_satisfy_is_a_setup_failure_naming_the_rulebook(tmp_path: Path) -> None:
+    rule = {"code": "po-board", "document_type": "purchase_order", "priority": 99, "conditions": {"amount_over": 1},
+            "description": "every purchase needs five finance approvers", "steps": [{"roles": ["finance"],
+                                                                                     "required": 5}]}
+    url, engine = _ruled(tmp_path, rule)
     server = start_server(url, tmp_path / "server.log")
     try:
         with pytest.raises(SetupFailed, match="stays pending_approval: the rulebook's approval rules") as held:
             create_fixture(server.url, tokens_from_database(url, "rb"), items=3, customers=1, suppliers=1, seed=3)
         assert held.value.exit_code == 4
-        with engine.connect() as conn:
-            decided = conn.execute(text("SELECT count(*) FROM approval")).scalar_one()
-            received = conn.execute(text("SELECT count(*) FROM goods_receipt")).scalar_one()
-        assert decided >= 1 and received == 0  # the steps it could were decided; nothing was received
+        decided, received = _counts(engine)
+        assert decided >= 2 and received == 0  # the steps it could were decided; nothing was received
     finally:
         server.stop()
         engine.dispose()
