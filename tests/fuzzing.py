@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -22,6 +23,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.python.asgi import ASGIClient
 from sqlalchemy import Engine, inspect, text
 
 EXAMPLES = int(os.environ.get("ERPOPS_FUZZ_EXAMPLES", "16"))
@@ -29,6 +31,19 @@ STACK_TRACE = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc",
 CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 Counts = Callable[[], dict[str, int]]
+
+
+def operations(app: Any, schema_url: str, wanted: Callable[[str], bool]) -> list[Any]:
+    """The operations of `app`'s OpenAPI document (at `schema_url`) whose path is `wanted`; an operation
+    schemathesis cannot read fails here, by name."""
+    schema = schemathesis.openapi.from_asgi(schema_url, app)
+    found = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    return [op for op in found if wanted(op.path)]
+
+
+def session(app: Any) -> Any:
+    """The in-process client schemathesis calls the app through (server errors re-raised, see below)."""
+    return ASGIClient(app)
 
 
 def row_counter(engine: Engine) -> Counts:
