@@ -104,6 +104,7 @@ PERMISSIONS: dict[str, frozenset[AccessRole]] = {
     "ops.monitor.write": frozenset({R.OPERATIONS}),
     "audit.trail.read": frozenset({R.AUDITOR, R.CONTROLLER}),
     "admin.tokens": frozenset(),
+    "admin.outbox": frozenset(),  # webhook subscriptions: where business events go, and their signing secrets
     "admin.users": frozenset(),
     "admin.roles": frozenset(),
     "production.bom.write": frozenset({R.PURCHASING}),

@@ -14,6 +14,9 @@ from opskit.exitcodes import ExitCode
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from erpcore.access import Actor
+    from erpcore.crypto import Keyring
+
 outbox_app = typer.Typer(help="Business events (order approved, goods received, ...) to subscribed webhooks, "
                               "signed, retried, at least once.\n\nExample: erpops outbox deliver --loop "
                               "--max-duration 300", no_args_is_help=True)
@@ -29,6 +32,21 @@ def _database() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _keyring() -> Keyring:
+    """The configured keys (none: secrets are stored plain until `erpops keys rotate` seals them)."""
+    from erpcore.config import load_settings
+    from erpcore.crypto import keyring
+
+    return keyring(load_settings())
+
+
+def _actor() -> Actor:
+    """Who runs the command, on the audit trail (`ERPOPS_USER`, `ERPOPS_ROLE`)."""
+    from erpcore.access import cli_actor
+
+    return cli_actor()
 
 
 def _subscription_view(row: dict[str, Any]) -> Any:
@@ -51,7 +69,7 @@ def subscribe(
     from erpcore.services import outbox
 
     with _database() as engine:
-        made = outbox.subscribe(engine, topic_pattern, url, secret)
+        made = outbox.subscribe(engine, _keyring(), topic_pattern, url, secret, _actor())
     output.render(made, as_json, _subscription_view)
 
 
@@ -67,7 +85,7 @@ def unsubscribe(
     from erpcore.services import outbox
 
     with _database() as engine:
-        gone = outbox.unsubscribe(engine, subscription_id)
+        gone = outbox.unsubscribe(engine, subscription_id, _actor())
     output.render(gone, as_json, _subscription_view)
 
 
@@ -112,8 +130,9 @@ def deliver(
     from opskit.signals import stop_requested
 
     settings = load_settings().outbox
+    keys = _keyring()
     with _database() as engine, httpx.Client() as client, stop_requested() as stop:
-        deliverer = Deliverer(engine, settings, client)
+        deliverer = Deliverer(engine, settings, client, keys)
         if loop:
             result = deliverer.run(max_duration, lambda: stop.requested, stop.wait)
         else:

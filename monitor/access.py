@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from erpcore import access
 from erpcore.access import AccessRole, Actor
 from erpcore.api.auth import authenticate
 from erpcore.api.auth import require as api_require
+from erpcore.api.openapi import document_problems
 
 OPERATIONS_READ = "ops.monitor.read"
 OPERATIONS_WRITE = "ops.monitor.write"
 
-__all__ = ["OPERATIONS_READ", "OPERATIONS_WRITE", "AccessRole", "Actor", "check_request", "may", "require"]
+__all__ = ["OPERATIONS_READ", "OPERATIONS_WRITE", "AccessRole", "Actor", "check_request", "document", "may",
+           "require"]
 
 
 def may(role: AccessRole, permission: str) -> bool:
@@ -41,3 +43,9 @@ def check_request(request: Request, permission: str) -> Actor:
     actor = authenticate(request)
     access.require(actor, permission)
     return actor
+
+
+def document(app: FastAPI, prefix: str) -> None:
+    """Declare in the API's OpenAPI document the problem+json answers (401, 403, 404, 422, ...) the routes under
+    `prefix` give, as the business API's routes declare theirs: a client (or a fuzzer) reads the real contract."""
+    document_problems(app, prefix)

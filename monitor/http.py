@@ -163,7 +163,7 @@ def install(app: Any, metrics_public: bool | None = None) -> RequestMetrics:
     """Add the metrics middleware, `GET /metrics` and the `/api/monitor` routes to a FastAPI app."""
     from fastapi import Depends, Response
 
-    from monitor.access import OPERATIONS_READ, require
+    from monitor.access import OPERATIONS_READ, document, require
     from monitor.api import router
 
     if metrics_public is None:
@@ -187,4 +187,5 @@ def install(app: Any, metrics_public: bool | None = None) -> RequestMetrics:
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False, dependencies=guard)
 
     app.include_router(router)
+    document(app, router.prefix)
     return metrics

@@ -29,6 +29,7 @@ from erpcore.api.idempotency import IdempotencyMiddleware
 from erpcore.services.bootstrap import Erp, bootstrap
 
 PREFIX = "/api/v1"
+API_ROOT = "/api/"  # the ERP's routes (PREFIX) and those the `erpops.api` plugins mount
 PLUGIN_GROUP = "erpops.api"
 log = logging.getLogger("erpcore.api")
 
@@ -69,7 +70,8 @@ def _install_request_middleware(app: FastAPI, erp: Erp) -> None:
     api = erp.settings.api
     window = dt.timedelta(hours=api.idempotency_window_hours)
     app.add_middleware(IdempotencyMiddleware, engine=erp.engine, window=window)
-    app.add_middleware(RequestGate, engine=erp.engine, max_body_bytes=api.max_body_bytes, prefix=PREFIX)
+    # every route under /api/, the tools' plugins (`/api/monitor`) as much as the ERP's: all take tokens
+    app.add_middleware(RequestGate, engine=erp.engine, max_body_bytes=api.max_body_bytes, prefix=API_ROOT)
 
 
 # Requests a server process runs at once (anyio's thread limiter, FIFO); the rest queue in arrival order.

@@ -2,7 +2,8 @@
 
     Content-Length over the limit            -> 413 `body_too_large`, nothing read
     a chunked body growing over the limit    -> 413 `body_too_large` once the limit is crossed, the rest unread
-    a body under /api/v1 without a known
+    a body under /api/ (the ERP's routes and
+    the tools' plugins) without a known
     bearer token                             -> 401, nothing read (authentication before buffering)
 
 A request without a body passes untouched, and a known token costs no database round trip: the actor is

@@ -12,14 +12,15 @@ from erpcore.models.base import Base, BigId, Timestamped, intpk
 
 class OutboxSubscription(Timestamped, Base):
     """A webhook: every outbox message whose topic matches `topic_pattern` (fnmatch, `*` for all) is POSTed
-    to `url`, signed with HMAC-SHA256 under `secret`."""
+    to `url`, signed with HMAC-SHA256 under `secret`, which is stored sealed (`erpcore.crypto`, context
+    `outbox_subscription.secret`) when a key is configured."""
 
     __tablename__ = "outbox_subscription"
 
     id: Mapped[intpk]
     topic_pattern: Mapped[str] = mapped_column(String(120))
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(400))  # up to 200 characters, sealed: prefix, key id, base64
 
 
 class OutboxDelivery(Base):

@@ -10,7 +10,9 @@ retried with back-off (`erpcore.domain.delivery`), and receivers deduplicate on 
 
 Each POST: the JSON envelope `{"id", "topic", "key", "created_at", "payload"}`, with headers
 `Idempotency-Key` (the event id), `X-Erpops-Event` (the topic) and `X-Erpops-Signature`
-(`sha256=` + hex HMAC-SHA256 of the body under the subscription's secret).
+(`sha256=` + hex HMAC-SHA256 of the body under the subscription's secret). Secrets are stored sealed
+(`erpcore.services.outbox`) and opened with the keyring at the start of each pass, kept in memory only for it;
+one that cannot be opened (its key not configured, or altered) stops the pass before it claims anything.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import Engine, Row, delete, func, insert, or_, select, update
 
 from erpcore.alerts import ALERT_TOPIC
 from erpcore.config import OutboxSettings
+from erpcore.crypto import Keyring
 from erpcore.domain.delivery import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
@@ -39,6 +42,7 @@ from erpcore.domain.delivery import (
     wants,
 )
 from erpcore.models import OutboxDelivery, OutboxMessage, OutboxSubscription
+from erpcore.services.outbox import SECRET
 
 Clock = Callable[[], dt.datetime]
 LEASE_MARGIN_S = 30.0
@@ -96,7 +100,7 @@ class Subscription:
     id: int
     topic_pattern: str
     url: str
-    secret: str
+    secret: str = field(repr=False)  # in clear, for this pass only: never in a repr, log or result
 
 
 def envelope(row: Row[Any]) -> bytes:
@@ -112,11 +116,12 @@ def event_id(row: Row[Any]) -> str:
 
 
 class Deliverer:
-    """Delivers due outbox messages of `engine` through `client` (an httpx.Client: real, or a mock transport)."""
+    """Delivers due outbox messages of `engine` through `client` (an httpx.Client: real, or a mock transport),
+    signing with subscription secrets opened by `keys`."""
 
-    def __init__(self, engine: Engine, settings: OutboxSettings, client: httpx.Client,
+    def __init__(self, engine: Engine, settings: OutboxSettings, client: httpx.Client, keys: Keyring,
                  clock: Clock = utcnow, jitter: Callable[[], float] = random.random) -> None:
-        self.engine, self.settings, self.client = engine, settings, client
+        self.engine, self.settings, self.client, self.keys = engine, settings, client, keys
         self.clock, self.jitter = clock, jitter
         self.token = str(uuid.uuid4())
 
@@ -150,7 +155,13 @@ class Deliverer:
             rows = conn.execute(select(OutboxSubscription.id, OutboxSubscription.topic_pattern,
                                        OutboxSubscription.url, OutboxSubscription.secret)
                                 .order_by(OutboxSubscription.id)).all()
-        return [Subscription(r.id, r.topic_pattern, r.url, r.secret) for r in rows]
+        return [Subscription(r.id, r.topic_pattern, r.url, self._secret(r.secret)) for r in rows]
+
+    def _secret(self, stored: str) -> str:
+        """The secret in clear: MissingKey or DecryptionFailed (one line, naming the field) when it cannot be."""
+        secret = self.keys.open(stored, SECRET)
+        assert secret is not None  # the column is NOT NULL
+        return secret
 
     def _claim(self, subscriptions: int) -> list[Row[Any]]:
         """Lease a batch of due messages to this deliverer (disjoint from any other deliverer's batch)."""

@@ -37,6 +37,7 @@ SEALED_FIELDS: tuple[SealedField, ...] = (
     SealedField("customer", "tax_id"),
     SealedField("supplier", "tax_id"),
     SealedField("supplier", "bank_account"),
+    SealedField("outbox_subscription", "secret"),  # a webhook's HMAC signing secret
 )
 
 

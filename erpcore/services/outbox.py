@@ -1,6 +1,9 @@
 """Outbox administration: webhook subscriptions, the backlog at a glance, replaying a message.
 
-Reads are SQL returning rows; each write is one short transaction. Delivery itself is `erpcore.services.delivery`.
+Reads are SQL returning rows; each write is one short transaction, on the audit trail. A subscription's signing
+secret is sealed with the keyring before it is stored (plain only while no key is configured; `erpops keys
+rotate` seals it later) and shown once, by `subscribe`; every other read masks it. Delivery itself is
+`erpcore.services.delivery`, which opens it.
 """
 
 from __future__ import annotations
@@ -12,15 +15,24 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from erpcore import audit
+from erpcore.access import SYSTEM, Actor, require
+from erpcore.crypto import Keyring
+from erpcore.domain.audit import Entry
 from erpcore.domain.delivery import MessageStatus
 from erpcore.exceptions import NotFound, ValidationFailed
 from erpcore.models import OutboxDelivery, OutboxMessage, OutboxSubscription
 
 MASK = "***"
+SECRET = "outbox_subscription.secret"  # the sealed field's name: its associated data, and `erpops keys`' label
+PERMISSION = "admin.outbox"
 
 
-def subscribe(engine: Engine, topic_pattern: str, url: str, secret: str | None = None) -> dict[str, Any]:
-    """Add a webhook for topics matching `topic_pattern`; returns it with its secret (shown this once)."""
+def subscribe(engine: Engine, keys: Keyring, topic_pattern: str, url: str, secret: str | None = None,
+              actor: Actor = SYSTEM) -> dict[str, Any]:
+    """Add a webhook for topics matching `topic_pattern` as `actor` (an admin); returns it with its secret in
+    clear (shown this once; stored sealed when a key is configured)."""
+    require(actor, PERMISSION)
     pattern = topic_pattern.strip()
     if not pattern or len(pattern) > 120:
         raise ValidationFailed("topic pattern must be 1-120 characters, e.g. 'purchasing.*' or '*'")
@@ -31,19 +43,26 @@ def subscribe(engine: Engine, topic_pattern: str, url: str, secret: str | None =
     if len(secret) < 16 or len(secret) > 200:
         raise ValidationFailed("secret must be 16-200 characters (or leave it out to get a random one)")
     with engine.begin() as conn:
-        row = conn.execute(insert(OutboxSubscription).values(topic_pattern=pattern, url=url, secret=secret)
+        row = conn.execute(insert(OutboxSubscription)
+                           .values(topic_pattern=pattern, url=url, secret=keys.seal(secret, SECRET))
                            .returning(*OutboxSubscription.__table__.columns)).mappings().one()
-    return dict(row)
+        audit.append(conn, actor.name, actor.role, [Entry(PERMISSION, "outbox_subscription", row["id"], None, None,
+                                                          {"topic_pattern": pattern, "url": url, "secret": secret})])
+    return {**row, "secret": secret}
 
 
-def unsubscribe(engine: Engine, subscription_id: int) -> dict[str, Any]:
-    """Remove a webhook (and its acknowledgements); returns it, secret masked."""
+def unsubscribe(engine: Engine, subscription_id: int, actor: Actor = SYSTEM) -> dict[str, Any]:
+    """Remove a webhook (and its acknowledgements) as `actor` (an admin); returns it, secret masked."""
+    require(actor, PERMISSION)
     with engine.begin() as conn:
         row = conn.execute(select(OutboxSubscription).where(OutboxSubscription.id == subscription_id)).mappings().first()
         if row is None:
             raise NotFound(f"subscription {subscription_id} does not exist (`erpops outbox subscriptions` lists them)")
         conn.execute(delete(OutboxDelivery).where(OutboxDelivery.subscription_id == subscription_id))
         conn.execute(delete(OutboxSubscription).where(OutboxSubscription.id == subscription_id))
+        audit.append(conn, actor.name, actor.role, [Entry(PERMISSION, "outbox_subscription", subscription_id, None,
+                                                          {"topic_pattern": row["topic_pattern"], "url": row["url"]},
+                                                          None)])
     return {**row, "secret": MASK}
 
 

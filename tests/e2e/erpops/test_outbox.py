@@ -1,5 +1,6 @@
 """`erpops outbox` as a user runs it: a deliverer process keeps going through a receiver outage and every event
-arrives (exactly once after deduplication by Idempotency-Key); SIGTERM stops it cleanly; dead letters replay."""
+arrives (exactly once after deduplication by Idempotency-Key); SIGTERM stops it cleanly; dead letters replay.
+An encryption key is configured throughout: subscription secrets are stored sealed and opened by the deliverer."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from erpcore.crypto import generate_key
 from erpcore.db import make_engine
 from erpcore.migrate import upgrade
-from erpcore.models import OutboxMessage
+from erpcore.models import OutboxMessage, OutboxSubscription
 from erpcore.services import purchasing
 from erpcore.services.bootstrap import Erp, bootstrap
 from erpcore.services.purchasing import PurchaseLineInput
@@ -31,6 +33,7 @@ from tests.webhooks import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "e2e-secret-0123456789"
+KEY = generate_key("e2e")
 
 
 @pytest.fixture(params=["sqlite", "pg"])
@@ -46,7 +49,7 @@ def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     settings = {"ERPOPS_DATABASE_URL": database_url, "ERPOPS_CONFIG": "",
                 "ERPOPS_OUTBOX__BACKOFF_BASE_S": "0.1", "ERPOPS_OUTBOX__BACKOFF_CAP_S": "0.4",
                 "ERPOPS_OUTBOX__MAX_ATTEMPTS": "100", "ERPOPS_OUTBOX__POLL_INTERVAL_S": "0.05",
-                "ERPOPS_OUTBOX__TIMEOUT_S": "2", "ERPOPS_OUTBOX__BATCH_SIZE": "5"}
+                "ERPOPS_OUTBOX__TIMEOUT_S": "2", "ERPOPS_OUTBOX__BATCH_SIZE": "5", "ERPOPS_ENCRYPTION_KEY": KEY}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     engine = make_engine(database_url)
@@ -156,6 +159,11 @@ def test_dead_letters_show_in_status_and_replay(env: dict[str, str], erp: Erp, e
         sub = json.loads(erpops("outbox", "subscribe", "*", receiver.url, "--secret", SECRET, "--json").stdout)
         listed = json.loads(erpops("outbox", "subscriptions", "--json").stdout)
         assert [(s["id"], s["secret"]) for s in listed] == [(sub["id"], "***")]
+        assert SECRET not in erpops("outbox", "subscriptions").stdout
+        with erp.engine.connect() as conn:
+            assert str(conn.scalar(select(OutboxSubscription.secret))).startswith("v1:e2e:")
+        keys = json.loads(erpops("keys", "status", "--json").stdout)
+        assert keys["fields"]["outbox_subscription.secret"] == {"e2e": 1}
         _approve_orders(make_world(erp), 1)
         monkeypatch.setenv("ERPOPS_OUTBOX__MAX_ATTEMPTS", "1")
         failed = erpops("outbox", "deliver", "--json")

@@ -1,5 +1,6 @@
 """The integration outbox on both engines: events written with the change (or not at all), delivered signed
-to subscribed webhooks, retried, dead-lettered, replayed; concurrent deliverers never send one message twice."""
+to subscribed webhooks, retried, dead-lettered, replayed; concurrent deliverers never send one message twice.
+Deliveries run with an encryption key configured (`sealed`): every secret is stored sealed and opened to sign."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from erpcore.alerts import raise_alert
 from erpcore.config import OutboxSettings
+from erpcore.crypto import Keyring, generate_key, parse_keys
 from erpcore.domain.delivery import MessageStatus
 from erpcore.exceptions import NotFound, ValidationFailed
 from erpcore.models import OutboxMessage, PurchaseOrder
@@ -29,6 +31,13 @@ from tests.webhooks import WebhookReceiver
 
 SECRET = "test-secret-0123456789"
 FAST = OutboxSettings(max_attempts=3, backoff_base_s=0.05, backoff_cap_s=0.2, timeout_s=2.0, poll_interval_s=0.05)
+
+
+@pytest.fixture
+def sealed(erp: Erp) -> Keyring:
+    """The ERP with a key configured: subscription secrets are sealed on the way in."""
+    erp._keyring = Keyring(parse_keys(generate_key("k1"), "test"), "k1")
+    return erp._keyring
 
 
 @pytest.fixture
@@ -101,17 +110,17 @@ def test_a_write_that_fails_leaves_no_outbox_row(erp: Erp) -> None:
         assert s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == po)) == "draft"
 
 
-def test_delivery_posts_signed_idempotent_envelopes_once(erp: Erp, receiver: WebhookReceiver,
+def test_delivery_posts_signed_idempotent_envelopes_once(erp: Erp, sealed: Keyring, receiver: WebhookReceiver,
                                                          client: httpx.Client) -> None:
-    sub = outbox.subscribe(erp.engine, "purchasing.*", receiver.url, SECRET)
+    sub = outbox.subscribe(erp.engine, erp.keyring, "purchasing.*", receiver.url, SECRET)
     assert sub["secret"] == SECRET
     other = WebhookReceiver(SECRET).start()
     try:
-        outbox.subscribe(erp.engine, "sales.*", other.url, SECRET)
+        outbox.subscribe(erp.engine, erp.keyring, "sales.*", other.url, SECRET)
         w = make_world(erp)
         stock_up(w, "2")
         raise_alert(erp.engine, "SomethingOdd", "not for these webhooks")
-        result = Deliverer(erp.engine, FAST, client).deliver_due()
+        result = Deliverer(erp.engine, FAST, client, erp.keyring).deliver_due()
         assert result.count(MessageStatus.DELIVERED) == 3 and "3 delivered" in result.reason
         assert sorted(r.topic for r in receiver.received) == ["purchasing.goods_receipt.posted",
                                                               "purchasing.order.approved"]
@@ -127,7 +136,7 @@ def test_delivery_posts_signed_idempotent_envelopes_once(erp: Erp, receiver: Web
     alert = _messages(erp, "alert")[0]
     assert alert.published_at is None  # the monitor still takes it
     assert all(m.published_at is not None for m in messages.values() if m.topic != "alert")
-    again = Deliverer(erp.engine, FAST, client).deliver_due()
+    again = Deliverer(erp.engine, FAST, client, erp.keyring).deliver_due()
     assert again.attempts == [] and again.reason == "nothing was due" and len(receiver.received) == 2
 
 
@@ -142,14 +151,14 @@ class Clock:
         self.now += dt.timedelta(seconds=seconds)
 
 
-def test_failures_back_off_then_go_dead_and_replay_revives(erp: Erp, receiver: WebhookReceiver,
+def test_failures_back_off_then_go_dead_and_replay_revives(erp: Erp, sealed: Keyring, receiver: WebhookReceiver,
                                                            client: httpx.Client) -> None:
-    outbox.subscribe(erp.engine, "*", receiver.url, SECRET)
+    outbox.subscribe(erp.engine, erp.keyring, "*", receiver.url, SECRET)
     w = make_world(erp)
     purchasing.approve_purchase_order(erp.uow(), purchasing.create_purchase_order(
         erp.uow(), w.supplier_id, [PurchaseLineInput(w.item_id, Decimal(1))]).id)
     clock = Clock()
-    deliverer = Deliverer(erp.engine, FAST, client, clock=clock, jitter=lambda: 0.0)
+    deliverer = Deliverer(erp.engine, FAST, client, erp.keyring, clock=clock, jitter=lambda: 0.0)
     receiver.fail_with = 503
     first = deliverer.deliver_due()
     assert [a.status for a in first.attempts] == ["pending"] and "HTTP 503" in first.attempts[0].reason
@@ -172,15 +181,15 @@ def test_failures_back_off_then_go_dead_and_replay_revives(erp: Erp, receiver: W
 
 
 def test_a_retry_posts_only_to_the_subscriptions_that_did_not_acknowledge(
-        erp: Erp, receiver: WebhookReceiver, client: httpx.Client) -> None:
+        erp: Erp, sealed: Keyring, receiver: WebhookReceiver, client: httpx.Client) -> None:
     down = WebhookReceiver(SECRET)  # never started: connection refused
-    outbox.subscribe(erp.engine, "*", receiver.url, SECRET)
-    outbox.subscribe(erp.engine, "*", down.url, SECRET)
+    outbox.subscribe(erp.engine, erp.keyring, "*", receiver.url, SECRET)
+    outbox.subscribe(erp.engine, erp.keyring, "*", down.url, SECRET)
     w = make_world(erp)
     purchasing.approve_purchase_order(erp.uow(), purchasing.create_purchase_order(
         erp.uow(), w.supplier_id, [PurchaseLineInput(w.item_id, Decimal(1))]).id)
     clock = Clock()
-    deliverer = Deliverer(erp.engine, FAST, client, clock=clock, jitter=lambda: 0.0)
+    deliverer = Deliverer(erp.engine, FAST, client, erp.keyring, clock=clock, jitter=lambda: 0.0)
     attempt = deliverer.deliver_due().attempts[0]
     assert attempt.status == "pending" and attempt.posted == 1 and "ConnectError" in attempt.reason
     down.start()
@@ -196,8 +205,8 @@ def test_subscription_input_is_checked_and_secrets_never_listed(erp: Erp) -> Non
     for pattern, url, secret in [("", "http://h/x", None), ("*", "ftp://h/x", None), ("*", "not a url", None),
                                  ("*", "http://h/x", "short")]:
         with pytest.raises(ValidationFailed):
-            outbox.subscribe(erp.engine, pattern, url, secret)
-    made = outbox.subscribe(erp.engine, "sales.*", "https://crm.example.com/hook")
+            outbox.subscribe(erp.engine, erp.keyring, pattern, url, secret)
+    made = outbox.subscribe(erp.engine, erp.keyring, "sales.*", "https://crm.example.com/hook")
     assert len(made["secret"]) >= 32
     assert [s["secret"] for s in outbox.subscriptions(erp.engine)] == ["***"]
     assert outbox.unsubscribe(erp.engine, made["id"])["url"] == "https://crm.example.com/hook"
@@ -206,8 +215,8 @@ def test_subscription_input_is_checked_and_secrets_never_listed(erp: Erp) -> Non
         outbox.unsubscribe(erp.engine, made["id"])
 
 
-def test_concurrent_deliverers_never_send_a_message_twice(erp: Erp, receiver: WebhookReceiver) -> None:
-    outbox.subscribe(erp.engine, "*", receiver.url, SECRET)
+def test_concurrent_deliverers_never_send_a_message_twice(erp: Erp, sealed: Keyring, receiver: WebhookReceiver) -> None:
+    outbox.subscribe(erp.engine, erp.keyring, "*", receiver.url, SECRET)
     w = make_world(erp)
     for _ in range(6):
         purchasing.approve_purchase_order(erp.uow(), purchasing.create_purchase_order(
@@ -220,7 +229,7 @@ def test_concurrent_deliverers_never_send_a_message_twice(erp: Erp, receiver: We
     def work() -> None:
         try:
             with httpx.Client() as c:
-                Deliverer(erp.engine, small, c).run(3.0, lambda: len(set(receiver.keys())) >= 6)
+                Deliverer(erp.engine, small, c, erp.keyring).run(3.0, lambda: len(set(receiver.keys())) >= 6)
         except BaseException as exc:
             errors.append(exc)
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from erpcore.config import OutboxSettings
+from erpcore.crypto import Keyring
 from erpcore.domain.delivery import EVENT_HEADER, SIGNATURE_HEADER, MessageStatus, verify
 from erpcore.exceptions import ValidationFailed
 from erpcore.services import rulebook
@@ -110,7 +111,7 @@ def test_the_envelope_is_compact_sorted_json_and_old_rows_get_a_stable_event_id(
 
 def deliverer(handler: Any) -> Deliverer:
     client = httpx.Client(transport=httpx.MockTransport(handler))
-    return Deliverer(cast(Engine, None), OutboxSettings(timeout_s=3), client)
+    return Deliverer(cast(Engine, None), OutboxSettings(timeout_s=3), client, Keyring())
 
 
 SUB = Subscription(1, "sales.*", "https://hooks.example/erp", "s3cret")
