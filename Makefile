@@ -47,6 +47,7 @@ demo: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 $(COVERAGE) $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) services

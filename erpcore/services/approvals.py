@@ -47,12 +47,12 @@ def decide(uow: UnitOfWork, document_type: str, document_id: int, document: str,
         select(Approval.step_no, Approval.actor, Approval.role, Approval.decision)
         .where(Approval.request_id == request.id).order_by(Approval.id))]
     actor = uow.actor
-    step_no = rules.check_decision(steps, past, actor.name, actor.role.value, creator, document)
+    step_no = rules.check_decision(steps, past, actor.name, str(actor.role), creator, document)
     now = dt.datetime.now(dt.UTC)
     uow.conn.execute(insert(Approval).values(request_id=request.id, step_no=step_no, actor=actor.name[:80],
-                                             role=actor.role.value, decision=decision, comment=comment[:400],
+                                             role=str(actor.role), decision=decision, comment=comment[:400],
                                              created_at=now))
-    state = rules.progress(steps, [*past, Decision(step_no, actor.name, actor.role.value, decision)])
+    state = rules.progress(steps, [*past, Decision(step_no, actor.name, str(actor.role), decision)])
     if state.done or state.rejected:
         uow.conn.execute(update(ApprovalRequest).where(ApprovalRequest.id == request.id).values(
             status="approved" if state.done else "rejected", decided_at=now))

@@ -195,7 +195,7 @@ def enforce(uow: UnitOfWork, action: str, document_type: str, document_id: int |
 def _record(conn: Connection, actor: Actor, action: str, document_type: str, document_id: int | None, rule: str,
             outcome: str, message: str) -> None:
     conn.execute(insert(RuleBlock).values(
-        actor=actor.name[:80], role=actor.role.value, action=action, document_type=document_type,
+        actor=actor.name[:80], role=str(actor.role), action=action, document_type=document_type,
         document_id=document_id, rule=rule, outcome=outcome, message=message[:400],
         created_at=dt.datetime.now(dt.UTC)))
     labels = {"rule": rule, "action": action, "document_type": document_type, "actor": actor.name}

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from erpcore.access import AccessRole, Actor
 from erpcore.check import run_check
@@ -297,3 +297,26 @@ def test_another_process_edit_applies_to_the_next_document_through_the_version(e
     assert purchasing.approve_purchase_order(erp.uow(ALICE), after).status == "approved"
     with erp.engine.connect() as conn:
         assert controls.rulebook(conn).for_type("purchase_order")[0].conditions == {"amount_over": "1000"}
+
+
+def test_a_custom_role_s_refusal_is_recorded_under_its_name(erp: Erp) -> None:
+    """A custom role's actor carries its role as a plain name, not an enum: its refusal is a 409 recorded with
+    that name (it was an AttributeError, a 500, when the approval and the block record read `role.value`)."""
+    from erpcore.services import roles
+
+    grants = ["purchase.order.read", "purchase.order.approve"]
+    roles.create_role(erp.uow(), "buying_desk", grants, "desk")
+    desk = Actor("dina", "buying_desk", grants=frozenset(grants))
+    rulebook.set_rule(erp.uow(), {"code": "po-review", "document_type": "purchase_order",
+                                  "conditions": {"amount_over": "1000"}, "steps": [{"roles": ["purchasing"]}]})
+    w = make_world(erp)
+    po = _po(erp, w, "5000.00")
+    assert purchasing.approve_purchase_order(erp.uow(ALICE), po).status == "pending_approval"
+    with pytest.raises(RuleBlocked, match="step 1 .* needs role purchasing, not buying_desk"):
+        purchasing.decide_purchase_order(erp.uow(desk), po, "approve")
+    assert purchasing.decide_purchase_order(erp.uow(BOB), po, "approve").status == "approved"
+    with erp.engine.connect() as conn:
+        blocked = conn.execute(select(RuleBlock.actor, RuleBlock.role, RuleBlock.rule)).all()
+        decided = conn.execute(text("SELECT actor, role FROM approval")).all()
+    assert [tuple(b) for b in blocked] == [("dina", "buying_desk", "approval")]
+    assert [tuple(a) for a in decided] == [("bob", "purchasing")]
