@@ -234,6 +234,11 @@ def continuing(start: tuple[int, str], entries: Iterable[Link]) -> Iterator[Link
         seq, prev = entry.seq, entry.row_hash
 
 
+def broken_link(entry: Link, after: tuple[int, str]) -> str:
+    """Why `entry` does not continue a chain whose last entry is `after` (seq, hash); empty when it does."""
+    return _fault(entry, *after)
+
+
 def _fault(entry: Link, seq: int, prev: str) -> str:
     if entry.seq != seq + 1:
         what = "inserted or reordered" if entry.seq <= seq else "deleted"
