@@ -114,7 +114,7 @@ def links(conn: Connection, batch: int = 5000) -> Iterator[Link]:
         yield link_of(r._mapping)
 
 
-def link_of(row: Mapping[str, Any]) -> Link:
+def link_of(row: Mapping[Any, Any]) -> Link:
     """A stored `audit_event` row as the link its hash covers."""
     return Link(row["chain"], row["seq"], moment(row["created_at"]), row["actor"], row["role"], row["action"],
                 row["outcome"], row["entity"], row["entity_id"], row["ref"], row["before"], row["after"],

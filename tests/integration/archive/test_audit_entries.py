@@ -83,7 +83,7 @@ def tampered(pair: Pair, *statements: Any) -> Iterator[None]:
     finally:
         with pair.source.begin() as conn:
             conn.execute(delete(AuditEvent))
-            conn.execute(insert(AuditEvent.__table__), rows)
+            conn.execute(insert(AuditEvent), rows)
             for chain in chains:
                 conn.execute(update(AuditChain).where(AuditChain.chain == chain["chain"]).values(**chain))
 
@@ -136,7 +136,7 @@ def _tampering_is_still_found(pair: Pair, ax: Any) -> None:
     for statement, words in [
         (update(AuditEvent).where(AuditEvent.id == first["id"]).values(actor="mallory"), "edited"),
         (delete(AuditEvent).where(AuditEvent.id == first["id"]), "deleted"),
-        (insert(AuditEvent.__table__).values({**first, "id": first["id"] + 10**6, "seq": anchors[chain][0]}),
+        (insert(AuditEvent).values({**first, "id": first["id"] + 10**6, "seq": anchors[chain][0]}),
          "at or below its chain's archive anchor"),
     ]:
         with tampered(pair, statement):

@@ -43,7 +43,8 @@ def test_audit_entries_are_a_policy_like_the_others(tmp_path: Path) -> None:
     settings = load_archive_settings(config)
     check_policies(settings, force=False)
     assert settings.policy("audit_entries").residence_years == 10
-    assert ArchiveSettings().policy("audit_entries").residence_years == 3
+    config.write_text("[archive]\nbatch_size = 50\n")
+    assert load_archive_settings(config).policy("audit_entries").residence_years == 3  # the default, like others
 
 
 def test_invalid_values_are_one_config_error(tmp_path: Path) -> None:
