@@ -126,6 +126,10 @@ def audit_verify(as_json: bool = output.JsonFlag) -> None:
                            "heads": {str(c): {"seq": s, "hash": h} for c, (s, h) in verdict.heads.items()},
                            "anchors": {str(c): {"seq": s, "hash": h} for c, (s, h) in verdict.anchors.items()}})
     else:
+        anchored = [(c, s, h) for c, (s, h) in sorted(verdict.anchors.items())]
+        if anchored:
+            output.stdout().print(output.table("chains verified from their archive anchor (older entries archived)",
+                                               ["chain", "anchor entry", "anchor hash"], anchored))
         rows = [(b.chain, b.seq, b.id, b.reason) for b in verdict.breaks]
         if rows:
             output.stdout().print(output.table("broken audit chains", ["chain", "entry", "id", "why"], rows))

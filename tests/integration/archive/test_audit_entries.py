@@ -156,14 +156,14 @@ def _tampering_is_still_found(pair: Pair, ax: Any) -> None:
     assert verify_trail(pair.source).ok and verify(ax).ok
 
 
-def _erpops(*args: str, database: str, folder: Path) -> dict[str, Any]:
+def _erpops(*args: str, database: str, folder: Path) -> Any:
     (folder / "none.toml").touch()  # an empty configuration: no developer's erpops.toml leaks in
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ERPOPS_DATABASE_URL": database,
            "ERPOPS_CONFIG": str(folder / "none.toml")}
     proc = subprocess.run([sys.executable, "-m", "erpops", *args], env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return json.loads(proc.stdout) if "--json" in args else proc.stdout
 
 
 def test_the_cli_plans_the_family_and_audit_verify_names_the_anchors(sqlite_pair: Pair, tmp_path: Path) -> None:
@@ -177,5 +177,7 @@ def test_the_cli_plans_the_family_and_audit_verify_names_the_anchors(sqlite_pair
     assert family["tables"] == ["audit_event"] and family["residence_years"] == 3
     verdict = _erpops("audit", "verify", "--json", database=source, folder=tmp_path)
     assert verdict["ok"] and sum(a["seq"] for a in verdict["anchors"].values()) == old, verdict
+    shown = _erpops("audit", "verify", database=source, folder=tmp_path)
+    assert "from their archive anchor" in shown and all(a["hash"][:8] in shown for a in verdict["anchors"].values())
     with sqlite_pair.source.connect() as conn:
         assert conn.execute(text("SELECT SUM(anchor_seq) FROM audit_chain")).scalar_one() == old
