@@ -43,8 +43,8 @@ def out_of_line(conn: Connection, roots: list[dict[str, Any]], held: Collection[
                 known: Anchors | None = None) -> dict[Any, str]:
     """Candidates (`roots`, audit entries) that stay because an entry before them on their chain stays (`held`:
     ids staying for another reason) or their chain does not continue from its anchor, each with the reason (the
-    caller keeps a held entry's own reason). `known` carries the anchors
-    a dry run's earlier windows would have left (it is updated with what this window would move)."""
+    caller keeps a held entry's own reason). `known` carries the anchors a dry run's earlier windows would have
+    left (it is updated with what this window would move)."""
     chains = _by_chain(roots)
     start = audit.anchors(conn, sorted(chains))
     if known is not None:
