@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, update
 
-from archive import ledger
+from archive import anchors, ledger
 from archive.candidates import Limits, Skip, scan
 from archive.closure import Closure, ClosureRows, among
 from archive.context import Archive
@@ -60,6 +60,8 @@ def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after
             manifest["parquet"] = ax.parquet.write_batch(batch_id, family, ax.tables, window.moving.rows, digests)
         delete_rows(conn, ax, closure, window.moving)
         carried = ledger.replace(conn, ax.tables, closure.family, batch_id, window.moving.rows)
+        if closure.family.hash_chained:
+            carried = anchors.advance(conn, window.moving.rows[closure.root])
         conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
             **{k: v for k, v in manifest.items() if k not in ("id", "created_at", "state", "archived_at", "reason")},
             state="archived",

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Table, func, select
 
+from archive.anchors import out_of_line
 from archive.closure import (
     Closure,
     ClosureRows,
@@ -34,7 +35,7 @@ class Skip:
     """A candidate that stays in production, and why."""
 
     document: str
-    kind: str  # open | open_period | residence | referenced | source_in_production
+    kind: str  # open | open_period | residence | referenced | source_in_production | highest_id | chain_order
     reason: str
 
 
@@ -85,8 +86,9 @@ def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit:
 
 
 def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, after: Any,
-         limit: int, lock: bool = False) -> Window:
-    """Read the next window of candidates after key `after` and judge each one."""
+         limit: int, lock: bool = False, anchors: dict[int, tuple[int, str]] | None = None) -> Window:
+    """Read the next window of candidates after key `after` and judge each one (`anchors`: for a dry run over
+    several windows of a hash-chained family, the chain anchors its earlier windows would have left)."""
     root = tables[closure.root]
     stmt = root_query(closure, root, limits.until, after, limit)
     if lock and conn.dialect.name == "postgresql":
@@ -97,6 +99,10 @@ def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits
     pk = pk_column(root)
     found = collect(conn, closure, tables, roots, lock=lock)
     skips = _judge(conn, closure, tables, limits, found, roots, pk)
+    if closure.family.hash_chained:
+        labels = {r[pk]: label(r, closure.root, pk) for r in roots}
+        for root_id, why in out_of_line(conn, roots, skips, anchors).items():
+            skips.setdefault(root_id, Skip(labels[root_id], "chain_order", why))
     movable = [r[pk] for r in roots if r[pk] not in skips]
     return Window(roots[-1][pk], len(roots), movable, list(skips.values()), found.for_roots(movable))
 

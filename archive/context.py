@@ -40,10 +40,10 @@ class Archive:
 
     def server_side(self, closure: Closure) -> bool:
         """Whether `closure`'s batches move in the server: destination in the source's database, no Parquet
-        copy, and every table's rows hashable in SQL."""
+        copy, every table's rows hashable in SQL, and no hash chain (whose anchors move in Python)."""
         from archive.sqlhash import supported
 
-        return (self.server_schema is not None and self.parquet is None
+        return (self.server_schema is not None and self.parquet is None and not closure.family.hash_chained
                 and not any(supported(self.tables[t]) for t in closure.tables))
 
     def until(self, family: str, today: dt.date, closed_through: dt.date | None) -> dt.date | None:

@@ -8,9 +8,12 @@ stays behind still references them (purchase orders free requisitions, requisiti
 work orders free the sales order lines they were made for, documents free their journal entries and stock
 moves).
 
-The audit trail (`audit_event`) is no family: its rows form a hash chain per `audit_chain`, each row sealing
-the one before, so removing any entries would break `erpops audit verify` for what stays. It stays whole in
-production.
+Audit entries (`audit_event`) form a hash chain per `audit_chain` row, each entry sealing the one before: per
+chain only a prefix leaves (entries in seq order from the chain's anchor, none after one that stays), and the
+batch that moves them advances the chain's anchor in the same transaction, so `erpops audit verify` checks what
+stays from the anchor and `erpops archive verify` checks the archived segment from GENESIS to exactly the
+anchor (`archive.anchors`). A restore brings back only the newest archived entries of a chain, contiguous with
+production, and moves the anchor back.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class Family:
     # one period is closed in a later one): the closing date is the latest of them all
     closing_dates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     dated_by: str | None = None  # the root's date column, where it is not an indexed DATE column
+    # rows sealed in erpcore's audit hash chains: only a prefix per chain moves, with the chain's anchor
+    # (`archive.anchors`); its batches take the Python path
+    hash_chained: bool = False
 
 
 FAMILIES: dict[str, Family] = {}
@@ -79,3 +85,5 @@ register(Family("journal_entries", "journal_entry", "journal entries with their 
                 source_link=("source_type", "source_id"), carry_forward="journal"))
 register(Family("stock_moves", "stock_move", "stock ledger moves", source_link=("source_type", "source_id"),
                 carry_forward="stock"))
+register(Family("audit_entries", "audit_event", "audit trail entries, oldest first per chain (its anchor moves "
+                "with them)", hash_chained=True))

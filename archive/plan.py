@@ -90,8 +90,9 @@ def _plan_family(conn: Connection, ax: Archive, fp: FamilyPlan, limits: Limits |
     fp.until = limits.until
     kinds: Counter[str] = Counter()
     after: object = 0
+    anchors: dict[int, tuple[int, str]] = {}  # hash chains: where earlier windows would have left them
     while True:
-        window = scan(conn, closure, ax.tables, limits, after, ax.settings.batch_size)
+        window = scan(conn, closure, ax.tables, limits, after, ax.settings.batch_size, anchors=anchors)
         if window.last_key is None:
             break
         after = window.last_key

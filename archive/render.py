@@ -91,6 +91,10 @@ def render_verify(result: VerifyResult) -> None:
         console.print(f"duplicates: {n} {name} rows are both in production and in the archive")
     for name, n in result.orphans.items():
         console.print(f"orphans: {n} {name} rows in the archive belong to no archived batch")
+    if result.audit_chains:
+        console.print(result.audit_chains)
+    for v in result.audit_chain_breaks:
+        console.print(f"audit trail: {v}")
     for v in result.check_violations:
         console.print(f"erpops check: {v}")
     if result.archive_checked:

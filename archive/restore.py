@@ -2,8 +2,10 @@
 
 Per batch: the closures are read from the destination and hashed, inserted into the source parents
 first and read back (same counts and hash, or the source transaction rolls back), the batch's carry-
-forward is replaced by the one of what stays archived, and the roots are recorded as `restore_pending`
-in the same commit; then the archive copies are deleted and the batch's counts and hashes refreshed.
+forward is replaced by the one of what stays archived (audit entries: their chains' anchors move back), and
+the roots are recorded as `restore_pending` in the same commit; then the archive copies are deleted and the
+batch's counts and hashes refreshed. Audit entries come back only as the newest archived entries of each chain
+(`archive.anchors`): a selection that is not is refused before anything moves.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, DateTime, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from archive import ledger
+from archive import anchors, ledger
 from archive.closure import Closure, ClosureRows, chunks, document_date, pk_column
 from archive.context import Archive
 from archive.destination import closure_rows, drop_restored, strip
@@ -71,13 +73,19 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
                 if sel.date_from:
                     stmt = stmt.where(root.c[column] >= sel.date_from)
                 if sel.date_to:
-                    stmt = stmt.where(root.c[column] <= sel.date_to)
+                    stmt = stmt.where(root.c[column] < _day_after(sel.date_to) if isinstance(
+                        root.c[column].type, DateTime) else root.c[column] <= sel.date_to)
             for root_key, batch_id in conn.execute(stmt.order_by(key)):
                 out[(name, batch_id)].append(root_key)
         _add_ledger_rows(conn, ax, out)
     if not out:
         raise NotFound("nothing archived matches that selection (see `erpops archive status`)")
     return {k: sorted(set(v)) for k, v in out.items()}
+
+
+def _day_after(day: dt.date) -> dt.datetime:
+    """The first moment after `day`: a timestamp column is dated up to and including `day` below it."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def _add_ledger_rows(conn: Connection, ax: Archive, out: dict[tuple[str, int], list[Any]]) -> None:
@@ -125,7 +133,9 @@ def restore(ax: Archive, sel: Selection) -> RestoreResult:
     result = RestoreResult()
     with run_lock(ax):
         result.reasons += reconcile(ax)
-        for (family, batch_id), roots in sorted(select_roots(ax, sel).items(), key=lambda kv: -kv[0][1]):
+        selected = select_roots(ax, sel)
+        anchors.check_restorable(ax, selected)
+        for (family, batch_id), roots in sorted(selected.items(), key=lambda kv: -kv[0][1]):
             rows = _restore_batch(ax, ax.closures[family], batch_id, roots)
             if ax.closures[family].family.source_link is None:
                 result.documents += len(roots)
@@ -152,6 +162,8 @@ def _restore_batch(ax: Archive, closure: Closure, batch_id: int, roots: list[Any
                     conn.execute(insert(ax.tables[name]), sorted(rows[name], key=lambda r: r[found.pks[name]]))
             _verify_source(conn, ax, found, expected, batch_id)
             ledger.replace(conn, ax.tables, closure.family, batch_id, remaining)
+            if closure.family.hash_chained:
+                anchors.move_back(conn, rows[closure.root])
             conn.execute(update(archive_batch).where(archive_batch.c.id == batch_id).values(
                 restore_pending={"family": closure.family.name, "roots": list(roots)}))
     except IntegrityError as exc:

@@ -1,7 +1,7 @@
 """`erpops check` on the archive side: the invariants that read only tables of one archived family.
 
 The archive keeps whole documents (closures) and their ledger rows, not master data (accounts, items, stock
-balances, the audit trail). Families move one after another, so a document can be archived while its journal
+balances); its audit entries are checked against production's chain anchors by `archive.anchors`. Families move one after another, so a document can be archived while its journal
 entry still waits in production (its own period, a reversal holding it): an invariant that joins two families
 (a shipment and its entry) can straddle the two sides legitimately. An invariant runs on the archive side when
 every table it reads is archived and in one family's closure, with production's own SQL, and a violation is

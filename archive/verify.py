@@ -2,7 +2,8 @@
 
 Verify re-hashes every archived batch in the destination against the source's manifest, looks for rows
 that are in both places (duplicates) and archive rows of no archived batch (orphans), re-reads the
-Parquet copies, and runs `erpops check` on the source and, over the tables the archive holds, on the archive.
+Parquet copies, checks the archived audit entries chain by chain from GENESIS to production's anchors, and
+runs `erpops check` on the source and, over the tables the archive holds, on the archive.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from archive.anchors import verify_archived
 from archive.closure import chunks, pk_column
 from archive.context import Archive
 from archive.destination import destination_digest
@@ -37,10 +39,13 @@ class VerifyResult:
     archive_checked: list[str] = field(default_factory=list)  # invariants run on the archive side
     archive_check_violations: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    audit_chains: str = ""  # the archived audit segment checked against production's anchors
+    audit_chain_breaks: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (all(b.ok for b in self.batches) and not self.duplicates and not self.orphans
+                and not self.audit_chain_breaks
                 and not self.check_violations)  # archive_check_violations: reported, not yet gating
 
 
@@ -64,6 +69,7 @@ def verify(ax: Archive, batch_ids: list[int] | None = None, check: bool = True) 
         out.batches = [_check_batch(dconn, ax, b) for b in batches]
         out.orphans = _orphans(dconn, ax, live)
     out.duplicates = _duplicates(ax)
+    out.audit_chains, out.audit_chain_breaks = verify_archived(ax)
     if check:
         out.check_violations = [v.message for v in run_check(ax.source).violations]
         side = check_archive_side(ax)

@@ -1,5 +1,6 @@
 """The audit trail in the database: append entries to their hash chain inside the caller's transaction, record a
-denied attempt in a short transaction of its own, verify every chain, show one document's history.
+denied attempt in a short transaction of its own, verify every chain, show one document's history, and move a
+chain's anchor when its oldest entries leave production for the archive (or come back).
 
 Appending locks the chain's head row (`audit_chain`) until the transaction ends: entries on one chain are
 numbered and linked in commit order, while writers on other chains (`erpcore.domain.audit.CHAINS` of them,
@@ -10,13 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpcore.domain.audit import GENESIS, Entry, Link, Verdict, chain_of, link, moment, unsigned, verify
+from erpcore.domain.audit import (
+    GENESIS,
+    Entry,
+    Link,
+    Verdict,
+    chain_of,
+    link,
+    moment,
+    unsigned,
+    verify,
+    verify_archived,
+)
 from erpcore.models import AuditChain, AuditEvent
 from erpcore.services.sql import Query
 
@@ -94,20 +106,50 @@ def record(engine: Engine, actor: str, role: str, entries: Sequence[Entry]) -> b
 
 
 def links(conn: Connection, batch: int = 5000) -> Iterator[Link]:
-    """Every stored entry, by chain then seq, streamed."""
+    """Every stored entry, by chain then seq, streamed (from production, or the archive's copy of the table)."""
     cols = [getattr(AuditEvent, c) for c in _COLUMNS]
     result = conn.execution_options(yield_per=batch).execute(
         select(AuditEvent.id, AuditEvent.created_at, *cols).order_by(AuditEvent.chain, AuditEvent.seq, AuditEvent.id))
     for r in result:
-        yield Link(r.chain, r.seq, moment(r.created_at), r.actor, r.role, r.action, r.outcome, r.entity, r.entity_id,
-                   r.ref, r.before, r.after, r.prev_hash, r.row_hash, r.id)
+        yield link_of(r._mapping)
+
+
+def link_of(row: Mapping[Any, Any]) -> Link:
+    """A stored `audit_event` row as the link its hash covers."""
+    return Link(row["chain"], row["seq"], moment(row["created_at"]), row["actor"], row["role"], row["action"],
+                row["outcome"], row["entity"], row["entity_id"], row["ref"], row["before"], row["after"],
+                row["prev_hash"], row["row_hash"], row["id"])
+
+
+def anchors(conn: Connection, chains: Sequence[int] | None = None) -> dict[int, tuple[int, str]]:
+    """chain -> (seq, hash) of its anchor: the last entry archived (0 and GENESIS: none was)."""
+    stmt = select(AuditChain.chain, AuditChain.anchor_seq, AuditChain.anchor_hash)
+    if chains is not None:
+        stmt = stmt.where(AuditChain.chain.in_(list(chains)))
+    return {r.chain: (int(r.anchor_seq), r.anchor_hash) for r in conn.execute(stmt)}
+
+
+def move_anchor(conn: Connection, chain: int, was: tuple[int, str], to: tuple[int, str]) -> bool:
+    """Move a chain's anchor from `was` to `to` in `conn`'s transaction (locking its head row); False when the
+    anchor is not `was` any more (the caller rolls back)."""
+    stmt = (update(AuditChain).where(AuditChain.chain == chain, AuditChain.anchor_seq == was[0],
+                                     AuditChain.anchor_hash == was[1])
+            .values(anchor_seq=to[0], anchor_hash=to[1]))
+    return (conn.execute(stmt).rowcount or 0) == 1
 
 
 def verify_trail(engine: Engine) -> Verdict:
-    """Check every chain of the trail: the first broken link of each, with its reason."""
+    """Check every chain of the trail from its anchor: the first broken link of each, with its reason."""
     with engine.connect() as conn:
-        heads = {r.chain: (int(r.seq), r.head_hash) for r in conn.execute(select(AuditChain))}
-        return verify(links(conn), heads)
+        chains = list(conn.execute(select(AuditChain)))
+        heads = {r.chain: (int(r.seq), r.head_hash) for r in chains}
+        return verify(links(conn), heads, {r.chain: (int(r.anchor_seq), r.anchor_hash) for r in chains})
+
+
+def verify_archived_trail(archive: Connection, anchors: Mapping[int, tuple[int, str]]) -> Verdict:
+    """Check the archive's copy of the trail (`archive`, a connection to where it lies): every chain from GENESIS
+    to exactly its production anchor (`anchors`, as `anchors` reads them)."""
+    return verify_archived(links(archive), anchors)
 
 
 def history(engine: Engine, entity: str, limit: int = 1000) -> list[dict[str, Any]]:

@@ -7,6 +7,12 @@ sha256 over that previous hash and the entry's canonical JSON (every stored fiel
 included). Editing, deleting, inserting or reordering entries therefore breaks a link, and `verify` names the
 first broken one per chain. (Whoever can rewrite a whole chain and its head can forge it: keep the heads
 `erpops audit verify --json` prints somewhere else to catch that.)
+
+A chain's oldest entries can leave production for the archive, as log systems truncate at a checkpoint: its
+anchor (the seq and hash of the last entry that left; 0 and `GENESIS` when none did) is where verification of
+what stays starts, and the archived segment verifies from `GENESIS` to exactly that anchor. An entry still in
+production at or below its chain's anchor is a break (the anchor moved without archiving); an anchor moved
+forward over deleted entries shows as an archive that does not reach it.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import datetime as dt
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -146,22 +152,46 @@ class Verdict:
     checked: int
     breaks: list[Break]
     heads: dict[int, tuple[int, str]]
+    anchors: dict[int, tuple[int, str]] = field(default_factory=dict)  # chains verified from an anchor, not GENESIS
 
     @property
     def ok(self) -> bool:
         return not self.breaks
 
     @property
+    def archived(self) -> int:
+        """Entries before the anchors: archived, verified on the archive's side."""
+        return sum(seq for seq, _ in self.anchors.values())
+
+    @property
     def reason(self) -> str:
+        start = (f", {len(self.anchors)} of them from their archive anchor ({self.archived} older entries "
+                 "archived)" if self.anchors else "")
         if self.ok:
-            return f"{self.checked} audit entries on {len(self.heads)} chains verified, every link intact"
+            return f"{self.checked} audit entries on {len(self.heads)} chains verified{start}, every link intact"
         first = self.breaks[0]
         where = f"chain {first.chain} entry {first.seq}" + (f" (id {first.id})" if first.id is not None else "")
         return f"the audit trail is broken at {where}: {first.reason}"
 
 
-def verify(links: Iterable[Link], heads: Mapping[int, tuple[int, str]]) -> Verdict:
-    """Check `links` (ordered by chain, then seq, then id) against the chain `heads` (chain -> (seq, hash))."""
+def verify(links: Iterable[Link], heads: Mapping[int, tuple[int, str]],
+           anchors: Mapping[int, tuple[int, str]] | None = None) -> Verdict:
+    """Check `links` (ordered by chain, then seq, then id) against the chain `heads` (chain -> (seq, hash)), each
+    chain starting from its anchor (chain -> (seq, hash) of the last archived entry; GENESIS when absent)."""
+    start = {c: (int(s), h) for c, (s, h) in (anchors or {}).items() if (s, h) != (0, GENESIS)}
+    return _walk(links, heads, start, "the chain head records {seq} entries ending in {hash}",
+                 "entries after it were deleted, or its head was edited")
+
+
+def verify_archived(links: Iterable[Link], anchors: Mapping[int, tuple[int, str]]) -> Verdict:
+    """Check an archived segment (ordered as for `verify`): every chain from GENESIS to exactly its anchor in
+    production, so that an anchor moved forward without archiving is found."""
+    return _walk(links, anchors, {}, "the production anchor is entry {seq} ({hash})",
+                 "archived entries were deleted, or the anchor was moved without archiving")
+
+
+def _walk(links: Iterable[Link], heads: Mapping[int, tuple[int, str]], start: dict[int, tuple[int, str]],
+          head_is: str, why: str) -> Verdict:
     last: dict[int, tuple[int, str]] = {}
     broken: dict[int, Break] = {}
     checked = 0
@@ -169,21 +199,44 @@ def verify(links: Iterable[Link], heads: Mapping[int, tuple[int, str]]) -> Verdi
         checked += 1
         if entry.chain in broken:
             continue
-        seq, prev = last.get(entry.chain, (0, GENESIS))
-        reason = _fault(entry, seq, prev)
+        seq, prev = last.get(entry.chain) or start.get(entry.chain, (0, GENESIS))
+        reason = _below(entry, seq) if entry.chain not in last and entry.chain in start else ""
+        reason = reason or _fault(entry, seq, prev)
         if reason:
             broken[entry.chain] = Break(entry.chain, entry.seq, entry.id, reason)
         last[entry.chain] = (entry.seq, entry.row_hash)
     for chain, (seq, head_hash) in sorted(heads.items()):
-        found = last.get(chain, (0, GENESIS))
+        found = last.get(chain) or start.get(chain, (0, GENESIS))
         if chain not in broken and found != (seq, head_hash):
-            broken[chain] = Break(chain, found[0] + 1, None, f"the chain head records {seq} entries ending in "
-                                  f"{head_hash[:12]}, the chain ends at entry {found[0]}: entries after it were "
-                                  "deleted, or its head was edited")
+            broken[chain] = Break(chain, found[0] + 1, None, head_is.format(seq=seq, hash=head_hash[:12])
+                                  + f", the chain ends at entry {found[0]}: {why}")
     for chain in sorted(last.keys() - heads.keys()):
         if chain not in broken:
             broken[chain] = Break(chain, 1, None, "entries on a chain that has no head: inserted")
-    return Verdict(checked, [broken[c] for c in sorted(broken)], dict(heads))
+    return Verdict(checked, [broken[c] for c in sorted(broken)], dict(heads), start)
+
+
+def _below(entry: Link, anchor_seq: int) -> str:
+    if entry.seq > anchor_seq:
+        return ""
+    return (f"entry {entry.seq} is still in production at or below its chain's archive anchor (entry {anchor_seq}): "
+            "the anchor was moved without archiving the entries before it")
+
+
+def continuing(start: tuple[int, str], entries: Iterable[Link]) -> Iterator[Link]:
+    """The entries (one chain's, ordered by seq) that continue it from `start` (seq, hash), each one linked and
+    intact, up to the first that does not."""
+    seq, prev = start
+    for entry in entries:
+        if _fault(entry, seq, prev):
+            return
+        yield entry
+        seq, prev = entry.seq, entry.row_hash
+
+
+def broken_link(entry: Link, after: tuple[int, str]) -> str:
+    """Why `entry` does not continue a chain whose last entry is `after` (seq, hash); empty when it does."""
+    return _fault(entry, *after)
 
 
 def _fault(entry: Link, seq: int, prev: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from erpcore.domain.audit import GENESIS
 from erpcore.models.base import Base, BigId, Timestamped
 
 
@@ -25,7 +26,8 @@ class RolePermission(Base):
 
 
 class AuditChain(Base):
-    """One of the audit trail's chains: how many entries it has, the hash of its last one and of the one before."""
+    """One of the audit trail's chains: how many entries it has, the hash of its last one and of the one before,
+    and its anchor: the seq and hash of the last entry archived (0 and GENESIS: none), where verification starts."""
 
     __tablename__ = "audit_chain"
 
@@ -33,3 +35,5 @@ class AuditChain(Base):
     seq: Mapped[int] = mapped_column(BigId, default=0)
     head_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))  # the head before the last entry (what it linked onto)
+    anchor_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    anchor_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)

@@ -108,7 +108,8 @@ def test_a_return_not_posted_holds_its_sales_order(pair: Pair) -> None:
 def test_payroll_runs_wait_for_a_single_column_key_and_the_audit_trail_stays(pair: Pair) -> None:
     ax = pair.archive()
     assert "payroll_run_department has a composite primary key" in ax.skipped["payroll_runs"]
-    assert not any("audit_event" in c.tables for c in ax.closures.values())
+    # only its own family moves audit entries (none is old enough here: see test_audit_entries)
+    assert [name for name, c in ax.closures.items() if "audit_event" in c.tables] == ["audit_entries"]
     with pair.source.connect() as conn:
         runs = conn.execute(text("SELECT COUNT(*) FROM payroll_run")).scalar_one()
         audit = conn.execute(text("SELECT COUNT(*) FROM audit_event")).scalar_one()

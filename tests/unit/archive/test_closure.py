@@ -90,3 +90,11 @@ def test_families_are_registered_by_name_in_run_order() -> None:
     assert families.get("stock_moves").carry_forward == "stock"
     with pytest.raises(ConfigError, match="unknown archive policy 'payroll'; one of: purchase_orders"):
         families.get("payroll")
+
+
+def test_audit_entries_move_alone_and_last() -> None:
+    """Nothing references an audit entry and it owns nothing: its closure is the entry, dated by its timestamp."""
+    closure = closure_of("audit_entries", PRESENT)
+    assert closure.tables == ("audit_event",) and closure.inbound == ()
+    assert closure.family.hash_chained and list(families.FAMILIES)[-1] == "audit_entries"
+    assert not any(f.hash_chained for name, f in families.FAMILIES.items() if name != "audit_entries")

@@ -30,11 +30,21 @@ def test_a_residence_under_a_year_needs_force() -> None:
 
 def test_an_unknown_policy_in_the_configuration_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "erpops.toml"
-    config.write_text("[archive]\nbatch_size = 50\n[archive.policies.audit_entries]\nresidence_years = 10\n")
+    config.write_text("[archive]\nbatch_size = 50\n[archive.policies.audit_events]\nresidence_years = 10\n")
     settings = load_archive_settings(config)
     assert settings.batch_size == 50
-    with pytest.raises(ConfigError, match="unknown archive policy 'audit_entries'"):
+    with pytest.raises(ConfigError, match="unknown archive policy 'audit_events'"):
         check_policies(settings, force=False)
+
+
+def test_audit_entries_are_a_policy_like_the_others(tmp_path: Path) -> None:
+    config = tmp_path / "erpops.toml"
+    config.write_text("[archive.policies.audit_entries]\nresidence_years = 10\n")
+    settings = load_archive_settings(config)
+    check_policies(settings, force=False)
+    assert settings.policy("audit_entries").residence_years == 10
+    config.write_text("[archive]\nbatch_size = 50\n")
+    assert load_archive_settings(config).policy("audit_entries").residence_years == 3  # the default, like others
 
 
 def test_invalid_values_are_one_config_error(tmp_path: Path) -> None:

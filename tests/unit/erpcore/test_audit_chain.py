@@ -7,7 +7,19 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from erpcore.domain.audit import CHAINS, GENESIS, Entry, Link, chain_of, dumps, link, moment, verify
+from erpcore.domain.audit import (
+    CHAINS,
+    GENESIS,
+    Entry,
+    Link,
+    chain_of,
+    continuing,
+    dumps,
+    link,
+    moment,
+    verify,
+    verify_archived,
+)
 
 AT = "2026-01-02T03:04:05.000006Z"
 
@@ -87,3 +99,34 @@ def test_values_are_canonical_and_timestamps_utc() -> None:
     assert moment(dt.datetime(2026, 1, 2, 4, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=1)))) == AT
     assert 0 <= chain_of("sales_order", "SO-1", 1) < CHAINS
     assert chain_of("sales_order", "SO-1", 1) == chain_of("sales_order", "SO-1", 2)
+
+
+def test_a_chain_verifies_from_its_anchor_once_its_oldest_entries_are_archived() -> None:
+    links = chain(5)
+    anchor = {3: (2, links[1].row_hash)}
+    verdict = verify(links[2:], heads(links), anchor)
+    assert verdict.ok and verdict.checked == 3 and verdict.anchors == anchor and verdict.archived == 2
+    assert "1 of them from their archive anchor (2 older entries archived)" in verdict.reason
+    assert verify(links, heads(links), {3: (0, GENESIS)}).anchors == {}  # nothing archived: from GENESIS
+    assert not verify(links[2:], heads(links)).ok  # without the anchor the first two are missing
+
+
+def test_an_anchor_moved_without_archiving_is_found_on_one_side_or_the_other() -> None:
+    links = chain(5)
+    forward = {3: (3, links[2].row_hash)}
+    kept = verify(links[2:], heads(links), forward)  # entry 3 moved past, but still in production
+    assert kept.breaks[0].seq == 3 and "moved without archiving" in kept.reason
+    assert verify(links[3:], heads(links), forward).ok  # entry 3 dropped: production alone cannot tell
+    archived = verify_archived(links[:2], forward)  # the archive can: its segment ends at entry 2
+    assert not archived.ok and "production anchor is entry 3" in archived.reason
+    assert verify_archived(links[:3], forward).ok
+    assert "previous-hash" in verify(links[2:], heads(links), {3: (2, GENESIS)}).reason
+
+
+def test_continuing_stops_at_the_first_entry_that_does_not_link() -> None:
+    links = chain(5)
+    assert [lk.seq for lk in continuing((0, GENESIS), links)] == [1, 2, 3, 4, 5]
+    assert [lk.seq for lk in continuing((2, links[1].row_hash), links[2:])] == [3, 4, 5]
+    edited = [*links[:3], dataclasses.replace(links[3], actor="mallory"), links[4]]
+    assert [lk.seq for lk in continuing((0, GENESIS), edited)] == [1, 2, 3]
+    assert list(continuing((1, links[0].row_hash), links[2:])) == []  # entry 2 missing
