@@ -4,16 +4,16 @@
 onto the anchor's hash), so old entries can be archived without breaking verification, as log systems truncate a
 chain at a checkpoint. Seq 0 and the GENESIS hash mean nothing was archived.
 
-Revision ID: 0016_audit_anchor
-Revises: 0009_archive2
+Revision ID: 0017_audit_anchor
+Revises: 0016_sealed_secrets
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_audit_anchor"
-down_revision = "0009_archive2"
+revision = "0017_audit_anchor"
+down_revision = "0016_sealed_secrets"
 branch_labels = None
 depends_on = None
 
