@@ -42,11 +42,8 @@ def sealed(erp: Erp) -> Keyring:
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    r = WebhookReceiver(SECRET).start()
-    try:
+    with WebhookReceiver(SECRET) as r:
         yield r
-    finally:
-        r.stop()
 
 
 @pytest.fixture

@@ -31,11 +31,8 @@ K2 = Keyring({**K1.keys, **parse_keys(generate_key("k2"), "test")}, "k2")
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    r = WebhookReceiver(SECRET).start()
-    try:
+    with WebhookReceiver(SECRET) as r:
         yield r
-    finally:
-        r.stop()
 
 
 def _stored(engine: Engine) -> list[str]:
