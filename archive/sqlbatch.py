@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Table, inspect
+from sqlalchemy import Connection, DateTime, Integer, Table, inspect
 from sqlalchemy.exc import DBAPIError
 
 from archive.batch import BatchOutcome
@@ -302,13 +302,18 @@ def _sources(closure: Closure, tables: Mapping[str, Table], present: set[str]) -
     if closure.family.source_link is not None:
         type_col, id_col = (q(c) for c in closure.family.source_link)
         root_pk = q(pk_column(tables[closure.root]))
-        for name in sorted(n for n in tables if n in present and len(tables[n].primary_key.columns) == 1):
+        for name in sorted(n for n in tables if n in present and _integer_key(tables[n])):
             pk = q(pk_column(tables[name]))
             parts.append(f"SELECT r.{root_pk} AS root, 'its source document {name} ' || d.{pk} || ' is still in "
                          f"production' AS reason FROM r JOIN {q(name)} d ON d.{pk} = r.{id_col} "
                          f"WHERE r.{type_col} = '{name}'")
     body = " UNION ALL ".join(parts) or "SELECT 0::bigint AS root, NULL::text AS reason WHERE false"
     return f"srcs AS (SELECT DISTINCT ON (root) root, reason FROM ({body}) s ORDER BY root)"
+
+
+def _integer_key(table: Table) -> bool:
+    keys = list(table.primary_key.columns)
+    return len(keys) == 1 and isinstance(keys[0].type, Integer)
 
 
 def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
