@@ -105,7 +105,7 @@ def hex_function_sql(schema: str) -> str:
     return (f"CREATE OR REPLACE FUNCTION {q(schema)}.erpops_archive_hex(d numeric[], kind text) RETURNS text "
             f"LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN kind = '{RECORD}' THEN "
             f"'{RECORD}:' || {hex16(f'mod(mod(d[3], {M64}) + {M64}, {M64})')} ELSE "
-            f"{hex16(f'floor(c / {M64})')} || {hex16(f'mod(c, {M64})')} END "
+            f"{hex16(f'div(c, {M64})')} || {hex16(f'mod(c, {M64})')} END "
             f"FROM (SELECT {canonical} AS c) v $$")
 
 

@@ -4,6 +4,7 @@ same books as the statement-by-statement path."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from archive.plan import limits_for
 from archive.rowhash import RECORD
 from archive.runner import run_archive
 from archive.runs import start_or_resume
+from archive.sqlhash import to_digest
 from archive.store import archive_batch, archive_checkpoint
 from archive.verify import verify
 from tests.integration.archive.conftest import TODAY, Pair, table_digests
@@ -167,3 +169,18 @@ def test_a_call_killed_at_its_last_step_leaves_nothing_and_the_rerun_finishes(pa
     assert {t: after[t] + archived[t] for t in before} == before
     checked = verify(pair.archive())
     assert checked.ok and not checked.duplicates and not checked.orphans
+
+
+def test_the_hash_text_in_sql_is_the_digest_text(pair: Pair) -> None:
+    """`erpops_archive_hex` writes a digest's parts as `rowhash.Digest.hex` does, both kinds, at the edges too."""
+    rng = random.Random(15)
+    cases = [[1, 0, 0, 0, 0], [3, -1, -1, 1, 9], [2, 2**63 - 1, -(2**63), 1, 0], [1, 2**70, -(2**70), 50, 0]]
+    cases += [[rng.randint(1, 99), rng.randint(-2**70, 2**70), rng.randint(-2**70, 2**70), rng.randint(0, 50), 0]
+              for _ in range(200)]
+    with pair.dest.begin() as conn:
+        conn.exec_driver_sql(sqlbatch.hex_function_sql(str(pair.archive().server_schema)))
+        for parts in cases:
+            for kind in ("", RECORD):
+                got = conn.execute(text("SELECT erpops_archive_hex(CAST(:p AS numeric[]), :k)"),
+                                   {"p": parts, "k": kind}).scalar_one()
+                assert got == to_digest(parts, kind).hex, (parts, kind)
