@@ -55,6 +55,7 @@ class RunResult:
     lock_retries: int = 0
     overruns: int = 0  # server-side batches cancelled past their time bound and retried smaller
     largest_batch: int = 0  # documents
+    took_ms: dict[str, float] = field(default_factory=dict)  # one-call batches: milliseconds per step, summed
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
     check_violations: list[str] = field(default_factory=list)
@@ -143,6 +144,8 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
                                             caller)
                 sizer.after(time.monotonic() - began)
                 result.largest_batch = max(result.largest_batch, outcome.documents)
+                for step, ms in outcome.took_ms.items():
+                    result.took_ms[step] = result.took_ms.get(step, 0.0) + ms
                 for skip in outcome.skipped:
                     kinds[skip.kind] += 1
                     if len(result.examples) < EXAMPLES:

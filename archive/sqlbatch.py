@@ -21,6 +21,7 @@ caller's `statement_timeout` bounds the whole call.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ def call_batch(conn: Connection, function: str, run_id: int, family: str, limits
     params = {"run": run_id, "after": int(after or 0), "size": size, "until": limits.until,
               "closed": limits.closed_through, "residence": limits.residence_end, "source": limits.closed_source,
               "years": f"{limits.residence_years:g}"}
+    began = time.perf_counter()
     try:
         with conn.begin():
             got: dict[str, Any] = conn.exec_driver_sql(
@@ -82,14 +84,16 @@ def call_batch(conn: Connection, function: str, run_id: int, family: str, limits
             raise VerificationFailed(str(exc.orig.diag.message_primary)) from exc  # type: ignore[union-attr]
         raise
     skipped = [Skip(*s) for s in got.get("skipped") or []]
+    took = {step: float(ms) for step, ms in (got.get("ms") or {}).items()}
+    took["call"] = (time.perf_counter() - began) * 1000
     if got.get("done"):
-        return BatchOutcome(family, None, True, scanned=0, reason="no candidates left", after=after)
+        return BatchOutcome(family, None, True, scanned=0, reason="no candidates left", after=after, took_ms=took)
     if not got.get("batch"):
         return BatchOutcome(family, None, False, scanned=got["scanned"], skipped=skipped, after=got["last_key"],
-                            reason=f"all {got['scanned']} candidates in the window stay")
+                            reason=f"all {got['scanned']} candidates in the window stay", took_ms=took)
     return BatchOutcome(family, got["batch"], False, got["documents"], got["rows"], got["scanned"], skipped,
                         f"batch {got['batch']}: {got['documents']} documents, {got['rows']} rows moved in one "
-                        f"server call and verified (hash {got['hash'][:12]})", after=got["last_key"])
+                        f"server call and verified (hash {got['hash'][:12]})", after=got["last_key"], took_ms=took)
 
 
 def hex_function_sql(schema: str) -> str:
@@ -157,22 +161,27 @@ DECLARE
     v_n bigint;
     v_entry bigint;
     v_number text;
+    v_t timestamptz := clock_timestamp();
+    v_ms jsonb := '{{}}';
 {declare}
 BEGIN
     {_judge_sql(ax, closure, present)}
+    {_lap('judge')}
     IF v_scanned = 0 THEN
         {cp.format(key="p_after", done="true", more="")}
         RETURN jsonb_build_object('done', true);
     END IF;
     IF v_ids0 IS NULL THEN
         {cp.format(key="v_last", done="false", more="")}
-        RETURN jsonb_build_object('scanned', v_scanned, 'last_key', v_last, 'skipped', v_skipped);
+        RETURN jsonb_build_object('scanned', v_scanned, 'last_key', v_last, 'skipped', v_skipped, 'ms', v_ms);
     END IF;
     v_batch := nextval(pg_get_serial_sequence('archive_batch', 'id'));
     v_first := v_ids0[1];
     v_last_moved := v_ids0[cardinality(v_ids0)];
     {_move_sql(closure, tables, schema, kind)}
+    {_lap('move')}
     {_read_back_sql(tables, schema, kind)}
+    {_lap('read back')}
 {checks}
     v_total := ARRAY[{parts}];
     v_rows := v_total[1]::bigint;
@@ -180,13 +189,22 @@ BEGIN
     v_counts := jsonb_strip_nulls(jsonb_build_object({counts}));
     v_hashes := jsonb_strip_nulls(jsonb_build_object({hashes}));
 {carry_forward_sql(closure.family.carry_forward, schema)}
+    {_lap('carry-forward')}
     INSERT INTO archive_batch ({manifest_cols}) VALUES ({values});
     INSERT INTO {q(schema)}.archive_manifest ({manifest_cols}) VALUES ({values});
     {cp.format(key="v_last", done="false", more=", rows = rows + v_rows, batches = batches + 1")}
+    {_lap('book')}
     RETURN jsonb_build_object('batch', v_batch, 'scanned', v_scanned, 'last_key', v_last, 'skipped', v_skipped,
-                              'documents', cardinality(v_ids0), 'rows', v_rows, 'hash', v_hash);
+                              'documents', cardinality(v_ids0), 'rows', v_rows, 'hash', v_hash,
+                              'ms', v_ms);
 END
 $fn$"""
+
+
+def _lap(step: str) -> str:
+    """Milliseconds since the last lap into `v_ms` under `step`: where a call's time goes (`--profile`)."""
+    return (f"v_ms := v_ms || jsonb_build_object('{step}', round((extract(epoch FROM clock_timestamp() - v_t) "
+            "* 1000)::numeric, 2)); v_t := clock_timestamp();")
 
 
 def _check(table: Table, k: int, hexed: str, kind: str) -> str:

@@ -245,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"single statements {rows:,} rows in {seconds:.1f} s = {single_rps:,.0f} rows/s")
     if args.profile:
         print(clock.report(result.batches, result.duration_s))
+        if result.took_ms:
+            calls = max(1, result.batches)
+            print("inside the one-call batches, per batch: " + ", ".join(
+                f"{step} {ms / calls:.1f} ms" for step, ms in result.took_ms.items()))
     for line in verdicts(batched_rps / single_rps, p99(probe.latencies), p99(idle.latencies),
                          p99(probe_single.latencies), max(probe.waits or [0]), max(probe_single.waits or [0])):
         print(line)
