@@ -289,44 +289,43 @@ def _walk(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
     return out
 
 
-def _opens(closure: Closure) -> str:
-    parts = []
+# Facts per root, as one stream of (root, p, o1, o2, reason, day, label) rows: p 0 the root itself (its label
+# and date), 1 a row still open, 2 a closure row's date, 3 a referencing row outside, 4 a source document in
+# production; (o1, o2) orders the first reason of a kind as `candidates` finds it. One GROUP BY then judges
+# every root: no join over the window (hash joins are off for the walk, and nested loops over two windows
+# cost rows squared).
+FACT = "SELECT {root}, {p}, {o1}, {o2}::bigint, {reason}, {day}, {label}"
+
+
+def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]) -> list[str]:
+    parts = [FACT.format(root="root", p=0, o1=0, o2=0, reason="NULL::text", day="day", label="label") + " FROM x0"]
     for k, name in enumerate(closure.tables):
+        if k:
+            parts.append(FACT.format(root="root", p=2, o1=k, o2=0, reason="NULL", day="day", label="NULL")
+                         + f" FROM x{k} WHERE day IS NOT NULL")
         closed = closure.family.closed.get(name)
         if closed:
             statuses = ", ".join(f"'{s}'" for s in closed)
-            parts.append(f"SELECT {k} AS k, id, root, label || ' is ' || COALESCE(status, 'None') AS reason "
-                         f"FROM x{k} WHERE status IS NULL OR status NOT IN ({statuses})")
-    body = " UNION ALL ".join(parts) or "SELECT 0 AS k, 0::bigint AS id, 0::bigint AS root, NULL::text AS reason WHERE false"
-    return f"opens AS (SELECT DISTINCT ON (root) root, reason FROM ({body}) o ORDER BY root, k, id)"
-
-
-def _refs(closure: Closure, tables: Mapping[str, Table]) -> str:
-    parts = []
+            parts.append(FACT.format(root="root", p=1, o1=k, o2="id", reason="label || ' is ' || COALESCE(status, "
+                                     "'None')", day="NULL", label="NULL")
+                         + f" FROM x{k} WHERE status IS NULL OR status NOT IN ({statuses})")
     for e, edge in enumerate(closure.inbound):
-        pk = q(pk_column(tables[edge.child]))
-        outside = (f" WHERE c.{pk} NOT IN (SELECT id FROM x{closure.tables.index(edge.child)})"
+        pk = f"c.{q(pk_column(tables[edge.child]))}"
+        outside = (f" WHERE {pk} NOT IN (SELECT id FROM x{closure.tables.index(edge.child)})"  # a hashed subplan
                    if edge.child in closure.tables else "")
-        parts.append(f"SELECT {e} AS e, p.root, c.{pk} AS id, 'referenced by {edge.child} ' || c.{pk} || "
-                     f"' ({edge.column})' AS reason FROM {q(edge.child)} c JOIN "
-                     f"x{closure.tables.index(edge.parent)} p ON c.{q(edge.column)} = p.id{outside}")
-    body = " UNION ALL ".join(parts) or "SELECT 0 AS e, 0::bigint AS root, 0::bigint AS id, NULL::text AS reason WHERE false"
-    return f"refs AS (SELECT DISTINCT ON (root) root, reason FROM ({body}) f ORDER BY root, e, id)"
-
-
-def _sources(closure: Closure, tables: Mapping[str, Table], present: set[str]) -> str:
-    """Ledger roots whose source document (named by table and id) is still in production."""
-    parts = []
+        parts.append(FACT.format(root="p.root", p=3, o1=e, o2=pk, reason=f"'referenced by {edge.child} ' || {pk} || "
+                                 f"' ({edge.column})'", day="NULL", label="NULL")
+                     + f" FROM {q(edge.child)} c JOIN x{closure.tables.index(edge.parent)} p "
+                       f"ON c.{q(edge.column)} = p.id{outside}")
     if closure.family.source_link is not None:
         type_col, id_col = (q(c) for c in closure.family.source_link)
         root_pk = q(pk_column(tables[closure.root]))
         for name in sorted(n for n in tables if n in present and _integer_key(tables[n])):
             pk = q(pk_column(tables[name]))
-            parts.append(f"SELECT r.{root_pk} AS root, 'its source document {name} ' || d.{pk} || ' is still in "
-                         f"production' AS reason FROM r JOIN {q(name)} d ON d.{pk} = r.{id_col} "
-                         f"WHERE r.{type_col} = '{name}'")
-    body = " UNION ALL ".join(parts) or "SELECT 0::bigint AS root, NULL::text AS reason WHERE false"
-    return f"srcs AS (SELECT DISTINCT ON (root) root, reason FROM ({body}) s ORDER BY root)"
+            parts.append(FACT.format(root=f"r.{root_pk}", p=4, o1=0, o2=0, reason=f"'its source document {name} ' "
+                                     f"|| d.{pk} || ' is still in production'", day="NULL", label="NULL")
+                         + f" FROM r JOIN {q(name)} d ON d.{pk} = r.{id_col} WHERE r.{type_col} = '{name}'")
+    return parts
 
 
 def _integer_key(table: Table) -> bool:
@@ -338,29 +337,30 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
     """Lock and judge the window in one statement; the movable closures' keys per table into v_ids0..n."""
     tables = ax.tables
     n = len(closure.tables)
-    days = " UNION ALL ".join(f"SELECT root, day FROM x{k}" for k in range(n))
-    ctes = [_root_window(closure, tables[closure.root]), *_walk(closure, tables), _opens(closure),
-            f"days AS (SELECT root, max(day) AS day FROM ({days}) d GROUP BY root)", _refs(closure, tables),
-            _sources(closure, tables, present),
-            "judged AS (SELECT x0.id, x0.label, CASE WHEN o.reason IS NOT NULL THEN 'open' "
-            "WHEN d.day > p_closed_through THEN 'open_period' WHEN d.day > p_residence_end THEN 'residence' "
-            "WHEN f.reason IS NOT NULL THEN 'referenced' WHEN s.reason IS NOT NULL THEN 'source_in_production' "
-            "END AS kind, CASE WHEN o.reason IS NOT NULL THEN o.reason "
-            "WHEN d.day > p_closed_through THEN 'closing date ' || to_char(d.day, 'YYYY-MM-DD') || ' is after the "
+    first = "(array_agg(reason ORDER BY o1, o2) FILTER (WHERE p = {p}))[1]"
+    ctes = [_root_window(closure, tables[closure.root]), *_walk(closure, tables),
+            "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
+                _fact_parts(closure, tables, present)) + ")",
+            f"per AS (SELECT root, max(day) AS day, {first.format(p=1)} AS open, {first.format(p=3)} AS ref, "
+            f"{first.format(p=4)} AS src, max(label) AS label FROM facts GROUP BY root)",
+            "judged AS (SELECT root AS id, label, CASE WHEN open IS NOT NULL THEN 'open' "
+            "WHEN day > p_closed_through THEN 'open_period' WHEN day > p_residence_end THEN 'residence' "
+            "WHEN ref IS NOT NULL THEN 'referenced' WHEN src IS NOT NULL THEN 'source_in_production' "
+            "END AS kind, CASE WHEN open IS NOT NULL THEN open "
+            "WHEN day > p_closed_through THEN 'closing date ' || to_char(day, 'YYYY-MM-DD') || ' is after the "
             "last closed period (' || to_char(p_closed_through, 'YYYY-MM-DD') || ', ' || p_closed_source || ')' "
-            "WHEN d.day > p_residence_end THEN 'closed on ' || to_char(d.day, 'YYYY-MM-DD') || ': its residence "
+            "WHEN day > p_residence_end THEN 'closed on ' || to_char(day, 'YYYY-MM-DD') || ': its residence "
             "time of ' || p_years || ' years runs to ' || to_char(p_residence_end, 'YYYY-MM-DD') "
-            "ELSE COALESCE(f.reason, s.reason) END AS reason FROM x0 LEFT JOIN opens o ON o.root = x0.id "
-            "LEFT JOIN days d ON d.root = x0.id LEFT JOIN refs f ON f.root = x0.id "
-            "LEFT JOIN srcs s ON s.root = x0.id)",
-            "moving AS (SELECT id FROM judged WHERE kind IS NULL)"]
-    ids = ", ".join(f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root IN (SELECT id FROM moving))"
-                    for k in range(1, n))
+            "ELSE COALESCE(ref, src) END AS reason FROM per)",
+            "staying AS (SELECT id FROM judged WHERE kind IS NOT NULL)"]
+    # NOT IN over a subquery is a hashed subplan: a key set per table without a join
+    ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM staying))"
+           for k in range(n)]
     selects = ["(SELECT count(*) FROM judged)", "(SELECT max(id) FROM judged)",
-               "(SELECT array_agg(id ORDER BY id) FROM moving)",
                "(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM judged "
-               "WHERE kind IS NOT NULL)", *([ids] if ids else [])]
-    into = ["v_scanned", "v_last", "v_ids0", "v_skipped", *(f"v_ids{k}" for k in range(1, n))]
+               "WHERE kind IS NOT NULL)",
+               *ids]
+    into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in range(n))]
     return f"WITH {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
 
 
