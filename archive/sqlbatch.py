@@ -130,7 +130,7 @@ def function_sql(ax: Archive, closure: Closure, schema: str, source: str, presen
     cp = "UPDATE archive_checkpoint SET last_key = {key}, done = {done}, updated_at = now(){more} " \
          f"WHERE run_id = p_run AND family = '{family}';"
     settings = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off",
-                "plan_cache_mode": "force_custom_plan", "lock_timeout": f"{int(ax.settings.lock_timeout_ms)}ms",
+                "lock_timeout": f"{int(ax.settings.lock_timeout_ms)}ms",
                 "erpops.allow_purge": "on"}
     sets = "\n".join([*(f"SET {q(k) if '.' in k else k} = '{v}'" for k, v in settings.items()),
                       f"SET search_path = {q(source)}, pg_catalog"])
