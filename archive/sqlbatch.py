@@ -300,7 +300,7 @@ FACT = "SELECT {root}, {p}, {o1}, {o2}::bigint, {reason}, {day}, {label}"
 def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]) -> list[str]:
     parts = [FACT.format(root="root", p=0, o1=0, o2=0, reason="NULL::text", day="day", label="label") + " FROM x0"]
     for k, name in enumerate(closure.tables):
-        if k:
+        if k and closing_columns(closure.family, tables[name]):
             parts.append(FACT.format(root="root", p=2, o1=k, o2=0, reason="NULL", day="day", label="NULL")
                          + f" FROM x{k} WHERE day IS NOT NULL")
         closed = closure.family.closed.get(name)
@@ -381,13 +381,22 @@ class Caller:
             self.conn = self.ax.source.connect().execution_options(isolation_level="AUTOCOMMIT")
         family = closure.family.name
         if family not in self.functions:
-            with self.conn.begin():
-                self.functions[family] = install(self.conn, self.ax, closure)
+            self._install(closure)
         if (guard_ms or 0) != self.timeout_ms:
             with self.conn.begin():
                 self.conn.exec_driver_sql(f"SET statement_timeout = {int(guard_ms or 0)}")
             self.timeout_ms = guard_ms or 0
         return call_batch(self.conn, self.functions[family], run_id, family, limits, after, size)
+
+    def _install(self, closure: Closure) -> None:
+        """Every server-side family's function at once (one transaction, one commit), `closure`'s at least."""
+        assert self.conn is not None
+        wanted = [c for c in self.ax.closures.values() if self.ax.server_side(c) and c.family.name not in self.functions]
+        conn = self.conn.execution_options(isolation_level="READ COMMITTED")
+        with conn.begin():
+            for each in wanted if closure in wanted else [closure, *wanted]:
+                self.functions[each.family.name] = install(conn, self.ax, each)
+        self.conn = conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def close(self) -> None:
         """Drop the functions and give the connection back (a killed run leaves them: the next one replaces them)."""
