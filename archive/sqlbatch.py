@@ -50,13 +50,16 @@ def function_name(schema: str, family: str) -> str:
     return f"{q(schema)}.{q(PREFIX + family)}"
 
 
-def install(conn: Connection, ax: Archive, closure: Closure) -> str:
-    """(Re)create the family's batch function in the archive schema; returns its qualified name."""
+def install(conn: Connection, ax: Archive, closure: Closure, where: tuple[str, set[str]] | None = None) -> str:
+    """(Re)create the family's batch function in the archive schema; returns its qualified name. `where`: the
+    source's schema and tables, when the caller has read them (and created `erpops_archive_hex`) already."""
     schema = str(ax.server_schema)
-    source = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
-    present = set(inspect(conn).get_table_names())
+    if where is None:
+        where = (str(conn.exec_driver_sql("SELECT current_schema()").scalar_one()),
+                 set(inspect(conn).get_table_names()))
+        conn.exec_driver_sql(hex_function_sql(schema))
+    source, present = where
     kind = RECORD if ax.settings.server_hash == "record" else ""
-    conn.exec_driver_sql(hex_function_sql(schema))
     # the driver reads `%` as its placeholder even without parameters: RAISE's own `%` are doubled
     conn.exec_driver_sql(function_sql(ax, closure, schema, source, present, kind).replace("%", "%%"))
     return function_name(schema, closure.family.name)
@@ -394,8 +397,11 @@ class Caller:
         wanted = [c for c in self.ax.closures.values() if self.ax.server_side(c) and c.family.name not in self.functions]
         conn = self.conn.execution_options(isolation_level="READ COMMITTED")
         with conn.begin():
+            where = (str(conn.exec_driver_sql("SELECT current_schema()").scalar_one()),
+                     set(inspect(conn).get_table_names()))
+            conn.exec_driver_sql(hex_function_sql(str(self.ax.server_schema)))
             for each in wanted if closure in wanted else [closure, *wanted]:
-                self.functions[each.family.name] = install(conn, self.ax, each)
+                self.functions[each.family.name] = install(conn, self.ax, each, where)
         self.conn = conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def close(self) -> None:
