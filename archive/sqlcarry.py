@@ -25,23 +25,24 @@ def carry_forward_sql(kind: CarryForward | None, schema: str) -> str:
 
 
 def _journal(schema: str) -> str:
-    lines = f"{q(schema)}.journal_line WHERE {q(BATCH_COLUMN)} = v_batch"
-    nets = (f"SELECT account_id, customer_id, supplier_id, round(sum(debit), 4) - round(sum(credit), 4) AS net "
-            f"FROM {lines} GROUP BY account_id, customer_id, supplier_id")
-    return f"""    SELECT count(*) INTO v_n FROM ({nets}) s WHERE net <> 0;
-    IF v_n = 0 THEN
-        v_carried := 'no balance to carry forward';
-    ELSE
-        SELECT max(entry_date) INTO v_day FROM {q(schema)}.journal_entry WHERE {q(BATCH_COLUMN)} = v_batch;
-        v_number := 'ARCF-' || lpad(v_batch::text, greatest(10, length(v_batch::text)), '0');
-        INSERT INTO journal_entry (number, entry_date, source_type, source_id, event, description, created_at)
-        VALUES (v_number, v_day, '{CARRY_FORWARD_SOURCE}', v_batch, '{EVENT}',
-                'archive batch ' || v_batch || ': balances carried forward', now()) RETURNING id INTO v_entry;
-        INSERT INTO journal_line (journal_entry_id, account_id, customer_id, supplier_id, debit, credit)
-        SELECT v_entry, account_id, customer_id, supplier_id, greatest(net, 0), greatest(-net, 0)
-        FROM ({nets}) s WHERE net <> 0 ORDER BY account_id, customer_id, supplier_id;
-        v_carried := v_n || ' balance(s) carried forward in journal entry ' || v_number;
-    END IF;"""
+    """One statement: the nets, the entry (only when some net is not zero) and its lines."""
+    batch = f"{q(BATCH_COLUMN)} = v_batch"
+    return f"""    v_number := 'ARCF-' || lpad(v_batch::text, greatest(10, length(v_batch::text)), '0');
+    WITH nets AS (SELECT account_id, customer_id, supplier_id, round(sum(debit), 4) - round(sum(credit), 4) AS net
+                  FROM {q(schema)}.journal_line WHERE {batch} GROUP BY account_id, customer_id, supplier_id),
+         kept AS (SELECT * FROM nets WHERE net <> 0),
+         entry AS (INSERT INTO journal_entry (number, entry_date, source_type, source_id, event, description,
+                                              created_at)
+                   SELECT v_number, (SELECT max(entry_date) FROM {q(schema)}.journal_entry WHERE {batch}),
+                          '{CARRY_FORWARD_SOURCE}', v_batch, '{EVENT}',
+                          'archive batch ' || v_batch || ': balances carried forward', now()
+                   WHERE EXISTS (SELECT 1 FROM kept) RETURNING id),
+         line AS (INSERT INTO journal_line (journal_entry_id, account_id, customer_id, supplier_id, debit, credit)
+                  SELECT entry.id, k.account_id, k.customer_id, k.supplier_id, greatest(k.net, 0), greatest(-k.net, 0)
+                  FROM entry CROSS JOIN kept k ORDER BY k.account_id, k.customer_id, k.supplier_id RETURNING 1)
+    SELECT count(*) INTO v_n FROM line;
+    v_carried := CASE WHEN v_n = 0 THEN 'no balance to carry forward'
+                      ELSE v_n || ' balance(s) carried forward in journal entry ' || v_number END;"""
 
 
 def _stock(schema: str) -> str:
