@@ -35,6 +35,7 @@ class BatchOutcome:
     skipped: list[Skip] = field(default_factory=list)
     reason: str = ""
     after: Any = None  # the key the family's checkpoint moved to
+    took_ms: dict[str, float] = field(default_factory=dict)  # one-call batches: milliseconds per step, and the call
 
 
 def move_batch(ax: Archive, run_id: int, closure: Closure, limits: Limits, after: Any, size: int | None = None

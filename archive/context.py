@@ -40,11 +40,14 @@ class Archive:
 
     def server_side(self, closure: Closure) -> bool:
         """Whether `closure`'s batches move in the server: destination in the source's database, no Parquet
-        copy, every table's rows hashable in SQL, and no hash chain (whose anchors move in Python)."""
+        copy, every table's rows hashable in SQL by the kind of hash batches record, and no hash chain (whose
+        anchors move in Python)."""
+        from archive.rowhash import RECORD
         from archive.sqlhash import supported
 
+        kind = RECORD if self.settings.server_hash == "record" else ""
         return (self.server_schema is not None and self.parquet is None and not closure.family.hash_chained
-                and not any(supported(self.tables[t]) for t in closure.tables))
+                and not any(supported(self.tables[t], kind) for t in closure.tables))
 
     def until(self, family: str, today: dt.date, closed_through: dt.date | None) -> dt.date | None:
         """The last closing date that may leave production for `family` (None: nothing may)."""

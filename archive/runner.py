@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from archive.reconcile import reconcile
 from archive.runs import checkpoint, finish_run, run_lock, start_or_resume
 from archive.serverside import move_batch_in_server
 from archive.sizing import BatchSizer
+from archive.sqlbatch import Caller
 from archive.throttle import Throttle
 from erpcore.exceptions import IntegrityViolation
 
@@ -53,6 +55,7 @@ class RunResult:
     lock_retries: int = 0
     overruns: int = 0  # server-side batches cancelled past their time bound and retried smaller
     largest_batch: int = 0  # documents
+    took_ms: dict[str, float] = field(default_factory=dict)  # one-call batches: milliseconds per step, summed
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
     check_violations: list[str] = field(default_factory=list)
@@ -122,7 +125,8 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
     with ax.source.connect() as conn:
         points = checkpoint(conn, run_id)
     result.state, result.reason = "done", "every candidate was judged; all movable documents moved"
-    with ax.source.connect() as held:  # server-side batches reuse it: no checkout and ping per batch
+    caller = Caller(ax) if ax.settings.server_function else None
+    with ax.source.connect() as held, closing(caller) if caller else nullcontext():  # server-side batches reuse it: no checkout per batch
         for family in registry.FAMILIES:
             if family not in limits or family not in ax.closures or (families and family not in families):
                 continue
@@ -136,9 +140,12 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
                     result.state, result.reason = "stopped", stop + "; the next run resumes from the checkpoint"
                     break
                 began = time.monotonic()
-                outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result, held)
+                outcome = _batch_with_retry(ax, run_id, family, limits[family], after, sizer.size, result, held,
+                                            caller)
                 sizer.after(time.monotonic() - began)
                 result.largest_batch = max(result.largest_batch, outcome.documents)
+                for step, ms in outcome.took_ms.items():
+                    result.took_ms[step] = result.took_ms.get(step, 0.0) + ms
                 for skip in outcome.skipped:
                     kinds[skip.kind] += 1
                     if len(result.examples) < EXAMPLES:
@@ -178,7 +185,7 @@ def _bound_reached(bounds: Bounds, result: RunResult, started: float) -> str:
 
 
 def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, after: Any, size: int,
-                      result: RunResult, held: Connection) -> Any:
+                      result: RunResult, held: Connection, caller: Caller | None = None) -> Any:
     """A batch that hit `lock_timeout` behind a business transaction is retried after a pause, never waited on;
     a server-side batch that ran past its time bound (`statement_timeout`) is retried at half the size, and
     its last try runs unbounded so that a run always moves on."""
@@ -188,6 +195,8 @@ def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, aft
         try:
             if server_side:
                 guard = _guard_ms(ax) if attempt < LOCK_RETRIES else None
+                if caller is not None:
+                    return caller.batch(run_id, closure, limits, after, size, guard)
                 return move_batch_in_server(ax, run_id, closure, limits, after, size, held, guard)
             return move_batch(ax, run_id, closure, limits, after, size)
         except OperationalError as exc:

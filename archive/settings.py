@@ -72,6 +72,9 @@ class ArchiveSettings(SectionSettings):
     # With the destination in another schema of the source's PostgreSQL database, batches move inside the
     # server (one INSERT ... DELETE ... RETURNING per table, hashed in SQL); off: rows go through Python.
     server_side: bool = True
+    # A server-side batch as ONE call of a PL/pgSQL function the run creates in the archive schema (one round
+    # trip, its own transaction: `archive.sqlbatch`); off: its statements are sent one by one.
+    server_function: bool = True
     # The hash a server-side batch records: "record" (PostgreSQL's record hash, cheap) or "canonical" (the
     # SHA-256 of the canonical lines, as the Python path and the Parquet copies record it).
     server_hash: Literal["record", "canonical"] = "record"

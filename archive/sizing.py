@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FIRST = 50  # documents in a family's first batch, before anything is known about how long one takes
-GROWTH = 2.0  # at most this factor from one batch to the next, up or down
+# At most these factors from one batch to the next: up fast (a family starts at FIRST, and small batches look
+# slow per document, their fixed cost spread over few rows, so growing never overshoots much), down by half.
+GROWTH = 4.0
+SHRINK = 2.0
 
 
 @dataclass
@@ -31,7 +34,7 @@ class BatchSizer:
         """The next batch's size, given that a batch of the current size took `took_s` seconds."""
         if self.target_s > 0 and took_s > 0:
             want = self.size * self.target_s / took_s
-            bounded = min(max(want, self.size / GROWTH), self.size * GROWTH)
+            bounded = min(max(want, self.size / SHRINK), self.size * GROWTH)
             self.size = max(1, min(self.most, int(bounded)))
         return self.size
 

@@ -5,12 +5,12 @@ they are, NUMERIC at the column's scale, dates and UTC timestamps in ISO form wi
 there are some, booleans as t/f, NULL as `\\N`); the line's SHA-256 is split into two signed 64-bit
 halves that the server sums. The sum of the unsigned 128-bit numbers modulo 2**128 then follows from
 those sums alone: the high half's sign only moves bits past 2**128, and each negative low half is short
-by exactly 2**64. A table with a column type not rendered here (JSON) has no SQL hash: its batches take
-the Python path.
+by exactly 2**64. A table with a column type not rendered here (JSON) has no canonical SQL hash: with
+`server_hash = "canonical"` its batches take the Python path.
 
 The canonical line costs the server several microseconds per row; `RECORD` digests (the sum of
 `hash_record_extended` of each row, see `archive.rowhash`) cost a fraction of that and are what server-side
-batches record by default. Python cannot compute them, so a batch's hash text names its kind and
+batches record by default (JSON columns hashed as jsonb, so they move in the server too). Python cannot compute them, so a batch's hash text names its kind and
 `archive.verify` runs the matching function.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, Numeric, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Integer, Numeric, String, Table
 
 from archive.rowhash import MOD, MODULI, RECORD, Digest
 
@@ -57,6 +57,12 @@ def _column(table: Table, name: str, alias: str) -> str:
     raise Unsupported(f"{table.name}.{name}: {kind} has no SQL rendering of its canonical form")
 
 
+def _record_column(table: Table, name: str, alias: str) -> str:
+    """A column as `hash_record_extended` can hash it: JSON (which has no hash function) as jsonb."""
+    ref = f"{alias}.{quote_ident(name)}"
+    return f"{ref}::jsonb" if isinstance(table.c[name].type, JSON) else ref
+
+
 def line_sql(table: Table, alias: str) -> str:
     """The SQL expression of one row's canonical line (`rowhash.row_line`), columns read from `alias`."""
     parts = []
@@ -67,8 +73,10 @@ def line_sql(table: Table, alias: str) -> str:
     return " || ".join([head, *parts])
 
 
-def supported(table: Table) -> str:
-    """Why `table` has no SQL hash ('' when it has one)."""
+def supported(table: Table, kind: str = "") -> str:
+    """Why `table` has no SQL hash of `kind` ('' when it has one: a `RECORD` hash covers every column)."""
+    if kind == RECORD:
+        return ""
     try:
         line_sql(table, "r")
     except Unsupported as exc:
@@ -80,7 +88,7 @@ def aggregate_sql(table: Table, source: str, alias: str = "r", kind: str = "") -
     """A query over `source` (a FROM item named `alias`) returning the count, hash parts and size of its rows,
     as `kind` of digest (`rowhash.RECORD`: the sum of `hash_record_extended` over the table's columns)."""
     if kind == RECORD:
-        row = ", ".join(f"{alias}.{quote_ident(c.name)}" for c in table.columns)
+        row = ", ".join(_record_column(table, c.name, alias) for c in table.columns)
         return f"SELECT count(*), 0, sum(hash_record_extended(ROW({row}), 0)), 0, 0 FROM {source}"
     halves = ", ".join(f"('x' || encode(substr(d, {start}, 8), 'hex'))::bit(64)::bigint AS {name}"
                        for start, name in ((1, "hi"), (9, "lo")))

@@ -57,11 +57,14 @@ def _batches(pair: Pair) -> list[dict[str, Any]]:
 def test_batches_move_in_the_server_record_the_record_hash_and_verify(pair: Pair) -> None:
     before = table_digests(pair.source, PURCHASES)
     ax = pair.archive()
-    # a closure with a JSON column (a sales order's shipping instruction) has no SQL hash: it takes Python's path,
-    # as audit entries do (their chains' anchors move in Python)
-    on_python = {n for n, c in ax.closures.items() if not ax.server_side(c)}
-    assert ax.server_schema and on_python == {n for n, c in ax.closures.items()
-                                              if any(_json_columns(t) for t in c.tables)} | {"audit_entries"}
+    # the record hash covers every column (JSON as jsonb): every family moves in the server but audit entries
+    # (their chains' anchors move in Python); the canonical hash has no SQL rendering of JSON, so a closure
+    # with a JSON column (a sales order's shipping instruction) takes Python's path under it
+    assert ax.server_schema and [n for n, c in ax.closures.items() if not ax.server_side(c)] == ["audit_entries"]
+    canonical = pair.archive(server_hash="canonical")
+    on_python = {n for n, c in canonical.closures.items() if not canonical.server_side(c)}
+    assert on_python == {n for n, c in ax.closures.items() if any(_json_columns(t) for t in c.tables)} | {
+        "audit_entries"}
     assert "sales_orders" in on_python and "purchase_orders" not in on_python
 
     result = run_archive(ax, families=["purchase_orders"], today=TODAY)
@@ -163,7 +166,7 @@ def test_a_batch_that_does_not_read_back_is_rolled_back(pair: Pair, monkeypatch:
                                                 RECORD)}
 
     monkeypatch.setattr(serverside, "_archived", tampered)
-    ax = pair.archive()
+    ax = pair.archive(server_function=False)  # statement by statement (the one-call path: test_sqlbatch)
     with pytest.raises(VerificationFailed, match="purchase_order reads back from the archive"):
         run_archive(ax, families=["purchase_orders"], today=TODAY, check=False)
     assert table_digests(pair.source, PURCHASES) == before
@@ -181,9 +184,10 @@ def test_without_server_side_batches_go_through_python(pair: Pair) -> None:
     assert verify(ax, check=False).ok
 
 
-def test_a_batch_past_its_time_bound_is_cancelled_and_retried_smaller(pair: Pair) -> None:
+@pytest.mark.parametrize("one_call", [True, False])
+def test_a_batch_past_its_time_bound_is_cancelled_and_retried_smaller(pair: Pair, one_call: bool) -> None:
     before = table_digests(pair.source, ["purchase_order", "purchase_order_line"])
-    ax = pair.archive(batch_seconds=0.0005)  # every statement may run 1 ms: all but each batch's last try overrun
+    ax = pair.archive(batch_seconds=0.0005, server_function=one_call)  # every statement may run 1 ms: all but each batch's last try overrun
 
     result = run_archive(ax, families=["purchase_orders"], bounds=Bounds(max_rows=30), today=TODAY, check=False)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from archive.sizing import FIRST, BatchSizer
 
 
-def test_a_family_starts_small_and_grows_at_most_twofold_towards_the_target() -> None:
+def test_a_family_starts_small_and_grows_at_most_fourfold_towards_the_target() -> None:
     sizer = BatchSizer(most=2000, target_s=0.25)
     assert sizer.size == FIRST
-    assert sizer.after(0.01) == 2 * FIRST  # 25 times too fast: doubled, not 25-fold
-    assert sizer.after(0.125) == 4 * FIRST
-    assert sizer.after(0.25) == 4 * FIRST  # on target: unchanged
+    assert sizer.after(0.01) == 4 * FIRST  # 25 times too fast: four times larger, not 25
+    assert sizer.after(0.125) == 8 * FIRST  # twice too fast: doubled
+    assert sizer.after(0.25) == 8 * FIRST  # on target: unchanged
 
 
 def test_a_slow_batch_shrinks_the_next_one_and_the_size_stays_within_bounds() -> None:

@@ -1,0 +1,418 @@
+"""A whole server-side batch in ONE round trip: a PL/pgSQL function per family, created in the archive schema
+at the start of each run, that locks and judges the window, moves the movable closures, verifies them and
+commits the manifest, the carry-forward and the checkpoint with the move.
+
+`archive.serverside` sends a batch as about nine statements; on a busy server each round trip costs 10-15 ms
+and the batch holds its locks all that time. Here the same steps run inside the server, from one
+`SELECT <function>(...)` in autocommit mode, which is also the batch's transaction:
+
+1. lock the next window of roots after the checkpoint (`FOR UPDATE SKIP LOCKED`) and judge each one as
+   `candidates.decide` does: open, open period, residence, referenced, source document in production;
+2. per table, children first, `DELETE ... RETURNING *` the movable closures' rows (by the keys the judging
+   walk found: the closure is walked once) into the archive table, hashed as they leave;
+3. hash the archive's rows of the batch; any difference in counts or hashes raises SQLSTATE `ERPA1`,
+   which rolls the whole batch back and reaches Python as `VerificationFailed`;
+4. write the carry-forward (`archive.ledger`'s, computed from the archived rows), the batch row and its copy
+   in `archive_manifest`, and advance the checkpoint.
+
+`lock_timeout` and the planner settings of `archive.serverside` are the function's own settings; the
+caller's `statement_timeout` bounds the whole call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, Integer, Table, inspect
+from sqlalchemy.exc import DBAPIError
+
+from archive.batch import BatchOutcome
+from archive.candidates import Limits, Skip
+from archive.closure import Closure, closing_columns, document_date, pk_column
+from archive.context import Archive
+from archive.errors import VerificationFailed
+from archive.families import CARRY_FORWARD_SOURCE
+from archive.rowhash import RECORD
+from archive.sqlcarry import carry_forward_sql
+from archive.sqlhash import aggregate_sql
+from archive.sqlhash import quote_ident as q
+from archive.store import BATCH_COLUMN
+
+PREFIX = "erpops_archive_batch_of_"
+MISMATCH = "ERPA1"  # the SQLSTATE of a batch whose counts or hashes do not match
+M64 = 1 << 64
+
+
+def function_name(schema: str, family: str) -> str:
+    return f"{q(schema)}.{q(PREFIX + family)}"
+
+
+def install(conn: Connection, ax: Archive, closure: Closure, where: tuple[str, set[str]] | None = None) -> str:
+    """(Re)create the family's batch function in the archive schema; returns its qualified name. `where`: the
+    source's schema and tables, when the caller has read them (and created `erpops_archive_hex`) already."""
+    schema = str(ax.server_schema)
+    if where is None:
+        where = (str(conn.exec_driver_sql("SELECT current_schema()").scalar_one()),
+                 set(inspect(conn).get_table_names()))
+        conn.exec_driver_sql(hex_function_sql(schema))
+    source, present = where
+    kind = RECORD if ax.settings.server_hash == "record" else ""
+    # the driver reads `%` as its placeholder even without parameters: RAISE's own `%` are doubled
+    conn.exec_driver_sql(function_sql(ax, closure, schema, source, present, kind).replace("%", "%%"))
+    return function_name(schema, closure.family.name)
+
+
+def drop(conn: Connection, ax: Archive, family: str) -> None:
+    conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function_name(str(ax.server_schema), family)}"
+                         "(bigint, bigint, integer, date, date, date, text, text)")
+
+
+def call_batch(conn: Connection, function: str, run_id: int, family: str, limits: Limits, after: Any, size: int
+               ) -> BatchOutcome:
+    """Run one batch as one call (on a connection in autocommit mode: the call is the batch's transaction)."""
+    params = {"run": run_id, "after": int(after or 0), "size": size, "until": limits.until,
+              "closed": limits.closed_through, "residence": limits.residence_end, "source": limits.closed_source,
+              "years": f"{limits.residence_years:g}"}
+    began = time.perf_counter()
+    try:
+        with conn.begin():
+            got: dict[str, Any] = conn.exec_driver_sql(
+                f"SELECT {function}(%(run)s::bigint, %(after)s::bigint, %(size)s::integer, %(until)s::date, "
+                "%(closed)s::date, %(residence)s::date, %(source)s::text, %(years)s::text)", params).scalar_one()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == MISMATCH:
+            raise VerificationFailed(str(exc.orig.diag.message_primary)) from exc  # type: ignore[union-attr]
+        raise
+    skipped = [Skip(*s) for s in got.get("skipped") or []]
+    took = {step: float(ms) for step, ms in (got.get("ms") or {}).items()}
+    took["call"] = (time.perf_counter() - began) * 1000
+    if got.get("done"):
+        return BatchOutcome(family, None, True, scanned=0, reason="no candidates left", after=after, took_ms=took)
+    if not got.get("batch"):
+        return BatchOutcome(family, None, False, scanned=got["scanned"], skipped=skipped, after=got["last_key"],
+                            reason=f"all {got['scanned']} candidates in the window stay", took_ms=took)
+    return BatchOutcome(family, got["batch"], False, got["documents"], got["rows"], got["scanned"], skipped,
+                        f"batch {got['batch']}: {got['documents']} documents, {got['rows']} rows moved in one "
+                        f"server call and verified (hash {got['hash'][:12]})", after=got["last_key"], took_ms=took)
+
+
+def hex_function_sql(schema: str) -> str:
+    """`erpops_archive_hex(parts, kind)`: a digest's text as `rowhash.Digest.hex` writes it, from the summed
+    parts (count, high halves, low halves, negative lows, size) of `sqlhash.aggregate_sql`."""
+    m128 = M64 * M64
+    h16 = "lpad(to_hex((CASE WHEN {v} >= {half} THEN {v} - {m} ELSE {v} END)::bigint), 16, '0')"
+
+    def hex16(v: str) -> str:
+        return h16.format(v=v, half=M64 // 2, m=M64)
+
+    canonical = f"mod(mod(d[2] * {M64} + d[3] + d[4] * {M64}, {m128}) + {m128}, {m128})"
+    return (f"CREATE OR REPLACE FUNCTION {q(schema)}.erpops_archive_hex(d numeric[], kind text) RETURNS text "
+            f"LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN kind = '{RECORD}' THEN "
+            f"'{RECORD}:' || {hex16(f'mod(mod(d[3], {M64}) + {M64}, {M64})')} ELSE "
+            f"{hex16(f'div(c, {M64})')} || {hex16(f'mod(c, {M64})')} END "
+            f"FROM (SELECT {canonical} AS c) v $$")
+
+
+def function_sql(ax: Archive, closure: Closure, schema: str, source: str, present: set[str], kind: str) -> str:
+    """The CREATE FUNCTION statement of `closure`'s batch function (see the module's docstring)."""
+    tables = [ax.tables[name] for name in closure.tables]
+    n = len(tables)
+    ids = [f"v_ids{k}" for k in range(n)]
+    declare = "\n".join([*(f"    {v} bigint[];" for v in ids), *(f"    v_m{k} numeric[];\n    v_a{k} numeric[];"
+                                                                  for k in range(n))])
+    family = closure.family.name
+    hexed = f"{q(schema)}.erpops_archive_hex"
+    parts = ", ".join("(" + " + ".join(f"COALESCE(v_m{k}[{i}], 0)" for k in range(n)) + ")" for i in range(1, 6))
+    counts = ", ".join(f"'{t.name}', CASE WHEN v_m{k}[1] > 0 THEN v_m{k}[1]::bigint END" for k, t in enumerate(tables))
+    hashes = ", ".join(f"'{t.name}', CASE WHEN v_m{k}[1] > 0 THEN {hexed}(v_m{k}, '{kind}') END"
+                       for k, t in enumerate(tables))
+    checks = "\n".join(_check(t, k, hexed, kind) for k, t in enumerate(tables))
+    cp = "UPDATE archive_checkpoint SET last_key = {key}, done = {done}, updated_at = now(){more} " \
+         f"WHERE run_id = p_run AND family = '{family}';"
+    settings = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off",
+                "lock_timeout": f"{int(ax.settings.lock_timeout_ms)}ms",
+                "erpops.allow_purge": "on"}
+    sets = "\n".join([*(f"SET {q(k) if '.' in k else k} = '{v}'" for k, v in settings.items()),
+                      f"SET search_path = {q(source)}, pg_catalog"])
+    manifest_cols = ("id, run_id, family, state, first_key, last_key, roots, rows, counts, hashes, hash, parquet, "
+                     "created_at, archived_at, reason, restore_pending")
+    values = (f"v_batch, p_run, '{family}', 'archived', v_first, v_last_moved, cardinality(v_ids0), v_rows, "
+              f"v_counts::json, v_hashes::json, v_hash, NULL, now(), now(), v_carried, NULL")
+    return f"""CREATE OR REPLACE FUNCTION {function_name(schema, family)}(p_run bigint, p_after bigint,
+    p_limit integer, p_until date, p_closed_through date, p_residence_end date, p_closed_source text, p_years text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+{sets}
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_scanned bigint;
+    v_last bigint;
+    v_skipped jsonb;
+    v_batch bigint;
+    v_first bigint;
+    v_last_moved bigint;
+    v_total numeric[];
+    v_rows bigint;
+    v_hash text;
+    v_counts jsonb;
+    v_hashes jsonb;
+    v_carried text;
+    v_day date;
+    v_n bigint;
+    v_entry bigint;
+    v_number text;
+    v_t timestamptz := clock_timestamp();
+    v_ms jsonb := '{{}}';
+{declare}
+BEGIN
+    {_judge_sql(ax, closure, present)}
+    {_lap('judge')}
+    IF v_scanned = 0 THEN
+        {cp.format(key="p_after", done="true", more="")}
+        RETURN jsonb_build_object('done', true);
+    END IF;
+    IF v_ids0 IS NULL THEN
+        {cp.format(key="v_last", done="false", more="")}
+        RETURN jsonb_build_object('scanned', v_scanned, 'last_key', v_last, 'skipped', v_skipped, 'ms', v_ms);
+    END IF;
+    v_batch := nextval(pg_get_serial_sequence('archive_batch', 'id'));
+    v_first := v_ids0[1];
+    v_last_moved := v_ids0[cardinality(v_ids0)];
+    {_move_sql(closure, tables, schema, kind)}
+    {_lap('move')}
+    {_read_back_sql(tables, schema, kind)}
+    {_lap('read back')}
+{checks}
+    v_total := ARRAY[{parts}];
+    v_rows := v_total[1]::bigint;
+    v_hash := {hexed}(v_total, '{kind}');
+    v_counts := jsonb_strip_nulls(jsonb_build_object({counts}));
+    v_hashes := jsonb_strip_nulls(jsonb_build_object({hashes}));
+{carry_forward_sql(closure.family.carry_forward, schema)}
+    {_lap('carry-forward')}
+    INSERT INTO archive_batch ({manifest_cols}) VALUES ({values});
+    INSERT INTO {q(schema)}.archive_manifest ({manifest_cols}) VALUES ({values});
+    {cp.format(key="v_last", done="false", more=", rows = rows + v_rows, batches = batches + 1")}
+    {_lap('book')}
+    RETURN jsonb_build_object('batch', v_batch, 'scanned', v_scanned, 'last_key', v_last, 'skipped', v_skipped,
+                              'documents', cardinality(v_ids0), 'rows', v_rows, 'hash', v_hash,
+                              'ms', v_ms);
+END
+$fn$"""
+
+
+def _lap(step: str) -> str:
+    """Milliseconds since the last lap into `v_ms` under `step`: where a call's time goes (`--profile`)."""
+    return (f"v_ms := v_ms || jsonb_build_object('{step}', round((extract(epoch FROM clock_timestamp() - v_t) "
+            "* 1000)::numeric, 2)); v_t := clock_timestamp();")
+
+
+def _check(table: Table, k: int, hexed: str, kind: str) -> str:
+    """Counts as judged, and the archive's rows of the batch as deleted, or the batch raises."""
+    name = table.name
+    return f"""    IF COALESCE(v_m{k}[1], 0) <> COALESCE(cardinality(v_ids{k}), 0) THEN
+        RAISE EXCEPTION 'batch %: {name}: deleted % rows, judged %; the batch is rolled back', v_batch,
+            COALESCE(v_m{k}[1], 0), COALESCE(cardinality(v_ids{k}), 0) USING ERRCODE = '{MISMATCH}';
+    END IF;
+    IF v_m{k} IS DISTINCT FROM v_a{k} THEN
+        RAISE EXCEPTION 'batch %: {name} reads back from the archive as % rows hash %, deleted % rows hash %; '
+            'the batch is rolled back', v_batch, v_a{k}[1], left({hexed}(v_a{k}, '{kind}'), 12), v_m{k}[1],
+            left({hexed}(v_m{k}, '{kind}'), 12) USING ERRCODE = '{MISMATCH}';
+    END IF;"""
+
+
+def _parts(table: Table, source: str, kind: str) -> str:
+    """One table's digest parts as a numeric[5] (count, high, low, negative lows, size; zeros when empty)."""
+    return (f"(SELECT ARRAY[n, COALESCE(hi, 0), COALESCE(lo, 0), COALESCE(neg, 0), COALESCE(size, 0)]::numeric[] "
+            f"FROM ({aggregate_sql(table, source, kind=kind)}) a(n, hi, lo, neg, size))")
+
+
+def _move_sql(closure: Closure, tables: list[Table], schema: str, kind: str) -> str:
+    """Children first: delete by the judged keys into the archive, hashing what was deleted."""
+    ctes, selects, into = [], [], []
+    batch = q(BATCH_COLUMN)
+    for k in reversed(range(len(tables))):
+        table = tables[k]
+        names = ", ".join(q(c.name) for c in table.columns)
+        ctes.append(f"m{k} AS (DELETE FROM {q(table.name)} WHERE {q(pk_column(table))} = ANY(v_ids{k}) RETURNING *), "
+                    f"c{k} AS (INSERT INTO {q(schema)}.{q(table.name)} ({names}, {batch}) "
+                    f"SELECT {names}, v_batch FROM m{k})")
+        selects.append(_parts(table, f"m{k} r", kind))
+        into.append(f"v_m{k}")
+    return f"WITH {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
+
+
+def _read_back_sql(tables: list[Table], schema: str, kind: str) -> str:
+    batch = q(BATCH_COLUMN)
+    selects = [_parts(t, f"{q(schema)}.{q(t.name)} r WHERE r.{batch} = v_batch", kind) for t in tables]
+    return f"SELECT {', '.join(selects)} INTO {', '.join(f'v_a{k}' for k in range(len(tables)))};"
+
+
+def _root_window(closure: Closure, root: Table) -> str:
+    """`candidates.root_query` in SQL, locking: the next roots after `p_after` up to `p_until`."""
+    pk = q(pk_column(root))
+    wanted = {pk_column(root), "status", "number", *closing_columns(closure.family, root),
+              *(closure.family.source_link or ())}
+    columns = ", ".join(q(c.name) for c in root.columns if c.name in wanted)
+    where = [f"{pk} > p_after"]
+    column = document_date(closure.family, root)
+    if column is not None:
+        if isinstance(root.c[column].type, DateTime):
+            where.append(f"{q(column)} < ((p_until + 1)::timestamp AT TIME ZONE 'UTC')")
+        else:
+            where.append(f"{q(column)} <= p_until")
+    if closure.family.source_link is not None:
+        where.append(f"{q(closure.family.source_link[0])} <> '{CARRY_FORWARD_SOURCE}'")
+    return (f"r AS (SELECT {columns} FROM {q(root.name)} WHERE {' AND '.join(where)} ORDER BY {pk} "
+            f"LIMIT p_limit FOR UPDATE SKIP LOCKED)")
+
+
+def _walk(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
+    """CTEs x0..xn of the window's closures: id, root, status, day (latest closing date) and label."""
+    out = []
+    for k, name in enumerate(closure.tables):
+        table = tables[name]
+        alias = "r" if k == 0 else "t"
+        pk = f"{alias}.{q(pk_column(table))}"
+        days = [f"{alias}.{q(c)}::date" for c in closing_columns(closure.family, table)]
+        day = days[0] if len(days) == 1 else f"GREATEST({', '.join(days)})" if days else "NULL::date"
+        status = f"{alias}.status::text" if "status" in table.c else "NULL::text"
+        number = f"NULLIF({alias}.number, '')" if "number" in table.c else "NULL"
+        head = f"x{k} AS (SELECT {pk} AS id, {'r.' + q(pk_column(table)) if k == 0 else 'p.root'} AS root, " \
+               f"{status} AS status, {day} AS day, COALESCE({number}, '{name} ' || {pk}) AS label"
+        if k == 0:
+            out.append(f"{head} FROM r)")
+            continue
+        edge = closure.owning[name]
+        out.append(f"{head} FROM {q(name)} t JOIN x{closure.tables.index(edge.parent)} p "
+                   f"ON t.{q(edge.column)} = p.id)")
+    return out
+
+
+# Facts per root, as one stream of (root, p, o1, o2, reason, day, label) rows: p 0 the root itself (its label
+# and date), 1 a row still open, 2 a closure row's date, 3 a referencing row outside, 4 a source document in
+# production; (o1, o2) orders the first reason of a kind as `candidates` finds it. One GROUP BY then judges
+# every root: no join over the window (hash joins are off for the walk, and nested loops over two windows
+# cost rows squared).
+FACT = "SELECT {root}, {p}, {o1}, {o2}::bigint, {reason}, {day}, {label}"
+
+
+def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]) -> list[str]:
+    parts = [FACT.format(root="root", p=0, o1=0, o2=0, reason="NULL::text", day="day", label="label") + " FROM x0"]
+    for k, name in enumerate(closure.tables):
+        if k and closing_columns(closure.family, tables[name]):
+            parts.append(FACT.format(root="root", p=2, o1=k, o2=0, reason="NULL", day="day", label="NULL")
+                         + f" FROM x{k} WHERE day IS NOT NULL")
+        closed = closure.family.closed.get(name)
+        if closed:
+            statuses = ", ".join(f"'{s}'" for s in closed)
+            parts.append(FACT.format(root="root", p=1, o1=k, o2="id", reason="label || ' is ' || COALESCE(status, "
+                                     "'None')", day="NULL", label="NULL")
+                         + f" FROM x{k} WHERE status IS NULL OR status NOT IN ({statuses})")
+    for e, edge in enumerate(closure.inbound):
+        pk = f"c.{q(pk_column(tables[edge.child]))}"
+        outside = (f" WHERE {pk} NOT IN (SELECT id FROM x{closure.tables.index(edge.child)})"  # a hashed subplan
+                   if edge.child in closure.tables else "")
+        parts.append(FACT.format(root="p.root", p=3, o1=e, o2=pk, reason=f"'referenced by {edge.child} ' || {pk} || "
+                                 f"' ({edge.column})'", day="NULL", label="NULL")
+                     + f" FROM {q(edge.child)} c JOIN x{closure.tables.index(edge.parent)} p "
+                       f"ON c.{q(edge.column)} = p.id{outside}")
+    if closure.family.source_link is not None:
+        type_col, id_col = (q(c) for c in closure.family.source_link)
+        root_pk = q(pk_column(tables[closure.root]))
+        for name in sorted(n for n in tables if n in present and _integer_key(tables[n])):
+            pk = q(pk_column(tables[name]))
+            parts.append(FACT.format(root=f"r.{root_pk}", p=4, o1=0, o2=0, reason=f"'its source document {name} ' "
+                                     f"|| d.{pk} || ' is still in production'", day="NULL", label="NULL")
+                         + f" FROM r JOIN {q(name)} d ON d.{pk} = r.{id_col} WHERE r.{type_col} = '{name}'")
+    return parts
+
+
+def _integer_key(table: Table) -> bool:
+    keys = list(table.primary_key.columns)
+    return len(keys) == 1 and isinstance(keys[0].type, Integer)
+
+
+def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
+    """Lock and judge the window in one statement; the movable closures' keys per table into v_ids0..n."""
+    tables = ax.tables
+    n = len(closure.tables)
+    first = "(array_agg(reason ORDER BY o1, o2) FILTER (WHERE p = {p}))[1]"
+    ctes = [_root_window(closure, tables[closure.root]), *_walk(closure, tables),
+            "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
+                _fact_parts(closure, tables, present)) + ")",
+            f"per AS (SELECT root, max(day) AS day, {first.format(p=1)} AS open, {first.format(p=3)} AS ref, "
+            f"{first.format(p=4)} AS src, max(label) AS label FROM facts GROUP BY root)",
+            "judged AS (SELECT root AS id, label, CASE WHEN open IS NOT NULL THEN 'open' "
+            "WHEN day > p_closed_through THEN 'open_period' WHEN day > p_residence_end THEN 'residence' "
+            "WHEN ref IS NOT NULL THEN 'referenced' WHEN src IS NOT NULL THEN 'source_in_production' "
+            "END AS kind, CASE WHEN open IS NOT NULL THEN open "
+            "WHEN day > p_closed_through THEN 'closing date ' || to_char(day, 'YYYY-MM-DD') || ' is after the "
+            "last closed period (' || to_char(p_closed_through, 'YYYY-MM-DD') || ', ' || p_closed_source || ')' "
+            "WHEN day > p_residence_end THEN 'closed on ' || to_char(day, 'YYYY-MM-DD') || ': its residence "
+            "time of ' || p_years || ' years runs to ' || to_char(p_residence_end, 'YYYY-MM-DD') "
+            "ELSE COALESCE(ref, src) END AS reason FROM per)",
+            "staying AS (SELECT id FROM judged WHERE kind IS NOT NULL)"]
+    # NOT IN over a subquery is a hashed subplan: a key set per table without a join
+    ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM staying))"
+           for k in range(n)]
+    selects = ["(SELECT count(*) FROM judged)", "(SELECT max(id) FROM judged)",
+               "(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM judged "
+               "WHERE kind IS NOT NULL)",
+               *ids]
+    into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in range(n))]
+    return f"WITH {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
+
+
+@dataclass
+class Caller:
+    """A run's one-call batches: its own connection in autocommit mode (each call is one transaction), the
+    functions it installed, and the statement timeout the session has (changed only when the bound does)."""
+
+    ax: Archive
+    conn: Connection | None = None
+    functions: dict[str, str] = field(default_factory=dict)
+    timeout_ms: int = 0
+
+    def batch(self, run_id: int, closure: Closure, limits: Limits, after: Any, size: int, guard_ms: int | None
+              ) -> BatchOutcome:
+        """One batch of `closure`'s family; `guard_ms` cancels the call past that many milliseconds."""
+        if self.conn is None:
+            self.conn = self.ax.source.connect().execution_options(isolation_level="AUTOCOMMIT")
+        family = closure.family.name
+        if family not in self.functions:
+            self._install(closure)
+        if (guard_ms or 0) != self.timeout_ms:
+            with self.conn.begin():
+                self.conn.exec_driver_sql(f"SET statement_timeout = {int(guard_ms or 0)}")
+            self.timeout_ms = guard_ms or 0
+        return call_batch(self.conn, self.functions[family], run_id, family, limits, after, size)
+
+    def _install(self, closure: Closure) -> None:
+        """Every server-side family's function at once (one transaction, one commit), `closure`'s at least."""
+        assert self.conn is not None
+        wanted = [c for c in self.ax.closures.values() if self.ax.server_side(c) and c.family.name not in self.functions]
+        conn = self.conn.execution_options(isolation_level="READ COMMITTED")
+        with conn.begin():
+            where = (str(conn.exec_driver_sql("SELECT current_schema()").scalar_one()),
+                     set(inspect(conn).get_table_names()))
+            conn.exec_driver_sql(hex_function_sql(str(self.ax.server_schema)))
+            for each in wanted if closure in wanted else [closure, *wanted]:
+                self.functions[each.family.name] = install(conn, self.ax, each, where)
+        self.conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def close(self) -> None:
+        """Drop the functions and give the connection back (a killed run leaves them: the next one replaces them)."""
+        if self.conn is None:
+            return
+        try:
+            with self.conn.begin():
+                self.conn.exec_driver_sql("RESET statement_timeout")
+                for family in self.functions:
+                    drop(self.conn, self.ax, family)
+        finally:
+            self.conn.close()
+            self.conn = None

@@ -1,0 +1,50 @@
+"""The one-call batch function's text: every guarantee of a server-side batch is in it, for every family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from archive import sqlbatch
+from archive.context import _derive
+from archive.rowhash import RECORD
+from archive.settings import ArchiveSettings
+from archive.sqlhash import aggregate_sql, supported
+from erpcore.models import metadata
+
+TABLES = {t.name: t for t in metadata.sorted_tables}
+
+
+def _archive(**settings: Any) -> Any:
+    ax = _derive(ArchiveSettings(**settings), None, None, TABLES, set(TABLES))  # type: ignore[arg-type]
+    ax.server_schema = "arch"
+    return ax
+
+
+@pytest.mark.parametrize("family", ["purchase_orders", "sales_orders", "journal_entries", "stock_moves",
+                                    "work_orders"])
+def test_the_function_locks_skipping_verifies_every_table_and_books_with_the_move(family: str) -> None:
+    ax = _archive(lock_timeout_ms=150)
+    closure = ax.closures[family]
+    sql = sqlbatch.function_sql(ax, closure, "arch", "prod", set(TABLES), RECORD)
+    assert "FOR UPDATE SKIP LOCKED" in sql and "SET lock_timeout = '150ms'" in sql
+    assert 'SET "erpops.allow_purge" = \'on\'' in sql and 'SET search_path = "prod", pg_catalog' in sql
+    for table in closure.tables:  # deleted as judged, and read back as deleted, or the batch raises
+        assert f"'batch %: {table}: deleted % rows, judged %" in sql
+        assert f"'batch %: {table} reads back from the archive as" in sql
+        assert f'INSERT INTO "arch"."{table}"' in sql
+    assert sql.count(f"USING ERRCODE = '{sqlbatch.MISMATCH}'") == 2 * len(closure.tables)
+    assert sql.count("UPDATE archive_checkpoint") == 3  # no candidates, nothing movable, moved
+    assert "INSERT INTO archive_batch (" in sql and 'INSERT INTO "arch".archive_manifest (' in sql
+    assert ("ARCF-" in sql) == (closure.family.carry_forward == "journal")
+    assert ("INSERT INTO stock_move" in sql) == (closure.family.carry_forward == "stock")
+
+
+def test_the_record_hash_covers_json_columns_as_jsonb() -> None:
+    instruction = TABLES["shipping_instruction"]
+    assert supported(instruction, RECORD) == "" and "lines" in supported(instruction)
+    assert 'r."lines"::jsonb' in aggregate_sql(instruction, "shipping_instruction r", kind=RECORD)
+    assert _archive().server_side(_archive().closures["sales_orders"])
+    canonical = _archive(server_hash="canonical")
+    assert not canonical.server_side(canonical.closures["sales_orders"])
