@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from loadtest.tokens import ROLES
 from tests.e2e.loadtest.conftest import ERPOPS, PROGRESS, tokens
 
 pytestmark = pytest.mark.slow
@@ -60,4 +61,4 @@ def test_sigterm_during_a_run_stops_its_processes_and_revokes_its_tokens(point: 
     _wait_for(lambda: not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], 10,
               "every process of the run to be gone")
     left = tokens(database_url)
-    assert len(left) == 6 and not any(left.values()), left
+    assert len(left) == len(ROLES) and not any(left.values()), left

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.tokens import ROLES
 from tests.e2e.loadtest.conftest import ERPOPS, PROGRESS, tokens
 
 pytestmark = pytest.mark.slow
@@ -62,8 +63,7 @@ def test_the_readme_load_test_passes_as_written_from_the_repository_root(tmp_pat
         assert len(PROGRESS.findall(done.stderr)) >= 4, done.stderr  # every 5 s over 30 s, on stderr
         assert "users 20 " in done.stderr and not PROGRESS.search(done.stdout)
         run_id = verdict["run_id"]
-        assert tokens(database_url) == {f"loadtest-{run_id}-{role}": False for role in
-                                        ("admin", "sales", "warehouse", "finance", "purchasing", "viewer")}
+        assert tokens(database_url) == {f"loadtest-{run_id}-{role}": False for role in ROLES}
     finally:
         for folder in set(runs.glob("*")) - before:
             shutil.rmtree(folder, ignore_errors=True)
