@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 
 from erpcore.api import queries as q
 from erpcore.api.auth import require
-from erpcore.api.deps import ErpDep, IdPath, ListDep, offloaded, page, writer
+from erpcore.api.deps import ErpDep, IdFilter, IdPath, ListDep, offloaded, page, writer
 from erpcore.api.openapi import NOT_FOUND
 from erpcore.api.schemas import (
     CancelIn,
@@ -73,8 +73,8 @@ def get_customer_return(return_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/customer-returns", response_model=Page[CustomerReturnSummary], dependencies=SalesReturnReader)
-def list_customer_returns(request: Request, erp: ErpDep, params: ListDep, customer_id: int | None = None,
-                          shipment_id: int | None = None) -> dict[str, Any]:
+def list_customer_returns(request: Request, erp: ErpDep, params: ListDep, customer_id: IdFilter = None,
+                          shipment_id: IdFilter = None) -> dict[str, Any]:
     """Customer returns by id; filter by customer, shipment and return date."""
     rows = q.listing(erp.engine, CustomerReturn, params, CustomerReturn.return_date, customer_id=customer_id,
                      shipment_id=shipment_id)
@@ -97,8 +97,8 @@ def get_supplier_return(return_id: IdPath, erp: ErpDep) -> dict[str, Any]:
 
 
 @router.get("/supplier-returns", response_model=Page[SupplierReturnSummary], dependencies=PurchaseReturnReader)
-def list_supplier_returns(request: Request, erp: ErpDep, params: ListDep, supplier_id: int | None = None,
-                          goods_receipt_id: int | None = None) -> dict[str, Any]:
+def list_supplier_returns(request: Request, erp: ErpDep, params: ListDep, supplier_id: IdFilter = None,
+                          goods_receipt_id: IdFilter = None) -> dict[str, Any]:
     """Supplier returns by id; filter by supplier, goods receipt and return date."""
     rows = q.listing(erp.engine, SupplierReturn, params, SupplierReturn.return_date, supplier_id=supplier_id,
                      goods_receipt_id=goods_receipt_id)

@@ -47,3 +47,18 @@ def test_a_naive_moment_leaves_as_utc() -> None:
         at: schemas.Timestamp
 
     assert Out(at=dt.datetime(2026, 12, 3, 10, 19)).model_dump_json() == '{"at":"2026-12-03T10:19:00Z"}'
+
+
+def test_every_integer_parameter_is_bounded() -> None:
+    """An integer query or path parameter without a maximum reaches the database as a Python int past BIGINT (and
+    SQLite's INTEGER): a 500. `limit` is the one bounded at run time, by `api.page_size_max`."""
+    from sqlalchemy import create_engine
+
+    from erpcore.api.app import create_app
+
+    doc = create_app(create_engine("sqlite://")).openapi()
+    unbounded = [f"{method.upper()} {path} {p['name']}" for path, operations in doc["paths"].items()
+                 for method, op in operations.items() for p in op.get("parameters", [])
+                 for s in p["schema"].get("anyOf", [p["schema"]])
+                 if s.get("type") == "integer" and "maximum" not in s and p["name"] != "limit"]
+    assert unbounded == []
