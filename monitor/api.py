@@ -20,19 +20,18 @@ from pydantic import BaseModel, Field
 
 from erpcore.exceptions import NotFound
 from monitor.access import OPERATIONS_READ, OPERATIONS_WRITE, require
-from monitor.silences import SilenceStore
+from monitor.silences import MATCHER_HEAD, MAX_MATCHER, SilenceStore
 
 router = APIRouter(prefix="/api/monitor", tags=["monitor"])
 Reader = Annotated[object, Depends(require(OPERATIONS_READ))]
 Writer = Annotated[object, Depends(require(OPERATIONS_WRITE))]
 Time = Annotated[float | None, Field(None, allow_inf_nan=False, description="seconds since the epoch")]
-# the start of a matcher (`monitor.silences.MATCHER`), so the schema tells clients (and the fuzzer) its shape;
-# declared only: the silence itself checks it, with a sentence that says what a matcher is (a regex must compile)
-MATCHER_START = r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)"
 
 
 class SilenceIn(BaseModel):
-    matchers: list[Annotated[str, Field(max_length=2048, json_schema_extra={"pattern": MATCHER_START})]] = Field(
+    # the matcher's start is declared so the schema tells clients (and the fuzzer) its shape; the silence itself
+    # checks it, with a sentence that says what a matcher is (a regex must compile)
+    matchers: list[Annotated[str, Field(max_length=MAX_MATCHER, json_schema_extra={"pattern": MATCHER_HEAD})]] = Field(
         min_length=1, max_length=64, examples=[['alertname="HostDiskFull"', 'instance=~"db.*"']])
     createdBy: str = Field(max_length=200)
     comment: str = Field(max_length=2000)

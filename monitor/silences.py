@@ -22,7 +22,8 @@ from monitor.clock import format_duration
 from monitor.regex import RegexError, compile_label_regex
 from monitor.types import Labels
 
-MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
+MATCHER_HEAD = r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)"  # a label name and an operator (the API declares it)
+MATCHER = re.compile(MATCHER_HEAD + r'\s*"?(.*?)"?\s*$')
 MAX_MATCHER = 2048
 MAX_START_AHEAD = 366 * 86400.0
 
