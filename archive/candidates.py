@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Table, func, select
+from sqlalchemy import ColumnElement, Connection, DateTime, Table, func, select
 
 from archive.anchors import out_of_line
 from archive.closure import (
     Closure,
     ClosureRows,
+    Edge,
     among,
     closing_columns,
     collect,
@@ -35,7 +36,8 @@ class Skip:
     """A candidate that stays in production, and why."""
 
     document: str
-    kind: str  # open | open_period | residence | referenced | source_in_production | highest_id | chain_order
+    # open | open_period | residence | referenced | source_in_production | highest_id | chain_order | linked
+    kind: str
     reason: str
 
 
@@ -71,40 +73,127 @@ def as_date(value: Any) -> dt.date | None:
 
 def root_query(closure: Closure, root: Table, until: dt.date, after: Any, limit: int) -> Any:
     pk = root.c[pk_column(root)]
-    stmt = select(root).where(pk > after).order_by(pk).limit(limit)
+    return select(root).where(pk > after, *candidate_filter(closure, root, until)).order_by(pk).limit(limit)
+
+
+def candidate_filter(closure: Closure, root: Table, until: dt.date) -> list[ColumnElement[bool]]:
+    """What makes a root row a candidate, whatever its key: dated on or before `until`, not a carry-forward."""
+    out = []
     column = document_date(closure.family, root)
     if column is not None:
-        bound: Any = until
         if isinstance(root.c[column].type, DateTime):
-            bound = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-            stmt = stmt.where(root.c[column] < bound)
+            out.append(root.c[column] < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
         else:
-            stmt = stmt.where(root.c[column] <= bound)
+            out.append(root.c[column] <= until)
     if closure.family.source_link is not None:
-        stmt = stmt.where(root.c[closure.family.source_link[0]] != CARRY_FORWARD_SOURCE)
-    return stmt
+        out.append(root.c[closure.family.source_link[0]] != CARRY_FORWARD_SOURCE)
+    return out
+
+
+LINK_DEPTH = 8  # levels of linked roots one window takes along (a work order's sub-orders, theirs...)
+
+
+def links(closure: Closure) -> list[Edge]:
+    """The family's roots that reference another of its roots (a reversal entry, its original): such a pair
+    moves in one batch or stays together, whatever window boundary falls between them."""
+    return [e for e in closure.inbound if e.child == closure.root and e.parent == closure.root]
+
+
+def pull_linked(conn: Connection, closure: Closure, root: Table, limits: Limits, roots: list[dict[str, Any]],
+                lock: bool, exclude: Collection[Any] = ()) -> list[dict[str, Any]]:
+    """The candidates outside a window that reference one of its roots (`links`), and those referencing them
+    in turn, read like its roots (the same columns, locked the same way): they join the window, so that its
+    roots are not held back by them."""
+    pk = pk_column(root)
+    have = {r[pk] for r in roots}
+    columns = [root.c[c] for c in roots[0]] if roots else []
+    out: dict[Any, dict[str, Any]] = {}
+    wave = sorted(have)
+    for _ in range(LINK_DEPTH):
+        found = []
+        for edge in links(closure):
+            for condition in among(conn, root.c[edge.column], wave):
+                stmt = select(*columns).where(condition, *candidate_filter(closure, root, limits.until))
+                if lock and conn.dialect.name == "postgresql":
+                    stmt = stmt.with_for_update(skip_locked=True)
+                for row in conn.execute(stmt):
+                    key = row._mapping[pk]
+                    if key not in have and key not in out and key not in exclude:
+                        out[key] = dict(row._mapping)
+                        found.append(key)
+        if not found:
+            break
+        wave = sorted(found)
+    return [out[k] for k in sorted(out)]
+
+
+def settle(conn: Connection, closure: Closure, root: Table, roots: list[dict[str, Any]],
+           pulled: list[dict[str, Any]], skips: dict[Any, Skip]) -> tuple[list[Any], list[Skip], int]:
+    """Tie linked roots (`links`) together: a root whose linked root stays (in the window, or outside it and
+    still in production) stays too. Returns the movable keys, the skips of the window's own roots (a pulled
+    root that stays is judged again in its own window) and how many roots were judged for good."""
+    pk = pk_column(root)
+    everyone = roots + pulled
+    labels = {r[pk]: label(r, closure.root, pk) for r in everyone}
+    inside = set(labels)
+    pairs: list[tuple[Any, Any]] = []
+    outside: dict[Any, list[Any]] = defaultdict(list)
+    for edge in links(closure):
+        for r in everyone:
+            ref = r.get(edge.column)
+            if ref is None:
+                continue
+            if ref in inside:
+                pairs.append((r[pk], ref))
+            else:
+                outside[ref].append(r[pk])
+    for condition in among(conn, root.c[pk], sorted(outside)):
+        for (ref,) in conn.execute(select(root.c[pk]).where(condition)):
+            for key in outside[ref]:
+                skips.setdefault(key, Skip(labels[key], "linked", f"moves only with {closure.root} {ref}, "
+                                                                  "which is still in production"))
+    grew = True
+    while grew:
+        grew = False
+        for a, b in pairs:
+            for held, by in ((a, b), (b, a)):
+                if by in skips and held not in skips:
+                    skips[held] = Skip(labels[held], "linked", f"moves only with {labels[by]}, which stays")
+                    grew = True
+    movable = [r[pk] for r in everyone if r[pk] not in skips]
+    own = {r[pk] for r in roots}
+    moved_ahead = sum(1 for r in pulled if r[pk] not in skips)
+    return movable, [s for k, s in skips.items() if k in own], len(roots) + moved_ahead
 
 
 def scan(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, after: Any,
-         limit: int, lock: bool = False, anchors: dict[int, tuple[int, str]] | None = None) -> Window:
-    """Read the next window of candidates after key `after` and judge each one (`anchors`: for a dry run over
-    several windows of a hash-chained family, the chain anchors its earlier windows would have left)."""
+         limit: int, lock: bool = False, anchors: dict[int, tuple[int, str]] | None = None,
+         judged: set[Any] | None = None) -> Window:
+    """Read the next window of candidates after key `after`, with the candidates linked to them (`links`),
+    and judge each one (`anchors`: for a dry run over several windows of a hash-chained family, the chain
+    anchors its earlier windows would have left; `judged`: for a dry run, the keys earlier windows moved
+    ahead of their turn, which this one skips and adds to)."""
     root = tables[closure.root]
     stmt = root_query(closure, root, limits.until, after, limit)
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    roots = [dict(r._mapping) for r in conn.execute(stmt)]
-    if not roots:
-        return Window(last_key=None)
     pk = pk_column(root)
-    found = collect(conn, closure, tables, roots, lock=lock)
-    skips = _judge(conn, closure, tables, limits, found, roots, pk)
+    judged = set() if judged is None else judged
+    scanned = [dict(r._mapping) for r in conn.execute(stmt)]
+    if not scanned:
+        return Window(last_key=None)
+    roots = [r for r in scanned if r[pk] not in judged]
+    pulled = pull_linked(conn, closure, root, limits, roots, lock, exclude=judged)
+    found = collect(conn, closure, tables, roots + pulled, lock=lock)
+    skips = _judge(conn, closure, tables, limits, found, roots + pulled, pk)
     if closure.family.hash_chained:
         labels = {r[pk]: label(r, closure.root, pk) for r in roots}
         for root_id, why in out_of_line(conn, roots, skips, anchors).items():
             skips.setdefault(root_id, Skip(labels[root_id], "chain_order", why))
-    movable = [r[pk] for r in roots if r[pk] not in skips]
-    return Window(roots[-1][pk], len(roots), movable, list(skips.values()), found.for_roots(movable))
+    movable, skipped, count = settle(conn, closure, root, roots, pulled, skips)
+    ahead = {r[pk] for r in pulled}
+    judged.update(k for k in movable if k in ahead)
+    return Window(scanned[-1][pk], count, movable, skipped, found.for_roots(movable))
 
 
 def label(row: Mapping[str, Any], table: str, pk: str) -> str:

@@ -91,8 +91,10 @@ def _plan_family(conn: Connection, ax: Archive, fp: FamilyPlan, limits: Limits |
     kinds: Counter[str] = Counter()
     after: object = 0
     anchors: dict[int, tuple[int, str]] = {}  # hash chains: where earlier windows would have left them
+    judged: set[object] = set()  # roots that earlier windows took along (`candidates.links`)
     while True:
-        window = scan(conn, closure, ax.tables, limits, after, ax.settings.batch_size, anchors=anchors)
+        window = scan(conn, closure, ax.tables, limits, after, ax.settings.batch_size, anchors=anchors,
+                      judged=judged)
         if window.last_key is None:
             break
         after = window.last_key

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, DateTime, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive import anchors, ledger
+from archive.candidates import links
 from archive.closure import Closure, ClosureRows, chunks, document_date, pk_column
 from archive.context import Archive
 from archive.destination import closure_rows, drop_restored, strip
@@ -78,6 +79,7 @@ def select_roots(ax: Archive, sel: Selection) -> dict[tuple[str, int], list[Any]
             for root_key, batch_id in conn.execute(stmt.order_by(key)):
                 out[(name, batch_id)].append(root_key)
         _add_ledger_rows(conn, ax, out)
+        _add_linked(conn, ax, out)
     if not out:
         raise NotFound("nothing archived matches that selection (see `erpops archive status`)")
     return {k: sorted(set(v)) for k, v in out.items()}
@@ -105,6 +107,29 @@ def _add_ledger_rows(conn: Connection, ax: Archive, out: dict[tuple[str, int], l
                     stmt = select(key, root.c[BATCH_COLUMN]).where(root.c[type_col] == name, root.c[id_col].in_(part))
                     for root_key, ledger_batch in conn.execute(stmt):
                         out[(ledger_closure.family.name, ledger_batch)].append(root_key)
+
+
+def _add_linked(conn: Connection, ax: Archive, out: dict[tuple[str, int], list[Any]]) -> None:
+    """Linked roots (`candidates.links`: a reversal entry and its original) go back together, as they left."""
+    for name, closure in ax.closures.items():
+        edges = links(closure)
+        root = ax.dest_tables[closure.root]
+        key, batch = root.c[pk_column(root)], root.c[BATCH_COLUMN]
+        have = {k for (family, _), keys in out.items() if family == name for k in keys}
+        wave = sorted(have)
+        while edges and wave:
+            found = []
+            for edge in edges:
+                for part in chunks(wave):
+                    referrers = select(key, batch).where(root.c[edge.column].in_(part))
+                    referenced = select(key, batch).where(key.in_(select(root.c[edge.column]).where(key.in_(part))))
+                    for stmt in (referrers, referenced):
+                        for root_key, batch_id in conn.execute(stmt):
+                            if root_key not in have:
+                                have.add(root_key)
+                                found.append(root_key)
+                                out[(name, batch_id)].append(root_key)
+            wave = sorted(found)
 
 
 def roots_of_document(conn: Connection, ax: Archive, closure: Closure, number: str) -> list[Any]:

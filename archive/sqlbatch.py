@@ -30,7 +30,7 @@ from sqlalchemy import Connection, DateTime, Integer, Table, inspect
 from sqlalchemy.exc import DBAPIError
 
 from archive.batch import BatchOutcome
-from archive.candidates import Limits, Skip
+from archive.candidates import Limits, Skip, links
 from archive.closure import Closure, closing_columns, document_date, pk_column
 from archive.context import Archive
 from archive.errors import VerificationFailed
@@ -251,13 +251,15 @@ def _read_back_sql(tables: list[Table], schema: str, kind: str) -> str:
     return f"SELECT {', '.join(selects)} INTO {', '.join(f'v_a{k}' for k in range(len(tables)))};"
 
 
-def _root_window(closure: Closure, root: Table) -> str:
-    """`candidates.root_query` in SQL, locking: the next roots after `p_after` up to `p_until`."""
+def _root_window(closure: Closure, root: Table) -> list[str]:
+    """`candidates.root_query` in SQL, locking: `k` the next roots after `p_after` up to `p_until`; `p` the
+    candidates linked to them (`candidates.pull_linked`, every level); `r` the window, both."""
     pk = q(pk_column(root))
+    edges = links(closure)
     wanted = {pk_column(root), "status", "number", *closing_columns(closure.family, root),
-              *(closure.family.source_link or ())}
+              *(closure.family.source_link or ()), *(e.column for e in edges)}
     columns = ", ".join(q(c.name) for c in root.columns if c.name in wanted)
-    where = [f"{pk} > p_after"]
+    where = []
     column = document_date(closure.family, root)
     if column is not None:
         if isinstance(root.c[column].type, DateTime):
@@ -266,8 +268,19 @@ def _root_window(closure: Closure, root: Table) -> str:
             where.append(f"{q(column)} <= p_until")
     if closure.family.source_link is not None:
         where.append(f"{q(closure.family.source_link[0])} <> '{CARRY_FORWARD_SOURCE}'")
-    return (f"r AS (SELECT {columns} FROM {q(root.name)} WHERE {' AND '.join(where)} ORDER BY {pk} "
-            f"LIMIT p_limit FOR UPDATE SKIP LOCKED)")
+    out = [f"k AS (SELECT {columns} FROM {q(root.name)} WHERE {' AND '.join([f'{pk} > p_after', *where])} "
+           f"ORDER BY {pk} LIMIT p_limit FOR UPDATE SKIP LOCKED)"]
+    if not edges:
+        return [*out, "r AS (SELECT * FROM k)"]
+    cond = " AND ".join(f"t.{c}" for c in where) if where else "true"
+    seed = " OR ".join(f"t.{q(e.column)} IN (SELECT {pk} FROM k)" for e in edges)
+    step = " OR ".join(f"t.{q(e.column)} = l.id" for e in edges)
+    return [*out,
+            f"lk(id) AS (SELECT t.{pk} FROM {q(root.name)} t WHERE ({seed}) AND {cond} UNION "
+            f"SELECT t.{pk} FROM {q(root.name)} t JOIN lk l ON {step} WHERE {cond})",
+            f"p AS (SELECT {columns} FROM {q(root.name)} WHERE {pk} IN (SELECT id FROM lk) AND {pk} NOT IN "
+            f"(SELECT {pk} FROM k) FOR UPDATE SKIP LOCKED)",
+            "r AS (SELECT * FROM k UNION ALL SELECT * FROM p)"]
 
 
 def _walk(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
@@ -320,9 +333,15 @@ def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]
                                  f"' ({edge.column})'", day="NULL", label="NULL")
                      + f" FROM {q(edge.child)} c JOIN x{closure.tables.index(edge.parent)} p "
                        f"ON c.{q(edge.column)} = p.id{outside}")
+    root_pk = q(pk_column(tables[closure.root]))
+    for e, edge in enumerate(links(closure)):
+        ref = f"r.{q(edge.column)}"
+        parts.append(FACT.format(root=f"r.{root_pk}", p=5, o1=e, o2=ref, reason=f"'moves only with {closure.root} ' "
+                                 f"|| {ref} || ', which is still in production'", day="NULL", label="NULL")
+                     + f" FROM r JOIN {q(closure.root)} o ON o.{root_pk} = {ref} WHERE {ref} NOT IN "
+                       f"(SELECT {root_pk} FROM r)")
     if closure.family.source_link is not None:
         type_col, id_col = (q(c) for c in closure.family.source_link)
-        root_pk = q(pk_column(tables[closure.root]))
         for name in sorted(n for n in tables if n in present and _integer_key(tables[n])):
             pk = q(pk_column(tables[name]))
             parts.append(FACT.format(root=f"r.{root_pk}", p=4, o1=0, o2=0, reason=f"'its source document {name} ' "
@@ -340,31 +359,50 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
     """Lock and judge the window in one statement; the movable closures' keys per table into v_ids0..n."""
     tables = ax.tables
     n = len(closure.tables)
+    root_pk = q(pk_column(tables[closure.root]))
     first = "(array_agg(reason ORDER BY o1, o2) FILTER (WHERE p = {p}))[1]"
-    ctes = [_root_window(closure, tables[closure.root]), *_walk(closure, tables),
+    ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables),
             "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
                 _fact_parts(closure, tables, present)) + ")",
             f"per AS (SELECT root, max(day) AS day, {first.format(p=1)} AS open, {first.format(p=3)} AS ref, "
-            f"{first.format(p=4)} AS src, max(label) AS label FROM facts GROUP BY root)",
+            f"{first.format(p=4)} AS src, {first.format(p=5)} AS lnk, max(label) AS label FROM facts GROUP BY root)",
             "judged AS (SELECT root AS id, label, CASE WHEN open IS NOT NULL THEN 'open' "
             "WHEN day > p_closed_through THEN 'open_period' WHEN day > p_residence_end THEN 'residence' "
             "WHEN ref IS NOT NULL THEN 'referenced' WHEN src IS NOT NULL THEN 'source_in_production' "
-            "END AS kind, CASE WHEN open IS NOT NULL THEN open "
+            "WHEN lnk IS NOT NULL THEN 'linked' END AS kind, CASE WHEN open IS NOT NULL THEN open "
             "WHEN day > p_closed_through THEN 'closing date ' || to_char(day, 'YYYY-MM-DD') || ' is after the "
             "last closed period (' || to_char(p_closed_through, 'YYYY-MM-DD') || ', ' || p_closed_source || ')' "
             "WHEN day > p_residence_end THEN 'closed on ' || to_char(day, 'YYYY-MM-DD') || ': its residence "
             "time of ' || p_years || ' years runs to ' || to_char(p_residence_end, 'YYYY-MM-DD') "
-            "ELSE COALESCE(ref, src) END AS reason FROM per)",
-            "staying AS (SELECT id FROM judged WHERE kind IS NOT NULL)"]
+            "ELSE COALESCE(ref, src, lnk) END AS reason FROM per)"]
+    edges = links(closure)
+    if edges:
+        # linked roots stay together (`candidates.settle`): `by` is the root a tied one stays with
+        pairs = " UNION ALL ".join(f"SELECT {root_pk}, {q(e.column)} FROM r WHERE {q(e.column)} IN "
+                                   f"(SELECT {root_pk} FROM r) UNION ALL SELECT {q(e.column)}, {root_pk} FROM r "
+                                   f"WHERE {q(e.column)} IN (SELECT {root_pk} FROM r)" for e in edges)
+        ctes += [f"pair(a, b) AS ({pairs})",
+                 "staying(id, by) AS (SELECT id, NULL::bigint FROM judged WHERE kind IS NOT NULL UNION "
+                 "SELECT pair.b, pair.a FROM pair JOIN staying s ON pair.a = s.id)",
+                 "tied AS (SELECT DISTINCT ON (s.id) s.id, j.label, 'linked' AS kind, 'moves only with ' || "
+                 "b.label || ', which stays' AS reason FROM staying s JOIN judged j ON j.id = s.id JOIN judged b "
+                 "ON b.id = s.by WHERE j.kind IS NULL ORDER BY s.id, s.by)",
+                 "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL UNION ALL "
+                 "SELECT * FROM tied)"]
+        ahead = f"(SELECT count(*) FROM p WHERE {root_pk} NOT IN (SELECT id FROM staying))"
+    else:
+        ctes += ["staying AS (SELECT id FROM judged WHERE kind IS NOT NULL)",
+                 "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL)"]
+        ahead = "0"
     # NOT IN over a subquery is a hashed subplan: a key set per table without a join
     ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM staying))"
            for k in range(n)]
-    selects = ["(SELECT count(*) FROM judged)", "(SELECT max(id) FROM judged)",
-               "(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM judged "
-               "WHERE kind IS NOT NULL)",
+    selects = [f"(SELECT count(*) FROM k) + {ahead}", f"(SELECT max({root_pk}) FROM k)",
+               "(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM told "
+               f"WHERE id IN (SELECT {root_pk} FROM k))",
                *ids]
     into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in range(n))]
-    return f"WITH {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
+    return f"WITH RECURSIVE {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
 
 
 @dataclass

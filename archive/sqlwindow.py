@@ -16,7 +16,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from archive.candidates import Facts, Limits, Skip, as_date, decide, label, root_query
+from archive.candidates import (
+    Facts,
+    Limits,
+    Skip,
+    as_date,
+    decide,
+    label,
+    links,
+    pull_linked,
+    root_query,
+    settle,
+)
 from archive.closure import Closure, closing_columns, pk_column
 from archive.sqlhash import quote_ident as q
 
@@ -86,21 +97,22 @@ def judge_in_server(conn: Connection, closure: Closure, tables: Mapping[str, Tab
     """Lock the next window of roots after key `after` (skipping locked ones) and judge it in the server."""
     root = tables[closure.root]
     pk = pk_column(root)
-    wanted = {pk, "status", "number", *closing_columns(closure.family, root), *(closure.family.source_link or ())}
+    wanted = {pk, "status", "number", *closing_columns(closure.family, root), *(closure.family.source_link or ()),
+              *(e.column for e in links(closure))}
     stmt = root_query(closure, root, limits.until, after, limit)
     stmt = stmt.with_only_columns(*[c for c in root.columns if c.name in wanted]).with_for_update(skip_locked=True)
     roots = [dict(r._mapping) for r in conn.execute(stmt)]
     if not roots:
         return ServerWindow(last_key=None)
-    facts, counts, sources = _facts(conn, closure, tables, roots, pk)
-    labels = {r[pk]: label(r, closure.root, pk) for r in roots}
-    skips = decide(facts, labels, limits, sources)
-    movable = [r[pk] for r in roots if r[pk] not in skips]
+    pulled = pull_linked(conn, closure, root, limits, roots, lock=True)
+    facts, counts, sources = _facts(conn, closure, tables, roots + pulled, pk)
+    labels = {r[pk]: label(r, closure.root, pk) for r in roots + pulled}
+    movable, skipped, scanned = settle(conn, closure, root, roots, pulled, decide(facts, labels, limits, sources))
     keep = set(movable)
     moving = {closure.root: len(movable)}
     for name, per_root in counts.items():
         moving[name] = sum(n for root_id, n in per_root.items() if root_id in keep)
-    return ServerWindow(roots[-1][pk], len(roots), movable, list(skips.values()), moving)
+    return ServerWindow(roots[-1][pk], scanned, movable, skipped, moving)
 
 
 def _source_queries(closure: Closure, tables: Mapping[str, Table], roots: list[dict[str, Any]]

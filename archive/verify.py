@@ -45,8 +45,7 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return (all(b.ok for b in self.batches) and not self.duplicates and not self.orphans
-                and not self.audit_chain_breaks
-                and not self.check_violations)  # archive_check_violations: reported, not yet gating
+                and not self.audit_chain_breaks and not self.check_violations and not self.archive_check_violations)
 
 
 def verify(ax: Archive, batch_ids: list[int] | None = None, check: bool = True) -> VerifyResult:
