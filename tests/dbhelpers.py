@@ -1,19 +1,26 @@
-"""Database targets for tests: a temporary SQLite file, or a private schema on the test PostgreSQL.
+"""Database targets for tests: a temporary SQLite file, or a private database or schema on the test PostgreSQL.
 
 PostgreSQL runs when ERPOPS_TEST_PG_URL is set or the default server answers; it never skips silently
-then. Each database gets a random schema, so parallel runs and workers cannot collide.
+then. Each test gets a database of its own, with a random name, so parallel runs and workers cannot collide.
+
+A fresh migrated database is a copy of a template that each test process builds once (`template`): a SQLite
+file copied, or a PostgreSQL database cloned with `CREATE DATABASE ... TEMPLATE` (0.1 s, where migrating a
+new schema took 2.3 s); a seeded one likewise (the archive tests' four years of history took 5-6 s a test).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url, text
 
 from erpcore.db import make_engine
 from erpcore.migrate import scratch_schema, upgrade
@@ -39,12 +46,77 @@ def pg_schema_engine(url: str, migrate: bool = True, **kwargs: object) -> Iterat
         yield engine
 
 
-@contextmanager
-def sqlite_engine(directory: Path, migrate: bool = True) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{directory / ('db_' + uuid.uuid4().hex[:8] + '.sqlite')}")
+Build = Callable[[Engine], None]
+_TEMPLATES: dict[tuple[str, str], str] = {}  # (backend, key) -> a SQLite file or a PostgreSQL database name
+
+
+def _admin(url: str, sql: str) -> None:
+    """One statement outside a transaction (CREATE and DROP DATABASE), on a connection of its own."""
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        if migrate:
-            upgrade(engine)
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+def _on(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def template(backend: str, key: str, build: Build | None = None, url: str | None = None) -> str:
+    """The template of this process for `key`: migrated, then built by `build` (a seed); made on first use,
+    dropped when the process ends."""
+    if (backend, key) in _TEMPLATES:
+        return _TEMPLATES[(backend, key)]
+    if backend == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="erpops-tpl-")) / f"{key}.sqlite"
+        atexit.register(shutil.rmtree, path.parent, True)
+        engine = make_engine(f"sqlite:///{path}")
+        made = str(path)
+    else:
+        assert url is not None
+        made = f"erpops_tpl_{key}_{uuid.uuid4().hex[:10]}"
+        _admin(url, f'CREATE DATABASE "{made}"')
+        atexit.register(_admin, url, f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
+        engine = make_engine(_on(url, made))
+    try:
+        upgrade(engine)
+        if build is not None:
+            build(engine)
+    finally:
+        engine.dispose()
+    _TEMPLATES[(backend, key)] = made
+    return made
+
+
+@contextmanager
+def pg_database_engine(url: str, key: str = "migrated", build: Build | None = None, **kwargs: object
+                       ) -> Iterator[Engine]:
+    """A PostgreSQL database of its own, cloned from this process's template `key`; dropped afterwards,
+    also when SIGTERM stops the process."""
+    from opskit.signals import sigterm_unwinds
+
+    source = template("pg", key, build, url)
+    name = f"erpops_t_{uuid.uuid4().hex[:12]}"
+    _admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    engine = make_engine(_on(url, name), **kwargs)
+    try:
+        with sigterm_unwinds():
+            yield engine
+    finally:
+        engine.dispose()
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def sqlite_engine(directory: Path, migrate: bool = True, key: str = "migrated", build: Build | None = None
+                  ) -> Iterator[Engine]:
+    path = directory / ("db_" + uuid.uuid4().hex[:8] + ".sqlite")
+    if migrate:
+        shutil.copyfile(template("sqlite", key, build), path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
         yield engine
     finally:
         engine.dispose()
@@ -64,5 +136,5 @@ def engine_for(backend: str, tmp_path: Path) -> Iterator[Engine]:
         if os.environ.get("CI"):  # `make test` starts one; in CI its absence is a failure, never a skip
             pytest.fail(why)
         pytest.skip(why)
-    with pg_schema_engine(url) as engine:
+    with pg_database_engine(url) as engine:
         yield engine

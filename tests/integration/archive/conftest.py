@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from archive.context import Archive, open_archive
 from archive.rowhash import Digest, digest
 from archive.settings import ArchiveSettings
-from tests.dbhelpers import pg_schema_engine, pg_url, sqlite_engine
+from tests.dbhelpers import pg_database_engine, pg_schema_engine, pg_url, sqlite_engine
 
 TODAY = dt.date(2026, 6, 30)
 CLOSED_THROUGH = dt.date(2024, 12, 31)
@@ -33,6 +33,9 @@ class Pair:
         return open_archive(ArchiveSettings(**base), source=self.source, dest=self.dest)  # type: ignore[arg-type]
 
 
+SEEDED = "seeded4y"  # the template key of the seeded production database
+
+
 def seed_into(engine: Engine, days: int = 4 * 365, orders_per_day: int = 2) -> None:
     from erpcore.seed import seed
 
@@ -43,16 +46,16 @@ def seed_into(engine: Engine, days: int = 4 * 365, orders_per_day: int = 2) -> N
 def make_pair(backend: str, tmp_path: Path) -> Iterator[Pair]:
     """A seeded production database (four years to TODAY) and an empty archive beside it."""
     if backend == "sqlite":
-        with sqlite_engine(tmp_path) as source, sqlite_engine(tmp_path, migrate=False) as dest:
-            seed_into(source)
+        with sqlite_engine(tmp_path, key=SEEDED, build=seed_into) as source, \
+                sqlite_engine(tmp_path, migrate=False) as dest:
             yield Pair(source, dest, backend)
         return
     url = pg_url()
     if url is None:
         pytest.skip("no PostgreSQL answers on 127.0.0.1:5432")
-    with pg_schema_engine(url) as source, pg_schema_engine(url, migrate=False) as dest:
-        seed_into(source)
-        yield Pair(source, dest, backend)
+    with pg_database_engine(url, SEEDED, seed_into) as source, \
+            pg_schema_engine(source.url.render_as_string(hide_password=False), migrate=False) as dest:
+        yield Pair(source, dest, backend)  # the archive schema in the source's database: batches move in the server
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from erpcore.crypto import generate_key
 from erpcore.services import master, payroll
 from erpcore.services.bootstrap import Erp, bootstrap
 from opskit.pg import pg_bin_dir
-from tests.dbhelpers import pg_url
 
 SALARIES = ("4817.39", "5293.61", "6120.47", "3987.53")  # two per department: no department total is one of them
 SECRETS = ("NL91ABNA0417164300", "EMP-TAX-4711-0815", "GB-TAXID-918273645", "DE-TAXID-564738291")
@@ -40,8 +39,7 @@ def dump(engine: Engine) -> bytes:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-        server = pg_url()
-        assert server is not None
+        server = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         done = subprocess.run([str(pg_bin_dir() / "pg_dump"), "--dbname", server, "--schema", schema],
                               capture_output=True, timeout=120, check=True)
         assert b"COPY" in done.stdout and b"employee" in done.stdout
