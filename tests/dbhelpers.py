@@ -76,7 +76,8 @@ def template(backend: str, key: str, build: Build | None = None, url: str | None
         made = str(path)
     else:
         assert url is not None
-        made = f"erpops_tpl_{key}_{uuid.uuid4().hex[:10]}"
+        _drop_strays(url)
+        made = f"erpops_tpl_{os.getpid()}_{key}_{uuid.uuid4().hex[:10]}"
         _admin(url, f'CREATE DATABASE "{made}"')
         atexit.register(_admin, url, f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
         engine = make_engine(_on(url, made))
@@ -90,6 +91,23 @@ def template(backend: str, key: str, build: Build | None = None, url: str | None
     return made
 
 
+def _drop_strays(url: str) -> None:
+    """Drop the test databases of processes of this machine that are gone (a run killed with SIGKILL)."""
+    import re
+
+    admin = make_engine(url)
+    try:
+        with admin.connect() as conn:
+            names = list(conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'erpops\\_t%'"))
+                         .scalars())
+    finally:
+        admin.dispose()
+    for name in names:
+        owner = re.match(r"erpops_tp?l?_(\d+)_", name)
+        if owner and not Path(f"/proc/{owner.group(1)}").exists():
+            _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def pg_database_engine(url: str, key: str = "migrated", build: Build | None = None, **kwargs: object
                        ) -> Iterator[Engine]:
@@ -98,7 +116,7 @@ def pg_database_engine(url: str, key: str = "migrated", build: Build | None = No
     from opskit.signals import sigterm_unwinds
 
     source = template("pg", key, build, url)
-    name = f"erpops_t_{uuid.uuid4().hex[:12]}"
+    name = f"erpops_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     _admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     engine = make_engine(_on(url, name), **kwargs)
     try:
