@@ -113,11 +113,13 @@ def _add_linked(conn: Connection, ax: Archive, out: dict[tuple[str, int], list[A
     """Linked roots (`candidates.links`: a reversal entry and its original) go back together, as they left."""
     for name, closure in ax.closures.items():
         edges = links(closure)
+        if not edges:
+            continue
         root = ax.dest_tables[closure.root]
         key, batch = root.c[pk_column(root)], root.c[BATCH_COLUMN]
         have = {k for (family, _), keys in out.items() if family == name for k in keys}
         wave = sorted(have)
-        while edges and wave:
+        while wave:
             found = []
             for edge in edges:
                 for part in chunks(wave):
