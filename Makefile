@@ -48,7 +48,7 @@ demo: $(RUNTIME_STAMP)
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 $(COVERAGE) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(COVERAGE) $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench

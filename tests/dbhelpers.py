@@ -131,6 +131,7 @@ def pg_database_engine(url: str, key: str = "migrated", build: Build | None = No
 def sqlite_engine(directory: Path, migrate: bool = True, key: str = "migrated", build: Build | None = None
                   ) -> Iterator[Engine]:
     path = directory / ("db_" + uuid.uuid4().hex[:8] + ".sqlite")
+    path.parent.mkdir(parents=True, exist_ok=True)
     if migrate:
         shutil.copyfile(template("sqlite", key, build), path)
     engine = make_engine(f"sqlite:///{path}")

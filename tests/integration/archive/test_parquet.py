@@ -23,7 +23,7 @@ def _sales_rows(pair: Pair) -> int:
 
 
 def test_local_parquet_holds_every_archived_row(pair: Pair, tmp_path: Path) -> None:
-    ax = pair.archive(parquet=ParquetSettings(kind="local", path=tmp_path / "pq"))
+    ax = pair.archive(parquet=ParquetSettings(kind="local", path=tmp_path / "pq"), batch_size=400)
     result = run_archive(ax, families=["purchase_orders", "purchase_requisitions", "sales_orders"])
     assert result.state == "done" and result.rows > 0
     with pair.source.connect() as conn:
@@ -42,7 +42,7 @@ def test_local_parquet_holds_every_archived_row(pair: Pair, tmp_path: Path) -> N
 
 def test_a_corrupted_parquet_read_back_deletes_nothing(pair: Pair, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    ax = pair.archive(parquet=ParquetSettings(kind="local", path=tmp_path / "pq"))
+    ax = pair.archive(parquet=ParquetSettings(kind="local", path=tmp_path / "pq"), batch_size=400)
     before = _sales_rows(pair)
     original_put = ax.parquet.store.put
 
