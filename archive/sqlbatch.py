@@ -378,28 +378,30 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
     edges = links(closure)
     if edges:
         # linked roots stay together (`candidates.settle`): `by` is the root a tied one stays with
-        pairs = " UNION ALL ".join(f"SELECT {root_pk}, {q(e.column)} FROM r WHERE {q(e.column)} IN "
-                                   f"(SELECT {root_pk} FROM r) UNION ALL SELECT {q(e.column)}, {root_pk} FROM r "
-                                   f"WHERE {q(e.column)} IN (SELECT {root_pk} FROM r)" for e in edges)
+        # (the few linked rows first: with hash joins off, a semi-join of the window on itself costs rows squared)
+        pairs = " UNION ALL ".join(f"SELECT {root_pk}, {q(e.column)} FROM (SELECT * FROM r WHERE {q(e.column)} IS "
+                                   f"NOT NULL OFFSET 0) l WHERE {q(e.column)} IN (SELECT {root_pk} FROM r) UNION ALL "
+                                   f"SELECT {q(e.column)}, {root_pk} FROM (SELECT * FROM r WHERE {q(e.column)} IS NOT "
+                                   f"NULL OFFSET 0) l WHERE {q(e.column)} IN (SELECT {root_pk} FROM r)" for e in edges)
         ctes += [f"pair(a, b) AS ({pairs})",
                  "staying(id, by) AS (SELECT id, NULL::bigint FROM judged WHERE kind IS NOT NULL UNION "
                  "SELECT pair.b, pair.a FROM pair JOIN staying s ON pair.a = s.id)",
                  "tied AS (SELECT DISTINCT ON (s.id) s.id, j.label, 'linked' AS kind, 'moves only with ' || "
-                 "b.label || ', which stays' AS reason FROM staying s JOIN judged j ON j.id = s.id JOIN judged b "
-                 "ON b.id = s.by WHERE j.kind IS NULL ORDER BY s.id, s.by)",
+                 "b.label || ', which stays' AS reason FROM (SELECT * FROM staying WHERE by IS NOT NULL OFFSET 0) s "
+                 "JOIN judged j ON j.id = s.id JOIN judged b ON b.id = s.by WHERE j.kind IS NULL ORDER BY s.id, s.by)",
                  "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL UNION ALL "
                  "SELECT * FROM tied)"]
         ahead = f"(SELECT count(*) FROM p WHERE {root_pk} NOT IN (SELECT id FROM staying))"
+        own = f"WHERE id NOT IN (SELECT {root_pk} FROM p)"  # NOT IN: a hashed subplan, not a semi-join
     else:
         ctes += ["staying AS (SELECT id FROM judged WHERE kind IS NOT NULL)",
                  "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL)"]
-        ahead = "0"
+        ahead, own = "0", ""
     # NOT IN over a subquery is a hashed subplan: a key set per table without a join
     ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM staying))"
            for k in range(n)]
     selects = [f"(SELECT count(*) FROM k) + {ahead}", f"(SELECT max({root_pk}) FROM k)",
-               "(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM told "
-               f"WHERE id IN (SELECT {root_pk} FROM k))",
+               f"(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM told {own})",
                *ids]
     into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in range(n))]
     return f"WITH RECURSIVE {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
