@@ -97,13 +97,14 @@ def test_the_plan_counts_a_pair_taken_along_once(pair: Pair) -> None:
     assert result.family_rows["journal_entries"] == planned.rows
 
 
-def test_restoring_an_original_by_number_brings_its_reversal_back(pair: Pair) -> None:
-    """`erpops archive restore JE-...` names the original alone; its reversal goes back with it."""
+@pytest.mark.parametrize("named", ["original", "reversal"])
+def test_restoring_one_entry_of_a_pair_by_number_brings_the_other_back(pair: Pair, named: str) -> None:
+    """`erpops archive restore JE-...` names one entry of a pair; the other goes back with it."""
     _documents_out(pair)
     ax = pair.archive(batch_size=_window_ending_inside_a_pair(pair)[2], batch_seconds=0)
     run_archive(ax, today=TODAY, families=["journal_entries"])
     with pair.dest.connect() as conn:
-        found = conn.execute(text("SELECT o.id, r.id, o.number FROM journal_entry r JOIN journal_entry o "
+        found = conn.execute(text(f"SELECT o.id, r.id, {named[0]}.number FROM journal_entry r JOIN journal_entry o "
                                   "ON o.id = r.reversal_of_id ORDER BY o.id")).first()
     assert found is not None, "an archived pair"
     original, reversal, number = found
