@@ -28,7 +28,7 @@ from archive.candidates import (
     root_query,
     settle,
 )
-from archive.closure import Closure, closing_columns, pk_column
+from archive.closure import Closure, Edge, closing_columns, pk_column
 from archive.sqlhash import quote_ident as q
 
 
@@ -81,15 +81,22 @@ def _fact_queries(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
                          f"COALESCE(status, 'None'), NULL::date, 0::bigint FROM x{k} WHERE status IS NULL OR "
                          f"status NOT IN ({statuses}) ORDER BY root, id) o{k}")
     for e, edge in enumerate(closure.inbound):
-        child = tables[edge.child]
-        pk = q(pk_column(child))
-        outside = (f" WHERE c.{pk} NOT IN (SELECT id FROM x{closure.tables.index(edge.child)})"  # a hashed subplan
-                   if edge.child in closure.tables else "")
         parts.append(f"SELECT * FROM (SELECT DISTINCT ON (p.root) 'referenced', {e}, p.root, 'referenced by "
-                     f"{edge.child} ' || c.{pk} || ' ({edge.column})', NULL::date, 0::bigint FROM {q(edge.child)} c "
-                     f"JOIN x{closure.tables.index(edge.parent)} p ON c.{q(edge.column)} = p.id{outside} "
-                     f"ORDER BY p.root, c.{pk}) r{e}")
+                     f"{edge.child} ' || c.id || ' ({edge.column})', NULL::date, 0::bigint "
+                     f"FROM {referencing(closure, tables, edge)} ORDER BY p.root, c.id) r{e}")
     return parts
+
+
+def referencing(closure: Closure, tables: Mapping[str, Table], edge: Edge) -> str:
+    """`p` the window's rows of `edge.parent` (CTE x<k>) and `c.id` each row of `edge.child` outside the window's
+    closures that references one: the child probed per parent row through its foreign key's index. (A join
+    lets the planner scan a small child table once and compare every pair: 165,000 comparisons, 12 ms of a
+    30 ms judge, for a 118-row table against 1,449 window rows.)"""
+    pk = q(pk_column(tables[edge.child]))
+    outside = (f" AND c.{pk} NOT IN (SELECT id FROM x{closure.tables.index(edge.child)})"  # a hashed subplan
+               if edge.child in closure.tables else "")
+    return (f"x{closure.tables.index(edge.parent)} p CROSS JOIN LATERAL (SELECT c.{pk} AS id FROM {q(edge.child)} c "
+            f"WHERE c.{q(edge.column)} = p.id{outside} OFFSET 0) c")
 
 
 def judge_in_server(conn: Connection, closure: Closure, tables: Mapping[str, Table], limits: Limits, after: Any,
