@@ -308,9 +308,9 @@ def _walk(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
 
 # Facts per root, as one stream of (root, p, o1, o2, reason, day, label) rows: p 0 the root itself (its label
 # and date), 1 a row still open, 2 a closure row's date, 3 a referencing row outside, 4 a source document in
-# production, 5 a linked root in production; (o1, o2) orders the first reason of a kind as `candidates` finds it. One GROUP BY then judges
-# every root: no join over the window (hash joins are off for the walk, and nested loops over two windows
-# cost rows squared).
+# production, 5 a linked root in production; (o1, o2) orders the first reason of a kind as `candidates` finds
+# it. One GROUP BY then judges every root: no join over the window (hash joins are off for the walk, and
+# nested loops over two windows cost rows squared).
 FACT = "SELECT {root}, {p}, {o1}, {o2}::bigint, {reason}, {day}, {label}"
 
 
