@@ -72,15 +72,21 @@ class Probe:
                 time.sleep(PROBE_EVERY_S)
 
     def toucher(self, until: dt.date) -> None:
-        """Lock the oldest archivable order still in production, again and again: how long does it wait?"""
+        """Lock the oldest archivable order still in production, again and again: how long does it wait?
+
+        The order is found first, without a lock, and only the lock is timed, as a business transaction
+        touching a document by its key (the search walks back over every newer order: 146,000 of them at
+        5 years x 200 a day, a wait of its own that has nothing to do with the archive)."""
         with self.engine.connect() as conn:
             while not self.stop.is_set():
-                began = time.perf_counter()
                 with conn.begin():
                     found = conn.execute(text("SELECT id FROM sales_order WHERE order_date <= :d AND status = "
-                                              "'closed' ORDER BY id DESC LIMIT 1 FOR UPDATE"), {"d": until}).first()
+                                              "'closed' ORDER BY id DESC LIMIT 1"), {"d": until}).first()
                 if found is None:
                     return
+                began = time.perf_counter()
+                with conn.begin():
+                    conn.execute(text("SELECT id FROM sales_order WHERE id = :i FOR UPDATE"), {"i": found.id})
                 self.waits.append(time.perf_counter() - began)
                 time.sleep(0.05)
 
@@ -239,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
                     for ref in missing:
                         table, column = ref.split(".")
                         conn.execute(text(f"CREATE INDEX ON {table} ({column})"))
+        for engine in (batched, single):  # settled, as a production database is: not still writing out the seed
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM (ANALYZE) " + ", ".join(t.name for t in metadata.sorted_tables)))
+                conn.execute(text("CHECKPOINT"))
         idle = Probe(batched)
         with idle.running(recent_order(batched), None):
             time.sleep(args.idle_seconds)
