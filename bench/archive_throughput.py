@@ -12,7 +12,7 @@ three targets are printed with PASS or MISS; `--profile` adds where a batch's ti
 the client, and per step inside a one-call batch).
 
 Run: .venv/bin/python -m bench.archive_throughput [--years 4 --orders-per-day 20] [--batch-size 2000]
-[--batch-seconds 0.25] [--sleep-seconds 0] [--profile] [--bare-single-destination]
+[--batch-seconds 0.25] [--sleep-seconds 0] [--max-rows-per-second 0] [--profile] [--bare-single-destination]
 (the issue's full size is --years 5 --orders-per-day 200: about 364k sales orders, 11 M rows)
 """
 
@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time bound per batch (0: fixed --batch-size batches)")
     parser.add_argument("--sleep-seconds", type=float, default=ArchiveSettings().sleep_seconds,
                         help="pause between batches (default: the archive's default)")
+    parser.add_argument("--max-rows-per-second", type=float, default=ArchiveSettings().max_rows_per_second,
+                        help="the archive's rate cap (default: the archive's default, 0: none)")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--no-fk-indexes", action="store_true",
                         help="leave referencing columns without an index as they are (since migration "
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             seed(engine, args.years, args.orders_per_day, 1, end=end)
             print(f"seeded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         settings = ArchiveSettings(batch_size=args.batch_size, batch_seconds=args.batch_seconds,
-                                   sleep_seconds=args.sleep_seconds)
+                                   sleep_seconds=args.sleep_seconds, max_rows_per_second=args.max_rows_per_second)
         ax = open_archive(settings, source=batched, dest=archive_db)
         with batched.connect() as conn:
             missing = unindexed_references(conn, ax.closures.values())
