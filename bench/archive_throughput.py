@@ -26,7 +26,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -59,6 +59,13 @@ class Probe:
     latencies: list[float] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    failed: list[BaseException] = field(default_factory=list)  # a probe that died: its figures would lie
+
+    def _guarded(self, loop: Callable[..., None], *args: object) -> None:
+        try:
+            loop(*args)
+        except BaseException as exc:
+            self.failed.append(exc)
 
     def oltp(self, order_id: int) -> None:
         with self.engine.connect() as conn:
@@ -99,9 +106,9 @@ class Probe:
 
     @contextmanager
     def running(self, order_id: int, until: dt.date | None) -> Iterator[None]:
-        threads = [threading.Thread(target=self.oltp, args=(order_id,), daemon=True)]
+        threads = [threading.Thread(target=self._guarded, args=(self.oltp, order_id), daemon=True)]
         if until is not None:
-            threads.append(threading.Thread(target=self.toucher, args=(until,), daemon=True))
+            threads.append(threading.Thread(target=self._guarded, args=(self.toucher, until), daemon=True))
         for t in threads:
             t.start()
         try:
@@ -110,6 +117,8 @@ class Probe:
             self.stop.set()
             for t in threads:
                 t.join(timeout=30)
+        if self.failed:
+            raise RuntimeError(f"a probe failed, so its figures are missing: {self.failed[0]!r}") from self.failed[0]
 
 
 # What a batch's statements are, by their first words (the `--profile` split of a batch's time).
