@@ -55,7 +55,8 @@ class RunResult:
     lock_retries: int = 0
     overruns: int = 0  # server-side batches cancelled past their time bound and retried smaller
     largest_batch: int = 0  # documents
-    took_ms: dict[str, float] = field(default_factory=dict)  # one-call batches: milliseconds per step, summed
+    # one-call batches: per family, milliseconds per step summed (and under "calls", how many there were)
+    took_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     wal_bytes_per_row: float | None = None
     check_ok: bool = True
     check_violations: list[str] = field(default_factory=list)
@@ -72,7 +73,8 @@ class Bounds:
     stop: Callable[[], bool] = lambda: False
 
 
-def _wal_lsn(engine: Engine) -> int | None:
+def wal_lsn(engine: Engine) -> int | None:
+    """The WAL position of a PostgreSQL server in bytes (None elsewhere): WAL per row is the difference of two."""
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
@@ -119,7 +121,7 @@ def _start(ax: Archive, families: list[str] | None, today: dt.date) -> Any:
 
 def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[str] | None, bounds: Bounds,
           result: RunResult, progress: Progress | None) -> None:
-    started, wal0 = time.monotonic(), _wal_lsn(ax.source)
+    started, wal0 = time.monotonic(), wal_lsn(ax.source)
     throttle = Throttle.from_settings(ax.settings, ax.source)
     kinds: Counter[str] = Counter()
     with ax.source.connect() as conn:
@@ -144,8 +146,11 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
                                             caller)
                 sizer.after(time.monotonic() - began)
                 result.largest_batch = max(result.largest_batch, outcome.documents)
-                for step, ms in outcome.took_ms.items():
-                    result.took_ms[step] = result.took_ms.get(step, 0.0) + ms
+                if outcome.took_ms:
+                    took = result.took_ms.setdefault(family, {"calls": 0.0})
+                    took["calls"] += 1
+                    for step, ms in outcome.took_ms.items():
+                        took[step] = took.get(step, 0.0) + ms
                 for skip in outcome.skipped:
                     kinds[skip.kind] += 1
                     if len(result.examples) < EXAMPLES:
@@ -165,7 +170,7 @@ def _loop(ax: Archive, run_id: int, limits: dict[str, Limits], families: list[st
     result.skipped = dict(kinds)
     result.duration_s = time.monotonic() - started
     result.throttled_s = throttle.throttled_s
-    wal1 = _wal_lsn(ax.source)
+    wal1 = wal_lsn(ax.source)
     if wal0 is not None and wal1 is not None and result.rows:
         result.wal_bytes_per_row = (wal1 - wal0) / result.rows
 

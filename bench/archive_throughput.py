@@ -34,7 +34,7 @@ from sqlalchemy import Engine, text
 
 from archive.closure import unindexed_references
 from archive.context import open_archive
-from archive.runner import run_archive
+from archive.runner import run_archive, wal_lsn
 from archive.settings import ArchiveSettings
 from archive.store import BATCH_COLUMN, destination_metadata
 from erpcore.migrate import scratch_schema
@@ -196,10 +196,11 @@ def current_schema(engine: Engine) -> str:
 
 
 def single_statements(single: Engine, archive_db: Engine, target: Engine, tables: list[str], bare: bool
-                      ) -> tuple[int, float]:
+                      ) -> tuple[int, float, float]:
     """Move the rows the batched run moved, one `WITH moved AS (DELETE ...) INSERT` per table, one transaction,
     into tables built as the archive's are (same columns, keys and indexes, batch 0), or with `bare` into
-    copies without any key or index (cheaper inserts than any archive table has)."""
+    copies without any key or index (cheaper inserts than any archive table has). Returns the rows, the
+    seconds and the WAL bytes per row."""
     into = current_schema(target)
     names = {t: [c.name for c in metadata.tables[t].columns] for t in tables}
     if bare:
@@ -212,6 +213,7 @@ def single_statements(single: Engine, archive_db: Engine, target: Engine, tables
         ids = {t: [r[0] for r in conn.execute(text(f"SELECT id FROM {t}"))] for t in tables}
     rows = 0
     began = time.perf_counter()
+    wal0 = wal_lsn(single) or 0
     with single.begin() as conn:
         conn.execute(text("SELECT set_config('erpops.allow_purge', 'on', true)"))
         for t in reversed(tables):
@@ -220,7 +222,8 @@ def single_statements(single: Engine, archive_db: Engine, target: Engine, tables
             rows += conn.execute(text(f'WITH moved AS (DELETE FROM {t} WHERE id = ANY(:ids) RETURNING *) '
                                       f'INSERT INTO "{into}".{t} ({into_columns}) SELECT {values} FROM moved'),
                                  {"ids": ids[t]}).rowcount or 0
-    return rows, time.perf_counter() - began
+    seconds = time.perf_counter() - began
+    return rows, seconds, ((wal_lsn(single) or 0) - wal0) / max(1, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="pause between batches (default: the archive's default)")
     parser.add_argument("--max-rows-per-second", type=float, default=ArchiveSettings().max_rows_per_second,
                         help="the archive's rate cap (default: the archive's default, 0: none)")
-    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--idle-seconds", type=float, default=30.0,
+                        help="how long the probe runs alone first, for its idle p99 (5 s gave 1.4 to 2.3 ms on one "
+                             "machine: too few samples, and none of the checkpoints or background writes that "
+                             "come during a run)")
     parser.add_argument("--no-fk-indexes", action="store_true",
                         help="leave referencing columns without an index as they are (since migration "
                              "0008_archive_fk_indexes the schema ships none)")
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = [t.name for t in ax.tables.values() if t.name in ax.dest_tables]  # parents first
         probe_single = Probe(single)
         with probe_single.running(recent_order(single), until):
-            rows, seconds = single_statements(single, archive_db, single_dest, tables,
+            rows, seconds, wal_per_row = single_statements(single, archive_db, single_dest, tables,
                                               args.bare_single_destination)
     batched_rps = result.rows / result.duration_s
     single_rps = rows / seconds
@@ -295,13 +301,16 @@ def main(argv: list[str] | None = None) -> int:
           f"({result.batches} batches, {result.overruns} overruns, {result.lock_retries} lock retries, "
           f"WAL {result.wal_bytes_per_row or 0:.0f} bytes/row)")
     bare = "bare copies without keys or indexes" if args.bare_single_destination else "tables built as the archive's"
-    print(f"single statements {rows:,} rows in {seconds:.1f} s = {single_rps:,.0f} rows/s (into {bare})")
+    print(f"single statements {rows:,} rows in {seconds:.1f} s = {single_rps:,.0f} rows/s (into {bare}, "
+          f"WAL {wal_per_row:.0f} bytes/row)")
+    print(f"probes: {len(idle.latencies):,} idle over {args.idle_seconds:g} s, {len(probe.latencies):,} during the "
+          f"archive, {len(probe_single.latencies):,} during the single statements")
     if args.profile:
         print(clock.report(result.batches, result.duration_s))
-        if result.took_ms:
-            calls = max(1, result.batches)
-            print("inside the one-call batches, per batch: " + ", ".join(
-                f"{step} {ms / calls:.1f} ms" for step, ms in result.took_ms.items()))
+        for family, took in result.took_ms.items():
+            calls = max(1, int(took["calls"]))
+            print(f"inside {family}'s {calls} one-call batches, per batch: " + ", ".join(
+                f"{step} {ms / calls:.1f} ms" for step, ms in took.items() if step != "calls"))
     for line in verdicts(batched_rps / single_rps, p99(probe.latencies), p99(idle.latencies),
                          p99(probe_single.latencies), max(probe.waits or [0]), max(probe_single.waits or [0])):
         print(line)

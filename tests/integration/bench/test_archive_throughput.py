@@ -24,12 +24,14 @@ def test_the_benchmark_moves_the_same_rows_both_ways_and_prints_three_verdicts(
         pytest.fail("the benchmark needs PostgreSQL")
     with pg_database_engine(url) as engine:  # a database of its own: no test reading a catalog sees the seed
         own = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        assert main(["--years", "4", "--orders-per-day", "1", "--idle-seconds", "0.5", "--url", own]) == 0
+        assert main(["--years", "4", "--orders-per-day", "1", "--idle-seconds", "0.5", "--profile", "--url",
+                     own]) == 0
         assert _schemas(own) == set()
     out = capsys.readouterr().out
     batched = re.search(r"batched archive +([\d,]+) rows", out)
     single = re.search(r"single statements +([\d,]+) rows", out)
     assert batched and single and batched[1] == single[1] and int(batched[1].replace(",", "")) > 1000, out
+    assert re.search(r"^inside sales_orders's \d+ one-call batches, per batch: .*judge [\d.]+ ms", out, re.M), out
     verdicts = re.findall(r"^(throughput ratio|OLTP probe p99|lock wait max) .*(PASS|MISS)", out, re.M)
     assert [v[0] for v in verdicts] == ["throughput ratio", "OLTP probe p99", "lock wait max"], out
     waits = re.search(r"lock wait max +(\d+) ms on a to-be-archived order .*\[single statement (\d+) ms\]", out)
