@@ -5,7 +5,7 @@ Example erpops.toml:
     [archive]
     destination_url = "sqlite:////var/lib/erpops/archive.sqlite"
     closed_through = "2023-12-31"      # used while erpcore has no fiscal_period table
-    batch_size = 2000                  # documents per batch, at most
+    batch_size = 10000                 # documents per batch, at most
     batch_seconds = 0.25               # each batch sized to hold its locks about this long
     [archive.policies.sales_orders]
     residence_years = 3
@@ -62,7 +62,10 @@ class ArchiveSettings(SectionSettings):
     # None (the default) means: the end of the year before last, which no auditor still has open.
     closed_through: dt.date | None = None
     policies: dict[str, PolicySettings] = Field(default_factory=dict)
-    batch_size: int = Field(2000, ge=1, le=100_000)  # documents per batch, at most
+    # Documents per batch, at most: a ceiling the time bound below stays under. (2000 held ledger batches to
+    # 50 ms, each with its own carry-forward of every balance it touched: 0.78x the single statement at the
+    # issue's size, 0.83x with 10000.)
+    batch_size: int = Field(10_000, ge=1, le=100_000)
     # Time-bounded batches: sizes adapt so that a batch (and the row locks it holds) lasts about this long;
     # 0: every batch takes `batch_size` documents.
     batch_seconds: float = Field(0.25, ge=0)

@@ -17,7 +17,7 @@ from erpcore.exceptions import ConfigError
 def test_policies_default_to_three_years() -> None:
     settings = ArchiveSettings()
     assert settings.policy("sales_orders").residence_years == 3.0
-    assert settings.batch_size == 2000 and settings.batch_seconds == 0.25  # time-bounded, up to 2000 documents
+    assert settings.batch_size == 10_000 and settings.batch_seconds == 0.25  # time-bounded, up to 10,000 documents
     assert settings.server_side and settings.server_hash == "record"
 
 
