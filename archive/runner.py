@@ -219,7 +219,12 @@ def _batch_with_retry(ax: Archive, run_id: int, family: str, limits: Limits, aft
     raise AssertionError("unreachable")
 
 
+GUARD = 1.5  # a server-side batch is cancelled past this many times its time bound, and retried smaller
+
+
 def _guard_ms(ax: Archive) -> int | None:
-    """How long one statement of a server-side batch may run: twice the batch's time bound."""
+    """How long one statement of a server-side batch may run: 1.5 times the batch's time bound, so that a
+    business transaction waiting on a batch's locks waits at most 375 ms at the default 0.25 s (the issue's
+    bound is 500 ms; at twice the bound, one cancelled batch made a waiter wait 508 ms, rollback included)."""
     seconds = ax.settings.batch_seconds
-    return max(1, int(2000 * seconds)) if seconds > 0 else None
+    return max(1, int(1000 * GUARD * seconds)) if seconds > 0 else None

@@ -68,3 +68,13 @@ def test_status_and_a_shown_document(capsys: pytest.CaptureFixture[str]) -> None
     assert "SO-1: archived in batch 5 (sales_orders)" in out and "created_at" not in out
     render_shown(Shown("SO-2", "production", "sales_order"))
     assert "is in production, not archived" in capsys.readouterr().out
+
+
+def test_the_archive_benchmark_never_prints_a_rounded_pass_beside_a_miss() -> None:
+    from bench.archive_throughput import verdicts
+
+    lines = verdicts(0.7957, 0.0051, 0.0025, 0.02, 0.5004, 26.0)
+    assert lines[0].startswith("throughput ratio  0.796x") and lines[0].split()[-1] == "MISS"
+    assert "2.040x idle: 5.1 ms vs 2.5 ms" in lines[1] and "MISS" in lines[1]
+    assert "lock wait max     500 ms" in lines[2] and "MISS" in lines[2]  # 500.4 ms is over the bound
+    assert all("PASS" in line for line in verdicts(0.8, 0.005, 0.0025, 0.02, 0.5, 26.0))

@@ -27,3 +27,17 @@ def test_a_slow_batch_shrinks_the_next_one_and_the_size_stays_within_bounds() ->
 def test_without_a_time_bound_every_batch_takes_the_batch_size() -> None:
     sizer = BatchSizer(most=5, target_s=0)
     assert sizer.size == 5 and sizer.after(30.0) == 5 and sizer.reason == "fixed batches of 5 documents"
+
+
+def test_a_server_side_batch_is_cancelled_before_a_waiter_could_wait_the_issues_half_second() -> None:
+    from types import SimpleNamespace
+
+    from archive.runner import _guard_ms
+    from archive.settings import ArchiveSettings
+
+    def guard(**kw: float) -> int | None:
+        return _guard_ms(SimpleNamespace(settings=ArchiveSettings(**kw)))  # type: ignore[arg-type]
+
+    assert guard() == 375 and guard() < 500  # the default 0.25 s bound: 375 ms, room for the rollback
+    assert guard(batch_seconds=2) == 3000
+    assert guard(batch_seconds=0) is None  # fixed batches: no time bound to guard
