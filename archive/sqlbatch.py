@@ -9,7 +9,8 @@ and the batch holds its locks all that time. Here the same steps run inside the 
 1. lock the next window of roots after the checkpoint (`FOR UPDATE SKIP LOCKED`) and judge each one as
    `candidates.decide` does: open, open period, residence, referenced, source document in production;
 2. per table, children first, `DELETE ... RETURNING *` the movable closures' rows (by the keys the judging
-   walk found: the closure is walked once) into the archive table, hashed as they leave;
+   walk found: the closure is walked once; a leaf no fact is about, by its parent's keys) into the archive
+   table, hashed as they leave;
 3. hash the archive's rows of the batch; any difference in counts or hashes raises SQLSTATE `ERPA1`,
    which rolls the whole batch back and reaches Python as `VerificationFailed`;
 4. write the carry-forward (`archive.ledger`'s, computed from the archived rows), the batch row and its copy
@@ -122,7 +123,8 @@ def function_sql(ax: Archive, closure: Closure, schema: str, source: str, presen
     """The CREATE FUNCTION statement of `closure`'s batch function (see the module's docstring)."""
     tables = [ax.tables[name] for name in closure.tables]
     n = len(tables)
-    ids = [f"v_ids{k}" for k in range(n)]
+    leaves = by_parent(closure, ax.tables)
+    ids = [f"v_ids{k}" for k in range(n) if k not in leaves]
     declare = "\n".join([*(f"    {v} bigint[];" for v in ids), *(f"    v_m{k} numeric[];\n    v_a{k} numeric[];"
                                                                   for k in range(n))])
     family = closure.family.name
@@ -131,7 +133,7 @@ def function_sql(ax: Archive, closure: Closure, schema: str, source: str, presen
     counts = ", ".join(f"'{t.name}', CASE WHEN v_m{k}[1] > 0 THEN v_m{k}[1]::bigint END" for k, t in enumerate(tables))
     hashes = ", ".join(f"'{t.name}', CASE WHEN v_m{k}[1] > 0 THEN {hexed}(v_m{k}, '{kind}') END"
                        for k, t in enumerate(tables))
-    checks = "\n".join(_check(t, k, hexed, kind) for k, t in enumerate(tables))
+    checks = "\n".join(_check(t, k, hexed, kind, k not in leaves) for k, t in enumerate(tables))
     cp = "UPDATE archive_checkpoint SET last_key = {key}, done = {done}, updated_at = now(){more} " \
          f"WHERE run_id = p_run AND family = '{family}';"
     settings = {**FOLLOW_INDEXES, "lock_timeout": f"{int(ax.settings.lock_timeout_ms)}ms",
@@ -182,7 +184,7 @@ BEGIN
     v_batch := nextval(pg_get_serial_sequence('archive_batch', 'id'));
     v_first := v_ids0[1];
     v_last_moved := v_ids0[cardinality(v_ids0)];
-    {_move_sql(closure, tables, schema, kind)}
+    {_move_sql(closure, tables, schema, kind, leaves)}
     {_lap('move')}
     {_read_back_sql(tables, schema, kind)}
     {_lap('read back')}
@@ -211,14 +213,16 @@ def _lap(step: str) -> str:
             "* 1000)::numeric, 2)); v_t := clock_timestamp();")
 
 
-def _check(table: Table, k: int, hexed: str, kind: str) -> str:
-    """Counts as judged, and the archive's rows of the batch as deleted, or the batch raises."""
+def _check(table: Table, k: int, hexed: str, kind: str, judged: bool = True) -> str:
+    """Counts as judged (a table moved by its parent's keys has no count of its own), and the archive's rows of
+    the batch as deleted, or the batch raises."""
     name = table.name
-    return f"""    IF COALESCE(v_m{k}[1], 0) <> COALESCE(cardinality(v_ids{k}), 0) THEN
+    counted = f"""    IF COALESCE(v_m{k}[1], 0) <> COALESCE(cardinality(v_ids{k}), 0) THEN
         RAISE EXCEPTION 'batch %: {name}: deleted % rows, judged %; the batch is rolled back', v_batch,
             COALESCE(v_m{k}[1], 0), COALESCE(cardinality(v_ids{k}), 0) USING ERRCODE = '{MISMATCH}';
     END IF;
-    IF v_m{k} IS DISTINCT FROM v_a{k} THEN
+""" if judged else ""
+    return counted + f"""    IF v_m{k} IS DISTINCT FROM v_a{k} THEN
         RAISE EXCEPTION 'batch %: {name} reads back from the archive as % rows hash %, deleted % rows hash %; '
             'the batch is rolled back', v_batch, v_a{k}[1], left({hexed}(v_a{k}, '{kind}'), 12), v_m{k}[1],
             left({hexed}(v_m{k}, '{kind}'), 12) USING ERRCODE = '{MISMATCH}';
@@ -231,14 +235,33 @@ def _parts(table: Table, source: str, kind: str) -> str:
             f"FROM ({aggregate_sql(table, source, kind=kind)}) a(n, hi, lo, neg, size))")
 
 
-def _move_sql(closure: Closure, tables: list[Table], schema: str, kind: str) -> str:
-    """Children first: delete by the judged keys into the archive, hashing what was deleted."""
+def by_parent(closure: Closure, tables: Mapping[str, Table]) -> dict[int, int]:
+    """The closure's tables moved by their parent's keys, each with its parent's index: leaves that no fact is
+    about (no closing date, no status, no reference from outside or to them) need no walk of their own in the
+    judge (the journal's lines were 14 ms of a 64 ms judge over 3,941 entries)."""
+    parents = {e.parent for e in closure.owning.values()}
+    referenced = {name for e in closure.inbound for name in (e.parent, e.child)}
+    out = {}
+    for k, name in enumerate(closure.tables):
+        edge = closure.owning.get(name)
+        if (k and edge is not None and name not in parents and name not in referenced
+                and name not in closure.family.closed and not closing_columns(closure.family, tables[name])
+                and edge.parent_column == pk_column(tables[edge.parent])):
+            out[k] = closure.tables.index(edge.parent)
+    return out
+
+
+def _move_sql(closure: Closure, tables: list[Table], schema: str, kind: str, leaves: Mapping[int, int]) -> str:
+    """Children first: delete by the judged keys (a leaf by its parent's) into the archive, hashing what was
+    deleted."""
     ctes, selects, into = [], [], []
     batch = q(BATCH_COLUMN)
     for k in reversed(range(len(tables))):
         table = tables[k]
         names = ", ".join(q(c.name) for c in table.columns)
-        ctes.append(f"m{k} AS (DELETE FROM {q(table.name)} WHERE {q(pk_column(table))} = ANY(v_ids{k}) RETURNING *), "
+        by = (f"{q(closure.owning[table.name].column)} = ANY(v_ids{leaves[k]})" if k in leaves
+              else f"{q(pk_column(table))} = ANY(v_ids{k})")
+        ctes.append(f"m{k} AS (DELETE FROM {q(table.name)} WHERE {by} RETURNING *), "
                     f"c{k} AS (INSERT INTO {q(schema)}.{q(table.name)} ({names}, {batch}) "
                     f"SELECT {names}, v_batch FROM m{k})")
         selects.append(_parts(table, f"m{k} r", kind))
@@ -284,10 +307,12 @@ def _root_window(closure: Closure, root: Table) -> list[str]:
             "r AS (SELECT * FROM k UNION ALL SELECT * FROM p)"]
 
 
-def _walk(closure: Closure, tables: Mapping[str, Table]) -> list[str]:
-    """CTEs x0..xn of the window's closures: id, root, status, day (latest closing date) and label."""
+def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int]) -> list[str]:
+    """CTEs x0..xn of the window's closures but `skip`'s: id, root, status, day (latest closing date), label."""
     out = []
     for k, name in enumerate(closure.tables):
+        if k in skip:
+            continue
         table = tables[name]
         alias = "r" if k == 0 else "t"
         pk = f"{alias}.{q(pk_column(table))}"
@@ -368,7 +393,8 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
     n = len(closure.tables)
     root_pk = q(pk_column(tables[closure.root]))
     first = "max(reason) FILTER (WHERE p = {p})"
-    ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables), *_source_types(closure),
+    leaves = by_parent(closure, tables)
+    ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables, leaves), *_source_types(closure),
             "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
                 _fact_parts(closure, tables, present)) + ")",
             # the first reason of each kind per root: one sort of the few reasons, then plain aggregates (an
@@ -412,12 +438,13 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
                  "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL)"]
         ahead, own = "0", ""
     # NOT IN over a subquery is a hashed subplan: a key set per table without a join
+    judged = [k for k in range(n) if k not in leaves]
     ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM staying))"
-           for k in range(n)]
+           for k in judged]
     selects = [f"(SELECT count(*) FROM k) + {ahead}", f"(SELECT max({root_pk}) FROM k)",
                f"(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM told {own})",
                *ids]
-    into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in range(n))]
+    into = ["v_scanned", "v_last", "v_skipped", *(f"v_ids{k}" for k in judged)]
     return f"WITH RECURSIVE {', '.join(ctes)}\n    SELECT {', '.join(selects)} INTO {', '.join(into)};"
 
 
