@@ -171,7 +171,7 @@ DECLARE
     v_ms jsonb := '{{}}';
 {declare}
 BEGIN
-    {_judge_sql(ax, closure, present)}
+    {_judge_sql(ax, closure, present, leaves)}
     {_lap('judge')}
     IF v_scanned = 0 THEN
         {cp.format(key="p_after", done="true", more="")}
@@ -387,13 +387,12 @@ def _integer_key(table: Table) -> bool:
     return len(keys) == 1 and isinstance(keys[0].type, Integer)
 
 
-def _judge_sql(ax: Archive, closure: Closure, present: set[str]) -> str:
+def _judge_sql(ax: Archive, closure: Closure, present: set[str], leaves: Mapping[int, int]) -> str:
     """Lock and judge the window in one statement; the movable closures' keys per table into v_ids0..n."""
     tables = ax.tables
     n = len(closure.tables)
     root_pk = q(pk_column(tables[closure.root]))
     first = "max(reason) FILTER (WHERE p = {p})"
-    leaves = by_parent(closure, tables)
     ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables, leaves), *_source_types(closure),
             "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
                 _fact_parts(closure, tables, present)) + ")",
