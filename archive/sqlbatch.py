@@ -307,8 +307,10 @@ def _root_window(closure: Closure, root: Table) -> list[str]:
             "r AS (SELECT * FROM k UNION ALL SELECT * FROM p)"]
 
 
-def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int]) -> list[str]:
-    """CTEs x0..xn of the window's closures but `skip`'s: id, root, status, day (latest closing date), label."""
+def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int], checked: Mapping[int, int | None]
+          ) -> list[str]:
+    """CTEs x0..xn of the window's closures but `skip`'s: id, root, status, day (latest closing date), label,
+    and ref<e> the column of each `checked` inbound edge e from the table (`ranged`)."""
     out = []
     for k, name in enumerate(closure.tables):
         if k in skip:
@@ -320,8 +322,9 @@ def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int]
         day = days[0] if len(days) == 1 else f"GREATEST({', '.join(days)})" if days else "NULL::date"
         status = f"{alias}.status::text" if "status" in table.c else "NULL::text"
         number = f"NULLIF({alias}.number, '')" if "number" in table.c else "NULL"
+        refs = "".join(f", t.{q(closure.inbound[e].column)} AS ref{e}" for e, child in checked.items() if child == k)
         head = f"x{k} AS (SELECT {pk} AS id, {'r.' + q(pk_column(table)) if k == 0 else 'p.root'} AS root, " \
-               f"{status} AS status, {day} AS day, COALESCE({number}, '{name} ' || {pk}) AS label"
+               f"{status} AS status, {day} AS day, COALESCE({number}, '{name} ' || {pk}) AS label{refs}"
         if k == 0:
             out.append(f"{head} FROM r)")
             continue
@@ -339,7 +342,8 @@ def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int]
 FACT = "SELECT {root}, {p}, {o1}, {o2}::bigint, {reason}, {day}, {label}"
 
 
-def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]) -> list[str]:
+def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str], checked: Mapping[int, int | None]
+                ) -> list[str]:
     parts = [FACT.format(root="root", p=0, o1=0, o2=0, reason="NULL::text", day="day", label="label") + " FROM x0"]
     for k, name in enumerate(closure.tables):
         if k and closing_columns(closure.family, tables[name]):
@@ -354,7 +358,8 @@ def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]
     for e, edge in enumerate(closure.inbound):
         parts.append(FACT.format(root="p.root", p=3, o1=e, o2="c.id", reason=f"'referenced by {edge.child} ' || c.id "
                                  f"|| ' ({edge.column})'", day="NULL", label="NULL")
-                     + f" FROM {referencing(closure, tables, edge)}")
+                     + f" FROM {referencing(closure, tables, edge)}"
+                     + (f" WHERE NOT (SELECT v FROM ok{e})" if e in checked else ""))
     root_pk = q(pk_column(tables[closure.root]))
     for e, edge in enumerate(links(closure)):
         ref = f"r.{q(edge.column)}"
@@ -372,6 +377,41 @@ def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]
                          + f" FROM sources s CROSS JOIN LATERAL unnest(s.ids, s.roots) u(id, root) JOIN {q(name)} d "
                            f"ON d.{pk} = u.id WHERE s.type = '{name}'")
     return parts
+
+
+def ranged(closure: Closure, tables: Mapping[str, Table]) -> dict[int, int | None]:
+    """The inbound edges checked first by counting over the window's key range, each with its child's index in
+    the closure (None for a child outside it): those into an integer key from any table but the root."""
+    out: dict[int, int | None] = {}
+    for e, edge in enumerate(closure.inbound):
+        child = closure.tables.index(edge.child) if edge.child in closure.tables else None
+        if child != 0 and _integer_key(tables[edge.parent]):
+            out[e] = child
+    return out
+
+
+def _range_checks(closure: Closure, checked: Mapping[int, int | None]) -> list[str]:
+    """CTEs ok<e>: true when no row outside the window's closures references the window's rows of edge e's
+    parent, proven by counting: the rows of the child referencing a key between the window's lowest and
+    highest (one index range scan) are as many as the window's closures hold; or, where other documents' keys
+    fall in that range (shipments interleave), those referencing one of the window's keys. False when the
+    counts differ or the keys are too sparse for a range scan: then the edge's per-row probes run. (Those
+    probes, for the six edges between a sales order's own tables, were half of the judge: 108 ms of 154 over
+    2,500 orders.)"""
+    out = []
+    for e, child in checked.items():
+        edge = closure.inbound[e]
+        col = f"c.{q(edge.column)}"
+        # NOT (x NOT IN (...)): a hashed subplan; `x IN (...)` would be a semi-join, here a nested loop
+        ours = f"NOT IN (SELECT id FROM x{closure.tables.index(edge.parent)}))"
+        inside = [f"(SELECT count(*) FROM x{child} WHERE ref{e} {cond})" if child is not None else "0"
+                  for cond in ("BETWEEN lo AND hi", f"IS NOT NULL AND NOT (ref{e} {ours}")]
+        out.append(f"ok{e}(v) AS (SELECT CASE WHEN n = 0 THEN true WHEN hi - lo >= 4 * n + 64 THEN false "
+                   f"WHEN (SELECT count(*) FROM {q(edge.child)} c WHERE {col} BETWEEN lo AND hi) = {inside[0]} "
+                   f"THEN true ELSE (SELECT count(*) FROM {q(edge.child)} c WHERE {col} BETWEEN lo AND hi AND "
+                   f"NOT ({col} {ours}) = {inside[1]} END FROM (SELECT min(id) AS lo, max(id) AS hi, count(*) AS n "
+                   f"FROM x{closure.tables.index(edge.parent)}) b)")
+    return out
 
 
 def _sources(closure: Closure, root_pk: str) -> list[str]:
@@ -394,9 +434,11 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str], leaves: Mapping
     n = len(closure.tables)
     root_pk = q(pk_column(tables[closure.root]))
     first = "max(reason) FILTER (WHERE p = {p})"
-    ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables, leaves), *_sources(closure, root_pk),
+    checked = ranged(closure, tables)
+    ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables, leaves, checked),
+            *_sources(closure, root_pk), *_range_checks(closure, checked),
             "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
-                _fact_parts(closure, tables, present)) + ")",
+                _fact_parts(closure, tables, present, checked)) + ")",
             # the first reason of each kind per root: one sort of the few reasons, then plain aggregates (an
             # ordered aggregate per kind sorts per root, 3.5 ms over 2,000 roots; plain ones take 0.5 ms)
             "firsts AS (SELECT DISTINCT ON (root, p) root, p, reason FROM facts WHERE p IN (1, 3, 4, 5) "
@@ -441,10 +483,11 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str], leaves: Mapping
         ctes += ["held AS (SELECT id FROM judged WHERE kind IS NOT NULL)",
                  "told AS (SELECT id, label, kind, reason FROM judged WHERE kind IS NOT NULL)"]
         ahead, own = "0", ""
-    # NOT IN over a subquery is a hashed subplan: a key set per table without a join
+    # NOT IN over a subquery is a hashed subplan: a key set per table without a join; only the roots' in order
+    # (the batch's first and last key: `= ANY` sorts its array itself)
     judged = [k for k in range(n) if k not in leaves]
-    ids = [f"(SELECT array_agg(id ORDER BY id) FROM x{k} WHERE root NOT IN (SELECT id FROM held))"
-           for k in judged]
+    ids = [f"(SELECT array_agg(id{' ORDER BY id' if k == 0 else ''}) FROM x{k} WHERE root NOT IN "
+           "(SELECT id FROM held))" for k in judged]
     selects = [f"(SELECT count(*) FROM k) + {ahead}", f"(SELECT max({root_pk}) FROM k)",
                f"(SELECT jsonb_agg(jsonb_build_array(label, kind, reason) ORDER BY id) FROM told {own})",
                *ids]
