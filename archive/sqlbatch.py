@@ -310,7 +310,7 @@ def _root_window(closure: Closure, root: Table) -> list[str]:
 def _walk(closure: Closure, tables: Mapping[str, Table], skip: Mapping[int, int], checked: Mapping[int, int | None]
           ) -> list[str]:
     """CTEs x0..xn of the window's closures but `skip`'s: id, root, status, day (latest closing date), label,
-    and ref<e> the column of each `checked` inbound edge e from the table (`ranged`)."""
+    and ref<e> the column of each `checked` inbound edge e from the table (`_ranged`)."""
     out = []
     for k, name in enumerate(closure.tables):
         if k in skip:
@@ -379,7 +379,7 @@ def _fact_parts(closure: Closure, tables: Mapping[str, Table], present: set[str]
     return parts
 
 
-def ranged(closure: Closure, tables: Mapping[str, Table]) -> dict[int, int | None]:
+def _ranged(closure: Closure, tables: Mapping[str, Table]) -> dict[int, int | None]:
     """The inbound edges checked first by counting over the window's key range, each with its child's index in
     the closure (None for a child outside it): those into an integer key from any table but the root."""
     out: dict[int, int | None] = {}
@@ -401,16 +401,16 @@ def _range_checks(closure: Closure, checked: Mapping[int, int | None]) -> list[s
     out = []
     for e, child in checked.items():
         edge = closure.inbound[e]
-        col = f"c.{q(edge.column)}"
+        parent = f"x{closure.tables.index(edge.parent)}"
         # NOT (x NOT IN (...)): a hashed subplan; `x IN (...)` would be a semi-join, here a nested loop
-        ours = f"NOT IN (SELECT id FROM x{closure.tables.index(edge.parent)}))"
-        inside = [f"(SELECT count(*) FROM x{child} WHERE ref{e} {cond})" if child is not None else "0"
-                  for cond in ("BETWEEN lo AND hi", f"IS NOT NULL AND NOT (ref{e} {ours}")]
+        conds = ("{c} BETWEEN lo AND hi", "{c} BETWEEN lo AND hi AND NOT ({c} NOT IN (SELECT id FROM " + parent + "))")
+        inside = [f"(SELECT count(*) FROM x{child} WHERE {cond.format(c=f'ref{e}')})" if child is not None else "0"
+                  for cond in conds]
+        found = [f"(SELECT count(*) FROM {q(edge.child)} c WHERE {cond.format(c=f'c.{q(edge.column)}')})"
+                 for cond in conds]
         out.append(f"ok{e}(v) AS (SELECT CASE WHEN n = 0 THEN true WHEN hi - lo >= 4 * n + 64 THEN false "
-                   f"WHEN (SELECT count(*) FROM {q(edge.child)} c WHERE {col} BETWEEN lo AND hi) = {inside[0]} "
-                   f"THEN true ELSE (SELECT count(*) FROM {q(edge.child)} c WHERE {col} BETWEEN lo AND hi AND "
-                   f"NOT ({col} {ours}) = {inside[1]} END FROM (SELECT min(id) AS lo, max(id) AS hi, count(*) AS n "
-                   f"FROM x{closure.tables.index(edge.parent)}) b)")
+                   f"WHEN {found[0]} = {inside[0]} THEN true ELSE {found[1]} = {inside[1]} END "
+                   f"FROM (SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM {parent}) b)")
     return out
 
 
@@ -434,7 +434,7 @@ def _judge_sql(ax: Archive, closure: Closure, present: set[str], leaves: Mapping
     n = len(closure.tables)
     root_pk = q(pk_column(tables[closure.root]))
     first = "max(reason) FILTER (WHERE p = {p})"
-    checked = ranged(closure, tables)
+    checked = _ranged(closure, tables)
     ctes = [*_root_window(closure, tables[closure.root]), *_walk(closure, tables, leaves, checked),
             *_sources(closure, root_pk), *_range_checks(closure, checked),
             "facts(root, p, o1, o2, reason, day, label) AS (" + " UNION ALL ".join(
