@@ -62,3 +62,19 @@ def test_a_leaf_no_fact_is_about_moves_by_its_parents_keys_without_a_walk_of_its
     # all are walked and counted
     assert sqlbatch.by_parent(orders, ax.tables) == {}
     assert sqlbatch.by_parent(ax.closures["work_orders"], ax.tables) == {1: 0}
+
+
+def test_references_between_a_closures_own_tables_are_counted_over_the_window_before_any_probe() -> None:
+    """Every inbound edge into an integer key from a table but the root gets a range check gating its probes;
+    the journal's one (a reversal, from the root itself) is probed per row as before."""
+    ax = _archive()
+    orders, journal = ax.closures["sales_orders"], ax.closures["journal_entries"]
+    sql = sqlbatch.function_sql(ax, orders, "arch", "prod", set(TABLES), RECORD)
+    for e, edge in enumerate(orders.inbound):
+        assert f"ok{e}(v) AS (SELECT CASE WHEN n = 0" in sql and f"WHERE NOT (SELECT v FROM ok{e})" in sql
+        if edge.child in orders.tables:  # its rows in the window carry the column the counts compare
+            assert f't."{edge.column}" AS ref{e}' in sql
+    assert f"ok{len(orders.inbound)}(v)" not in sql
+    sql = sqlbatch.function_sql(ax, journal, "arch", "prod", set(TABLES), RECORD)
+    assert [e.child for e in journal.inbound] == ["journal_entry"] and "ok0(v)" not in sql
+    assert "sources(type, ids, roots) AS (" in sql and "FROM types" not in sql
