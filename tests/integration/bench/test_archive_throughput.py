@@ -31,6 +31,9 @@ def test_the_benchmark_moves_the_same_rows_both_ways_and_prints_three_verdicts(
     batched = re.search(r"batched archive +([\d,]+) rows", out)
     single = re.search(r"single statements +([\d,]+) rows", out)
     assert batched and single and batched[1] == single[1] and int(batched[1].replace(",", "")) > 1000, out
+    tails = re.search(r"^probe's slowest 1%, on average: idle commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the "
+                      r"archive commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the single statements commit", out, re.M)
+    assert tails, out
     assert re.search(r"^inside sales_orders's \d+ one-call batches, per batch: .*judge [\d.]+ ms", out, re.M), out
     verdicts = re.findall(r"^(throughput ratio|OLTP probe p99|lock wait max) .*(PASS|MISS)", out, re.M)
     assert [v[0] for v in verdicts] == ["throughput ratio", "OLTP probe p99", "lock wait max"], out

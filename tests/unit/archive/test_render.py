@@ -78,3 +78,17 @@ def test_the_archive_benchmark_never_prints_a_rounded_pass_beside_a_miss() -> No
     assert "2.040x idle: 5.1 ms vs 2.5 ms" in lines[1] and "MISS" in lines[1]
     assert "lock wait max     500 ms" in lines[2] and "MISS" in lines[2]  # 500.4 ms is over the bound
     assert all("PASS" in line for line in verdicts(0.8, 0.005, 0.0025, 0.02, 0.5, 26.0))
+
+
+def test_the_archive_benchmark_says_how_much_of_the_probes_slowest_percent_its_commit_took() -> None:
+    from sqlalchemy import create_engine
+
+    from bench.archive_throughput import Probe, slowest
+
+    probe = Probe(create_engine("sqlite://"))
+    probe.latencies = [0.002] * 99 + [0.030]  # one slow probe, in the slowest 1%: its commit took 25 of its 30 ms
+    probe.commits = [0.001] * 99 + [0.025]
+    assert slowest(probe) == "commit 25.0 of 30.0 ms (1 samples)"
+    probe.commits = [0.001] * 100  # the slow one spent its time before its commit
+    assert slowest(probe) == "commit 1.0 of 30.0 ms (1 samples)"
+    assert slowest(Probe(create_engine("sqlite://"))) == "no samples"
