@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import ExceptionContext
 
 from archive.closure import unindexed_references
 from archive.context import open_archive
@@ -139,7 +140,7 @@ class StatementClock:
 
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    started: dict[int, float] = field(default_factory=dict)
+    started: float | None = None  # the statement the archive's thread is running (one at a time)
     thread: int = field(default_factory=threading.get_ident)  # the archive's; the probes' threads are not timed
 
     def attach(self, engine: Engine) -> None:
@@ -147,19 +148,29 @@ class StatementClock:
 
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
+        event.listen(engine, "handle_error", self._failed)
 
     def _before(self, conn: object, cursor: object, statement: str, *args: object) -> None:
         if threading.get_ident() != self.thread:
             return
-        self.started[id(cursor)] = time.perf_counter()
+        self.started = time.perf_counter()
 
     def _after(self, conn: object, cursor: object, statement: str, *args: object) -> None:
         if threading.get_ident() != self.thread:
             return
-        took = time.perf_counter() - self.started.pop(id(cursor), time.perf_counter())
-        step = next((name for name, pattern in STEPS if re.search(pattern, statement.strip(), re.S)), "other")
+        self._add(next((name for name, pattern in STEPS if re.search(pattern, statement.strip(), re.S)), "other"))
+
+    def _add(self, step: str) -> None:
+        took, self.started = time.perf_counter() - (self.started or time.perf_counter()), None
         self.seconds[step] = self.seconds.get(step, 0.0) + took
         self.counts[step] = self.counts.get(step, 0) + 1
+
+    def _failed(self, context: ExceptionContext) -> None:
+        """A statement that raised: a one-call batch cancelled past its time bound, and retried smaller, shows
+        as its own line (it was counted in the remainder before)."""
+        if threading.get_ident() != self.thread or self.started is None:
+            return
+        self._add("cancelled past the bound" if "statement timeout" in str(context.original_exception) else "failed")
 
     def report(self, batches: int, wall_s: float) -> str:
         per = max(1, batches)

@@ -92,3 +92,22 @@ def test_the_archive_benchmark_says_how_much_of_the_probes_slowest_percent_its_c
     probe.commits = [0.001] * 100  # the slow one spent its time before its commit
     assert slowest(probe) == "commit 1.0 of 30.0 ms (1 samples)"
     assert slowest(Probe(create_engine("sqlite://"))) == "no samples"
+
+
+def test_the_archive_benchmark_profile_shows_a_statement_that_raised_on_its_own_line() -> None:
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from bench.archive_throughput import StatementClock
+
+    engine = create_engine("sqlite://")
+    clock = StatementClock()
+    clock.attach(engine)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        with pytest.raises(OperationalError):
+            conn.execute(text("SELECT * FROM no_such_table"))
+    assert clock.counts == {"other": 1, "failed": 1}
+    report = clock.report(1, 1.0)
+    assert "  failed " in report and "  other " in report
