@@ -95,6 +95,9 @@ def test_the_archive_benchmark_says_how_much_of_the_probes_slowest_percent_its_c
 
 
 def test_the_archive_benchmark_profile_shows_a_statement_that_raised_on_its_own_line() -> None:
+    import time
+    from types import SimpleNamespace
+
     import pytest
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
@@ -111,3 +114,6 @@ def test_the_archive_benchmark_profile_shows_a_statement_that_raised_on_its_own_
     assert clock.counts == {"other": 1, "failed": 1}
     report = clock.report(1, 1.0)
     assert "  failed " in report and "  other " in report
+    clock.started = time.perf_counter()  # a one-call batch PostgreSQL cancelled at its statement_timeout
+    clock._failed(SimpleNamespace(original_exception=Exception("canceling statement due to statement timeout")))
+    assert clock.counts["cancelled past the bound"] == 1 and clock.started is None
