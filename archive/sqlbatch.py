@@ -16,8 +16,9 @@ and the batch holds its locks all that time. Here the same steps run inside the 
 4. write the carry-forward (`archive.ledger`'s, computed from the archived rows), the batch row and its copy
    in `archive_manifest`, and advance the checkpoint.
 
-`lock_timeout` and the planner settings of `archive.serverside` are the function's own settings; the
-caller's `statement_timeout` bounds the whole call.
+`lock_timeout`, the planner settings of `archive.serverside` and a generic plan for every statement (planned
+once a session, not once a call) are the function's own settings; the caller's `statement_timeout` bounds
+the whole call.
 """
 
 from __future__ import annotations
