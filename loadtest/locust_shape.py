@@ -122,27 +122,38 @@ class _Worker:
         self.name = os.environ.get(WORKER_NAME_ENV) or f"{socket.gethostname()}-{os.getpid()}"
         self.process = psutil.Process()
         self.started: float | None = None
+        self.cpu_at_start = 0.0
         self.requests = self.failures = 0
         self.shape = ""
 
+    def _cpu(self) -> float:
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
+
+    def begin(self) -> None:
+        """The run starts here: its wall clock and its CPU both count from now, not from the imports before."""
+        if self.started is None:
+            self.started, self.cpu_at_start = time.monotonic(), self._cpu()
+
     def started_test(self, environment: Environment, **_: Any) -> None:
         if self.started is None:
-            self.started = time.monotonic()
+            self.begin()
             self.shape = run_setting(environment, "erpops_shape", SHAPE_ENV)
             self.write()
 
     def request(self, request_type: str, exception: BaseException | None = None, **_: Any) -> None:
-        if self.started is None:  # a spawn that raced the registration of `started_test`
-            self.started = time.monotonic()
+        self.begin()  # a spawn that raced the registration of `started_test`
         if request_type not in (CHECK, TASK):
             self.requests += 1
             self.failures += exception is not None
 
     def own(self) -> dict[str, Any]:
-        times = self.process.cpu_times()
-        wall = time.monotonic() - self.started if self.started is not None else 0.0
+        """Its counts, and its CPU and wall seconds since the run started (both 0 before it)."""
+        cpu = wall = 0.0
+        if self.started is not None:
+            cpu, wall = self._cpu() - self.cpu_at_start, time.monotonic() - self.started
         return {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(), "requests": self.requests,
-                "failures": self.failures, "cpu_s": round(times.user + times.system, 3), "wall_s": round(wall, 3)}
+                "failures": self.failures, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
 
     def write(self) -> None:
         if self.status is not None:
