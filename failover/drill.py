@@ -1,6 +1,7 @@
 """The drill runner: a fault under live load, a timeline, RPO counted row by row, the old primary rejoined.
 
-A drill fails (and the CLI exits non-zero and raises an alert) when any acknowledged commit is missing on
+A drill injects its fault only once every client has had a write acknowledged (or fails without one). It
+fails (and the CLI exits non-zero and raises an alert) when any acknowledged commit is missing on
 the new primary, the old primary accepts a write after fencing, the old primary does not rejoin as a
 synchronous standby, a divergence was detected, or the business RTO misses its target.
 """
@@ -50,8 +51,9 @@ class DrillConfig:
 
     fault: Fault = Fault.KILL
     clients: int = 4
-    warmup: float = 1.0
+    warmup: float = 1.0  # of load after every client has had a write acknowledged
     settle: float = 1.0
+    load_timeout: float = 60.0  # for every client's first acknowledged write; no fault without it
     recover_timeout: float = 60.0
     rejoin_timeout: float = 60.0
     rto_target: float = 10.0
@@ -111,6 +113,7 @@ def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory =
     try:
         load.prepare()
         load.start()
+        _wait_load_flowing(load, config)
         time.sleep(config.warmup)
         if config.ballast_rows:
             _write_ballast(engine.client_conninfo(), config.ballast_rows)
@@ -130,6 +133,25 @@ def run_drill(engine: HaEngine, config: DrillConfig, load_factory: LoadFactory =
         _verify(engine, config, result, timeline, attempts, load)
     _finish(result, timeline, attempts)
     return result
+
+
+def _wait_load_flowing(load: Load, config: DrillConfig) -> None:
+    """Return once every client has had a write acknowledged: a fault before that would test no load.
+
+    A load started on a busy machine (the o2c API load starts a server first) may take seconds to ack.
+    """
+    attempts_of: Callable[[], Sequence[Attempt]] | None = getattr(load, "snapshot", None)
+    if attempts_of is None:
+        return
+    deadline = time.monotonic() + config.load_timeout
+    while True:
+        acked = {a.client for a in attempts_of() if a.outcome is Outcome.ACKED}
+        if len(acked) >= config.clients:
+            return
+        if time.monotonic() >= deadline:
+            raise FailoverFailed(f"load: {len(acked)} of {config.clients} clients had a write acknowledged within "
+                                 f"{config.load_timeout:g} s; no fault was injected")
+        time.sleep(0.05)
 
 
 def _wait_clients_back(load: Load, engine: HaEngine, new: str, timeline: Timeline, config: DrillConfig) -> None:
@@ -185,8 +207,9 @@ def _finish(result: DrillResult, timeline: Timeline, attempts: list[Attempt]) ->
     for attempt in attempts:
         result.attempts[str(attempt.outcome)] = result.attempts.get(str(attempt.outcome), 0) + 1
     if fault is not None and result.new_primary:
-        new_port = {a.port for a in attempts if a.outcome is Outcome.ACKED and a.ended < fault}
-        old_port = next(iter(new_port), None)
+        before = [a for a in attempts if a.outcome is Outcome.ACKED and a.ended < fault]
+        result.attempts["acked_before_fault"] = len(before)
+        old_port = next(iter({a.port for a in before}), None)
         late = [a for a in attempts
                 if a.outcome is Outcome.ACKED and a.ended >= fault and a.port == old_port and old_port is not None]
         result.attempts["acked_by_old_after_fault"] = len(late)

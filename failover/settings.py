@@ -21,7 +21,7 @@ class FailoverSettings(SectionSettings):
 
     engine: EngineName = EngineName.MANUAL
     clients: int = Field(4, ge=1, le=64, description="built-in writer threads")
-    warmup_seconds: float = Field(1.0, ge=0, description="load before the fault")
+    warmup_seconds: float = Field(1.0, ge=0, description="load before the fault, once every client has had a write acknowledged")
     settle_seconds: float = Field(1.0, ge=0, description="load after every client is back")
     recover_timeout: float = Field(60.0, gt=0)
     rejoin_timeout: float = Field(60.0, gt=0)

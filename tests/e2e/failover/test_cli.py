@@ -102,7 +102,9 @@ def test_kill_drill_under_the_o2c_api_load(quick: Path, capsys: pytest.CaptureFi
     assert code == 0, out
     doc = json.loads(out)
     drill = doc["drills"][0]
-    assert drill["ok"] and drill["rpo"] == 0 and drill["attempts"]["acked"] > 10
+    assert drill["ok"] and drill["rpo"] == 0
+    # the fault waited for every client's first order (4 clients), and orders were taken after it too
+    assert drill["attempts"]["acked_before_fault"] >= 4 and drill["attempts"]["acked"] > drill["attempts"]["acked_before_fault"]
     assert drill["check"]["ok"] and drill["check"]["checked"] > 10
     assert drill["seconds"]["business_rto"] < 10
     assert list((quick / "reports").glob("api-*.log"))  # the API process's own log, beside the reports

@@ -75,3 +75,13 @@ def test_result_serialises_to_plain_data() -> None:
     assert data["ok"] is False and data["rpo"] == 1
     assert isinstance(data["lost"][0], list)
     assert data["events"][0]["mark"] == "fault"
+
+
+def test_no_fault_is_injected_before_every_client_has_a_write_acknowledged() -> None:
+    cluster = FakeCluster()
+    config = DrillConfig(clients=2, warmup=0, settle=0, recover_timeout=1, load_timeout=0.2)
+    result = run_drill(FakeEngine(cluster), config, lambda conninfo, run, n: FakeLoad(cluster, n, per_client=0))
+    assert result.failures == ["failover: load: 0 of 2 clients had a write acknowledged within 0.2 s; "
+                               "no fault was injected"]
+    assert result.old_primary == "" and cluster.primary == "a"
+    assert not [e for e in result.events if e.mark == Mark.FAULT]
