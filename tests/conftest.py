@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,18 @@ from sqlalchemy import Engine
 from tests.dbhelpers import engine_for
 
 BACKENDS = ["sqlite", "pg"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C and SIGQUIT reach the suite's processes even when it was started in the background.
+
+    A shell without job control starts `make test &` (or under nohup) with SIGINT and SIGQUIT ignored, and every
+    process inherits that: the tests that press Ctrl-C then saw commands that could not be interrupted.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
