@@ -4,7 +4,8 @@ statement per table moving exactly the same rows, plus an OLTP probe's p99 while
 Two identical seeded schemas (same seed, same end date) on one PostgreSQL: the batched archive runs on the
 first (default throttle), and the rows it moved, table by table, are then moved on the second by the single
 statements in one transaction. A probe thread reads and updates a recent sales order every 5 ms; a second
-thread keeps locking the next to-be-archived sales order and records how long it waited.
+thread keeps locking the next to-be-archived sales order and records how long it waited. The probe's idle
+baseline is its p99 over two windows alone, one before each side (after a CHECKPOINT each).
 
 The single statements insert into tables built as the archive's (keys and indexes included), so that both sides
 pay the same inserts; `--bare-single-destination` compares with copies without keys or indexes instead. The
@@ -182,6 +183,21 @@ class StatementClock:
         return "\n".join(lines)
 
 
+def idle_window(engine: Engine, seconds: float) -> Probe:
+    """The probe alone for `seconds`, after a CHECKPOINT: one of the two windows of its idle baseline.
+
+    One window of 30 s gave an idle p99 of 2.1 and 1.2 ms in two runs on one machine (2026-12-05), while the
+    p99 during the archive was 4.4 and 4.7 ms: the ratio (2.1x, 3.8x) moved with its denominator more than
+    with the archive. A second window, before the single statements, doubles the samples the baseline stands on.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CHECKPOINT"))  # the writes before it (the seed, the archive) out of the way
+    idle = Probe(engine)
+    with idle.running(recent_order(engine), None):
+        time.sleep(seconds)
+    return idle
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else float("nan")
 
@@ -266,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows-per-second", type=float, default=ArchiveSettings().max_rows_per_second,
                         help="the archive's rate cap (default: the archive's default, 0: none)")
     parser.add_argument("--idle-seconds", type=float, default=30.0,
-                        help="how long the probe runs alone first, for its idle p99 (5 s gave 1.4 to 2.3 ms on one "
+                        help="how long the probe runs alone in each of its two idle windows, before the archive and before the "
+                             "single statements; their p99 together is the baseline (5 s gave 1.4 to 2.3 ms on one "
                              "machine: too few samples, and none of the checkpoints or background writes that "
                              "come during a run)")
     parser.add_argument("--no-fk-indexes", action="store_true",
@@ -300,9 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM (ANALYZE) " + ", ".join(t.name for t in metadata.sorted_tables)))
                 conn.execute(text("CHECKPOINT"))
-        idle = Probe(batched)
-        with idle.running(recent_order(batched), None):
-            time.sleep(args.idle_seconds)
+        idle_before = idle_window(batched, args.idle_seconds)
         clock = StatementClock()
         if args.profile:
             clock.attach(batched)
@@ -311,10 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         with probe.running(recent_order(batched), until):
             result = run_archive(ax, check=False)
         tables = [t.name for t in ax.tables.values() if t.name in ax.dest_tables]  # parents first
+        idle_between = idle_window(single, args.idle_seconds)
         probe_single = Probe(single)
         with probe_single.running(recent_order(single), until):
             rows, seconds, wal_per_row = single_statements(single, archive_db, single_dest, tables,
                                               args.bare_single_destination)
+    idle = Probe(batched, idle_before.latencies + idle_between.latencies, idle_before.commits + idle_between.commits)
     batched_rps = result.rows / result.duration_s
     single_rps = rows / seconds
     paths = {name: "server" if ax.server_side(c) else "python" for name, c in ax.closures.items()}
@@ -330,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     bare = "bare copies without keys or indexes" if args.bare_single_destination else "tables built as the archive's"
     print(f"single statements {rows:,} rows in {seconds:.1f} s = {single_rps:,.0f} rows/s (into {bare}, "
           f"WAL {wal_per_row:.0f} bytes/row)")
-    print(f"probes: {len(idle.latencies):,} idle over {args.idle_seconds:g} s, {len(probe.latencies):,} during the "
+    print(f"probes: {len(idle.latencies):,} idle over 2 x {args.idle_seconds:g} s (p99 "
+          f"{p99(idle_before.latencies) * 1000:.1f} ms before the archive, {p99(idle_between.latencies) * 1000:.1f} ms "
+          f"before the single statements; the baseline is the p99 of both), {len(probe.latencies):,} during the "
           f"archive, {len(probe_single.latencies):,} during the single statements")
     print(f"probe's slowest 1%, on average: idle {slowest(idle)}; during the archive {slowest(probe)}; during the "
           f"single statements {slowest(probe_single)}")

@@ -31,6 +31,9 @@ def test_the_benchmark_moves_the_same_rows_both_ways_and_prints_three_verdicts(
     batched = re.search(r"batched archive +([\d,]+) rows", out)
     single = re.search(r"single statements +([\d,]+) rows", out)
     assert batched and single and batched[1] == single[1] and int(batched[1].replace(",", "")) > 1000, out
+    idle = re.search(r"^probes: [\d,]+ idle over 2 x 0.5 s \(p99 [\d.]+ ms before the archive, [\d.]+ ms before the "
+                     r"single statements; the baseline is the p99 of both\)", out, re.M)
+    assert idle, out
     tails = re.search(r"^probe's slowest 1%, on average: idle commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the "
                       r"archive commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the single statements commit", out, re.M)
     assert tails, out
