@@ -13,7 +13,7 @@ three targets are printed with PASS or MISS; `--profile` adds where a batch's ti
 the client, and per step inside a one-call batch).
 
 Run: .venv/bin/python -m bench.archive_throughput [--years 4 --orders-per-day 20] [--batch-size 2000]
-[--batch-seconds 0.25] [--sleep-seconds 0] [--max-rows-per-second 0] [--profile] [--bare-single-destination]
+[--batch-seconds 0.25] [--sleep-seconds 0] [--max-rows-per-second 0] [--profile] [--waits] [--bare-single-destination]
 (the issue's full size is --years 5 --orders-per-day 200: about 364k sales orders, 11 M rows)
 """
 
@@ -27,6 +27,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from erpcore.seed import seed
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PROBE_EVERY_S = 0.005
+WAIT_EVERY_S = 0.002
 
 
 @contextmanager
@@ -63,6 +65,8 @@ class Probe:
     waits: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     failed: list[BaseException] = field(default_factory=list)  # a probe that died: its figures would lie
+    wait_events: Counter[str] | None = None  # `--waits`: what the probe's backend was doing, sampled every WAIT_EVERY_S
+    pid: int | None = None
 
     def _guarded(self, loop: Callable[..., None], *args: object) -> None:
         try:
@@ -72,6 +76,8 @@ class Probe:
 
     def oltp(self, order_id: int) -> None:
         with self.engine.connect() as conn:
+            self.pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            conn.rollback()
             while not self.stop.is_set():
                 began = time.perf_counter()
                 with conn.begin():
@@ -110,11 +116,35 @@ class Probe:
                 self.waits.append(time.perf_counter() - began)
                 time.sleep(0.05)
 
+    def sampler(self) -> None:
+        """Count what the probe's backend is waiting on while it runs a statement (`CPU` when on no wait event),
+        by the statement's first word, from `pg_stat_activity` on a connection of its own."""
+        assert self.wait_events is not None
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            while not self.stop.is_set():
+                row = conn.execute(text(
+                    "SELECT split_part(query, ' ', 1), wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE pid = :p AND state = 'active'"), {"p": self.pid or 0}).first()
+                self.wait_events["samples"] += 1
+                if row is not None:
+                    self.wait_events[f"{row[0]} {f'{row[1]}:{row[2]}' if row[1] else 'CPU'}"] += 1
+                time.sleep(WAIT_EVERY_S)
+
+    def wait_report(self) -> str:
+        """The sampled waits, most frequent first."""
+        if not self.wait_events:
+            return "no samples"
+        counts = {k: v for k, v in self.wait_events.items() if k != "samples"}
+        top = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:6])
+        return f"{self.wait_events['samples']:,} samples, running a statement in {sum(counts.values()):,}: {top or 'none'}"
+
     @contextmanager
     def running(self, order_id: int, until: dt.date | None) -> Iterator[None]:
         threads = [threading.Thread(target=self._guarded, args=(self.oltp, order_id), daemon=True)]
         if until is not None:
             threads.append(threading.Thread(target=self._guarded, args=(self.toucher, until), daemon=True))
+        if self.wait_events is not None:
+            threads.append(threading.Thread(target=self._guarded, args=(self.sampler,), daemon=True))
         for t in threads:
             t.start()
         try:
@@ -293,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the single statement inserts into copies without keys or indexes (the benchmark's "
                              "comparison before: cheaper inserts than any archive table has)")
     parser.add_argument("--profile", action="store_true", help="print the per-batch time split by statement kind")
+    parser.add_argument("--waits", action="store_true",
+                        help="sample what the probe's backend waits on during the archive (every 2 ms, from "
+                             "pg_stat_activity; the sampling itself costs the probe a little)")
     parser.add_argument("--url", default=os.environ.get("ERPOPS_TEST_PG_URL", DEFAULT_URL))
     args = parser.parse_args(argv)
     end = dt.date.today()
@@ -321,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         clock = StatementClock()
         if args.profile:
             clock.attach(batched)
-        probe = Probe(batched)
+        probe = Probe(batched, wait_events=Counter() if args.waits else None)
         until = ax.until("sales_orders", end, dt.date(end.year - 2, 12, 31))
         with probe.running(recent_order(batched), until):
             result = run_archive(ax, check=False)
@@ -353,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
           f"archive, {len(probe_single.latencies):,} during the single statements")
     print(f"probe's slowest 1%, on average: idle {slowest(idle)}; during the archive {slowest(probe)}; during the "
           f"single statements {slowest(probe_single)}")
+    if args.waits:
+        print(f"the probe's backend during the archive: {probe.wait_report()}")
     if args.profile:
         print(clock.report(result.batches, result.duration_s))
         for family, took in result.took_ms.items():

@@ -24,7 +24,7 @@ def test_the_benchmark_moves_the_same_rows_both_ways_and_prints_three_verdicts(
         pytest.fail("the benchmark needs PostgreSQL")
     with pg_database_engine(url) as engine:  # a database of its own: no test reading a catalog sees the seed
         own = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        assert main(["--years", "4", "--orders-per-day", "1", "--idle-seconds", "0.5", "--profile", "--url",
+        assert main(["--years", "4", "--orders-per-day", "1", "--idle-seconds", "0.5", "--profile", "--waits", "--url",
                      own]) == 0
         assert _schemas(own) == set()
     out = capsys.readouterr().out
@@ -34,6 +34,9 @@ def test_the_benchmark_moves_the_same_rows_both_ways_and_prints_three_verdicts(
     idle = re.search(r"^probes: [\d,]+ idle over 2 x 0.5 s \(p99 [\d.]+ ms before the archive, [\d.]+ ms before the "
                      r"single statements; the baseline is the p99 of both\)", out, re.M)
     assert idle, out
+    sampled = re.search(r"^the probe's backend during the archive: ([\d,]+) samples, running a statement in ([\d,]+)",
+                        out, re.M)
+    assert sampled and int(sampled[1].replace(",", "")) > 10, out
     tails = re.search(r"^probe's slowest 1%, on average: idle commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the "
                       r"archive commit [\d.]+ of [\d.]+ ms \(\d+ samples\); during the single statements commit", out, re.M)
     assert tails, out
