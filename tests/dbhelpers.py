@@ -70,7 +70,8 @@ def template(backend: str, key: str, build: Build | None = None, url: str | None
     if (backend, key) in _TEMPLATES:
         return _TEMPLATES[(backend, key)]
     if backend == "sqlite":
-        path = Path(tempfile.mkdtemp(prefix="erpops-tpl-")) / f"{key}.sqlite"
+        _remove_stray_dirs(Path(tempfile.gettempdir()))
+        path = Path(tempfile.mkdtemp(prefix=f"{SQLITE_PREFIX}{os.getpid()}-")) / f"{key}.sqlite"
         atexit.register(shutil.rmtree, path.parent, True)
         engine = make_engine(f"sqlite:///{path}")
         made = str(path)
@@ -89,6 +90,19 @@ def template(backend: str, key: str, build: Build | None = None, url: str | None
         engine.dispose()
     _TEMPLATES[(backend, key)] = made
     return made
+
+
+SQLITE_PREFIX = "erpops-tpl-"
+
+
+def _remove_stray_dirs(tmp: Path) -> None:
+    """Remove the SQLite template directories of processes of this machine that are gone (SIGKILL skips atexit)."""
+    import re
+
+    for folder in tmp.glob(f"{SQLITE_PREFIX}*"):
+        owner = re.match(rf"{SQLITE_PREFIX}(\d+)-", folder.name)
+        if owner and not Path(f"/proc/{owner.group(1)}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _drop_strays(url: str) -> None:
