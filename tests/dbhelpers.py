@@ -95,20 +95,23 @@ def template(backend: str, key: str, build: Build | None = None, url: str | None
 SQLITE_PREFIX = "erpops-tpl-"
 
 
-def _remove_stray_dirs(tmp: Path) -> None:
-    """Remove the SQLite template directories of processes of this machine that are gone (SIGKILL skips atexit)."""
+def _owner_gone(pattern: str, name: str) -> bool:
+    """Whether `name` carries (as `pattern`'s first group) the pid of a process of this machine that is gone."""
     import re
 
+    owner = re.match(pattern, name)
+    return owner is not None and not Path(f"/proc/{owner.group(1)}").exists()
+
+
+def _remove_stray_dirs(tmp: Path) -> None:
+    """Remove the SQLite template directories of processes of this machine that are gone (SIGKILL skips atexit)."""
     for folder in tmp.glob(f"{SQLITE_PREFIX}*"):
-        owner = re.match(rf"{SQLITE_PREFIX}(\d+)-", folder.name)
-        if owner and not Path(f"/proc/{owner.group(1)}").exists():
+        if _owner_gone(rf"{SQLITE_PREFIX}(\d+)-", folder.name):
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def _drop_strays(url: str) -> None:
     """Drop the test databases of processes of this machine that are gone (a run killed with SIGKILL)."""
-    import re
-
     admin = make_engine(url)
     try:
         with admin.connect() as conn:
@@ -117,8 +120,7 @@ def _drop_strays(url: str) -> None:
     finally:
         admin.dispose()
     for name in names:
-        owner = re.match(r"erpops_tp?l?_(\d+)_", name)
-        if owner and not Path(f"/proc/{owner.group(1)}").exists():
+        if _owner_gone(r"erpops_tp?l?_(\d+)_", name):
             _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
