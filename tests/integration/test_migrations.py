@@ -78,3 +78,57 @@ def test_only_an_archiver_may_purge_posted_rows(engine: Engine) -> None:
             conn.execute(text(f"REVOKE ALL ON journal_entry FROM {role}"))
             conn.execute(text(f"REVOKE ALL ON SCHEMA {schema} FROM {role}"))
             conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+
+
+def _delete_guards(engine: Engine) -> dict[str, str]:
+    """This schema's triggers that fire on DELETE of posted or append-only rows: name -> ROW or STATEMENT."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT t.tgname, CASE WHEN t.tgtype & 1 = 1 THEN 'ROW' ELSE 'STATEMENT' END FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace "
+            "AND NOT t.tgisinternal AND t.tgtype & 8 = 8"))
+        return {str(name): str(level) for name, level in rows}
+
+
+@pytest.mark.pg
+def test_the_purge_guard_runs_once_a_statement(engine: Engine) -> None:
+    """A row-level BEFORE DELETE trigger made PostgreSQL lock, and WAL-log the lock of, every row an archive run
+    purged (2.3 million at the issue's size). The guard is now one check a statement, and refuses as before."""
+    guards = _delete_guards(engine)
+    assert guards["journal_line_append_only_delete"] == "STATEMENT"
+    assert guards["shipment_frozen_delete"] == "STATEMENT"
+    assert set(guards.values()) == {"STATEMENT"}, guards
+    with engine.begin() as conn:
+        for n in range(3):
+            conn.execute(text("INSERT INTO journal_entry(number, entry_date, source_type, source_id, event, description)"
+                              f" VALUES ('JE-S-{n}', '2024-01-01', 'test', {n}, 'post', 'x')"))
+    for sql, refusal in (("DELETE FROM journal_entry", "journal_entry rows are append-only"),
+                         ("DELETE FROM journal_entry WHERE id < 0", "append-only"),  # no row: refused all the same
+                         ("DELETE FROM shipment WHERE id < 0", "posted shipment rows are never deleted")):
+        with pytest.raises(DBAPIError, match=refusal), engine.begin() as conn:
+            conn.execute(text(sql))
+    with engine.begin() as conn:  # this login is a superuser, so a member of erpops_archive: it may purge
+        conn.execute(text("SET LOCAL erpops.allow_purge = on"))
+        assert conn.execute(text("DELETE FROM journal_entry WHERE number LIKE 'JE-S-%'")).rowcount == 3
+
+
+@pytest.mark.pg
+def test_the_purge_guard_downgrades_to_row_triggers_and_back(engine: Engine) -> None:
+    from alembic import command
+
+    from erpcore.migrate import alembic_config, upgrade
+
+    command.downgrade(alembic_config(engine), "0017_audit_anchor")
+    before = _delete_guards(engine)
+    assert before["journal_line_append_only"] == "ROW" and "journal_line_append_only_delete" not in before
+    assert set(before.values()) == {"ROW"}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO journal_entry(number, entry_date, source_type, source_id, event, description)"
+                          " VALUES ('JE-D-1', '2024-01-01', 'test', 1, 'post', 'x')"))
+        assert conn.execute(text("DELETE FROM shipment WHERE id < 0")).rowcount == 0  # a row trigger sees no row
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM journal_entry"))
+    upgrade(engine)
+    assert current(engine) == head()
+    after = _delete_guards(engine)
+    assert set(after) == {f"{name}_delete" for name in before} and set(after.values()) == {"STATEMENT"}
