@@ -81,7 +81,7 @@ def test_only_an_archiver_may_purge_posted_rows(engine: Engine) -> None:
 
 
 def _delete_guards(engine: Engine) -> dict[str, str]:
-    """This schema's triggers that fire on DELETE of posted or append-only rows: name -> ROW or STATEMENT."""
+    """This schema's own triggers that fire on DELETE (only the purge guards do): name -> ROW or STATEMENT."""
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT t.tgname, CASE WHEN t.tgtype & 1 = 1 THEN 'ROW' ELSE 'STATEMENT' END FROM pg_trigger t "
@@ -93,7 +93,7 @@ def _delete_guards(engine: Engine) -> dict[str, str]:
 @pytest.mark.pg
 def test_the_purge_guard_runs_once_a_statement(engine: Engine) -> None:
     """A row-level BEFORE DELETE trigger made PostgreSQL lock, and WAL-log the lock of, every row an archive run
-    purged (2.3 million at the issue's size). The guard is now one check a statement, and refuses as before."""
+    purged (about 2.1 million at the issue's size). The guard is now one check a statement, and refuses as before."""
     guards = _delete_guards(engine)
     assert guards["journal_line_append_only_delete"] == "STATEMENT"
     assert guards["shipment_frozen_delete"] == "STATEMENT"
