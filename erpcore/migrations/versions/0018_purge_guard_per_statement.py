@@ -7,7 +7,9 @@ trigger makes PostgreSQL lock each row before the trigger runs, and that lock is
 (`pg_waldump --stats=record` over the run). About 2.1 million of those 3.3 million locks were the triggers':
 one for each deleted row of `journal_line`, `shipment_line`, `customer_invoice_line` and the other guarded
 tables (`pg_waldump -r Heap`, counted by relation). The trigger also called PL/pgSQL and `erpops_may_purge()`
-once for each deleted row. Now UPDATE keeps its row trigger (its checks are about the row), and DELETE has a `<name>_delete` trigger
+once for each deleted row.
+
+Now UPDATE keeps its row trigger (its checks are about the row), and DELETE has a `<name>_delete` trigger
 `BEFORE DELETE ... FOR EACH STATEMENT` that refuses the same way, with the same messages.
 
 One difference: a DELETE that matches no row is now refused too (unless purging). Nothing deletes from these
