@@ -16,9 +16,9 @@ and the batch holds its locks all that time. Here the same steps run inside the 
 4. write the carry-forward (`archive.ledger`'s, computed from the archived rows), the batch row and its copy
    in `archive_manifest`, and advance the checkpoint.
 
-`lock_timeout`, the planner settings of `archive.serverside` and a generic plan for every statement (planned
-once a session, not once a call) are the function's own settings; the caller's `statement_timeout` bounds
-the whole call.
+A purge transaction's settings (`archive.purge.purge_settings`), the planner settings of `archive.serverside`
+and a generic plan for every statement (planned once a session, not once a call) are the function's own
+settings; the caller's `statement_timeout` bounds the whole call.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from archive.closure import Closure, closing_columns, document_date, pk_column
 from archive.context import Archive
 from archive.errors import VerificationFailed
 from archive.families import CARRY_FORWARD_SOURCE
+from archive.purge import purge_settings
 from archive.rowhash import RECORD
 from archive.serverside import FOLLOW_INDEXES
 from archive.sqlcarry import carry_forward_sql
@@ -140,7 +141,7 @@ def function_sql(ax: Archive, closure: Closure, schema: str, source: str, presen
     # plan_cache_mode: PL/pgSQL prepares each statement once per session, but with its parameters PostgreSQL
     # kept choosing a custom plan, so every call planned its statements anew: 10 to 16 ms for a judge alone
     settings = {**FOLLOW_INDEXES, "plan_cache_mode": "force_generic_plan",
-                "lock_timeout": f"{int(ax.settings.lock_timeout_ms)}ms", "erpops.allow_purge": "on"}
+                **purge_settings(ax.settings.lock_timeout_ms)}
     sets = "\n".join([*(f"SET {q(k) if '.' in k else k} = '{v}'" for k, v in settings.items()),
                       f"SET search_path = {q(source)}, pg_catalog"])
     manifest_cols = ("id, run_id, family, state, first_key, last_key, roots, rows, counts, hashes, hash, parquet, "

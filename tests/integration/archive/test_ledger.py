@@ -106,4 +106,8 @@ def test_only_the_purge_session_may_delete_postings(pair: Pair) -> None:
         purge_session(conn, 1000)
         assert conn.execute(text("DELETE FROM journal_line WHERE id = :i"), {"i": line}).rowcount == 1
         assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "1s"
+        # its writes go to the kernel's write-back as it goes, not in a burst at the next checkpoint
+        assert conn.execute(text("SHOW backend_flush_after")).scalar_one() == "256kB"
         tx.rollback()
+    with pair.source.connect() as conn:  # for the purge transaction only
+        assert conn.execute(text("SHOW backend_flush_after")).scalar_one() == "0"

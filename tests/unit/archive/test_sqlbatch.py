@@ -31,6 +31,7 @@ def test_the_function_locks_skipping_verifies_every_table_and_books_with_the_mov
     assert "FOR UPDATE SKIP LOCKED" in sql and "SET lock_timeout = '150ms'" in sql
     assert 'SET "erpops.allow_purge" = \'on\'' in sql and 'SET search_path = "prod", pg_catalog' in sql
     assert "SET plan_cache_mode = 'force_generic_plan'" in sql  # planned once a session, not once a call
+    assert "SET backend_flush_after = '256kB'" in sql  # a purge transaction's settings, as `purge_session`'s
     leaves = sqlbatch.by_parent(closure, ax.tables)
     for k, table in enumerate(closure.tables):  # deleted as judged, and read back as deleted, or the batch raises
         assert (f"'batch %: {table}: deleted % rows, judged %" in sql) == (k not in leaves)
