@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import re
 import statistics
@@ -49,6 +50,27 @@ PROBE_EVERY_S = 0.005
 WAIT_EVERY_S = 0.002
 
 
+def run_queue_files(pid: int) -> list[str]:
+    """The scheduler's clocks of the calling thread and of backend `pid` (`/proc/.../schedstat`), when the
+    server runs on this machine; none otherwise."""
+    files = [f"/proc/{pid}/schedstat", f"/proc/self/task/{threading.get_native_id()}/schedstat"]
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            ours = cmdline.read().startswith(b"postgres")
+        return files if ours and run_queue_s(files) >= 0 else []
+    except (OSError, ValueError, IndexError):
+        return []
+
+
+def run_queue_s(files: list[str]) -> float:
+    """Seconds these tasks have spent runnable but waiting for a CPU (the second field of schedstat)."""
+    total = 0
+    for name in files:
+        with open(name) as clock:
+            total += int(clock.read().split()[1])
+    return total / 1e9
+
+
 @contextmanager
 def schema(url: str, migrate: bool = True) -> Iterator[Engine]:
     with scratch_schema(url, "bench_arch", migrate) as (engine, _name):
@@ -62,6 +84,7 @@ class Probe:
     engine: Engine
     latencies: list[float] = field(default_factory=list)
     commits: list[float] = field(default_factory=list)  # of each latency, the part its COMMIT took
+    queued: list[float] = field(default_factory=list)  # of each, the time its thread and backend waited for a CPU
     waits: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     failed: list[BaseException] = field(default_factory=list)  # a probe that died: its figures would lie
@@ -78,7 +101,9 @@ class Probe:
         with self.engine.connect() as conn:
             self.pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
             conn.rollback()
+            clocks = run_queue_files(self.pid)
             while not self.stop.is_set():
+                waited = run_queue_s(clocks)
                 began = time.perf_counter()
                 with conn.begin():
                     conn.execute(text("SELECT * FROM sales_order WHERE id = :i FOR UPDATE"), {"i": order_id})
@@ -88,6 +113,8 @@ class Probe:
                 ended = time.perf_counter()
                 self.latencies.append(ended - began)
                 self.commits.append(ended - committing)
+                if clocks:
+                    self.queued.append(run_queue_s(clocks) - waited)
                 time.sleep(PROBE_EVERY_S)
 
     def toucher(self, until: dt.date) -> None:
@@ -233,14 +260,17 @@ def p99(values: list[float]) -> float:
 
 
 def slowest(probe: Probe) -> str:
-    """How much of the probe's slowest 1% its COMMIT (the flush of the WAL before it) took, on average: where
-    the tail goes (5 years x 200 orders/day, 2026-12-04: 14.3 of 19.8 ms during the archive, 3.3 of 6.3 ms idle)."""
-    ranked = sorted(zip(probe.latencies, probe.commits, strict=True), reverse=True)
+    """Where the probe's slowest 1% goes, on average: its COMMIT (the flush of the WAL before it), and, when the
+    server runs on this machine, the time its thread and its backend waited for a CPU (5 years x 200 orders/day,
+    2026-12-04: commit 14.3 of 19.8 ms during the archive, 3.3 of 6.3 ms idle)."""
+    queued = probe.queued if len(probe.queued) == len(probe.latencies) else [math.nan] * len(probe.latencies)
+    ranked = sorted(zip(probe.latencies, probe.commits, queued, strict=True), reverse=True)
     tail = ranked[:max(1, len(ranked) // 100)]
     if not tail:
         return "no samples"
-    return (f"commit {statistics.mean(c for _, c in tail) * 1000:.1f} of {statistics.mean(t for t, _ in tail) * 1000:.1f} "
-            f"ms ({len(tail)} samples)")
+    cpu = "" if math.isnan(tail[0][2]) else f", waiting for a CPU {statistics.mean(q for *_, q in tail) * 1000:.1f}"
+    return (f"commit {statistics.mean(c for _, c, _ in tail) * 1000:.1f}{cpu} of "
+            f"{statistics.mean(t for t, *_ in tail) * 1000:.1f} ms ({len(tail)} samples)")
 
 
 def verdicts(ratio: float, probe_p99: float, idle_p99: float, single_p99: float, wait: float,
@@ -364,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         with probe_single.running(recent_order(single), until):
             rows, seconds, wal_per_row = single_statements(single, archive_db, single_dest, tables,
                                               args.bare_single_destination)
-    idle = Probe(batched, idle_before.latencies + idle_between.latencies, idle_before.commits + idle_between.commits)
+    idle = Probe(batched, idle_before.latencies + idle_between.latencies, idle_before.commits + idle_between.commits,
+                 idle_before.queued + idle_between.queued)
     batched_rps = result.rows / result.duration_s
     single_rps = rows / seconds
     paths = {name: "server" if ax.server_side(c) else "python" for name, c in ax.closures.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -91,7 +92,22 @@ def test_the_archive_benchmark_says_how_much_of_the_probes_slowest_percent_its_c
     assert slowest(probe) == "commit 25.0 of 30.0 ms (1 samples)"
     probe.commits = [0.001] * 100  # the slow one spent its time before its commit
     assert slowest(probe) == "commit 1.0 of 30.0 ms (1 samples)"
+    probe.queued = [0.0] * 99 + [0.004]  # its thread and backend waited 4 ms for a CPU
+    assert slowest(probe) == "commit 1.0, waiting for a CPU 4.0 of 30.0 ms (1 samples)"
     assert slowest(Probe(create_engine("sqlite://"))) == "no samples"
+
+
+def test_the_archive_benchmark_reads_the_run_queue_of_a_backend_on_this_machine_only(tmp_path: Path) -> None:
+    import os
+
+    from bench.archive_throughput import run_queue_files, run_queue_s
+
+    assert run_queue_files(os.getpid()) == []  # a process here, but not a PostgreSQL backend
+    assert run_queue_files(2 ** 22 + 1) == []  # no such process: the server is elsewhere
+    clocks = [tmp_path / "a", tmp_path / "b"]
+    clocks[0].write_text("1000 2500000 7\n")
+    clocks[1].write_text("1000 500000 3\n")
+    assert run_queue_s([str(c) for c in clocks]) == 0.003
 
 
 def test_the_archive_benchmark_profile_shows_a_statement_that_raised_on_its_own_line() -> None:
