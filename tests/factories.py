@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
 
 from erpcore.services import master, purchasing
 from erpcore.services.bootstrap import Erp
 from erpcore.services.documents import Doc
 from erpcore.services.purchasing import PurchaseLineInput
+
+
+@contextmanager
+def intruder(engine: Engine) -> Iterator[Connection]:
+    """A transaction of an intruder with the database's superuser: on PostgreSQL with triggers switched off
+    (`session_replication_role = replica`), past the guards that refuse to change the audit trail or the ledger
+    (for a test of what `erpops audit verify` or `erpops check` then finds)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        yield conn
+
+
+def tamper(engine: Engine, sql: str, **params: Any) -> None:
+    """Run `sql` as an `intruder`."""
+    with intruder(engine) as conn:
+        conn.execute(text(sql), params)
 
 
 def uid(prefix: str) -> str:

@@ -131,4 +131,35 @@ def test_the_purge_guard_downgrades_to_row_triggers_and_back(engine: Engine) -> 
     upgrade(engine)
     assert current(engine) == head()
     after = _delete_guards(engine)
-    assert set(after) == {f"{name}_delete" for name in before} and set(after.values()) == {"STATEMENT"}
+    assert set(after) == {f"{name}_delete" for name in before} | {"audit_event_append_only_delete"}  # 0019's
+    assert set(after.values()) == {"STATEMENT"}
+
+
+@pytest.mark.pg
+def test_audit_entries_are_append_only_but_for_the_archives_purge(engine: Engine) -> None:
+    """The trail refuses an edit and a delete (it only told of them before); the archive may still move entries."""
+    from alembic import command
+
+    from erpcore import audit
+    from erpcore.migrate import alembic_config, upgrade
+    from erpcore.services.bootstrap import bootstrap
+    from tests.factories import make_world
+
+    make_world(bootstrap(engine))  # master data, each write audited
+    with engine.connect() as conn:
+        entry = conn.execute(text("SELECT id FROM audit_event ORDER BY id DESC LIMIT 1")).scalar_one()
+    for sql, refusal in (("UPDATE audit_event SET actor = 'mallory' WHERE id = :i", r"UPDATE refused"),
+                         ("DELETE FROM audit_event WHERE id = :i", r"DELETE refused")):
+        with pytest.raises(DBAPIError, match=f"audit_event rows are append-only \\({refusal}\\)"), engine.begin() as conn:
+            conn.execute(text(sql), {"i": entry})
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:  # purging deletes, never edits
+        conn.execute(text("SET LOCAL erpops.allow_purge = on"))
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE id = :i"), {"i": entry})
+    assert audit.verify_trail(engine).ok
+    with engine.begin() as conn:  # this login is a superuser, so a member of erpops_archive: it may purge
+        conn.execute(text("SET LOCAL erpops.allow_purge = on"))
+        assert conn.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": entry}).rowcount == 1
+    command.downgrade(alembic_config(engine), "0018_purge_guard_per_statement")
+    assert not any(name.startswith("audit_event") for name in _delete_guards(engine))
+    upgrade(engine)
+    assert _delete_guards(engine)["audit_event_append_only_delete"] == "STATEMENT"

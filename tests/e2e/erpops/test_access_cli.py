@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from opskit.exitcodes import ExitCode
+from tests.factories import tamper
 
 ROOT = str(Path(__file__).resolve().parents[3])  # this checkout, whatever the working directory
 
@@ -76,8 +77,7 @@ def test_roles_tokens_and_the_audit_trail_from_the_shell(database_url: str) -> N
     assert verdict["ok"] is True and verdict["checked"] == 4  # token, role, grant, the denied revoke
 
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE actor = 'cli:alice' AND outcome = 'denied'"))
+    tamper(engine, "UPDATE audit_event SET actor = 'mallory' WHERE actor = 'cli:alice' AND outcome = 'denied'")
     engine.dispose()
     broken = erpops(["audit", "verify"], code=ExitCode.FAILED)
     assert broken["ok"] is False and "edited" in broken["reason"] and len(broken["breaks"]) == 1

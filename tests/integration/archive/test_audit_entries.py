@@ -27,6 +27,7 @@ from erpcore.audit import verify_trail
 from erpcore.domain.audit import GENESIS, Entry, chain_of
 from erpcore.exceptions import Conflict
 from erpcore.models import AuditChain, AuditEvent
+from tests.factories import intruder
 from tests.integration.archive.conftest import TODAY, Pair, table_digests
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,13 +76,13 @@ def tampered(pair: Pair, *statements: Any) -> Iterator[None]:
     with pair.source.connect() as conn:
         rows = _entries(conn)
         chains = [dict(r._mapping) for r in conn.execute(select(AuditChain.__table__))]
-    with pair.source.begin() as conn:
+    with intruder(pair.source) as conn:
         for statement in statements:
             conn.execute(statement)
     try:
         yield
     finally:
-        with pair.source.begin() as conn:
+        with intruder(pair.source) as conn:
             conn.execute(delete(AuditEvent))
             conn.execute(insert(AuditEvent), rows)
             for chain in chains:

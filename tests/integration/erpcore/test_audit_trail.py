@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from erpcore import access, audit
 from erpcore.access import AccessRole, Actor, create_token, lookup, revoke_token
@@ -19,7 +19,7 @@ from erpcore.models import AuditChain, AuditEvent
 from erpcore.services import periods, roles, sales
 from erpcore.services.bootstrap import Erp, bootstrap
 from erpcore.services.sales import OrderLineInput
-from tests.factories import make_world, stock_up
+from tests.factories import intruder, make_world, stock_up, tamper
 
 CLERK = Actor("ann", AccessRole.SALES_CLERK)
 MANAGER = Actor("max", AccessRole.SALES_MANAGER)
@@ -122,29 +122,24 @@ def _trail(erp: Erp, n: int = 4) -> list[dict[str, Any]]:
     return found
 
 
-def _run(engine: Engine, sql: str, **params: Any) -> None:
-    with engine.begin() as conn:
-        conn.execute(text(sql), params)
-
-
 def test_an_edited_entry_is_found_and_named(erp: Erp) -> None:
     trail = _trail(erp)
-    _run(erp.engine, "UPDATE audit_event SET after = :v WHERE id = :id", v='{"status":"draft"}', id=trail[1]["id"])
+    tamper(erp.engine, "UPDATE audit_event SET after = :v WHERE id = :id", v='{"status":"draft"}', id=trail[1]["id"])
     verdict = audit.verify_trail(erp.engine)
     assert not verdict.ok and verdict.breaks[0].id == trail[1]["id"] and "edited" in verdict.reason
 
 
 def test_a_deleted_entry_is_found_and_named(erp: Erp) -> None:
     trail = _trail(erp)
-    _run(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[1]["id"])
+    tamper(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[1]["id"])
     verdict = audit.verify_trail(erp.engine)
     assert not verdict.ok and verdict.breaks[0].seq == trail[1]["seq"] + 1 and "deleted" in verdict.reason
-    _run(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[2]["id"])  # ... and the last one
+    tamper(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[2]["id"])  # ... and the last one
 
 
 def test_a_deleted_last_entry_is_found_by_the_chain_head(erp: Erp) -> None:
     trail = _trail(erp)
-    _run(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[2]["id"])
+    tamper(erp.engine, "DELETE FROM audit_event WHERE id = :id", id=trail[2]["id"])
     verdict = audit.verify_trail(erp.engine)
     assert [(b.chain, b.seq) for b in verdict.breaks] == [(trail[2]["chain"], trail[2]["seq"])]
     assert "chain head" in verdict.reason
@@ -169,7 +164,7 @@ def test_an_inserted_entry_is_found_and_named(erp: Erp) -> None:
 def test_reordered_entries_are_found_and_named(erp: Erp) -> None:
     trail = _trail(erp)
     a, b = trail[0], trail[1]
-    with erp.engine.begin() as conn:  # swap their places in the chain
+    with intruder(erp.engine) as conn:  # swap their places in the chain
         conn.execute(update(AuditEvent).where(AuditEvent.id == a["id"]).values(seq=-1))
         conn.execute(update(AuditEvent).where(AuditEvent.id == b["id"]).values(seq=a["seq"]))
         conn.execute(update(AuditEvent).where(AuditEvent.id == a["id"]).values(seq=b["seq"]))

@@ -20,6 +20,7 @@ from erpcore.models import JournalEntry, PayrollLine, PayrollRun
 from erpcore.reports_payroll import payroll_summary
 from erpcore.services import payroll, periods
 from erpcore.services.bootstrap import Erp, bootstrap
+from tests.factories import tamper
 
 FINANCE = Actor("fiona", AccessRole.FINANCE)
 SALES = Actor("sam", AccessRole.SALES)
@@ -169,8 +170,8 @@ def test_the_trail_seals_what_is_sealed_at_rest_and_the_check_finds_a_value_in_c
     only = ["audit_trail_seals_sensitive_fields"]
     assert run_check(erp.engine, only=only).ok
     leaked = hired[0].after.replace('"salary":"[sealed]"', '"salary":"2500.55"', 1)
-    with erp.engine.begin() as conn:  # what the trail held before it sealed: the salary in clear
-        conn.execute(text("UPDATE audit_event SET after = :a WHERE id = :i"), {"a": leaked, "i": hired[0].id})
+    # what the trail held before it sealed: the salary in clear
+    tamper(erp.engine, "UPDATE audit_event SET after = :a WHERE id = :i", a=leaked, i=hired[0].id)
     report = run_check(erp.engine, only=only)
     assert [(v.invariant, v.count, v.examples[0]["id"]) for v in report.violations] == [(only[0], 1, hired[0].id)]
 
