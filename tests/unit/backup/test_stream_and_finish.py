@@ -75,6 +75,30 @@ def test_a_file_no_site_took_stays_and_stops_the_pass(tmp_path: Path) -> None:
     assert streamer.push_finished() == [SEG1, SEG2]
 
 
+def test_a_sigterm_while_the_stream_starts_is_the_normal_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """pg_receivewal is running and the pusher not yet started when SIGTERM comes: the stream stops as it does
+    later on, pushes what is finished and stops pg_receivewal (it raised past its clean-up before)."""
+    import subprocess
+    import sys
+
+    from backup import walstream
+    from opskit.signals import Terminated
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(self: WalStreamer) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(self.proc)
+        raise Terminated()
+
+    monkeypatch.setattr(WalStreamer, "start", start)
+    monkeypatch.setattr(walstream, "pg_bin_dir", lambda given: tmp_path)
+    stats = walstream.stream("postgresql://x@127.0.0.1:1/x", [MemorySite("a")], tmp_path / "spool", None)
+    assert stats.stopped_by == "SIGTERM" and stats.errors == []
+    assert started and started[0].poll() is not None  # stopped, not left running
+
+
 def test_log_tail_joins_the_last_four_lines_or_says_there_is_none(tmp_path: Path) -> None:
     streamer = _streamer(tmp_path, MemorySite("a"))
     assert streamer.log_tail() == "(no log)"
