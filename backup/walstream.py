@@ -54,11 +54,11 @@ def stream(
     from opskit.signals import Terminated
 
     streamer = WalStreamer(url, sites, spool, key, slot, bin_dir)
-    began = time.monotonic()
     try:
         # inside the try: a SIGTERM while it starts (pg_receivewal already running, its pusher not yet) is the
         # normal stop too, not an error that leaves them behind (a loaded machine delivered one there)
         streamer.start()
+        began = time.monotonic()  # `seconds` of streaming, the start not counted
         while not seconds or time.monotonic() - began < seconds:
             if streamer.proc is not None and streamer.proc.poll() is not None:
                 streamer.stats.stopped_by = (

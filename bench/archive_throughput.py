@@ -56,8 +56,10 @@ def run_queue_files(pid: int) -> list[str]:
     files = [f"/proc/{pid}/schedstat", f"/proc/self/task/{threading.get_native_id()}/schedstat"]
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            ours = cmdline.read().startswith(b"postgres")
-        return files if ours and run_queue_s(files) >= 0 else []
+            if not cmdline.read().startswith(b"postgres"):
+                return []
+        run_queue_s(files)  # both readable here
+        return files
     except (OSError, ValueError, IndexError):
         return []
 
